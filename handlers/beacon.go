@@ -1,0 +1,134 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
+)
+
+// pixel is the 43-byte transparent GIF every b.gif request is answered with.
+var pixel = []byte{
+	0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0xff, 0xff, 0xff,
+	0x00, 0x00, 0x00, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+}
+
+// writePixel answers a beacon. Early drops (rate limit, origin) omit CORS.
+func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool) {
+	h := w.Header()
+	h.Set("Content-Type", "image/gif")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", "43")
+	if cors {
+		t.Config.setCORS(h, r.Header.Get("Origin"))
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(pixel)
+}
+
+// ServeBeacon handles GET b.gif (tracker-protocol.md §4.1): whatever the
+// input, the answer is the pixel; only what passes every gate is stored.
+func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer) {
+	if lim, _ := t.limited(peer.IP); lim {
+		t.Observe.Beacon(OutcomeRateLimited)
+		t.writePixel(w, r, false)
+		return
+	}
+	if !t.Config.originAllowed(r) {
+		t.Observe.Beacon(OutcomeIgnored)
+		t.writePixel(w, r, false)
+		return
+	}
+	outcome, cookie := t.collectBeacon(r, peer)
+	if cookie != "" {
+		setVisitorCookie(w, cookie)
+	}
+	t.Observe.Beacon(outcome)
+	t.writePixel(w, r, true)
+}
+
+// collectBeacon runs the gates and stores the view; it returns the outcome
+// and the _ev cookie to set, if any.
+func (t *Tracking) collectBeacon(r *http.Request, peer Peer) (outcome, cookie string) {
+	if t.knownBot(r) {
+		return OutcomeBotDropped, ""
+	}
+	b, err := ParseBeacon(r.URL.Query())
+	if err != nil {
+		return OutcomeInvalid, ""
+	}
+	if t.Config.siteIgnored(b.Site) {
+		return OutcomeIgnored, ""
+	}
+	now := t.Now().UTC()
+	vis, err := t.identify(r, peer.IP, b.Site, now, b.Cookie)
+	if err != nil {
+		return OutcomeInvalid, ""
+	}
+	origin, class := scoring.ClassifyReferrer(b.Referrer)
+	in := t.scoreInput(r, peer, scoring.HitBeacon, b.Site)
+	in.SPA, in.InteractionMS = b.SPA, b.InteractionMS
+	in.ScreenSent, in.ScreenValid = b.ScreenSent, b.ScreenValid
+	in.ExternalReferrer = origin != "direct_or_unknown"
+	in.Path = b.Path
+	res := t.Rules.Score(&in)
+	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
+		return OutcomeBotDropped, vis.setCookie
+	}
+
+	ua := scoring.ParseUA(r.UserAgent())
+	v := storage.View{
+		CreatedAt:      now,
+		VisitorID:      vis.id,
+		Path:           b.Path,
+		SiteID:         b.Site,
+		SessionID:      b.SessionID,
+		OSName:         ua.OS,
+		BrowserName:    ua.Browser,
+		BrowserVersion: ua.BrowserVersion,
+		CountryCode:    in.Country,
+		InteractionMS:  b.InteractionMS,
+		IsReturning:    vis.returning,
+		IsPWA:          b.PWA,
+		Referrer:       origin,
+		ReferrerType:   class,
+		BotScore:       res.Score,
+		BotScoreDetail: res.DetailJSON(),
+		UTMSource:      b.UTMSource,
+		UTMMedium:      b.UTMMedium,
+		UTMCampaign:    b.UTMCampaign,
+		UTMContent:     b.UTMContent,
+		UTMTerm:        b.UTMTerm,
+	}
+	if b.ScreenValid {
+		v.ScreenWidth, v.ScreenHeight = b.ScreenWidth, b.ScreenHeight
+		v.DeviceType = scoring.DeviceFromScreen(b.ScreenWidth)
+	}
+	if !t.Sink.AddView(v) {
+		return OutcomeOverflow, vis.setCookie
+	}
+	return OutcomeStored, vis.setCookie
+}
+
+// scoreInput fills the header-derived parts of a score input.
+func (t *Tracking) scoreInput(r *http.Request, peer Peer, hit scoring.Hit, site string) scoring.Input {
+	h := r.Header
+	cf := t.Config.BehindCloudflare && peer.TrustedProxy
+	in := scoring.Input{
+		Hit:               hit,
+		Site:              site,
+		Country:           scoring.Country(h, cf, t.Config.TrustGeoHeaders),
+		HasAcceptLanguage: len(h.Values("Accept-Language")) > 0,
+		HasSecCHUA:        len(h.Values("Sec-Ch-Ua")) > 0,
+		HasSecFetchSite:   len(h.Values("Sec-Fetch-Site")) > 0,
+	}
+	if cf {
+		if s, err := strconv.Atoi(h.Get("Cf-Bot-Score")); err == nil && s >= 1 && s <= 99 {
+			in.CFBotScore = s
+			in.CFVerified = h.Get("Cf-Verified-Bot") == "true"
+		}
+	}
+	return in
+}

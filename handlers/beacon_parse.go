@@ -1,0 +1,125 @@
+package handlers
+
+import (
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/echelon-analytics/caddy-echelon/scoring"
+)
+
+// Limits of the beacon protocol (tracker-protocol.md §4.1).
+const (
+	maxPathLen     = 2048
+	maxUTMLen      = 256
+	minInteraction = 800
+	maxInteraction = 3_600_000
+	maxScreen      = 10000
+)
+
+// Beacon is a parsed, validated b.gif query.
+type Beacon struct {
+	Path     string // decoded path+query, starts with "/", at most 2048 characters
+	Site     string // valid site id or "default"
+	Cookie   bool   // ck=1
+	Referrer string // decoded referrer URL, "" if absent or malformed
+	PWA      bool
+	// UTMSource, UTMMedium, UTMCampaign, UTMContent and UTMTerm are cut to
+	// 256 characters; whether they are kept depends on the site's campaigns.
+	UTMSource, UTMMedium, UTMCampaign, UTMContent, UTMTerm string
+	SessionID     string // UUID shape or ""
+	SPA           bool   // _v=spa
+	InteractionMS int64  // 0 for SPA navigations
+	// ScreenSent reports that sw or sh was present; ScreenValid that both
+	// are realistic (0 < v <= 10000). Non-numeric values are unrealistic.
+	ScreenSent, ScreenValid bool
+	ScreenWidth, ScreenHeight int
+	Token                     string // PoW token as sent, unverified
+}
+
+// Reasons a beacon is not stored; the pixel is answered either way.
+var (
+	ErrBadPath        = errors.New("beacon: p must decode to a path starting with /")
+	ErrBadInteraction = errors.New("beacon: _v must be spa or 800..3600000 ms")
+)
+
+// ParseBeacon turns a b.gif query into a Beacon. Values that are merely
+// malformed become empty (site → "default", sid → none); a bad path or
+// interaction time is an error and the hit is not stored.
+func ParseBeacon(q url.Values) (Beacon, error) {
+	var b Beacon
+	raw, ok := decodeB64(q.Get("p"))
+	if !ok {
+		return b, ErrBadPath
+	}
+	p := truncateRunes(percentDecodeLenient(raw), maxPathLen)
+	if !strings.HasPrefix(p, "/") || hasControl(p) {
+		return b, ErrBadPath
+	}
+	b.Path = p
+
+	switch v := q.Get("_v"); v {
+	case "spa":
+		b.SPA = true
+	default:
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms < minInteraction || ms > maxInteraction {
+			return b, ErrBadInteraction
+		}
+		b.InteractionMS = ms
+	}
+
+	b.Site = scoring.SiteOrDefault(q.Get("s"))
+	b.Cookie = q.Get("ck") == "1"
+	b.PWA = q.Get("pwa") == "1"
+	if ref, ok := decodeB64(q.Get("ref")); ok && !hasControl(ref) {
+		b.Referrer = ref
+	}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"uc", &b.UTMCampaign}, {"us", &b.UTMSource}, {"um", &b.UTMMedium}, {"uct", &b.UTMContent}, {"ut", &b.UTMTerm}} {
+		if v, ok := decodeB64(q.Get(f.key)); ok {
+			*f.dst = truncateRunes(v, maxUTMLen)
+		}
+	}
+	if sid := q.Get("sid"); validSessionID(sid) {
+		b.SessionID = sid
+	}
+	b.parseScreen(q)
+	b.Token = q.Get("tok")
+	return b, nil
+}
+
+// parseScreen applies §4.1 and bot-defense.md §6: the screen is checked only
+// when sw or sh is sent; a missing one counts as 0, non-numbers as absurd.
+func (b *Beacon) parseScreen(q url.Values) {
+	sw, sh := q.Get("sw"), q.Get("sh")
+	if sw == "" && sh == "" {
+		return
+	}
+	b.ScreenSent = true
+	w, errW := strconv.Atoi(sw)
+	h, errH := strconv.Atoi(sh)
+	if errW != nil || errH != nil || w <= 0 || w > maxScreen || h <= 0 || h > maxScreen {
+		return
+	}
+	b.ScreenValid = true
+	b.ScreenWidth, b.ScreenHeight = w, h
+}
+
+// validSessionID checks the tracker's session id shape: 36 characters of
+// lower-case hex and dashes (tracker-protocol.md §4.1).
+func validSessionID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

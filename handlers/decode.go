@@ -1,0 +1,97 @@
+package handlers
+
+import (
+	"encoding/base64"
+	"strings"
+	"unicode/utf8"
+)
+
+// decodeB64 decodes a beacon parameter (decision 8): the tracker URL-encodes
+// every value, but older snippets did not, so a '+' that a query parser turned
+// into a space is put back. Standard and URL-safe alphabets, padded or not,
+// are accepted. The result is valid UTF-8: invalid bytes become U+FFFD.
+func decodeB64(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	s = strings.ReplaceAll(s, " ", "+")
+	s = strings.TrimRight(s, "=")
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(s, "-_") {
+		enc = base64.RawURLEncoding
+	}
+	b, err := enc.DecodeString(s)
+	if err != nil {
+		return "", false
+	}
+	return validUTF8(string(b)), true
+}
+
+// validUTF8 replaces invalid byte sequences so stored text is never garbled
+// further downstream.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// percentDecodeLenient decodes %XX escapes and leaves malformed ones as they
+// are, where decodeURIComponent would throw (tracker-protocol.md §4.1 Q).
+func percentDecodeLenient(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				b.WriteByte(hi<<4 | lo)
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return validUTF8(b.String())
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// truncateRunes cuts s to at most n characters without splitting one.
+func truncateRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for i < len(s) && count < n {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		count++
+	}
+	return s[:i]
+}
+
+// hasControl reports whether s holds a C0 control character or DEL, which no
+// real path or referrer carries (a NUL byte is the usual probe).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}

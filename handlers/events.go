@@ -1,0 +1,118 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
+)
+
+// ServeEvents handles POST e (tracker-protocol.md §4.2): 429 when rate
+// limited, 413 for a body over 16 KB, 400 for an empty or non-JSON body,
+// and 204 for everything else, stored or not.
+func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer) {
+	if lim, retry := t.limited(peer.IP); lim {
+		t.Observe.Events(OutcomeRateLimited, 1)
+		w.Header().Set("Retry-After", retryAfterSeconds(retry))
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	t.Config.setCORS(w.Header(), r.Header.Get("Origin"))
+	if r.ContentLength > maxEventBody {
+		t.Observe.Events(OutcomeInvalid, 1)
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := ReadEventBody(r.Body)
+	if err == nil {
+		var batch EventBatch
+		batch, err = ParseEvents(body)
+		if err == nil {
+			t.collectEvents(r, peer, &batch)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	t.Observe.Events(OutcomeInvalid, 1)
+	if errors.Is(err, ErrBodyTooLarge) {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	w.WriteHeader(http.StatusBadRequest)
+}
+
+func (t *Tracking) collectEvents(r *http.Request, peer Peer, batch *EventBatch) {
+	if batch.Skipped > 0 {
+		t.Observe.Events(OutcomeInvalid, batch.Skipped)
+	}
+	n := len(batch.Events)
+	if n == 0 {
+		return
+	}
+	if t.knownBot(r) {
+		t.Observe.Events(OutcomeBotDropped, n)
+		return
+	}
+	site := scoring.SiteOrDefault(batch.SiteID)
+	if t.Config.siteIgnored(site) {
+		t.Observe.Events(OutcomeIgnored, n)
+		return
+	}
+	now := t.Now().UTC()
+	// Events never set the cookie, but use a valid one (§4.3).
+	vis, err := t.identify(r, peer.IP, site, now, false)
+	if err != nil {
+		t.Observe.Events(OutcomeInvalid, n)
+		return
+	}
+	in := t.scoreInput(r, peer, scoring.HitEvents, site)
+	res := t.Rules.Score(&in)
+	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
+		t.Observe.Events(OutcomeBotDropped, n)
+		return
+	}
+	detail := res.DetailJSON()
+	device := scoring.DeviceFromUA(r.UserAgent(), r.Header.Get("Sec-Ch-Ua-Mobile"))
+	referrer := ""
+	if o, _ := scoring.ClassifyReferrer(r.Header.Get("Referer")); o != "direct_or_unknown" {
+		referrer = o
+	}
+	stored := 0
+	for _, ev := range batch.Events {
+		ok := t.Sink.AddEvent(storage.Event{
+			CreatedAt:      now,
+			EventType:      ev.Type,
+			SiteID:         site,
+			SessionID:      ev.SessionID,
+			VisitorID:      vis.id,
+			Data:           ev.Data,
+			ExperimentID:   ev.ExperimentID,
+			VariantID:      ev.VariantID,
+			UTMCampaign:    ev.UTMCampaign,
+			DeviceType:     device,
+			BotScoreDetail: detail,
+			Referrer:       referrer,
+			Hour:           now.Hour(),
+			Month:          int(now.Month()),
+			DayOfWeek:      int(now.Weekday()),
+			IsReturning:    vis.returning,
+			BotScore:       res.Score,
+		})
+		if ok {
+			stored++
+		}
+	}
+	t.Observe.Events(OutcomeStored, stored)
+	if stored < n {
+		t.Observe.Events(OutcomeOverflow, n-stored)
+	}
+}
+
+// retryAfterSeconds renders a Retry-After value, at least one second.
+func retryAfterSeconds(d time.Duration) string {
+	s := int(d.Seconds() + 0.999)
+	return strconv.Itoa(max(s, 1))
+}

@@ -1,0 +1,160 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"unicode/utf8"
+)
+
+// Limits of the event protocol (tracker-protocol.md §4.2).
+const (
+	maxEventBody    = 16384
+	maxEventsPerReq = 20
+	maxEventData    = 2048
+	maxExperimentID = 128
+	maxUTMCampaign  = 256
+)
+
+// eventTypes is the allowlist of §3.2 plus ad_click and the experiment
+// exposure the tracker records (decision 10).
+var eventTypes = map[string]bool{
+	"bounce": true, "session_end": true, "session_resume": true, "click": true,
+	"outbound": true, "download": true, "scroll_depth": true, "hover": true,
+	"form_focus": true, "form_blur": true, "form_submit": true, "web_vital": true,
+	"custom": true, "ad_click": true, "experiment_exposure": true,
+}
+
+// Errors of ParseEvents; the collector maps them to 413 and 400.
+var (
+	ErrBodyTooLarge = errors.New("events: body larger than 16384 bytes")
+	ErrEmptyBody    = errors.New("events: empty body")
+	ErrBadJSON      = errors.New("events: body is not a JSON object with an events array")
+)
+
+// InEvent is one accepted event of a batch.
+type InEvent struct {
+	Type         string
+	Data         string // compact JSON, "{}" when absent
+	SessionID    string // UUID shape or ""
+	UTMCampaign  string
+	ExperimentID string
+	VariantID    string
+}
+
+// EventBatch is a parsed POST /e body.
+type EventBatch struct {
+	Events []InEvent
+	SiteID string // as sent; the caller applies SiteOrDefault
+	Token  string
+	// Skipped counts events dropped for a bad type, oversized data, a bad
+	// shape, or beyond the first 20.
+	Skipped int
+}
+
+// ReadEventBody reads at most 16384 bytes, as §4.2 limits by bytes read.
+func ReadEventBody(r io.Reader) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, maxEventBody+1))
+	if err != nil {
+		return nil, ErrBadJSON
+	}
+	if len(body) > maxEventBody {
+		return nil, ErrBodyTooLarge
+	}
+	return body, nil
+}
+
+// ParseEvents validates an event body. The Content-Type is ignored.
+func ParseEvents(body []byte) (EventBatch, error) {
+	var b EventBatch
+	if len(bytes.TrimSpace(body)) == 0 {
+		return b, ErrEmptyBody
+	}
+	var raw struct {
+		Events []json.RawMessage `json:"events"`
+		SiteID json.RawMessage   `json:"siteId"`
+		Tok    json.RawMessage   `json:"tok"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return b, ErrBadJSON
+	}
+	b.SiteID = jsonString(raw.SiteID)
+	b.Token = jsonString(raw.Tok)
+	for i, r := range raw.Events {
+		if i >= maxEventsPerReq {
+			b.Skipped += len(raw.Events) - i
+			break
+		}
+		ev, ok := parseEvent(r)
+		if !ok {
+			b.Skipped++
+			continue
+		}
+		b.Events = append(b.Events, ev)
+	}
+	return b, nil
+}
+
+func parseEvent(r json.RawMessage) (InEvent, bool) {
+	var in struct {
+		Type        json.RawMessage `json:"type"`
+		Data        json.RawMessage `json:"data"`
+		SessionID   json.RawMessage `json:"sessionId"`
+		UTMCampaign json.RawMessage `json:"utmCampaign"`
+	}
+	// A null or non-object event is skipped (the reference answered 500).
+	if len(r) == 0 || r[0] != '{' || json.Unmarshal(r, &in) != nil {
+		return InEvent{}, false
+	}
+	ev := InEvent{Type: jsonString(in.Type)}
+	if !eventTypes[ev.Type] {
+		return InEvent{}, false
+	}
+	data, ok := compactData(in.Data)
+	if !ok {
+		return InEvent{}, false
+	}
+	ev.Data = data
+	if sid := jsonString(in.SessionID); validSessionID(sid) {
+		ev.SessionID = sid
+	}
+	ev.UTMCampaign = truncateRunes(jsonString(in.UTMCampaign), maxUTMCampaign)
+	var ids struct {
+		Experiment json.RawMessage `json:"experiment_id"`
+		Variant    json.RawMessage `json:"variant_id"`
+	}
+	if data[0] == '{' && json.Unmarshal([]byte(data), &ids) == nil {
+		ev.ExperimentID = truncateRunes(jsonString(ids.Experiment), maxExperimentID)
+		ev.VariantID = truncateRunes(jsonString(ids.Variant), maxExperimentID)
+	}
+	return ev, true
+}
+
+// compactData returns data as compact JSON ("{}" for absent or null) and
+// false when it exceeds the 2048-character cap.
+func compactData(d json.RawMessage) (string, bool) {
+	if len(d) == 0 || string(d) == "null" {
+		return "{}", true
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, d); err != nil {
+		return "", false
+	}
+	if buf.Len() > maxEventData && utf8.RuneCount(buf.Bytes()) > maxEventData {
+		return "", false
+	}
+	return validUTF8(buf.String()), true
+}
+
+// jsonString returns the value of a JSON string, or "" for any other type.
+func jsonString(r json.RawMessage) string {
+	if len(r) == 0 || r[0] != '"' {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(r, &s) != nil {
+		return ""
+	}
+	return validUTF8(s)
+}

@@ -1,0 +1,9 @@
+package handlers
+
+import "net/http"
+
+// ServeHealth answers GET api/health (api.md §7).
+func ServeHealth(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok","service":"Echelon Analytics"}`))
+}

@@ -1,0 +1,132 @@
+package handlers
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
+	"github.com/echelon-analytics/caddy-echelon/tracker"
+)
+
+// Outcomes of a tracking request, as counted by the Observer.
+const (
+	OutcomeStored      = "stored"
+	OutcomeBotDropped  = "bot_dropped"
+	OutcomeInvalid     = "invalid"
+	OutcomeRateLimited = "rate_limited"
+	OutcomeIgnored     = "ignored"
+	OutcomeOverflow    = "overflow"
+)
+
+// Sink receives records to store; storage.Writer is the real one.
+type Sink interface {
+	AddView(storage.View) bool
+	AddEvent(storage.Event) bool
+}
+
+// SaltSource hands out the day's visitor salt; storage.Store is the real one.
+type SaltSource interface {
+	DailySalt(now time.Time) ([]byte, error)
+}
+
+// Observer counts outcomes; the module backs it with Prometheus counters.
+type Observer interface {
+	Beacon(outcome string)
+	Events(outcome string, n int)
+}
+
+// Tracking serves ea.js, b.gif and e.
+type Tracking struct {
+	Config  *Config
+	Sink    Sink
+	Salts   SaltSource
+	Rules   *scoring.Rules
+	Bots    *scoring.UAMatcher   // known-bot UAs; nil disables
+	Limiter *scoring.RateLimiter // per client IP; nil disables
+	Script  tracker.Script
+	Observe Observer
+	Now     Clock
+}
+
+// visitor is who sent a hit: the id stored with it and whether it came from
+// a returning cookie.
+type visitor struct {
+	id        string
+	returning bool
+	setCookie string // _ev value to set on the response, "" for none
+}
+
+const cookieName = "_ev"
+
+// identify computes the visitor id (tracker-protocol.md §6). In cookie mode
+// the _ev cookie is the id; otherwise it is the first 8 bytes of
+// HMAC-SHA256(daily salt, ip|ua|site|date) in hex. The IP never leaves this
+// function.
+func (t *Tracking) identify(r *http.Request, ip, site string, now time.Time, cookieMode bool) (visitor, error) {
+	if c, err := r.Cookie(cookieName); err == nil && validCookieID(c.Value) {
+		v := visitor{id: c.Value, returning: true}
+		if cookieMode {
+			v.setCookie = c.Value
+		}
+		return v, nil
+	}
+	if cookieMode {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		return visitor{id: id, setCookie: id}, nil
+	}
+	salt, err := t.Salts.DailySalt(now)
+	if err != nil {
+		return visitor{}, err
+	}
+	m := hmac.New(sha256.New, salt)
+	day := now.UTC().Format(time.DateOnly)
+	for _, part := range []string{ip, "|", r.UserAgent(), "|", site, "|", day} {
+		m.Write([]byte(part))
+	}
+	return visitor{id: hex.EncodeToString(m.Sum(nil)[:8])}, nil
+}
+
+func validCookieID(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && s == lowerHex(s)
+}
+
+func lowerHex(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'F' {
+			return ""
+		}
+	}
+	return s
+}
+
+func setVisitorCookie(w http.ResponseWriter, id string) {
+	w.Header().Add("Set-Cookie", cookieName+"="+id+"; Path=/; HttpOnly; SameSite=None; Secure; Partitioned; Max-Age=2592000")
+}
+
+// limited applies the per-IP rate limit shared by the three tracking paths.
+func (t *Tracking) limited(ip string) (bool, time.Duration) {
+	if t.Limiter == nil {
+		return false, 0
+	}
+	ok, retry := t.Limiter.Allow(ip)
+	return !ok, retry
+}
+
+func (t *Tracking) knownBot(r *http.Request) bool {
+	if t.Bots == nil {
+		return false
+	}
+	_, ok := t.Bots.Match(r.UserAgent())
+	return ok
+}

@@ -1,0 +1,84 @@
+package echelon
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// counters are the module's Prometheus metrics on Caddy's registry.
+type counters struct {
+	beacons *prometheus.CounterVec
+	events  *prometheus.CounterVec
+	flush   *prometheus.HistogramVec
+}
+
+// newCounters registers the metrics, reusing ones another echelon handler
+// of the same config already registered.
+func newCounters(reg *prometheus.Registry) *counters {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	c := &counters{
+		beacons: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "echelon", Name: "beacons_total",
+			Help: "Pageview beacons by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow).",
+		}, []string{"outcome"})),
+		events: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "echelon", Name: "events_total",
+			Help: "Events by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow).",
+		}, []string{"outcome"})),
+		flush: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "echelon", Name: "flush_duration_seconds",
+			Help:    "Time to write one buffer flush to Badger.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
+		}, []string{"kind"})),
+	}
+	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "echelon", Name: "buffer_depth",
+		Help: "Records buffered and not yet flushed, all data directories.",
+	}, func() float64 { return float64(poolStats().pending) }))
+	register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "echelon", Name: "buffer_dropped_total",
+		Help: "Records dropped because a buffer was full.",
+	}, func() float64 { return float64(poolStats().dropped) }))
+	return c
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+type bufferTotals struct{ pending, dropped uint64 }
+
+func poolStats() bufferTotals {
+	var t bufferTotals
+	pool.Range(func(_, v any) bool {
+		st := v.(*shared).writer.Stats()
+		t.pending += uint64(st.PendingViews + st.PendingEvents)
+		t.dropped += uint64(st.DroppedViews + st.DroppedEvents)
+		return true
+	})
+	return t
+}
+
+func (c *counters) Beacon(outcome string) { c.beacons.WithLabelValues(outcome).Inc() }
+
+func (c *counters) Events(outcome string, n int) {
+	if n > 0 {
+		c.events.WithLabelValues(outcome).Add(float64(n))
+	}
+}
+
+func (c *counters) flushed(kind string, took time.Duration) {
+	c.flush.WithLabelValues(kind).Observe(took.Seconds())
+}

@@ -1,0 +1,232 @@
+// Package echelon is the Caddy HTTP handler module of Echelon for Caddy:
+// cookieless first-party analytics with proof-of-work bot defense.
+package echelon
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/handlers"
+	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/tracker"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler is the `echelon` HTTP handler. It owns the Echelon routes under
+// BasePath and passes every other request to the next handler untouched.
+//
+// Every option has an ECHELON_* environment variable that applies when the
+// option is not set here (see the README's table); pointer fields tell "not
+// set" apart from a zero value.
+type Handler struct {
+	// DBPath is the Badger directory. Default ./echelon-data.
+	DBPath string `json:"db_path,omitempty"`
+	// Secret is the instance secret: API bearer token, PoW and anonymization
+	// key. If unset, API bearer auth is off and a generated secret kept in
+	// the data directory keys PoW and anonymization.
+	Secret string `json:"secret,omitempty"`
+	// Username and PasswordHash enable the admin login. The hash is
+	// pbkdf2$<iterations>$<salt>$<hash> (`caddy echelon hash-password`).
+	Username     string `json:"username,omitempty"`
+	PasswordHash string `json:"password_hash,omitempty"`
+	// RetentionDays keeps raw rows this many days. Default 90.
+	RetentionDays *int `json:"retention_days,omitempty"`
+	// BotRetentionDays keeps rows scoring 50 or more (and ingested rows) this
+	// many days. Default: RetentionDays.
+	BotRetentionDays *int `json:"bot_retention_days,omitempty"`
+	// SuspectCountries are ISO codes that add SuspectPoints. Default [CN].
+	SuspectCountries *[]string `json:"suspect_countries,omitempty"`
+	// SuspectPoints is what a suspect country adds. Default 30.
+	SuspectPoints *int `json:"suspect_points,omitempty"`
+	// BotDiscardThreshold drops hits scoring at or above it before storage;
+	// 0 stores everything (statistics count only scores 0–49). Default 0.
+	BotDiscardThreshold *int `json:"bot_discard_threshold,omitempty"`
+	// BotUAPatterns replaces the built-in known-bot User-Agent list; an
+	// empty list disables the check.
+	BotUAPatterns *[]string `json:"bot_ua_patterns,omitempty"`
+	// AllowedOrigins are hostnames allowed to send beacons; empty = open.
+	AllowedOrigins *[]string `json:"allowed_origins,omitempty"`
+	// AllowedSites, when non-empty, are the only site ids stored.
+	AllowedSites *[]string `json:"allowed_sites,omitempty"`
+	// RateLimitMax is the per-IP request budget of the tracking paths per
+	// RateLimitWindow; 0 disables the limiter. Default 100 per 60s.
+	RateLimitMax    *int            `json:"rate_limit_max,omitempty"`
+	RateLimitWindow *caddy.Duration `json:"rate_limit_window,omitempty"`
+	// ViewFlush and EventFlush are the buffered writers' intervals.
+	// Defaults 15s and 10s.
+	ViewFlush  *caddy.Duration `json:"view_flush,omitempty"`
+	EventFlush *caddy.Duration `json:"event_flush,omitempty"`
+	// TrustProxy uses Caddy's client_ip (trusted_proxies) as the client
+	// address instead of the socket peer.
+	TrustProxy *bool `json:"trust_proxy,omitempty"`
+	// BehindCloudflare honours CF-Connecting-IP, CF-IPCountry and the
+	// Cloudflare bot headers, but only from a trusted proxy.
+	BehindCloudflare *bool `json:"behind_cloudflare,omitempty"`
+	// TrustGeoHeaders honours CloudFront-Viewer-Country and X-Country-Code.
+	TrustGeoHeaders *bool `json:"trust_geo_headers,omitempty"`
+	// CookieConsent shows the consent banner before data-cookie sets _ev.
+	CookieConsent *bool `json:"cookie_consent,omitempty"`
+	// IgnoredSites are site ids never stored (smoke-test always is).
+	IgnoredSites *[]string `json:"ignored_sites,omitempty"`
+	// SiteSuspectCountries is "site:CC,CC;site:CC".
+	SiteSuspectCountries *string `json:"site_suspect_countries,omitempty"`
+	// ChallengeWindow is how old a PoW challenge may be. Default 10m.
+	ChallengeWindow *caddy.Duration `json:"challenge_window,omitempty"`
+	// LiveStatsMinutes is the admin live bar's window. Default 10.
+	LiveStatsMinutes *int `json:"live_stats_minutes,omitempty"`
+	// DisplayTimezone is an IANA zone for admin pages. Default UTC.
+	DisplayTimezone string `json:"display_timezone,omitempty"`
+	// PublicMode opens the dashboard and API read-only to everyone.
+	PublicMode *bool `json:"public_mode,omitempty"`
+	// AnonymizeSites are site ids whose data is anonymized before storage.
+	AnonymizeSites *[]string `json:"anonymize_sites,omitempty"`
+	// Telemetry forces the telemetry opt-in on or off; unset lets the admin
+	// decide.
+	Telemetry *bool `json:"telemetry,omitempty"`
+	// Debug turns on debug logging of tracking decisions.
+	Debug *bool `json:"debug,omitempty"`
+	// ShutdownTimeout bounds the final flush on unload. Default 10s.
+	ShutdownTimeout *caddy.Duration `json:"shutdown_timeout,omitempty"`
+	// BasePath prefixes every Echelon route, e.g. "/_ea". Default "".
+	BasePath string `json:"base_path,omitempty"`
+	// Inject names the site id whose script tag is added to proxied HTML
+	// pages. Reserved: the injector lands with the full tracker.
+	Inject string `json:"inject,omitempty"`
+
+	cfg      settings
+	logger   *zap.Logger
+	shared   *shared
+	poolKey  string
+	track    *handlers.Tracking
+	policy   *auth.Policy
+	counters *counters
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.echelon",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision resolves the configuration and attaches to the shared store.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	cfg, err := h.resolve(lookupEnv)
+	if err != nil {
+		return err
+	}
+	h.cfg = cfg
+	h.counters = newCounters(ctx.GetMetricsRegistry())
+
+	h.poolKey = cfg.dbPath
+	sh, err := acquire(cfg, h.logger, h.counters)
+	if err != nil {
+		return err
+	}
+	h.shared = sh
+
+	var bots *scoring.UAMatcher
+	if len(cfg.botUAPatterns) > 0 {
+		bots = scoring.NewUAMatcher(cfg.botUAPatterns)
+	}
+	h.track = &handlers.Tracking{
+		Config:  &cfg.handlers,
+		Sink:    sh.writer,
+		Salts:   sh.store,
+		Rules:   &cfg.rules,
+		Bots:    bots,
+		Limiter: sh.limiter(cfg.rateLimitMax, cfg.rateLimitWindow),
+		Script:  tracker.Assemble(),
+		Observe: h.counters,
+		Now:     time.Now,
+	}
+	h.policy = &auth.Policy{
+		Secret:     cfg.secret,
+		Username:   cfg.username,
+		PublicMode: cfg.handlers.PublicMode,
+		Sessions:   sh.sessions,
+	}
+	if cfg.secret == "" && cfg.username == "" && !cfg.handlers.PublicMode {
+		h.logger.Warn("no secret and no username configured: the API answers 401 until one is set")
+	}
+	return nil
+}
+
+// Validate rejects configurations Provision could not catch alone.
+func (h *Handler) Validate() error {
+	if h.BasePath != "" && (!strings.HasPrefix(h.BasePath, "/") || strings.HasSuffix(h.BasePath, "/")) {
+		return fmt.Errorf("base_path: %q must start with / and not end with /", h.BasePath)
+	}
+	return nil
+}
+
+// Cleanup releases this instance's hold on the shared store; the last
+// holder flushes the buffers and closes Badger.
+func (h *Handler) Cleanup() error {
+	if h.shared == nil {
+		return nil
+	}
+	_, err := pool.Delete(h.poolKey)
+	return err
+}
+
+// ServeHTTP routes Echelon's paths and passes everything else on.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	path, ok := strings.CutPrefix(r.URL.Path, h.cfg.handlers.BasePath)
+	if !ok {
+		return next.ServeHTTP(w, r)
+	}
+	rt, ok := routes[path]
+	if !ok {
+		return next.ServeHTTP(w, r)
+	}
+	if r.Method == http.MethodOptions {
+		h.cfg.handlers.Preflight(w, r, rt.tracking)
+		return nil
+	}
+	if !rt.allows(r.Method) {
+		w.Header().Set("Allow", rt.allow)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return nil
+	}
+	rt.serve(h, w, r)
+	return nil
+}
+
+// peer resolves the client address per decision 5.
+func (h *Handler) peer(r *http.Request) handlers.Peer {
+	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
+	p := handlers.Peer{TrustedProxy: trusted, IP: socketIP(r.RemoteAddr)}
+	if h.cfg.handlers.BehindCloudflare && trusted {
+		if cf := r.Header.Get("Cf-Connecting-Ip"); validIP(cf) {
+			p.IP = cf
+			return p
+		}
+	}
+	if h.cfg.trustProxy {
+		if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+			p.IP = ip
+		}
+	}
+	return p
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

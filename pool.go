@@ -1,0 +1,100 @@
+package echelon
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
+)
+
+// pool holds one shared entry per data directory, so a config reload with
+// the same db_path reuses the open Badger, its buffers and in-memory state
+// instead of failing on Badger's directory lock or dropping records.
+var pool = caddy.NewUsagePool()
+
+// rateLimiterCap bounds the rate limiter's memory (decision 6).
+const rateLimiterCap = 1 << 20
+
+// shared is what lives in the pool for one data directory.
+type shared struct {
+	store    *storage.Store
+	writer   *storage.Writer
+	sessions *auth.Sessions
+	shutdown time.Duration
+	// obs is the newest config's metrics; the writer reports flushes to it.
+	obs atomic.Pointer[counters]
+
+	mu      sync.Mutex
+	limit   *scoring.RateLimiter
+	limitOf [2]int64 // max and window of limit
+}
+
+// acquire returns the data directory's shared entry, opening it on first
+// use. Every call must be paired with pool.Delete(cfg.dbPath).
+func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
+	v, _, err := pool.LoadOrNew(cfg.dbPath, func() (caddy.Destructor, error) {
+		st, err := storage.Open(storage.Options{Dir: cfg.dbPath})
+		if err != nil {
+			return nil, fmt.Errorf("echelon: db_path %s: %w", cfg.dbPath, err)
+		}
+		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout}
+		sh.writer = st.NewWriter(storage.WriterConfig{
+			ViewFlush:  cfg.viewFlush,
+			EventFlush: cfg.eventFlush,
+			OnFlush: func(kind string, n int, took time.Duration, err error) {
+				if c := sh.obs.Load(); c != nil {
+					c.flushed(kind, took)
+				}
+				if err != nil {
+					logger.Error("flush failed; records kept for retry", zap.String("kind", kind), zap.Int("records", n), zap.Error(err))
+				}
+			},
+		})
+		return sh, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sh := v.(*shared)
+	sh.obs.Store(obs)
+	return sh, nil
+}
+
+// limiter returns the rate limiter for these settings, keeping the current
+// one (and its counts) across reloads that do not change them.
+func (s *shared) limiter(max int, window time.Duration) *scoring.RateLimiter {
+	if max <= 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limit == nil || s.limitOf != [2]int64{int64(max), int64(window)} {
+		s.limit = scoring.NewRateLimiter(max, window, rateLimiterCap, time.Now)
+		s.limitOf = [2]int64{int64(max), int64(window)}
+	}
+	return s.limit
+}
+
+// Destruct flushes the buffers within the shutdown timeout and closes
+// Badger; the pool calls it when the last config using the directory is
+// unloaded.
+func (s *shared) Destruct() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.shutdown)
+	defer cancel()
+	werr := s.writer.Close(ctx)
+	if err := s.store.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	if werr != nil {
+		return fmt.Errorf("final flush: %w", werr)
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package echelon
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/handlers"
+)
+
+// route is one Echelon path under base_path.
+type route struct {
+	// allow is the Allow header for a 405; its methods are the ones served.
+	allow string
+	// tracking paths get the tracking CORS rules on preflight.
+	tracking bool
+	serve    func(h *Handler, w http.ResponseWriter, r *http.Request)
+}
+
+func (rt route) allows(method string) bool {
+	for _, m := range strings.Split(rt.allow, ", ") {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// routes is the table of paths Echelon owns; anything else goes to next.
+var routes = map[string]route{
+	"/ea.js": {allow: "GET, HEAD, OPTIONS", tracking: true, serve: func(h *Handler, w http.ResponseWriter, r *http.Request) {
+		h.track.ServeScript(auth.SecurityHeaders(w), r, h.peer(r))
+	}},
+	"/b.gif": {allow: "GET, OPTIONS", tracking: true, serve: func(h *Handler, w http.ResponseWriter, r *http.Request) {
+		h.track.ServeBeacon(auth.SecurityHeaders(w), r, h.peer(r))
+	}},
+	"/e": {allow: "POST, OPTIONS", tracking: true, serve: func(h *Handler, w http.ResponseWriter, r *http.Request) {
+		h.track.ServeEvents(auth.SecurityHeaders(w), r, h.peer(r))
+	}},
+	"/api/health": {allow: "GET, HEAD, OPTIONS", serve: api(handlers.ServeHealth)},
+}
+
+// api wraps an /api handler with the security headers and access control.
+func api(serve http.HandlerFunc) func(h *Handler, w http.ResponseWriter, r *http.Request) {
+	return func(h *Handler, w http.ResponseWriter, r *http.Request) {
+		w = auth.SecurityHeaders(w)
+		path := strings.TrimPrefix(r.URL.Path, h.cfg.handlers.BasePath)
+		if !h.policy.Authorize(w, r, path) {
+			return
+		}
+		serve(w, r)
+	}
+}
+
+// socketIP returns the host part of a RemoteAddr.
+func socketIP(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
+}
+
+func validIP(s string) bool {
+	_, err := netip.ParseAddr(strings.TrimSpace(s))
+	return err == nil
+}

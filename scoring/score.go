@@ -1,0 +1,178 @@
+package scoring
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Hit says which endpoint a scored request came from; some signals apply to
+// the pageview beacon only (bot-defense.md §5).
+type Hit uint8
+
+const (
+	HitBeacon Hit = iota
+	HitEvents
+)
+
+// Input is everything the stateless signals look at, parsed at the edge.
+type Input struct {
+	Hit Hit
+	// CFBotScore is Cloudflare's 1–99 bot score, 0 when absent or untrusted.
+	CFBotScore int
+	CFVerified bool
+	SPA        bool
+	// InteractionMS is the beacon's _v.
+	InteractionMS int64
+	Country       string // upper-case ISO code or ""
+	Site          string
+	HasAcceptLanguage, HasSecCHUA, HasSecFetchSite bool
+	ScreenSent, ScreenValid                        bool
+	ExternalReferrer                               bool
+	Path                                           string
+}
+
+// Rules are the configurable parts of the score.
+type Rules struct {
+	SuspectCountries map[string]bool
+	// SiteSuspectCountries maps a lower-case site id to its own list.
+	SiteSuspectCountries map[string]map[string]bool
+	SuspectPoints        int
+}
+
+// Points is one signal that fired.
+type Points struct {
+	Key    string
+	Points int
+}
+
+// Result is a clamped score and the signals behind it.
+type Result struct {
+	Score  int
+	Detail []Points
+}
+
+// signal is one row of the score table: a key and the points it gives.
+type signal struct {
+	key    string
+	points func(in *Input, r *Rules) int
+}
+
+// signals is bot-defense.md §5 as data; Score walks it once.
+var signals = [...]signal{
+	{"cf", cfPoints},
+	{"timing", func(in *Input, _ *Rules) int {
+		switch {
+		case in.Hit != HitBeacon || in.SPA:
+			return 0
+		case in.InteractionMS < 850:
+			return 20
+		case in.InteractionMS < 1000:
+			return 8
+		}
+		return 0
+	}},
+	{"geo", func(in *Input, r *Rules) int {
+		if in.Country != "" && r.SuspectCountries[in.Country] {
+			return r.SuspectPoints
+		}
+		return 0
+	}},
+	{"geo_site", func(in *Input, r *Rules) int {
+		if in.Country != "" && r.SiteSuspectCountries[strings.ToLower(in.Site)][in.Country] {
+			return r.SuspectPoints
+		}
+		return 0
+	}},
+	{"headers", func(in *Input, _ *Rules) int {
+		p := 0
+		if !in.HasAcceptLanguage {
+			p += 10
+		}
+		if !in.HasSecCHUA && !in.HasSecFetchSite {
+			p += 10
+		}
+		return p
+	}},
+	{"screen", func(in *Input, _ *Rules) int {
+		if in.Hit == HitBeacon && in.ScreenSent && !in.ScreenValid {
+			return 10
+		}
+		return 0
+	}},
+	{"referrer", func(in *Input, _ *Rules) int {
+		if in.Hit == HitBeacon && !in.ExternalReferrer && pathSegments(in.Path) >= 2 {
+			return 5
+		}
+		return 0
+	}},
+}
+
+func cfPoints(in *Input, _ *Rules) int {
+	switch {
+	case in.CFBotScore == 0:
+		return 0
+	case in.CFVerified:
+		return 15
+	case in.CFBotScore <= 2:
+		return 50
+	case in.CFBotScore <= 29:
+		return 30
+	case in.CFBotScore <= 50:
+		return 10
+	}
+	return 0
+}
+
+// pathSegments counts the non-empty pieces of p split on "/", the query
+// string included (bot-defense.md §6).
+func pathSegments(p string) int {
+	n := 0
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Score sums the signals that fire, clamped to 0–100.
+func (r *Rules) Score(in *Input) Result {
+	var res Result
+	for _, s := range signals {
+		if p := s.points(in, r); p != 0 {
+			res.Score += p
+			res.Detail = append(res.Detail, Points{s.key, p})
+		}
+	}
+	res.Score = min(max(res.Score, 0), 100)
+	return res
+}
+
+// Add records extra points from a stateful signal (PoW, burst, IP tier) and
+// re-clamps.
+func (res *Result) Add(key string, p int) {
+	res.Detail = append(res.Detail, Points{key, p})
+	total := 0
+	for _, d := range res.Detail {
+		total += d.Points
+	}
+	res.Score = min(max(total, 0), 100)
+}
+
+// DetailJSON renders the detail as a JSON object, "" when nothing fired.
+func (res *Result) DetailJSON() string {
+	if len(res.Detail) == 0 {
+		return ""
+	}
+	b := make([]byte, 0, 16*len(res.Detail))
+	b = append(b, '{')
+	for i, d := range res.Detail {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, d.Key)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(d.Points), 10)
+	}
+	return string(append(b, '}'))
+}
