@@ -28,12 +28,12 @@ type Beacon struct {
 	// UTMSource, UTMMedium, UTMCampaign, UTMContent and UTMTerm are cut to
 	// 256 characters; whether they are kept depends on the site's campaigns.
 	UTMSource, UTMMedium, UTMCampaign, UTMContent, UTMTerm string
-	SessionID     string // UUID shape or ""
-	SPA           bool   // _v=spa
-	InteractionMS int64  // 0 for SPA navigations
+	SessionID                                              string // UUID shape or ""
+	SPA                                                    bool   // _v=spa
+	InteractionMS                                          int64  // 0 for SPA navigations
 	// ScreenSent reports that sw or sh was present; ScreenValid that both
 	// are realistic (0 < v <= 10000). Non-numeric values are unrealistic.
-	ScreenSent, ScreenValid bool
+	ScreenSent, ScreenValid   bool
 	ScreenWidth, ScreenHeight int
 	Token                     string // PoW token as sent, unverified
 }

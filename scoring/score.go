@@ -22,9 +22,9 @@ type Input struct {
 	CFVerified bool
 	SPA        bool
 	// InteractionMS is the beacon's _v.
-	InteractionMS int64
-	Country       string // upper-case ISO code or ""
-	Site          string
+	InteractionMS                                  int64
+	Country                                        string // upper-case ISO code or ""
+	Site                                           string
 	HasAcceptLanguage, HasSecCHUA, HasSecFetchSite bool
 	ScreenSent, ScreenValid                        bool
 	ExternalReferrer                               bool

@@ -1,0 +1,229 @@
+package echelon
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddytest"
+)
+
+// TestCaddyfile_EverySubdirectiveToJSON adapts a block using every
+// subdirective and compares the handler's JSON.
+func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
+	in := `echelon {
+		db_path /var/lib/echelon
+		secret s3cret
+		username admin
+		password_hash pbkdf2$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+		retention_days 30
+		bot_retention_days 7
+		suspect_countries CN RU
+		suspect_points 25
+		bot_discard_threshold 60
+		bot_ua_patterns curl,wget MyBot
+		allowed_origins shop.example www.shop.example
+		allowed_sites shop
+		rate_limit_max 200
+		rate_limit_window 2m
+		view_flush 5s
+		event_flush 3s
+		trust_proxy
+		behind_cloudflare true
+		trust_geo_headers false
+		cookie_consent
+		ignored_sites staging test
+		site_suspect_countries shop:BR,IN blog:VN
+		challenge_window 20m
+		live_stats_minutes 15
+		display_timezone Europe/Helsinki
+		public_mode
+		anonymize_sites demo
+		telemetry false
+		debug
+		shutdown_timeout 30s
+		base_path /_ea
+		inject shop
+	}`
+	var h Handler
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(h)
+	want := `{"db_path":"/var/lib/echelon","secret":"s3cret","username":"admin",` +
+		`"password_hash":"pbkdf2$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",` +
+		`"retention_days":30,"bot_retention_days":7,"suspect_countries":["CN","RU"],"suspect_points":25,` +
+		`"bot_discard_threshold":60,"bot_ua_patterns":["curl","wget","MyBot"],` +
+		`"allowed_origins":["shop.example","www.shop.example"],"allowed_sites":["shop"],"rate_limit_max":200,` +
+		`"rate_limit_window":120000000000,"view_flush":5000000000,"event_flush":3000000000,"trust_proxy":true,` +
+		`"behind_cloudflare":true,"trust_geo_headers":false,"cookie_consent":true,"ignored_sites":["staging","test"],` +
+		`"site_suspect_countries":"shop:BR,IN;blog:VN","challenge_window":1200000000000,"live_stats_minutes":15,` +
+		`"display_timezone":"Europe/Helsinki","public_mode":true,"anonymize_sites":["demo"],"telemetry":false,` +
+		`"debug":true,"shutdown_timeout":30000000000,"base_path":"/_ea","inject":"shop"}`
+	if string(got) != want {
+		t.Errorf("JSON\n got %s\nwant %s", got, want)
+	}
+	// Every subdirective of the table is exercised above.
+	for name := range subdirectives {
+		if !strings.Contains(in, "\t"+name+" ") && !strings.Contains(in, "\t"+name+"\n") {
+			t.Errorf("subdirective %s is not covered by this test", name)
+		}
+	}
+	s, err := h.resolve(noEnv)
+	if err != nil {
+		t.Fatalf("resolve: %v", err)
+	}
+	if s.rateLimitWindow != 2*time.Minute || !s.trustProxy || !s.handlers.BehindCloudflare || s.handlers.TrustGeoHeaders ||
+		!s.rules.SiteSuspectCountries["shop"]["IN"] || !s.rules.SiteSuspectCountries["blog"]["VN"] || s.displayTimezone.String() != "Europe/Helsinki" {
+		t.Errorf("resolved %+v", s)
+	}
+}
+
+// TestCaddyfile_DirectiveOrderedBeforeReverseProxy needs no global order.
+func TestCaddyfile_DirectiveOrderedBeforeReverseProxy(t *testing.T) {
+	cfg := `:8080 {
+		reverse_proxy localhost:3000
+		echelon {
+			db_path /tmp/x
+		}
+	}`
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	if i, j := strings.Index(s, `"handler":"echelon"`), strings.Index(s, `"handler":"reverse_proxy"`); i < 0 || j < 0 || i > j {
+		t.Errorf("echelon must come before reverse_proxy: %s", s)
+	}
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestResolve_DefaultsEnvAndValuePrecedence(t *testing.T) {
+	s, err := (&Handler{}).resolve(noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.dbPath != "./echelon-data" || s.retentionDays != 90 || s.rateLimitMax != 100 || s.rateLimitWindow != time.Minute ||
+		s.viewFlush != 15*time.Second || s.eventFlush != 10*time.Second || s.challengeWindow != 10*time.Minute ||
+		s.handlers.DiscardThreshold != 0 || s.rules.SuspectPoints != 30 || !s.rules.SuspectCountries["CN"] ||
+		len(s.botUAPatterns) < 40 || s.liveStatsMinutes != 10 || s.displayTimezone != time.UTC || s.telemetry != nil {
+		t.Errorf("defaults: %+v", s)
+	}
+
+	env := envOf(map[string]string{
+		"ECHELON_DB_PATH":                  "/env/db",
+		"ECHELON_RETENTION_DAYS":           "45",
+		"ECHELON_RATE_LIMIT_MAX":           "0",
+		"ECHELON_RATE_LIMIT_WINDOW_MS":     "1500",
+		"ECHELON_VIEW_FLUSH_MS":            "250",
+		"ECHELON_CHALLENGE_WINDOW_MINUTES": "3",
+		"ECHELON_SUSPECT_COUNTRIES":        "",
+		"ECHELON_BOT_UA_PATTERNS":          "",
+		"ECHELON_TRUST_PROXY":              "true",
+		"ECHELON_TELEMETRY":                "false",
+		"ECHELON_ALLOWED_ORIGINS":          "A.example, b.example",
+		"ECHELON_SITE_SUSPECT_COUNTRIES":   "shop:br; :XX ;blog:",
+		"ECHELON_SECRET":                   "from-env",
+	})
+	s, err = (&Handler{}).resolve(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.dbPath != "/env/db" || s.retentionDays != 45 || s.rateLimitMax != 0 || s.rateLimitWindow != 1500*time.Millisecond ||
+		s.viewFlush != 250*time.Millisecond || s.challengeWindow != 3*time.Minute || len(s.rules.SuspectCountries) != 0 ||
+		len(s.botUAPatterns) != 0 || !s.trustProxy || s.telemetry == nil || *s.telemetry || s.secret != "from-env" ||
+		strings.Join(s.handlers.AllowedOrigins, ",") != "a.example,b.example" ||
+		len(s.rules.SiteSuspectCountries) != 1 || !s.rules.SiteSuspectCountries["shop"]["BR"] {
+		t.Errorf("env: %+v", s)
+	}
+
+	ten, f := 10, false
+	s, err = (&Handler{DBPath: "/cfg/db", RetentionDays: &ten, TrustProxy: &f, SuspectCountries: &[]string{"RU"}}).resolve(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.dbPath != "/cfg/db" || s.retentionDays != 10 || s.trustProxy || !s.rules.SuspectCountries["RU"] || s.rules.SuspectCountries["CN"] {
+		t.Errorf("config value must win over env: %+v", s)
+	}
+}
+
+// TestResolve_InvalidValuesNameTheOption covers each validated option, from
+// the config and from the environment.
+func TestResolve_InvalidValuesNameTheOption(t *testing.T) {
+	neg, big, zero := -1, 101, 0
+	cases := []struct {
+		name string
+		h    Handler
+		env  map[string]string
+		want string
+	}{
+		{"retention_days 0", Handler{RetentionDays: &zero}, nil, "retention_days"},
+		{"bot_retention_days negative", Handler{BotRetentionDays: &neg}, nil, "bot_retention_days"},
+		{"bot_discard_threshold 101", Handler{BotDiscardThreshold: &big}, nil, "bot_discard_threshold"},
+		{"rate_limit_max negative", Handler{RateLimitMax: &neg}, nil, "rate_limit_max"},
+		{"suspect_points 101", Handler{SuspectPoints: &big}, nil, "suspect_points"},
+		{"live_stats_minutes 0", Handler{LiveStatsMinutes: &zero}, nil, "live_stats_minutes"},
+		{"suspect country", Handler{SuspectCountries: &[]string{"China"}}, nil, "suspect_countries"},
+		{"site suspect country", Handler{SiteSuspectCountries: ptr("shop:BRA")}, nil, "site_suspect_countries"},
+		{"timezone", Handler{DisplayTimezone: "Mars/Olympus"}, nil, "display_timezone"},
+		{"origin with scheme", Handler{AllowedOrigins: &[]string{"https://a.example"}}, nil, "allowed_origins"},
+		{"password hash", Handler{PasswordHash: "md5$abc"}, nil, "password_hash"},
+		{"username without hash", Handler{Username: "admin"}, nil, "username"},
+		{"inject site id", Handler{Inject: "bad site"}, nil, "inject"},
+		{"env retention not a number", Handler{}, map[string]string{"ECHELON_RETENTION_DAYS": "ninety"}, "retention_days (from ECHELON_RETENTION_DAYS)"},
+		{"env window not ms", Handler{}, map[string]string{"ECHELON_RATE_LIMIT_WINDOW_MS": "1m"}, "rate_limit_window (from ECHELON_RATE_LIMIT_WINDOW_MS)"},
+		{"env flush zero", Handler{}, map[string]string{"ECHELON_VIEW_FLUSH_MS": "0"}, "view_flush (from ECHELON_VIEW_FLUSH_MS)"},
+		{"env bool", Handler{}, map[string]string{"ECHELON_PUBLIC_MODE": "yes please"}, "public_mode (from ECHELON_PUBLIC_MODE)"},
+		{"env threshold", Handler{}, map[string]string{"ECHELON_BOT_DISCARD_THRESHOLD": "500"}, "bot_discard_threshold (from ECHELON_BOT_DISCARD_THRESHOLD)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := c.h.resolve(envOf(c.env))
+			if err == nil || !strings.Contains(err.Error(), "echelon: "+c.want) {
+				t.Fatalf("error %v, want one naming %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestCaddyfile_ParseErrorsNameTheSubdirective covers what fails at adapt
+// time already.
+func TestCaddyfile_ParseErrorsNameTheSubdirective(t *testing.T) {
+	cases := map[string]string{
+		"retention_days ninety":    "retention_days",
+		"view_flush soon":          "view_flush",
+		"trust_proxy maybe":        "trust_proxy",
+		"db_path":                  "db_path",
+		"secret a b":               "secret",
+		"site_suspect_countries":   "site_suspect_countries",
+		"no_such_option 1":         "no_such_option",
+		"rate_limit_max 1 2":       "rate_limit_max",
+		"shutdown_timeout 5 years": "shutdown_timeout",
+	}
+	for line, want := range cases {
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("echelon {\n" + line + "\n}"))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one naming %s", line, err, want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestLoad_InvalidValueFailsWithOptionName loads a bad config into the real
+// Caddy: the load (what `caddy validate` runs) fails naming the option.
+func TestLoad_InvalidValueFailsWithOptionName(t *testing.T) {
+	startCaddy(t, "")
+	dir := t.TempDir()
+	caddytest.AssertLoadError(t, siteConfig(dir, "bot_discard_threshold 250"), "caddyfile", "echelon: bot_discard_threshold: 250 is outside 0..100")
+	caddytest.AssertLoadError(t, siteConfig(dir, "base_path _ea/"), "caddyfile", "base_path")
+}

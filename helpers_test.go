@@ -1,0 +1,180 @@
+package echelon
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
+)
+
+// The in-process Caddy that caddytest starts listens here.
+const (
+	baseURL   = "http://localhost:9080"
+	chromeUA  = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	globalOpt = `{
+	skip_install_trust
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	grace_period 1ns
+	servers {
+		trusted_proxies static 10.9.9.9/32
+	}
+}
+`
+)
+
+// startCaddy loads a site config with the given echelon block (its body,
+// without braces) in front of a `respond` upstream, and a fresh db_path.
+// It returns the tester and the data directory.
+func startCaddy(t *testing.T, echelonBody string) (*caddytest.Tester, string) {
+	t.Helper()
+	dir := t.TempDir()
+	tc := caddytest.NewTester(t)
+	tc.InitServer(siteConfig(dir, echelonBody), "caddyfile")
+	t.Cleanup(func() { unload(t) })
+	return tc, filepath.Join(dir, "db")
+}
+
+// siteConfig puts echelon in front of a file_server upstream (Caddy orders
+// `respond` and `handle` before echelon, file_server and reverse_proxy after).
+func siteConfig(dir, echelonBody string) string {
+	site := filepath.Join(dir, "site")
+	_ = os.MkdirAll(site, 0o755)
+	_ = os.WriteFile(filepath.Join(site, "index.html"), []byte("upstream says hi"), 0o644)
+	return globalOpt + fmt.Sprintf(`
+http://localhost:9080 {
+	echelon {
+		db_path %s
+		view_flush 1h
+		event_flush 1h
+%s
+	}
+	root * %s
+	file_server
+}
+`, filepath.Join(dir, "db"), echelonBody, site)
+}
+
+// unload replaces the config with one that has no echelon handler, so the
+// pool entry is destroyed: buffers flushed, Badger closed.
+func unload(t *testing.T) {
+	t.Helper()
+	tc := caddytest.NewTester(t)
+	tc.InitServer(globalOpt+"\nhttp://localhost:9080 {\n\trespond \"empty\" 200\n}\n", "caddyfile")
+}
+
+// sharedOf finds the live pool entry for a data directory.
+func sharedOf(t *testing.T, dir string) *shared {
+	t.Helper()
+	var found *shared
+	pool.Range(func(k, v any) bool {
+		if k == dir {
+			found = v.(*shared)
+			return false
+		}
+		return true
+	})
+	if found == nil {
+		t.Fatalf("no echelon store open for %s", dir)
+	}
+	return found
+}
+
+// storedViews flushes the buffers and returns every stored view of a site.
+func storedViews(t *testing.T, dir, site string) []storage.View {
+	t.Helper()
+	sh := sharedOf(t, dir)
+	if err := sh.writer.Flush(); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	var out []storage.View
+	err := sh.store.Views(site, time.Unix(0, 0), time.Now().Add(time.Hour), func(v *storage.View) bool {
+		out = append(out, *v)
+		return true
+	})
+	if err != nil {
+		t.Fatalf("read views: %v", err)
+	}
+	return out
+}
+
+func storedEvents(t *testing.T, dir, site string) []storage.Event {
+	t.Helper()
+	sh := sharedOf(t, dir)
+	if err := sh.writer.Flush(); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	var out []storage.Event
+	err := sh.store.Events(site, time.Unix(0, 0), time.Now().Add(time.Hour), func(e *storage.Event) bool {
+		out = append(out, *e)
+		return true
+	})
+	if err != nil {
+		t.Fatalf("read events: %v", err)
+	}
+	return out
+}
+
+// browserHeaders are what a real Chromium sends with the pixel.
+func browserHeaders() http.Header {
+	return http.Header{
+		"User-Agent":      {chromeUA},
+		"Accept-Language": {"en-US,en;q=0.9"},
+		"Sec-Ch-Ua":       {`"Chromium";v="131", "Not_A Brand";v="24"`},
+		"Sec-Fetch-Site":  {"same-origin"},
+	}
+}
+
+// do sends a request with browser headers plus extra, and returns status,
+// headers and body.
+func do(t *testing.T, method, target string, body io.Reader, extra http.Header) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, target, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range browserHeaders() {
+		req.Header[k] = v
+	}
+	for k, v := range extra {
+		req.Header[k] = v
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(b)
+}
+
+// beaconQuery builds a valid b.gif query for path on site, with overrides.
+func beaconQuery(path, site string, set map[string]string) string {
+	q := url.Values{}
+	q.Set("p", b64(path))
+	q.Set("s", site)
+	q.Set("_v", "1500")
+	q.Set("sw", "1920")
+	q.Set("sh", "1080")
+	q.Set("sid", "0b7c2f0e-1111-4222-8333-444455556666")
+	for k, v := range set {
+		if v == "" {
+			q.Del(k)
+			continue
+		}
+		q.Set(k, v)
+	}
+	return q.Encode()
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

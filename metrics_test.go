@@ -1,0 +1,37 @@
+package echelon
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestMetrics_CountOutcomes reads Caddy's admin /metrics after a stored
+// beacon, a known-bot beacon and an invalid one.
+func TestMetrics_CountOutcomes(t *testing.T) {
+	startCaddy(t, "")
+	do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "m", nil), nil, nil)
+	do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "m", nil), nil, http.Header{"User-Agent": {"curl/8.5.0"}})
+	do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "m", map[string]string{"_v": "1"}), nil, nil)
+	do(t, "POST", baseURL+"/e", strings.NewReader(`{"siteId":"m","events":[{"type":"click"}]}`), nil)
+	res, err := http.Get("http://localhost:2999/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	body := string(b)
+	for _, want := range []string{
+		`echelon_beacons_total{outcome="stored"} 1`,
+		`echelon_beacons_total{outcome="bot_dropped"} 1`,
+		`echelon_beacons_total{outcome="invalid"} 1`,
+		`echelon_events_total{outcome="stored"} 1`,
+		`echelon_buffer_depth 2`,
+		`echelon_buffer_dropped_total 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package echelon
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
+)
+
+// countStored opens a data directory after its config was unloaded and
+// counts a site's views.
+func countStored(t *testing.T, dir, site string) int {
+	t.Helper()
+	st, err := storage.Open(storage.Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("open %s after unload: %v", dir, err)
+	}
+	defer st.Close()
+	n := 0
+	if err := st.Views(site, time.Unix(0, 0), time.Now().Add(time.Hour), func(*storage.View) bool { n++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestReload_KeepsStoreAndLosesNoRecord reloads the config (same db_path,
+// other options) while beacons are flowing: Badger is not reopened (its
+// directory lock would fail) and every answered beacon is stored.
+func TestReload_KeepsStoreAndLosesNoRecord(t *testing.T) {
+	tc, dir := startCaddy(t, "rate_limit_max 0")
+	root := strings.TrimSuffix(dir, "/db")
+
+	var sent atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second}
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", baseURL+"/b.gif?"+beaconQuery("/p", "reload", nil), nil)
+				req.Header = browserHeaders()
+				res, err := client.Do(req)
+				if err != nil {
+					t.Errorf("beacon during reload: %v", err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == 200 {
+					sent.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < 5; i++ {
+		time.Sleep(150 * time.Millisecond)
+		body := "rate_limit_max 0\n\t\tsuspect_points " + string(rune('1'+i))
+		caddytest.NewTester(t).InitServer(strings.Replace(siteConfig(root, body), "view_flush 1h", "view_flush 100ms", 1), "caddyfile")
+	}
+	time.Sleep(150 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	_ = tc
+	unload(t)
+	got := countStored(t, dir, "reload")
+	if sent.Load() < 50 || int64(got) != sent.Load() {
+		t.Fatalf("answered %d beacons, stored %d: want equal (and some load)", sent.Load(), got)
+	}
+}
+
+// TestCleanup_FlushesEverything buffers beacons with a flush interval far
+// in the future and unloads the config: the destructor writes them all.
+func TestCleanup_FlushesEverything(t *testing.T) {
+	_, dir := startCaddy(t, "rate_limit_max 0")
+	for i := 0; i < 300; i++ {
+		if status, _, _ := do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/c", "flush", nil), nil, nil); status != 200 {
+			t.Fatalf("status %d", status)
+		}
+	}
+	if st := sharedOf(t, dir).writer.Stats(); st.PendingViews != 300 {
+		t.Fatalf("pending %d before unload, want all 300 still buffered", st.PendingViews)
+	}
+	unload(t)
+	if n := countStored(t, dir, "flush"); n != 300 {
+		t.Fatalf("stored %d after unload, want 300", n)
+	}
+}

@@ -1,0 +1,211 @@
+package scoring
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Referrer classes stored in referrer_type. ReferrerUnknown is also the
+// stored referrer origin when there is none.
+const (
+	ReferrerAI      = "ai"
+	ReferrerSearch  = "search"
+	ReferrerSocial  = "social"
+	ReferrerUnknown = "direct_or_unknown"
+)
+
+// referrerDomains is walked in order and the first domain that equals the
+// host or is a parent of it wins, so AI subdomains of search engines
+// (gemini.google.com) are listed before the engines.
+var referrerDomains = [...]struct{ domain, class string }{
+	{"perplexity.ai", ReferrerAI},
+	{"chat.openai.com", ReferrerAI},
+	{"chatgpt.com", ReferrerAI},
+	{"claude.ai", ReferrerAI},
+	{"you.com", ReferrerAI},
+	{"phind.com", ReferrerAI},
+	{"copilot.microsoft.com", ReferrerAI},
+	{"gemini.google.com", ReferrerAI},
+	{"poe.com", ReferrerAI},
+
+	{"google.com", ReferrerSearch},
+	{"google.co.uk", ReferrerSearch},
+	{"google.de", ReferrerSearch},
+	{"google.fr", ReferrerSearch},
+	{"google.fi", ReferrerSearch},
+	{"google.nl", ReferrerSearch},
+	{"google.pl", ReferrerSearch},
+	{"google.se", ReferrerSearch},
+	{"google.no", ReferrerSearch},
+	{"google.it", ReferrerSearch},
+	{"google.pt", ReferrerSearch},
+	{"google.es", ReferrerSearch},
+	{"google.hu", ReferrerSearch},
+	{"google.cz", ReferrerSearch},
+	{"google.ro", ReferrerSearch},
+	{"google.sk", ReferrerSearch},
+	{"google.rs", ReferrerSearch},
+	{"bing.com", ReferrerSearch},
+	{"yahoo.com", ReferrerSearch},
+	{"duckduckgo.com", ReferrerSearch},
+	{"yandex.com", ReferrerSearch},
+	{"yandex.ru", ReferrerSearch},
+	{"ecosia.org", ReferrerSearch},
+
+	{"facebook.com", ReferrerSocial},
+	{"twitter.com", ReferrerSocial},
+	{"x.com", ReferrerSocial},
+	{"reddit.com", ReferrerSocial},
+	{"linkedin.com", ReferrerSocial},
+	{"instagram.com", ReferrerSocial},
+	{"t.co", ReferrerSocial},
+}
+
+// maxHostLen is the DNS limit on a host name; longer hosts are garbage.
+const maxHostLen = 253
+
+// ClassifyReferrer turns the referrer the tracker sent (already
+// URL-decoded) into what is stored: the origin "scheme://host[:port]" of an
+// http or https URL, and its class by host (tracker-protocol.md §6: "www."
+// stripped, exact or subdomain match). Anything else, including other
+// schemes, javascript:, relative and malformed URLs, is
+// (ReferrerUnknown, ReferrerUnknown).
+//
+// The origin follows the browser's URL.origin for the hosts browsers send:
+// scheme and host lower-cased, user info dropped, default ports (80, 443)
+// and leading zeros of the port removed. Hosts must be ASCII (browsers send
+// IDNs as punycode) made of letters, digits, '-', '.', '_', or a bracketed
+// IPv6 literal; the result is safe to store and to show.
+func ClassifyReferrer(raw string) (origin, class string) {
+	scheme, host, port, ok := splitOrigin(raw)
+	if !ok {
+		return ReferrerUnknown, ReferrerUnknown
+	}
+	origin = scheme + "://" + host
+	if port != "" {
+		origin += ":" + port
+	}
+	return origin, hostClass(host)
+}
+
+func hostClass(host string) string {
+	h := strings.TrimSuffix(host, ".")
+	h = strings.TrimPrefix(h, "www.")
+	for _, d := range referrerDomains {
+		if h == d.domain || isSubdomain(h, d.domain) {
+			return d.class
+		}
+	}
+	return ReferrerUnknown
+}
+
+func isSubdomain(host, parent string) bool {
+	n := len(host) - len(parent)
+	return n > 1 && host[n-1] == '.' && host[n:] == parent
+}
+
+// splitOrigin extracts the lower-cased scheme, host and normalized port of
+// an absolute http(s) URL.
+func splitOrigin(raw string) (scheme, host, port string, ok bool) {
+	raw = strings.TrimFunc(raw, func(r rune) bool { return r <= ' ' })
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return "", "", "", false
+	}
+	switch {
+	case strings.EqualFold(raw[:i], "http"):
+		scheme = "http"
+	case strings.EqualFold(raw[:i], "https"):
+		scheme = "https"
+	default:
+		return "", "", "", false
+	}
+	authority := raw[i+3:]
+	if end := strings.IndexAny(authority, "/?#\\"); end >= 0 {
+		authority = authority[:end]
+	}
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		authority = authority[at+1:]
+	}
+	host, port = authority, ""
+	if strings.HasPrefix(authority, "[") {
+		end := strings.IndexByte(authority, ']')
+		if end < 0 {
+			return "", "", "", false
+		}
+		host, port = authority[:end+1], authority[end+1:]
+		if port != "" && port[0] != ':' {
+			return "", "", "", false
+		}
+		if !validIPv6Literal(host) {
+			return "", "", "", false
+		}
+	} else {
+		if c := strings.LastIndexByte(authority, ':'); c >= 0 {
+			host, port = authority[:c], authority[c:]
+		}
+		if !validHostName(host) {
+			return "", "", "", false
+		}
+	}
+	port, ok = normalizePort(strings.TrimPrefix(port, ":"), scheme)
+	if !ok {
+		return "", "", "", false
+	}
+	return scheme, strings.ToLower(host), port, true
+}
+
+func validHostName(h string) bool {
+	if h == "" || len(h) > maxHostLen+1 || h == "." {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validIPv6Literal(h string) bool {
+	inner := h[1 : len(h)-1]
+	if len(inner) < 2 || len(inner) > 45 || !strings.Contains(inner, ":") {
+		return false
+	}
+	for i := 0; i < len(inner); i++ {
+		c := inner[i]
+		if !(isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == ':' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizePort checks a port and drops it when it is empty or the
+// scheme's default, as URL.origin does.
+func normalizePort(p, scheme string) (string, bool) {
+	if p == "" {
+		return "", true
+	}
+	for i := 0; i < len(p); i++ {
+		if !isDigit(p[i]) {
+			return "", false
+		}
+	}
+	p = strings.TrimLeft(p, "0")
+	if p == "" {
+		p = "0"
+	}
+	if len(p) > 5 {
+		return "", false
+	}
+	n, _ := strconv.Atoi(p)
+	if n > 65535 {
+		return "", false
+	}
+	if scheme == "http" && n == 80 || scheme == "https" && n == 443 {
+		return "", true
+	}
+	return p, true
+}

@@ -1,0 +1,319 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned by Flush and Close of a writer that is closed.
+var ErrClosed = errors.New("storage: writer closed")
+
+// WriterConfig configures NewWriter. Zero values take the defaults of
+// tracker-protocol.md §7.
+type WriterConfig struct {
+	ViewCapacity  int // buffered views before AddView drops; default 50000
+	EventCapacity int // buffered events before AddEvent drops; default 50000
+
+	ViewFlush  time.Duration // flush interval for views; default 15s
+	EventFlush time.Duration // flush interval for events; default 10s
+
+	// OnFlush, if set, is called from the writer goroutine after each
+	// flush that had records: kind is "views" or "events", n the records in
+	// the batch, took the time spent, err the failure (the records are then
+	// kept for the next flush). It must not call Flush or Close.
+	OnFlush func(kind string, n int, took time.Duration, err error)
+}
+
+// WriterStats is a snapshot of a writer's counters.
+type WriterStats struct {
+	PendingViews, PendingEvents   int    // buffered, including records kept after a failed flush
+	DroppedViews, DroppedEvents   uint64 // lost to a full buffer, a closed writer or a failed retry buffer
+	RejectedViews, RejectedEvents uint64 // refused for an invalid site id or visitor id
+	WrittenViews, WrittenEvents   uint64 // stored
+}
+
+// Writer buffers records in memory and stores them in batches from one
+// goroutine. AddView and AddEvent never block.
+type Writer struct {
+	store  *Store
+	views  *queue[View]
+	events *queue[Event]
+	report func(kind string, n int, took time.Duration, err error)
+
+	kick    chan struct{}   // a buffer reached its size threshold; capacity 1
+	flushes chan chan error // Flush requests to the goroutine
+	quit    chan struct{}   // closed by Close
+	done    chan struct{}   // closed when the goroutine has returned
+	closeMu sync.Mutex      // serialises Close
+	result  error           // final flush error, written before done closes
+}
+
+const (
+	defaultCapacity   = 50000
+	defaultViewFlush  = 15 * time.Second
+	defaultEventFlush = 10 * time.Second
+	// sizeFlush is the buffer length that triggers a flush before the
+	// interval (or half the capacity if that is smaller).
+	sizeFlush = 5000
+)
+
+// NewWriter starts a writer on s. Close it (or the store) to stop its
+// goroutine; Close flushes what is buffered.
+func (s *Store) NewWriter(cfg WriterConfig) *Writer {
+	return s.newWriter(cfg, s.writeViews, s.writeEvents)
+}
+
+// newWriter takes the batch writers as arguments so tests can make them fail.
+func (s *Store) newWriter(cfg WriterConfig, writeViews func([]View) error, writeEvents func([]Event) error) *Writer {
+	cfg.ViewCapacity = cmpOr(cfg.ViewCapacity, defaultCapacity)
+	cfg.EventCapacity = cmpOr(cfg.EventCapacity, defaultCapacity)
+	cfg.ViewFlush = cmpOr(cfg.ViewFlush, defaultViewFlush)
+	cfg.EventFlush = cmpOr(cfg.EventFlush, defaultEventFlush)
+	w := &Writer{
+		store:   s,
+		report:  cfg.OnFlush,
+		kick:    make(chan struct{}, 1),
+		flushes: make(chan chan error),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	w.views = newQueue("views", cfg.ViewCapacity, w.kick, writeViews)
+	w.events = newQueue("events", cfg.EventCapacity, w.kick, writeEvents)
+	if !s.addWriter(w) {
+		// The store is closed: a writer that refuses everything.
+		w.views.close()
+		w.events.close()
+		close(w.quit)
+	}
+	go w.run(cfg.ViewFlush, cfg.EventFlush)
+	return w
+}
+
+// cmpOr is v, or def when v is zero or negative.
+func cmpOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// AddView buffers v for the next flush. The writer sets v.ID at flush, so
+// an ID given here is ignored. It returns false, without blocking, when v is
+// not taken: the buffer is full or the writer closed (counted as dropped),
+// or the site id or visitor id is invalid (counted as rejected).
+func (w *Writer) AddView(v View) bool {
+	v.ID = 0
+	return w.views.add(v, ValidSiteID(v.SiteID) && len(v.VisitorID) <= maxVisitorIDLen)
+}
+
+// AddEvent is AddView for events.
+func (w *Writer) AddEvent(e Event) bool {
+	e.ID = 0
+	return w.events.add(e, ValidSiteID(e.SiteID) && len(e.VisitorID) <= maxVisitorIDLen)
+}
+
+// Stats returns the current counters.
+func (w *Writer) Stats() WriterStats {
+	var st WriterStats
+	st.PendingViews, st.DroppedViews, st.RejectedViews, st.WrittenViews = w.views.counts()
+	st.PendingEvents, st.DroppedEvents, st.RejectedEvents, st.WrittenEvents = w.events.counts()
+	return st
+}
+
+// Flush stores everything added before the call and returns when it is
+// stored, or with the error of a failed flush (its records are kept for the
+// next one). It must not be called from OnFlush.
+func (w *Writer) Flush() error {
+	reply := make(chan error, 1)
+	select {
+	case w.flushes <- reply:
+		return <-reply
+	case <-w.done:
+		return ErrClosed
+	}
+}
+
+// Close stops taking records, stores what is buffered and stops the writer
+// goroutine. Records that still fail after a retry are counted as dropped
+// and the error is returned. If ctx ends first, Close returns ctx.Err() and
+// the goroutine finishes on its own. Closing a closed writer waits for its
+// goroutine and returns ErrClosed.
+func (w *Writer) Close(ctx context.Context) error {
+	w.closeMu.Lock()
+	defer w.closeMu.Unlock()
+	first := w.views.close()
+	w.events.close()
+	if first {
+		close(w.quit)
+	}
+	select {
+	case <-w.done:
+	default:
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	w.store.removeWriter(w)
+	if !first {
+		return ErrClosed
+	}
+	return w.result
+}
+
+func (w *Writer) run(viewEvery, eventEvery time.Duration) {
+	defer close(w.done)
+	viewTick := time.NewTicker(viewEvery)
+	defer viewTick.Stop()
+	eventTick := time.NewTicker(eventEvery)
+	defer eventTick.Stop()
+	for {
+		select {
+		case <-viewTick.C:
+			w.views.flush(w.report)
+		case <-eventTick.C:
+			w.events.flush(w.report)
+		case <-w.kick:
+			w.flushAll()
+		case reply := <-w.flushes:
+			reply <- w.flushAll()
+		case <-w.quit:
+			if w.result = w.flushAll(); w.result != nil {
+				// One more try, then what still fails is lost.
+				w.result = w.flushAll()
+				w.views.dropRetry()
+				w.events.dropRetry()
+			}
+			return
+		}
+	}
+}
+
+func (w *Writer) flushAll() error {
+	return errors.Join(w.views.flush(w.report), w.events.flush(w.report))
+}
+
+// queue is the bounded buffer of one record kind. Producers append under
+// mu; the writer goroutine swaps the slice out under mu and writes without
+// holding it.
+type queue[T any] struct {
+	kind      string
+	capacity  int
+	threshold int
+	kick      chan<- struct{}
+	write     func([]T) error
+
+	mu       sync.Mutex
+	buf      []T
+	held     int // records the goroutine holds: in flight or kept for retry
+	closed   bool
+	dropped  uint64
+	rejected uint64
+	written  uint64
+
+	// Owned by the writer goroutine.
+	retry []T // a failed batch, written again first by the next flush
+	spare []T // the last written batch's array, reused as the next buffer
+}
+
+func newQueue[T any](kind string, capacity int, kick chan<- struct{}, write func([]T) error) *queue[T] {
+	return &queue[T]{
+		kind:      kind,
+		capacity:  capacity,
+		threshold: max(1, min(sizeFlush, capacity/2)),
+		kick:      kick,
+		write:     write,
+	}
+}
+
+func (q *queue[T]) add(r T, valid bool) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case !valid:
+		q.rejected++
+		return false
+	case q.closed || len(q.buf) >= q.capacity:
+		q.dropped++
+		return false
+	}
+	q.buf = append(q.buf, r)
+	if len(q.buf) == q.threshold {
+		select {
+		case q.kick <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// close makes add refuse records; it reports whether q was open.
+func (q *queue[T]) close() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	was := !q.closed
+	q.closed = true
+	return was
+}
+
+func (q *queue[T]) counts() (pending int, dropped, rejected, written uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.buf) + q.held, q.dropped, q.rejected, q.written
+}
+
+// flush writes the buffered records after any kept from a failed flush.
+// On failure it keeps the newest records, up to the capacity, for the next
+// flush; their ids are already assigned, so the retry rewrites the same keys.
+func (q *queue[T]) flush(report func(string, int, time.Duration, error)) error {
+	q.mu.Lock()
+	batch := q.buf
+	q.buf = q.spare[:0]
+	q.held = len(q.retry) + len(batch)
+	q.mu.Unlock()
+	q.spare = nil
+	if len(q.retry) > 0 {
+		batch = append(q.retry, batch...)
+		q.retry = nil
+	}
+	if len(batch) == 0 {
+		q.spare = batch
+		return nil
+	}
+
+	start := time.Now()
+	err := q.write(batch)
+	if report != nil {
+		report(q.kind, len(batch), time.Since(start), err)
+	}
+
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err != nil {
+		if over := len(batch) - q.capacity; over > 0 {
+			q.dropped += uint64(over)
+			batch = batch[over:]
+		}
+		q.retry = batch
+		q.held = len(batch)
+		return fmt.Errorf("flush %s: %w", q.kind, err)
+	}
+	q.written += uint64(len(batch))
+	q.held = 0
+	clear(batch)
+	q.spare = batch[:0]
+	return nil
+}
+
+// dropRetry gives up on the records kept from a failed flush.
+func (q *queue[T]) dropRetry() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.dropped += uint64(len(q.retry))
+	q.held = 0
+	q.retry = nil
+}
