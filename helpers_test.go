@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,9 +39,16 @@ const (
 // It returns the tester and the data directory.
 func startCaddy(t *testing.T, echelonBody string) (*caddytest.Tester, string) {
 	t.Helper()
+	return startCaddyTrusting(t, "10.9.9.9/32", echelonBody)
+}
+
+// startCaddyTrusting is startCaddy with Caddy's trusted_proxies set to cidr
+// (the test client connects from 127.0.0.1).
+func startCaddyTrusting(t *testing.T, cidr, echelonBody string) (*caddytest.Tester, string) {
+	t.Helper()
 	dir := t.TempDir()
 	tc := caddytest.NewTester(t)
-	tc.InitServer(siteConfig(dir, echelonBody), "caddyfile")
+	tc.InitServer(strings.Replace(siteConfig(dir, echelonBody), "10.9.9.9/32", cidr, 1), "caddyfile")
 	t.Cleanup(func() { unload(t) })
 	return tc, filepath.Join(dir, "db")
 }

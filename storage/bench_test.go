@@ -24,6 +24,7 @@ func BenchmarkWriterAddView(b *testing.B) {
 			w := s.newWriter(WriterConfig{}, write, s.writeEvents)
 			views := realisticViews(4096, 1)
 			b.ReportAllocs()
+			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
 				for pb.Next() {
