@@ -1,0 +1,48 @@
+package echelon
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"strings"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/echelon-analytics/caddy-echelon/auth"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "echelon",
+		Usage: "hash-password",
+		Short: "Echelon analytics tools",
+		Long: `Tools for the echelon module.
+
+hash-password reads a password from standard input (one line) and prints the
+pbkdf2 line for the password_hash subdirective or ECHELON_PASSWORD_HASH.`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.AddCommand(&cobra.Command{
+				Use:   "hash-password",
+				Short: "Print a pbkdf2 password hash for password_hash",
+				Args:  cobra.NoArgs,
+				RunE: func(c *cobra.Command, _ []string) error {
+					line, err := bufio.NewReader(c.InOrStdin()).ReadString('\n')
+					if err != nil && line == "" {
+						return errors.New("hash-password: read a password from standard input")
+					}
+					pw := strings.TrimRight(line, "\r\n")
+					if pw == "" {
+						return errors.New("hash-password: empty password")
+					}
+					h, err := auth.HashPassword(pw)
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprintln(c.OutOrStdout(), h)
+					return err
+				},
+			})
+		},
+	})
+}
