@@ -101,34 +101,32 @@ func sharedOf(t *testing.T, dir string) *shared {
 // storedViews flushes the buffers and returns every stored view of a site.
 func storedViews(t *testing.T, dir, site string) []storage.View {
 	t.Helper()
-	sh := sharedOf(t, dir)
-	if err := sh.writer.Flush(); err != nil {
-		t.Fatalf("flush: %v", err)
-	}
-	var out []storage.View
-	err := sh.store.Views(site, time.Unix(0, 0), time.Now().Add(time.Hour), func(v *storage.View) bool {
-		out = append(out, *v)
-		return true
+	return stored(t, dir, func(st *storage.Store, from, to time.Time, fn func(*storage.View) bool) error {
+		return st.Views(site, from, to, fn)
 	})
-	if err != nil {
-		t.Fatalf("read views: %v", err)
-	}
-	return out
 }
 
+// storedEvents flushes the buffers and returns every stored event of a site.
 func storedEvents(t *testing.T, dir, site string) []storage.Event {
+	t.Helper()
+	return stored(t, dir, func(st *storage.Store, from, to time.Time, fn func(*storage.Event) bool) error {
+		return st.Events(site, from, to, fn)
+	})
+}
+
+func stored[R any](t *testing.T, dir string, scan func(*storage.Store, time.Time, time.Time, func(*R) bool) error) []R {
 	t.Helper()
 	sh := sharedOf(t, dir)
 	if err := sh.writer.Flush(); err != nil {
 		t.Fatalf("flush: %v", err)
 	}
-	var out []storage.Event
-	err := sh.store.Events(site, time.Unix(0, 0), time.Now().Add(time.Hour), func(e *storage.Event) bool {
-		out = append(out, *e)
+	var out []R
+	err := scan(sh.store, time.Unix(0, 0), time.Now().Add(time.Hour), func(r *R) bool {
+		out = append(out, *r)
 		return true
 	})
 	if err != nil {
-		t.Fatalf("read events: %v", err)
+		t.Fatalf("read back: %v", err)
 	}
 	return out
 }

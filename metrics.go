@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 )
 
 // counters are the module's Prometheus metrics on Caddy's registry.
@@ -81,4 +82,23 @@ func (c *counters) Events(outcome string, n int) {
 
 func (c *counters) flushed(kind string, took time.Duration) {
 	c.flush.WithLabelValues(kind).Observe(took.Seconds())
+}
+
+// debugObserver logs every tracking outcome (never the client address) on
+// top of counting it; `debug` turns it on.
+type debugObserver struct {
+	*counters
+	logger *zap.Logger
+}
+
+func (d debugObserver) Beacon(outcome string) {
+	d.counters.Beacon(outcome)
+	d.logger.Info("beacon", zap.String("outcome", outcome))
+}
+
+func (d debugObserver) Events(outcome string, n int) {
+	d.counters.Events(outcome, n)
+	if n > 0 {
+		d.logger.Info("events", zap.String("outcome", outcome), zap.Int("count", n))
+	}
 }

@@ -152,6 +152,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Observe: h.counters,
 		Now:     time.Now,
 	}
+	if cfg.debug {
+		h.track.Observe = debugObserver{h.counters, h.logger}
+	}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,
