@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
+)
+
+// serverOptions are the knobs of the Caddy config under test.
+type serverOptions struct {
+	dir        string // temp dir: Badger data and Caddy storage
+	viewFlush  time.Duration
+	rateLimit  int // per client IP per minute
+	plainAddr  string
+	beaconAddr string
+	adminAddr  string
+}
+
+// plainBody is the plain route's answer: 43 bytes like Echelon's pixel.
+// JSON strings cannot carry the GIF's non-UTF-8 bytes, so it is ASCII.
+const plainBody = "GIF89a-plain-route-body-of-forty-three-byte"
+
+// caddyConfig is one Caddy config with two HTTP servers that differ only in
+// their single route: `plain` answers with static_response, `beacon` with
+// the echelon handler. Both trust loopback as a proxy, so X-Forwarded-For
+// becomes the client IP; the admin endpoint serves /metrics.
+func caddyConfig(o serverOptions) ([]byte, error) {
+	server := func(addr string, handler map[string]any) map[string]any {
+		return map[string]any{
+			"listen":          []string{addr},
+			"automatic_https": map[string]any{"disable": true},
+			"trusted_proxies": map[string]any{"source": "static", "ranges": []string{"127.0.0.0/8"}},
+			"routes":          []any{map[string]any{"handle": []any{handler}}},
+		}
+	}
+	cfg := map[string]any{
+		"admin":   map[string]any{"listen": o.adminAddr, "config": map[string]any{"persist": false}},
+		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{"level": "ERROR"}}},
+		"storage": map[string]any{"module": "file_system", "root": filepath.Join(o.dir, "caddy")},
+		"apps": map[string]any{"http": map[string]any{
+			"grace_period": "2s",
+			"servers": map[string]any{
+				"plain": server(o.plainAddr, map[string]any{
+					"handler":     "static_response",
+					"status_code": 200,
+					"headers": map[string][]string{
+						"Content-Type":  {"image/gif"},
+						"Cache-Control": {"no-store"},
+					},
+					"body": plainBody,
+				}),
+				"beacon": server(o.beaconAddr, map[string]any{
+					"handler":           "echelon",
+					"db_path":           dbPath(o.dir),
+					"secret":            "bench-secret-not-for-production-use",
+					"view_flush":        o.viewFlush.String(),
+					"trust_proxy":       true,
+					"rate_limit_max":    o.rateLimit,
+					"rate_limit_window": "1m",
+				}),
+			},
+		}},
+	}
+	return json.Marshal(cfg)
+}
+
+func dbPath(dir string) string { return filepath.Join(dir, "db") }
+
+// freeAddrs returns n loopback addresses with ports free right now.
+func freeAddrs(n int) ([]string, error) {
+	var addrs []string
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
+}
+
+// scrapeMetrics reads the echelon_* series from Caddy's admin /metrics,
+// keyed by their name and labels as printed, e.g.
+// `echelon_beacons_total{outcome="stored"}`.
+func scrapeMetrics(adminAddr string) (map[string]float64, error) {
+	res, err := http.Get("http://" + adminAddr + "/metrics")
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("metrics: status %s", res.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "echelon_") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out, sc.Err()
+}
+
+// countStored stops Caddy, which makes the echelon pool flush its buffers
+// and close Badger, then opens the data directory again and counts the
+// views stored for the bench site.
+func countStored(dir string) (int64, error) {
+	if err := caddy.Stop(); err != nil {
+		return 0, fmt.Errorf("stop caddy: %w", err)
+	}
+	st, err := storage.Open(storage.Options{Dir: dbPath(dir)})
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	var n int64
+	err = st.Views(siteID, time.Unix(0, 0), time.Now().Add(time.Hour), func(*storage.View) bool {
+		n++
+		return true
+	})
+	return n, err
+}
