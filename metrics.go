@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/echelon-analytics/caddy-echelon/handlers"
 )
 
 // counters are the module's Prometheus metrics on Caddy's registry.
@@ -13,6 +15,14 @@ type counters struct {
 	beacons *prometheus.CounterVec
 	events  *prometheus.CounterVec
 	flush   *prometheus.HistogramVec
+	// beaconBy and eventsBy hold the counter of each known outcome, so the
+	// hot path skips the vector's label hashing.
+	beaconBy, eventsBy map[string]prometheus.Counter
+}
+
+var outcomes = []string{
+	handlers.OutcomeStored, handlers.OutcomeBotDropped, handlers.OutcomeInvalid,
+	handlers.OutcomeRateLimited, handlers.OutcomeIgnored, handlers.OutcomeOverflow,
 }
 
 // newCounters registers the metrics, reusing ones another echelon handler
@@ -35,6 +45,12 @@ func newCounters(reg *prometheus.Registry) *counters {
 			Help:    "Time to write one buffer flush to Badger.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
 		}, []string{"kind"})),
+	}
+	c.beaconBy = make(map[string]prometheus.Counter, len(outcomes))
+	c.eventsBy = make(map[string]prometheus.Counter, len(outcomes))
+	for _, o := range outcomes {
+		c.beaconBy[o] = c.beacons.WithLabelValues(o)
+		c.eventsBy[o] = c.events.WithLabelValues(o)
 	}
 	register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "echelon", Name: "buffer_depth",
@@ -72,12 +88,19 @@ func poolStats() bufferTotals {
 	return t
 }
 
-func (c *counters) Beacon(outcome string) { c.beacons.WithLabelValues(outcome).Inc() }
+func (c *counters) Beacon(outcome string) { counterFor(c.beaconBy, c.beacons, outcome).Inc() }
 
 func (c *counters) Events(outcome string, n int) {
 	if n > 0 {
-		c.events.WithLabelValues(outcome).Add(float64(n))
+		counterFor(c.eventsBy, c.events, outcome).Add(float64(n))
 	}
+}
+
+func counterFor(known map[string]prometheus.Counter, vec *prometheus.CounterVec, outcome string) prometheus.Counter {
+	if c, ok := known[outcome]; ok {
+		return c
+	}
+	return vec.WithLabelValues(outcome)
 }
 
 func (c *counters) flushed(kind string, took time.Duration) {

@@ -17,12 +17,13 @@ var pixel = []byte{
 
 // writePixel answers a beacon. Early drops (rate limit, origin) omit CORS.
 func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool) {
-	h := w.Header()
-	h.Set("Content-Type", "image/gif")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", "43")
+	hw := newHeaderWriter(w.Header(), 6+corsHeaders)
+	hw.set("Content-Type", "image/gif")
+	hw.set("Cache-Control", "no-store")
+	hw.set("Content-Length", "43")
+	hw.setSecurity()
 	if cors {
-		t.Config.setCORS(h, r.Header.Get("Origin"))
+		t.Config.setCORS(&hw, r.Header.Get("Origin"))
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(pixel)
@@ -55,7 +56,7 @@ func (t *Tracking) collectBeacon(r *http.Request, peer Peer) (outcome, cookie st
 	if t.knownBot(r) {
 		return OutcomeBotDropped, ""
 	}
-	b, err := ParseBeacon(r.URL.Query())
+	b, err := ParseBeacon(r.URL.RawQuery)
 	if err != nil {
 		return OutcomeInvalid, ""
 	}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -44,12 +43,13 @@ var (
 	ErrBadInteraction = errors.New("beacon: _v must be spa or 800..3600000 ms")
 )
 
-// ParseBeacon turns a b.gif query into a Beacon. Values that are merely
-// malformed become empty (site → "default", sid → none); a bad path or
+// ParseBeacon turns a raw b.gif query string into a Beacon. Values that are
+// merely malformed become empty (site → "default", sid → none); a bad path or
 // interaction time is an error and the hit is not stored.
-func ParseBeacon(q url.Values) (Beacon, error) {
+func ParseBeacon(rawQuery string) (Beacon, error) {
+	q := scanQuery(rawQuery)
 	var b Beacon
-	raw, ok := decodeB64(q.Get("p"))
+	raw, ok := decodeB64(q[qPath])
 	if !ok {
 		return b, ErrBadPath
 	}
@@ -59,7 +59,7 @@ func ParseBeacon(q url.Values) (Beacon, error) {
 	}
 	b.Path = p
 
-	switch v := q.Get("_v"); v {
+	switch v := q[qInteraction]; v {
 	case "spa":
 		b.SPA = true
 	default:
@@ -70,32 +70,36 @@ func ParseBeacon(q url.Values) (Beacon, error) {
 		b.InteractionMS = ms
 	}
 
-	b.Site = scoring.SiteOrDefault(q.Get("s"))
-	b.Cookie = q.Get("ck") == "1"
-	b.PWA = q.Get("pwa") == "1"
-	if ref, ok := decodeB64(q.Get("ref")); ok && !hasControl(ref) {
+	b.Site = scoring.SiteOrDefault(q[qSite])
+	b.Cookie = q[qCookie] == "1"
+	b.PWA = q[qPWA] == "1"
+	if ref, ok := decodeB64(q[qRef]); ok && !hasControl(ref) {
 		b.Referrer = ref
 	}
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{{"uc", &b.UTMCampaign}, {"us", &b.UTMSource}, {"um", &b.UTMMedium}, {"uct", &b.UTMContent}, {"ut", &b.UTMTerm}} {
-		if v, ok := decodeB64(q.Get(f.key)); ok {
-			*f.dst = truncateRunes(v, maxUTMLen)
-		}
-	}
-	if sid := q.Get("sid"); validSessionID(sid) {
+	b.UTMCampaign = decodeUTM(q[qUTMCampaign])
+	b.UTMSource = decodeUTM(q[qUTMSource])
+	b.UTMMedium = decodeUTM(q[qUTMMedium])
+	b.UTMContent = decodeUTM(q[qUTMContent])
+	b.UTMTerm = decodeUTM(q[qUTMTerm])
+	if sid := q[qSession]; validSessionID(sid) {
 		b.SessionID = sid
 	}
-	b.parseScreen(q)
-	b.Token = q.Get("tok")
+	b.parseScreen(q[qScreenW], q[qScreenH])
+	b.Token = q[qToken]
 	return b, nil
+}
+
+func decodeUTM(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	v, _ := decodeB64(raw)
+	return truncateRunes(v, maxUTMLen)
 }
 
 // parseScreen applies §4.1 and bot-defense.md §6: the screen is checked only
 // when sw or sh is sent; a missing one counts as 0, non-numbers as absurd.
-func (b *Beacon) parseScreen(q url.Values) {
-	sw, sh := q.Get("sw"), q.Get("sh")
+func (b *Beacon) parseScreen(sw, sh string) {
 	if sw == "" && sh == "" {
 		return
 	}

@@ -6,36 +6,41 @@ import (
 	"strings"
 )
 
+// corsHeaders is how many headers setCORS writes at most.
+const corsHeaders = 6
+
 // setCORS writes the tracking paths' CORS headers (tracker-protocol.md §2).
-func (c *Config) setCORS(h http.Header, origin string) {
-	h.Add("Vary", "Origin")
+func (c *Config) setCORS(hw *headerWriter, origin string) {
+	hw.add("Vary", "Origin")
 	switch {
 	case origin != "" && (len(c.AllowedOrigins) == 0 || c.hostListed(hostOf(origin))):
-		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Allow-Credentials", "true")
+		hw.set("Access-Control-Allow-Origin", origin)
+		hw.set("Access-Control-Allow-Credentials", "true")
 	case origin == "" && len(c.AllowedOrigins) == 0:
-		h.Set("Access-Control-Allow-Origin", "*")
+		hw.set("Access-Control-Allow-Origin", "*")
 	default:
-		h.Set("Access-Control-Allow-Origin", "null")
+		hw.set("Access-Control-Allow-Origin", "null")
 	}
-	setCORSCommon(h)
+	setCORSCommon(hw)
 }
 
 // setCORSCommon writes the headers every preflight answer carries.
-func setCORSCommon(h http.Header) {
-	h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
-	h.Set("Access-Control-Max-Age", "86400")
+func setCORSCommon(hw *headerWriter) {
+	hw.set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
+	hw.set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+	hw.set("Access-Control-Max-Age", "86400")
 }
 
 // Preflight answers an OPTIONS request: 204 with the tracking CORS headers on
 // tracking paths, and Allow-Origin "null" elsewhere (admin.md §6).
 func (c *Config) Preflight(w http.ResponseWriter, r *http.Request, tracking bool) {
+	hw := newHeaderWriter(w.Header(), corsHeaders+3)
+	hw.setSecurity()
 	if tracking {
-		c.setCORS(w.Header(), r.Header.Get("Origin"))
+		c.setCORS(&hw, r.Header.Get("Origin"))
 	} else {
-		w.Header().Set("Access-Control-Allow-Origin", "null")
-		setCORSCommon(w.Header())
+		hw.set("Access-Control-Allow-Origin", "null")
+		setCORSCommon(&hw)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

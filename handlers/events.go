@@ -14,13 +14,15 @@ import (
 // limited, 413 for a body over 16 KB, 400 for an empty or non-JSON body,
 // and 204 for everything else, stored or not.
 func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer) {
+	hw := newHeaderWriter(w.Header(), 4+corsHeaders)
+	hw.setSecurity()
 	if lim, retry := t.limited(peer.IP); lim {
 		t.Observe.Events(OutcomeRateLimited, 1)
-		w.Header().Set("Retry-After", retryAfterSeconds(retry))
+		hw.set("Retry-After", retryAfterSeconds(retry))
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
-	t.Config.setCORS(w.Header(), r.Header.Get("Origin"))
+	t.Config.setCORS(&hw, r.Header.Get("Origin"))
 	if r.ContentLength > maxEventBody {
 		t.Observe.Events(OutcomeInvalid, 1)
 		w.WriteHeader(http.StatusRequestEntityTooLarge)

@@ -53,7 +53,7 @@ func TestPercentDecodeLenient_KeepsMalformedEscapes(t *testing.T) {
 func TestParseBeacon_InteractionBoundaries(t *testing.T) {
 	for v, ok := range map[string]bool{"799": false, "800": true, "3600000": true, "3600001": false, "spa": true, "SPA": false, "": false, "1e3": false, "-900": false} {
 		q := url.Values{"p": {"Lw"}, "_v": {v}}
-		_, err := ParseBeacon(q)
+		_, err := ParseBeacon(q.Encode())
 		if (err == nil) != ok {
 			t.Errorf("_v=%q: err %v, want ok=%v", v, err, ok)
 		}
@@ -76,7 +76,7 @@ func TestParseBeacon_ScreenAndSession(t *testing.T) {
 	}
 	for _, c := range cases {
 		q := url.Values{"p": {"Lw"}, "_v": {"900"}, "sw": {c.sw}, "sh": {c.sh}}
-		b, err := ParseBeacon(q)
+		b, err := ParseBeacon(q.Encode())
 		if err != nil || b.ScreenSent != c.sent || b.ScreenValid != c.valid {
 			t.Errorf("sw=%q sh=%q: sent %v valid %v err %v; want %v %v", c.sw, c.sh, b.ScreenSent, b.ScreenValid, err, c.sent, c.valid)
 		}
@@ -87,7 +87,7 @@ func TestParseBeacon_ScreenAndSession(t *testing.T) {
 		"0b7c2f0e-1111-4222-8333-44445555666":  false,
 		"k3j4h5":                               false,
 	} {
-		b, _ := ParseBeacon(url.Values{"p": {"Lw"}, "_v": {"900"}, "sid": {sid}})
+		b, _ := ParseBeacon(url.Values{"p": {"Lw"}, "_v": {"900"}, "sid": {sid}}.Encode())
 		if (b.SessionID != "") != ok {
 			t.Errorf("sid %q kept=%v, want %v", sid, b.SessionID != "", ok)
 		}
@@ -103,7 +103,7 @@ func FuzzParseBeacon(f *testing.F) {
 	f.Add("p=L2EA&_v=900&s=" + strings.Repeat("x", 100))
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw)
-		b, err := ParseBeacon(q)
+		b, err := ParseBeacon(q.Encode())
 		if err != nil {
 			return
 		}

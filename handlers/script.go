@@ -7,11 +7,12 @@ import (
 
 // ServeScript handles GET ea.js (tracker-protocol.md §1).
 func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer) {
-	h := w.Header()
-	h.Set("Content-Type", "application/javascript; charset=utf-8")
+	hw := newHeaderWriter(w.Header(), 7+corsHeaders)
+	hw.setSecurity()
+	hw.set("Content-Type", "application/javascript; charset=utf-8")
 	if lim, retry := t.limited(peer.IP); lim {
 		t.Observe.Beacon(OutcomeRateLimited)
-		h.Set("Retry-After", retryAfterSeconds(retry))
+		hw.set("Retry-After", retryAfterSeconds(retry))
 		w.WriteHeader(http.StatusTooManyRequests)
 		_, _ = w.Write([]byte("// rate limited"))
 		return
@@ -22,9 +23,9 @@ func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer
 		_, _ = w.Write([]byte("// blocked"))
 		return
 	}
-	t.Config.setCORS(h, r.Header.Get("Origin"))
-	h.Set("Cache-Control", "public, max-age=300")
-	h.Set("ETag", t.Script.ETag)
+	t.Config.setCORS(&hw, r.Header.Get("Origin"))
+	hw.set("Cache-Control", "public, max-age=300")
+	hw.set("Etag", t.Script.ETag)
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, t.Script.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return

@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"time"
@@ -51,6 +49,8 @@ type Tracking struct {
 	Script  tracker.Script
 	Observe Observer
 	Now     Clock
+
+	hasher visitorHasher
 }
 
 // visitor is who sent a hit: the id stored with it and whether it came from
@@ -85,12 +85,7 @@ func (t *Tracking) identify(r *http.Request, ip, site string, now time.Time, coo
 	if err != nil {
 		return visitor{}, err
 	}
-	m := hmac.New(sha256.New, salt)
-	day := now.UTC().Format(time.DateOnly)
-	for _, part := range []string{ip, "|", r.UserAgent(), "|", site, "|", day} {
-		m.Write([]byte(part))
-	}
-	return visitor{id: hex.EncodeToString(m.Sum(nil)[:8])}, nil
+	return visitor{id: t.hasher.id(salt, ip, r.UserAgent(), site, now)}, nil
 }
 
 func validCookieID(s string) bool {
