@@ -7,9 +7,11 @@ import (
 )
 
 // corsHeaders is how many headers setCORS writes at most.
-const corsHeaders = 6
+const corsHeaders = 3
 
 // setCORS writes the tracking paths' CORS headers (tracker-protocol.md §2).
+// The Allow-Methods, Allow-Headers and Max-Age headers only mean something
+// on a preflight answer, so Preflight adds them there.
 func (c *Config) setCORS(hw *headerWriter, origin string) {
 	hw.add("Vary", "Origin")
 	switch {
@@ -21,7 +23,6 @@ func (c *Config) setCORS(hw *headerWriter, origin string) {
 	default:
 		hw.set("Access-Control-Allow-Origin", "null")
 	}
-	setCORSCommon(hw)
 }
 
 // setCORSCommon writes the headers every preflight answer carries.
@@ -34,14 +35,14 @@ func setCORSCommon(hw *headerWriter) {
 // Preflight answers an OPTIONS request: 204 with the tracking CORS headers on
 // tracking paths, and Allow-Origin "null" elsewhere (admin.md §6).
 func (c *Config) Preflight(w http.ResponseWriter, r *http.Request, tracking bool) {
-	hw := newHeaderWriter(w.Header(), corsHeaders+3)
+	hw := newHeaderWriter(w.Header(), corsHeaders+6)
 	hw.setSecurity()
 	if tracking {
 		c.setCORS(&hw, r.Header.Get("Origin"))
 	} else {
 		hw.set("Access-Control-Allow-Origin", "null")
-		setCORSCommon(&hw)
 	}
+	setCORSCommon(&hw)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -20,11 +20,18 @@ func decodeB64(s string) (string, bool) {
 	if strings.ContainsAny(s, "-_") {
 		enc = base64.RawURLEncoding
 	}
-	b, err := enc.DecodeString(s)
+	// Decode into a stack buffer when it fits: one allocation (the string)
+	// instead of two on the beacon path.
+	var stack [1024]byte
+	buf := stack[:]
+	if n := enc.DecodedLen(len(s)); n > len(buf) {
+		buf = make([]byte, n)
+	}
+	n, err := enc.Decode(buf, []byte(s))
 	if err != nil {
 		return "", false
 	}
-	return validUTF8(string(b)), true
+	return validUTF8(string(buf[:n])), true
 }
 
 // validUTF8 replaces invalid byte sequences so stored text is never garbled
