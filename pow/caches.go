@@ -1,0 +1,168 @@
+package pow
+
+import (
+	"strings"
+	"sync"
+	"time"
+)
+
+// Bounded, expiring state of a Verifier. Each cache is a ring of per-tick
+// maps behind its own mutex (held for a few lines). When one is full it
+// fails closed for scoring (decision 6): it never forgets an entry early, it
+// refuses the newcomer instead, and what a refusal means is documented on
+// each cache.
+
+// replayCache remembers the hash of every admitted pageview token, keyed by
+// the token's own bucket, for as long as that bucket is accepted: W+2 minute
+// slots cover buckets now−W … now+1.
+//
+// Full: a new token is refused and Check reports it Invalid (scored like an
+// invalid token). Forgetting an older token instead would let it be replayed.
+type replayCache struct {
+	mu      sync.Mutex
+	r       *ring[[16]byte, struct{}]
+	window  int64
+	refused int64
+}
+
+type admission int
+
+const (
+	admitted admission = iota
+	seenBefore
+	refusedFull
+	tooOld // a request with a later clock already recycled the bucket's slot
+)
+
+func newReplayCache(window, limit int) *replayCache {
+	return &replayCache{r: newRing[[16]byte, struct{}](window+2, limit), window: int64(window)}
+}
+
+func (c *replayCache) admit(bucket, nowBucket int64, h [16]byte) admission {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, seen := c.r.get(bucket, h); seen {
+		return seenBefore
+	}
+	switch c.r.put(bucket, nowBucket-c.window, h, struct{}{}) {
+	case full:
+		c.refused++
+		return refusedFull
+	case stale:
+		return tooOld
+	}
+	return admitted
+}
+
+// Sessions and flags use five-minute ticks and stay live for six ticks after
+// the one they were last written in: between 30 and 35 minutes.
+const (
+	tickSeconds = 300
+	liveTicks   = 6
+	// maxKeyLen bounds what the session and flag caches store; longer keys
+	// are never stored (sessions) or ignored (flags).
+	maxKeyLen = 256
+)
+
+func tickOf(t time.Time) int64 { return floorDiv(t.Unix(), tickSeconds) }
+
+type sessionKey struct{ site, sid string }
+
+// sessionCache holds sessions (site + sid) verified by a valid pageview
+// token; each valid pageview renews the session.
+//
+// Full: the session is not recorded, so its events must carry a token that
+// still verifies on its own; once that token expires they are scored.
+type sessionCache struct {
+	mu      sync.Mutex
+	r       *ring[sessionKey, struct{}]
+	refused int64
+}
+
+func newSessionCache(limit int) *sessionCache {
+	return &sessionCache{r: newRing[sessionKey, struct{}](liveTicks+1, limit)}
+}
+
+func (c *sessionCache) mark(site, sid string, now time.Time) {
+	if len(site)+len(sid) > maxKeyLen {
+		return
+	}
+	tick := tickOf(now)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.r.get(tick, sessionKey{site, sid}); ok {
+		return
+	}
+	// Clone so the cache does not pin the request that carried the strings.
+	k := sessionKey{strings.Clone(site), strings.Clone(sid)}
+	if c.r.put(tick, tick-liveTicks, k, struct{}{}) == full {
+		c.refused++
+	}
+}
+
+func (c *sessionCache) verified(site, sid string, now time.Time) bool {
+	tick := tickOf(now)
+	k := sessionKey{site, sid}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range int64(liveTicks + 1) {
+		if _, ok := c.r.get(tick-i, k); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// flagCache counts how often a visitor hash was flagged in the last 30–35
+// minutes.
+//
+// Full: the new flag is not recorded, and every visitor is treated as
+// flagged once for the next 35 minutes, so difficulty rises for all rather
+// than dropping for someone who was flagged.
+type flagCache struct {
+	mu             sync.Mutex
+	r              *ring[string, int]
+	saturatedUntil int64 // tick after which the fail-closed mode ends
+}
+
+func newFlagCache(limit int) *flagCache {
+	return &flagCache{r: newRing[string, int](liveTicks+1, limit), saturatedUntil: -1 << 62}
+}
+
+func (c *flagCache) flag(visitor string, now time.Time) {
+	if visitor == "" || len(visitor) > maxKeyLen {
+		return
+	}
+	tick := tickOf(now)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.r.get(tick, visitor)
+	if !ok {
+		visitor = strings.Clone(visitor)
+	}
+	if c.r.put(tick, tick-liveTicks, visitor, n+1) == full {
+		c.saturatedUntil = tick + liveTicks
+	}
+}
+
+// count returns the flags of visitor still live, at least 1 while the cache
+// is saturated.
+func (c *flagCache) count(visitor string, now time.Time) int {
+	tick := tickOf(now)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.r.len() == 0 && tick > c.saturatedUntil {
+		return 0
+	}
+	total := 0
+	if visitor != "" {
+		for i := range int64(liveTicks + 1) {
+			n, _ := c.r.get(tick-i, visitor)
+			total += n
+		}
+	}
+	if total == 0 && tick <= c.saturatedUntil {
+		total = 1
+	}
+	return total
+}

@@ -1,0 +1,90 @@
+package pow
+
+// ring is a fixed ring of maps, one per time tick (a minute, or five), so
+// expiry is O(1): a tick's whole map is dropped when its slot is reused. The
+// total number of entries over all slots never exceeds limit. It is not safe
+// for concurrent use; its owner holds a mutex.
+type ring[K comparable, V any] struct {
+	slots []ringSlot[K, V]
+	n     int // entries over all slots, stale ones included until dropped
+	limit int
+}
+
+type ringSlot[K comparable, V any] struct {
+	tick int64
+	m    map[K]V // nil when empty
+}
+
+func newRing[K comparable, V any](ticks, limit int) *ring[K, V] {
+	return &ring[K, V]{slots: make([]ringSlot[K, V], ticks), limit: limit}
+}
+
+func (r *ring[K, V]) slot(tick int64) *ringSlot[K, V] {
+	return &r.slots[int(uint64(tick)%uint64(len(r.slots)))]
+}
+
+// get looks k up in tick's map.
+func (r *ring[K, V]) get(tick int64, k K) (V, bool) {
+	s := r.slot(tick)
+	if s.tick != tick || s.m == nil {
+		var zero V
+		return zero, false
+	}
+	v, ok := s.m[k]
+	return v, ok
+}
+
+type putResult int
+
+const (
+	stored putResult = iota
+	full             // the ring holds limit entries even after expiry
+	stale            // the slot already holds a newer tick: tick is too old
+)
+
+// put stores k in tick's map, first dropping whatever older tick occupied
+// the slot. When the ring is full it drops the ticks older than oldest and
+// refuses if that did not make room.
+func (r *ring[K, V]) put(tick, oldest int64, k K, v V) putResult {
+	s := r.slot(tick)
+	if s.tick > tick && s.m != nil {
+		return stale
+	}
+	if s.tick != tick {
+		r.drop(s)
+		s.tick = tick
+	}
+	if _, exists := s.m[k]; exists {
+		s.m[k] = v
+		return stored
+	}
+	if r.n >= r.limit {
+		r.expire(oldest)
+		if r.n >= r.limit {
+			return full
+		}
+	}
+	if s.m == nil {
+		s.m = make(map[K]V)
+	}
+	s.m[k] = v
+	r.n++
+	return stored
+}
+
+// expire drops the slots of ticks older than oldest: O(len(slots)).
+func (r *ring[K, V]) expire(oldest int64) {
+	for i := range r.slots {
+		if r.slots[i].tick < oldest {
+			r.drop(&r.slots[i])
+		}
+	}
+}
+
+func (r *ring[K, V]) drop(s *ringSlot[K, V]) {
+	r.n -= len(s.m)
+	s.m = nil
+}
+
+// len counts the entries held, stale ticks included.
+func (r *ring[K, V]) len() int { return r.n }
