@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 var wantPixel = []byte{
@@ -16,6 +17,7 @@ var wantPixel = []byte{
 func TestBeacon_StoresEveryField(t *testing.T) {
 	_, dir := startCaddy(t, "")
 	q := beaconQuery("/blog/ünïcode?q=a%20b", "shop", map[string]string{
+		"tok": mint(t, dir, testSID, "shop", time.Now()),
 		"ref": b64("https://www.google.com/search?q=x"),
 		"pwa": "1",
 		"uc":  b64("winter-sale"), "us": b64("newsletter"), "um": b64("email"),
@@ -55,6 +57,7 @@ func TestBeacon_StoresEveryField(t *testing.T) {
 		{"referrer origin", v.Referrer, "https://www.google.com"},
 		{"referrer type", v.ReferrerType, "search"},
 		{"score", v.BotScore, 0},
+		{"score detail", v.BotScoreDetail, `{"pow":0,"pow_result":"valid"}`},
 		{"utm", [5]string{v.UTMSource, v.UTMMedium, v.UTMCampaign, v.UTMContent, v.UTMTerm},
 			[5]string{"newsletter", "email", "winter-sale", "héader", "boots"}},
 	}
@@ -84,8 +87,8 @@ func TestBeacon_ScoresHeadlessHeaders(t *testing.T) {
 	if len(views) != 1 {
 		t.Fatalf("stored %d, want 1 (threshold 0 stores everything)", len(views))
 	}
-	// timing 20 + headers 20 + screen 10 + referrer 5
-	if v := views[0]; v.BotScore != 55 || v.BotScoreDetail != `{"timing":20,"headers":20,"screen":10,"referrer":5}` {
+	// timing 20 + headers 20 + screen 10 + referrer 5 + no token 15
+	if v := views[0]; v.BotScore != 70 || v.BotScoreDetail != `{"timing":20,"headers":20,"screen":10,"referrer":5,"pow":15,"pow_result":"missing"}` {
 		t.Errorf("score %d detail %s", v.BotScore, v.BotScoreDetail)
 	}
 }

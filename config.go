@@ -11,6 +11,7 @@ import (
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
+	"github.com/echelon-analytics/caddy-echelon/pow"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 )
 
@@ -24,6 +25,7 @@ type settings struct {
 	rateLimitWindow                 time.Duration
 	viewFlush, eventFlush           time.Duration
 	challengeWindow                 time.Duration
+	powDifficulty                   int
 	shutdownTimeout                 time.Duration
 	trustProxy, cookieConsent       bool
 	debug                           bool
@@ -36,6 +38,10 @@ type settings struct {
 	handlers                        handlers.Config
 	rules                           scoring.Rules
 }
+
+// defaultPoWDifficulty is the proof-of-work difficulty in leading zero bits,
+// chosen from solve times measured in headless Chromium (see the README).
+const defaultPoWDifficulty = 16
 
 // lookupEnv is the real environment; tests pass a map instead.
 func lookupEnv(name string) (string, bool) { return os.LookupEnv(name) }
@@ -188,6 +194,10 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 	s.viewFlush = r.duration("view_flush", "ECHELON_VIEW_FLUSH_MS", h.ViewFlush, 15*time.Second, time.Millisecond)
 	s.eventFlush = r.duration("event_flush", "ECHELON_EVENT_FLUSH_MS", h.EventFlush, 10*time.Second, time.Millisecond)
 	s.challengeWindow = r.duration("challenge_window", "ECHELON_CHALLENGE_WINDOW_MINUTES", h.ChallengeWindow, 10*time.Minute, time.Minute)
+	s.powDifficulty = r.integer("pow_difficulty", "ECHELON_POW_DIFFICULTY", h.PoWDifficulty, defaultPoWDifficulty, 1, pow.DefaultMaxDifficulty)
+	if s.challengeWindow < time.Minute || s.challengeWindow > pow.MaxWindow*time.Minute {
+		r.fail("challenge_window", "", "%s is outside 1m..%dm", s.challengeWindow, pow.MaxWindow)
+	}
 	s.shutdownTimeout = r.duration("shutdown_timeout", "ECHELON_SHUTDOWN_TIMEOUT_MS", h.ShutdownTimeout, 10*time.Second, time.Millisecond)
 	s.trustProxy = r.boolean("trust_proxy", "ECHELON_TRUST_PROXY", h.TrustProxy, false)
 	s.cookieConsent = r.boolean("cookie_consent", "ECHELON_COOKIE_CONSENT", h.CookieConsent, false)
@@ -218,6 +228,11 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 	hc.PublicMode = r.boolean("public_mode", "ECHELON_PUBLIC_MODE", h.PublicMode, false)
 
 	s.rules.SuspectPoints = r.integer("suspect_points", "ECHELON_SUSPECT_POINTS", h.SuspectPoints, 30, -100, 100)
+	s.rules.PoWPoints = map[string]int{
+		"missing":  r.integer("pow_missing_points", "ECHELON_POW_MISSING_POINTS", h.PoWMissingPoints, 15, 0, 100),
+		"invalid":  r.integer("pow_invalid_points", "ECHELON_POW_INVALID_POINTS", h.PoWInvalidPoints, 25, 0, 100),
+		"replayed": r.integer("pow_replayed_points", "ECHELON_POW_REPLAYED_POINTS", h.PoWReplayedPoints, 40, 0, 100),
+	}
 	s.rules.SuspectCountries = r.countries("suspect_countries", r.list("ECHELON_SUSPECT_COUNTRIES", h.SuspectCountries, []string{"CN"}))
 	ssc := ""
 	if h.SiteSuspectCountries != nil {

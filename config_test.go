@@ -39,6 +39,10 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		site_suspect_countries shop:BR,IN blog:VN
 		challenge_window 20m
 		live_stats_minutes 15
+		pow_difficulty 12
+		pow_missing_points 10
+		pow_invalid_points 20
+		pow_replayed_points 30
 		display_timezone Europe/Helsinki
 		public_mode
 		anonymize_sites demo
@@ -60,7 +64,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		`"allowed_origins":["shop.example","www.shop.example"],"allowed_sites":["shop"],"rate_limit_max":200,` +
 		`"rate_limit_window":120000000000,"view_flush":5000000000,"event_flush":3000000000,"trust_proxy":true,` +
 		`"behind_cloudflare":true,"trust_geo_headers":false,"cookie_consent":true,"ignored_sites":["staging","test"],` +
-		`"site_suspect_countries":"shop:BR,IN;blog:VN","challenge_window":1200000000000,"live_stats_minutes":15,` +
+		`"site_suspect_countries":"shop:BR,IN;blog:VN","challenge_window":1200000000000,"pow_difficulty":12,"pow_missing_points":10,"pow_invalid_points":20,"pow_replayed_points":30,"live_stats_minutes":15,` +
 		`"display_timezone":"Europe/Helsinki","public_mode":true,"anonymize_sites":["demo"],"telemetry":false,` +
 		`"debug":true,"shutdown_timeout":30000000000,"base_path":"/_ea","inject":"shop"}`
 	if string(got) != want {

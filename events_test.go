@@ -4,11 +4,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEvents_StoresEveryField(t *testing.T) {
 	_, dir := startCaddy(t, "")
-	body := `{"siteId":"shop","tok":"x","events":[
+	tok := mint(t, dir, testSID, "shop", time.Now())
+	body := `{"siteId":"shop","tok":"` + tok + `","events":[
 		{"type":"click","sessionId":"0b7c2f0e-1111-4222-8333-444455556666","utmCampaign":"spring","data":{"click":"buy","tag":"BUTTON","experiment_id":"exp1","variant_id":"b"}},
 		{"type":"scroll_depth","data":{"depth":50}},
 		{"type":"not_a_type","data":{}},

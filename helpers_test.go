@@ -131,6 +131,21 @@ func stored[R any](t *testing.T, dir string, scan func(*storage.Store, time.Time
 	return out
 }
 
+// testSID is the session id beaconQuery sends.
+const testSID = "0b7c2f0e-1111-4222-8333-444455556666"
+
+// mint solves the live verifier's puzzle natively, as the browser's WASM
+// would, and returns a token for sid and site made at now.
+func mint(t *testing.T, dir, sid, site string, now time.Time) string {
+	t.Helper()
+	sh := sharedOf(t, dir)
+	tok, err := sh.pow.Mint(sid, site, sh.pow.Difficulty("", now), now)
+	if err != nil {
+		t.Fatalf("mint: %v", err)
+	}
+	return tok
+}
+
 // browserHeaders are what a real Chromium sends with the pixel.
 func browserHeaders() http.Header {
 	return http.Header{
@@ -172,7 +187,7 @@ func beaconQuery(path, site string, set map[string]string) string {
 	q.Set("_v", "1500")
 	q.Set("sw", "1920")
 	q.Set("sh", "1080")
-	q.Set("sid", "0b7c2f0e-1111-4222-8333-444455556666")
+	q.Set("sid", testSID)
 	for k, v := range set {
 		if v == "" {
 			q.Del(k)

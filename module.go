@@ -15,7 +15,6 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
-	"github.com/echelon-analytics/caddy-echelon/tracker"
 )
 
 func init() {
@@ -82,6 +81,14 @@ type Handler struct {
 	SiteSuspectCountries *string `json:"site_suspect_countries,omitempty"`
 	// ChallengeWindow is how old a PoW challenge may be. Default 10m.
 	ChallengeWindow *caddy.Duration `json:"challenge_window,omitempty"`
+	// PoWDifficulty is the leading zero bits a proof-of-work hash needs.
+	PoWDifficulty *int `json:"pow_difficulty,omitempty"`
+	// PoWMissingPoints, PoWInvalidPoints and PoWReplayedPoints are the
+	// score points of a beacon without a token, with a bad or expired one,
+	// and with a pageview token seen before. Defaults 15, 25, 40.
+	PoWMissingPoints  *int `json:"pow_missing_points,omitempty"`
+	PoWInvalidPoints  *int `json:"pow_invalid_points,omitempty"`
+	PoWReplayedPoints *int `json:"pow_replayed_points,omitempty"`
 	// LiveStatsMinutes is the admin live bar's window. Default 10.
 	LiveStatsMinutes *int `json:"live_stats_minutes,omitempty"`
 	// DisplayTimezone is an IANA zone for admin pages. Default UTC.
@@ -141,6 +148,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if len(cfg.botUAPatterns) > 0 {
 		bots = scoring.NewUAMatcher(cfg.botUAPatterns)
 	}
+	verifier, err := sh.verifier(cfg, h.logger)
+	if err != nil {
+		return err
+	}
 	h.track = &handlers.Tracking{
 		Config:  &cfg.handlers,
 		Sink:    sh.writer,
@@ -148,7 +159,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Rules:   &cfg.rules,
 		Bots:    bots,
 		Limiter: sh.limiter(cfg.rateLimitMax, cfg.rateLimitWindow),
-		Script:  tracker.Assemble(),
+		PoW:     verifier,
+		Scripts: sh.scripts,
 		Observe: h.counters,
 		Now:     time.Now,
 	}

@@ -11,8 +11,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/pow"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 	"github.com/echelon-analytics/caddy-echelon/storage"
+	"github.com/echelon-analytics/caddy-echelon/tracker"
 )
 
 // pool holds one shared entry per data directory, so a config reload with
@@ -32,9 +34,22 @@ type shared struct {
 	// obs is the newest config's metrics; the writer reports flushes to it.
 	obs atomic.Pointer[counters]
 
+	// scripts caches assembled trackers for every handler of the directory.
+	scripts *tracker.Assembler
+
 	mu      sync.Mutex
 	limit   *scoring.RateLimiter
 	limitOf [2]int64 // max and window of limit
+	pow     *pow.Verifier
+	powOf   powKey
+}
+
+// powKey is what a Verifier is built from; a reload that changes none of it
+// keeps the verifier and its replay and session caches.
+type powKey struct {
+	secret     string
+	window     time.Duration
+	difficulty int
 }
 
 // acquire returns the data directory's shared entry, opening it on first
@@ -45,7 +60,7 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 		if err != nil {
 			return nil, fmt.Errorf("echelon: db_path %s: %w", cfg.dbPath, err)
 		}
-		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout}
+		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: &tracker.Assembler{}}
 		sh.writer = st.NewWriter(storage.WriterConfig{
 			ViewFlush:  cfg.viewFlush,
 			EventFlush: cfg.eventFlush,
@@ -81,6 +96,39 @@ func (s *shared) limiter(max int, window time.Duration) *scoring.RateLimiter {
 		s.limitOf = [2]int64{int64(max), int64(window)}
 	}
 	return s.limit
+}
+
+// verifier returns the proof-of-work verifier for these settings. Without a
+// configured secret the one generated once and kept in the store is used,
+// so a restart changes nothing.
+func (s *shared) verifier(cfg settings, logger *zap.Logger) (*pow.Verifier, error) {
+	secret := cfg.secret
+	if secret == "" {
+		b, err := s.store.InstanceSecret()
+		if err != nil {
+			return nil, fmt.Errorf("echelon: instance secret: %w", err)
+		}
+		secret = string(b)
+	}
+	key := powKey{secret: secret, window: cfg.challengeWindow, difficulty: cfg.powDifficulty}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pow != nil && s.powOf == key {
+		return s.pow, nil
+	}
+	v, err := pow.NewVerifier(pow.Config{
+		Secret:     []byte(secret),
+		Window:     int(cfg.challengeWindow / time.Minute),
+		Difficulty: cfg.powDifficulty,
+		OnError: func(err error) {
+			logger.Error("proof-of-work module failed its self-check; serving the previous one", zap.Error(err))
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("echelon: proof of work: %w", err)
+	}
+	s.pow, s.powOf = v, key
+	return v, nil
 }
 
 // Destruct flushes the buffers within the shutdown timeout and closes

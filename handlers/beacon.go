@@ -75,6 +75,7 @@ func (t *Tracking) collectBeacon(r *http.Request, peer Peer) (outcome, cookie st
 	in.ExternalReferrer = origin != "direct_or_unknown"
 	in.Path = b.Path
 	res := t.Rules.Score(&in)
+	t.checkPoW(&res, b.Token, b.SessionID, b.Site, vis.id, now, true)
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
 		return OutcomeBotDropped, vis.setCookie
 	}

@@ -32,7 +32,7 @@ func BenchmarkServeBeacon(b *testing.B) {
 		Rules:   &scoring.Rules{SuspectCountries: map[string]bool{"CN": true}, SuspectPoints: 30},
 		Bots:    scoring.NewUAMatcher(scoring.DefaultBotUAPatterns()),
 		Limiter: scoring.NewRateLimiter(1_000_000, time.Minute, 1<<16, time.Now),
-		Script:  tracker.Assemble(),
+		Scripts: &tracker.Assembler{},
 		Observe: nopObserver{},
 		Now:     time.Now,
 	}

@@ -72,6 +72,7 @@ func (t *Tracking) collectEvents(r *http.Request, peer Peer, batch *EventBatch) 
 	}
 	in := t.scoreInput(r, peer, scoring.HitEvents, site)
 	res := t.Rules.Score(&in)
+	t.checkPoW(&res, batch.Token, batch.Events[0].SessionID, site, vis.id, now, false)
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
 		t.Observe.Events(OutcomeBotDropped, n)
 		return

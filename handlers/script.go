@@ -3,9 +3,15 @@ package handlers
 import (
 	"net/http"
 	"strings"
+
+	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/tracker"
 )
 
-// ServeScript handles GET ea.js (tracker-protocol.md §1).
+// ServeScript handles GET ea.js (tracker-protocol.md §1). The script embeds
+// this minute's challenge and the current proof-of-work module; a visitor
+// whose difficulty was raised (adaptive difficulty) gets a private copy
+// with the higher difficulty, everyone else the shared cached one.
 func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer) {
 	hw := newHeaderWriter(w.Header(), 7+corsHeaders)
 	hw.setSecurity()
@@ -17,16 +23,22 @@ func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer
 		_, _ = w.Write([]byte("// rate limited"))
 		return
 	}
+	site := scoring.SiteOrDefault(r.URL.Query().Get("s"))
 	if ref := r.Header.Get("Referer"); ref != "" && len(t.Config.AllowedOrigins) > 0 &&
-		r.URL.Query().Get("s") != "ea" && !t.Config.hostListed(hostOf(ref)) {
+		site != "ea" && !t.Config.hostListed(hostOf(ref)) {
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte("// blocked"))
 		return
 	}
 	t.Config.setCORS(&hw, r.Header.Get("Origin"))
-	hw.set("Cache-Control", "public, max-age=300")
-	hw.set("Etag", t.Script.ETag)
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, t.Script.ETag) {
+	script, private := t.script(r, peer, site)
+	if private {
+		hw.set("Cache-Control", "private, no-store")
+	} else {
+		hw.set("Cache-Control", "public, max-age=300")
+	}
+	hw.set("Etag", script.ETag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, script.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -34,7 +46,32 @@ func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	_, _ = w.Write(t.Script.Body)
+	_, _ = w.Write(script.Body)
+}
+
+// script assembles (or takes from the cache) the tracker for this request.
+// Without a usable module the script still tracks, with no token.
+func (t *Tracking) script(r *http.Request, peer Peer, site string) (tracker.Script, bool) {
+	now := t.Now()
+	if t.PoW == nil {
+		return t.Scripts.Script(tracker.Puzzle{}), false
+	}
+	pz, err := t.PoW.Puzzle(now)
+	if err != nil {
+		return t.Scripts.Script(tracker.Puzzle{}), false
+	}
+	base := t.PoW.Difficulty("", now)
+	bits := base
+	if vis, err := t.identify(r, peer.IP, site, now, false); err == nil {
+		bits = t.PoW.Difficulty(vis.id, now)
+	}
+	return t.Scripts.Script(tracker.Puzzle{
+		Challenge:  pz.Challenge,
+		Bucket:     pz.Bucket,
+		Epoch:      pz.Module.Source,
+		Wasm:       pz.Module.Base64,
+		Difficulty: bits,
+	}), bits > base
 }
 
 // etagMatch reports whether an If-None-Match list names tag (weak or not).
@@ -47,3 +84,4 @@ func etagMatch(header, tag string) bool {
 	}
 	return false
 }
+

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/echelon-analytics/caddy-echelon/pow"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 	"github.com/echelon-analytics/caddy-echelon/tracker"
@@ -46,7 +47,10 @@ type Tracking struct {
 	Rules   *scoring.Rules
 	Bots    *scoring.UAMatcher   // known-bot UAs; nil disables
 	Limiter *scoring.RateLimiter // per client IP; nil disables
-	Script  tracker.Script
+	// PoW verifies proof-of-work tokens and issues puzzles; nil turns the
+	// check off (no pow signal is scored).
+	PoW     *pow.Verifier
+	Scripts *tracker.Assembler
 	Observe Observer
 	Now     Clock
 
@@ -124,4 +128,25 @@ func (t *Tracking) knownBot(r *http.Request) bool {
 	}
 	_, ok := t.Bots.Match(r.UserAgent())
 	return ok
+}
+
+// checkPoW scores a beacon's or event batch's token. Pageview tokens are
+// single-use; events accept the session's last token while the session is
+// verified. A token needs a session id to bind to.
+func (t *Tracking) checkPoW(res *scoring.Result, tok, sid, site, visitorID string, now time.Time, pageview bool) {
+	if t.PoW == nil {
+		return
+	}
+	var o pow.Outcome
+	switch {
+	case tok == "":
+		o = pow.Missing
+	case sid == "":
+		o = pow.Invalid
+	case pageview:
+		o = t.PoW.Check(tok, sid, site, t.PoW.Difficulty(visitorID, now), now)
+	default:
+		o = t.PoW.CheckEvent(tok, sid, site, t.PoW.Difficulty(visitorID, now), now)
+	}
+	t.Rules.PoW(res, o.String())
 }

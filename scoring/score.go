@@ -37,6 +37,20 @@ type Rules struct {
 	// SiteSuspectCountries maps a lower-case site id to its own list.
 	SiteSuspectCountries map[string]map[string]bool
 	SuspectPoints        int
+	// PoWPoints are the points of each proof-of-work result: "missing",
+	// "invalid" and "replayed"; "expired" counts as "invalid", "valid" as 0.
+	PoWPoints map[string]int
+}
+
+// PoW adds the proof-of-work signal: its points under "pow" and the result
+// under "pow_result" (both recorded for every result, valid included).
+func (r *Rules) PoW(res *Result, result string) {
+	key := result
+	if key == "expired" {
+		key = "invalid"
+	}
+	res.PoWResult = result
+	res.Add("pow", r.PoWPoints[key])
 }
 
 // Points is one signal that fired.
@@ -49,6 +63,8 @@ type Points struct {
 type Result struct {
 	Score  int
 	Detail []Points
+	// PoWResult is the proof-of-work outcome, "" when not checked.
+	PoWResult string
 }
 
 // signal is one row of the score table: a key and the points it gives.
@@ -161,7 +177,7 @@ func (res *Result) Add(key string, p int) {
 
 // DetailJSON renders the detail as a JSON object, "" when nothing fired.
 func (res *Result) DetailJSON() string {
-	if len(res.Detail) == 0 {
+	if len(res.Detail) == 0 && res.PoWResult == "" {
 		return ""
 	}
 	b := make([]byte, 0, 16*len(res.Detail))
@@ -173,6 +189,13 @@ func (res *Result) DetailJSON() string {
 		b = strconv.AppendQuote(b, d.Key)
 		b = append(b, ':')
 		b = strconv.AppendInt(b, int64(d.Points), 10)
+	}
+	if res.PoWResult != "" {
+		if len(res.Detail) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `"pow_result":`...)
+		b = strconv.AppendQuote(b, res.PoWResult)
 	}
 	return string(append(b, '}'))
 }
