@@ -84,4 +84,3 @@ func etagMatch(header, tag string) bool {
 	}
 	return false
 }
-

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // BenchmarkWriterAddView is the request-path cost of buffering a pageview.
@@ -39,6 +40,49 @@ func BenchmarkWriterAddView(b *testing.B) {
 			st := w.Stats()
 			b.ReportMetric(float64(st.DroppedViews)/float64(b.N), "dropped/op")
 		})
+	}
+}
+
+// BenchmarkWriteViewsPerView is the store's cost per pageview on the write
+// path. One op is one view, so ns/op, B/op and allocs/op are per view: views
+// go into a real writer at 10,000 a second of CreatedAt, are flushed to a
+// disk Badger in batches of 2000, and the store is closed inside the timed
+// part, so the memtable's flush to an L0 table is paid too.
+// cpu-ns/view is the process's CPU time per view, Badger's background
+// goroutines included; on a busy server that, not the wall time, is what a
+// view takes from the requests. Use -benchtime=200000x or more so the
+// batches and the memtable flush dominate the fixed cost of Open.
+func BenchmarkWriteViewsPerView(b *testing.B) {
+	const batch = 2000
+	views := realisticViews(4096, 3)
+	start := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+	s, err := Open(Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := s.NewWriter(WriterConfig{ViewFlush: time.Hour, EventFlush: time.Hour})
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
+	for i := 0; i < b.N; i++ {
+		v := views[i&4095]
+		v.CreatedAt = start.Add(time.Duration(i) * 100 * time.Microsecond)
+		if !w.AddView(v) {
+			b.Fatal("AddView refused")
+		}
+		if (i+1)%batch == 0 {
+			if err := w.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := s.Close(); err != nil { // flushes w and the memtable
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/view")
+	if st := w.Stats(); st.WrittenViews != uint64(b.N) {
+		b.Fatalf("wrote %d of %d views", st.WrittenViews, b.N)
 	}
 }
 

@@ -12,6 +12,21 @@ import (
 
 const secretLen = 32
 
+// daySalt is the salt of one UTC day, day counted from the Unix epoch.
+type daySalt struct {
+	day  int64
+	salt []byte
+}
+
+func unixDay(t time.Time) int64 {
+	sec := t.Unix()
+	day := sec / 86400
+	if sec%86400 < 0 {
+		day--
+	}
+	return day
+}
+
 // DailySalt returns the 32 random bytes of now's UTC day, the key for
 // visitor ids. The first call of a day creates and stores the salt with a
 // Badger TTL that ends with the day, and deletes the salts of earlier days,
@@ -19,28 +34,36 @@ const secretLen = 32
 // linked back to an IP. A restart during the day finds the stored salt.
 //
 // The result is shared: callers must not modify it. Calls within the cached
-// day take a mutex and no Badger read. Time never goes back: a now before
-// the newest day seen gets that day's salt.
+// day are one atomic load: no lock, no Badger read, no allocation. Time
+// never goes back: a now before the newest day seen gets that day's salt.
 //
 // Badger expires keys by the wall clock; a now far from it gives a salt
 // that is cached for the day but may not survive a restart.
 func (s *Store) DailySalt(now time.Time) ([]byte, error) {
-	now = now.UTC()
-	day := now.Format(time.DateOnly)
-	s.idMu.Lock()
-	defer s.idMu.Unlock()
+	day := unixDay(now)
 	// A late caller still on yesterday gets today's salt: an earlier day's
 	// salt is deleted and must not come back.
-	if s.saltDay >= day {
-		return s.salt, nil
+	if c := s.salt.Load(); c != nil && c.day >= day {
+		return c.salt, nil
 	}
+	return s.newDailySalt(now.UTC(), day)
+}
+
+// newDailySalt is DailySalt's slow path, once a day.
+func (s *Store) newDailySalt(now time.Time, day int64) ([]byte, error) {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	if c := s.salt.Load(); c != nil && c.day >= day { // another caller was first
+		return c.salt, nil
+	}
+	date := now.Format(time.DateOnly)
 	end := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
 	var salt []byte
 	err := s.db.Update(func(txn *badger.Txn) error {
-		if err := deleteSaltsBefore(txn, day); err != nil {
+		if err := deleteSaltsBefore(txn, date); err != nil {
 			return err
 		}
-		key := saltKey(day)
+		key := saltKey(date)
 		item, err := txn.Get(key)
 		switch {
 		case err == nil:
@@ -59,9 +82,9 @@ func (s *Store) DailySalt(now time.Time) ([]byte, error) {
 		return txn.SetEntry(e)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("daily salt %s: %w", day, err)
+		return nil, fmt.Errorf("daily salt %s: %w", date, err)
 	}
-	s.saltDay, s.salt = day, salt
+	s.salt.Store(&daySalt{day: day, salt: salt})
 	return salt, nil
 }
 

