@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/echelon-analytics/caddy-echelon/pow"
 )
 
 // TestPoW_OutcomesAndPoints sends beacons with each kind of token through
@@ -117,5 +119,46 @@ func TestPoW_NodesSharingASecretAgree(t *testing.T) {
 	views := storedViews(t, dirB, "n")
 	if len(views) != 1 || !strings.Contains(views[0].BotScoreDetail, `"pow_result":"valid"`) {
 		t.Fatalf("node B stored %+v, want node A's token accepted as valid", views)
+	}
+}
+
+// TestPoW_RateLimitedVisitorGetsMoreWork: tripping the rate limiter flags
+// the visitor, whose next ea.js is a private copy asking for more bits, and
+// whose tokens must carry them.
+func TestPoW_RateLimitedVisitorGetsMoreWork(t *testing.T) {
+	_, dir := startCaddy(t, "rate_limit_max 2\n\t\trate_limit_window 1s")
+	_, h, _ := do(t, "GET", baseURL+"/ea.js?s=rl", nil, nil)
+	if h.Get("Cache-Control") != "public, max-age=300" {
+		t.Fatalf("unflagged visitor: Cache-Control %q", h.Get("Cache-Control"))
+	}
+	for i := 0; i < 3; i++ {
+		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "rl", nil), nil, nil)
+	}
+	time.Sleep(1100 * time.Millisecond) // let the rate-limit window pass
+	status, h, _ := do(t, "GET", baseURL+"/ea.js?s=rl", nil, nil)
+	if status != 200 || h.Get("Cache-Control") != "private, no-store" {
+		t.Fatalf("flagged visitor: %d Cache-Control %q, want a private copy", status, h.Get("Cache-Control"))
+	}
+	sh := sharedOf(t, dir)
+	now := time.Now()
+	base := sh.pow.Difficulty("", now)
+	// A token with enough bits for the base difficulty but fewer than the
+	// raised one (a solve may overshoot by luck, so pick one that does not).
+	var weak, sid string
+	for i := 0; weak == ""; i++ {
+		sid = fmt.Sprintf("0b7c2f0e-1111-4222-8333-%012d", i)
+		tok, err := sh.pow.Mint(sid, "rl", base, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sh.pow.Verify(tok, sid, "rl", base+pow.FlagStep, now) == pow.Invalid {
+			weak = tok
+		}
+	}
+	do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/weak", "rl", map[string]string{"tok": weak, "sid": sid}), nil, nil)
+	views := storedViews(t, dir, "rl")
+	last := views[len(views)-1]
+	if last.Path != "/weak" || !strings.Contains(last.BotScoreDetail, `"pow_result":"invalid"`) {
+		t.Errorf("a base-difficulty token from a flagged visitor: %s %s, want invalid", last.Path, last.BotScoreDetail)
 	}
 }

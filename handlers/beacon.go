@@ -34,6 +34,7 @@ func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool)
 func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer) {
 	if lim, _ := t.limited(peer.IP); lim {
 		t.Observe.Beacon(OutcomeRateLimited)
+		t.flag(r, peer, scoring.SiteOrDefault(scanQuery(r.URL.RawQuery)[qSite]))
 		t.writePixel(w, r, false)
 		return
 	}

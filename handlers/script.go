@@ -16,14 +16,15 @@ func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer
 	hw := newHeaderWriter(w.Header(), 7+corsHeaders)
 	hw.setSecurity()
 	hw.set("Content-Type", "application/javascript; charset=utf-8")
+	site := scoring.SiteOrDefault(r.URL.Query().Get("s"))
 	if lim, retry := t.limited(peer.IP); lim {
 		t.Observe.Beacon(OutcomeRateLimited)
+		t.flag(r, peer, site)
 		hw.set("Retry-After", retryAfterSeconds(retry))
 		w.WriteHeader(http.StatusTooManyRequests)
 		_, _ = w.Write([]byte("// rate limited"))
 		return
 	}
-	site := scoring.SiteOrDefault(r.URL.Query().Get("s"))
 	if ref := r.Header.Get("Referer"); ref != "" && len(t.Config.AllowedOrigins) > 0 &&
 		site != "ea" && !t.Config.hostListed(hostOf(ref)) {
 		w.WriteHeader(http.StatusForbidden)

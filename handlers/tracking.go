@@ -150,3 +150,16 @@ func (t *Tracking) checkPoW(res *scoring.Result, tok, sid, site, visitorID strin
 	}
 	t.Rules.PoW(res, o.String())
 }
+
+// flag raises the proof-of-work difficulty for the visitor behind a request
+// that tripped the rate limiter (adaptive difficulty, decision 2): its next
+// ea.js asks for more work.
+func (t *Tracking) flag(r *http.Request, peer Peer, site string) {
+	if t.PoW == nil {
+		return
+	}
+	now := t.Now()
+	if vis, err := t.identify(r, peer.IP, site, now, false); err == nil {
+		t.PoW.Flag(vis.id, now)
+	}
+}
