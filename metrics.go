@@ -2,6 +2,7 @@ package echelon
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,11 @@ type counters struct {
 	// beaconBy and eventsBy hold the counter of each known outcome, so the
 	// hot path skips the vector's label hashing.
 	beaconBy, eventsBy map[string]prometheus.Counter
+
+	logger *zap.Logger
+	// lastOverflowLog (unix seconds) limits the overflow warning to one a
+	// minute: a full buffer under load would otherwise log every request.
+	lastOverflowLog atomic.Int64
 }
 
 var outcomes = []string{
@@ -27,11 +33,12 @@ var outcomes = []string{
 
 // newCounters registers the metrics, reusing ones another echelon handler
 // of the same config already registered.
-func newCounters(reg *prometheus.Registry) *counters {
+func newCounters(reg *prometheus.Registry, logger *zap.Logger) *counters {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
 	c := &counters{
+		logger: logger,
 		beacons: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "echelon", Name: "beacons_total",
 			Help: "Pageview beacons by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow).",
@@ -88,12 +95,32 @@ func poolStats() bufferTotals {
 	return t
 }
 
-func (c *counters) Beacon(outcome string) { counterFor(c.beaconBy, c.beacons, outcome).Inc() }
+func (c *counters) Beacon(outcome string) {
+	counterFor(c.beaconBy, c.beacons, outcome).Inc()
+	if outcome == handlers.OutcomeOverflow {
+		c.overflowed()
+	}
+}
 
 func (c *counters) Events(outcome string, n int) {
 	if n > 0 {
 		counterFor(c.eventsBy, c.events, outcome).Add(float64(n))
+		if outcome == handlers.OutcomeOverflow {
+			c.overflowed()
+		}
 	}
+}
+
+// overflowed logs that a full buffer dropped records, at most once a minute.
+func (c *counters) overflowed() {
+	now := time.Now().Unix()
+	last := c.lastOverflowLog.Load()
+	if now-last < 60 || !c.lastOverflowLog.CompareAndSwap(last, now) {
+		return
+	}
+	st := poolStats()
+	c.logger.Warn("write buffer full: records dropped (see echelon_buffer_dropped_total)",
+		zap.Uint64("dropped_total", st.dropped), zap.Uint64("buffered", st.pending))
 }
 
 func counterFor(known map[string]prometheus.Counter, vec *prometheus.CounterVec, outcome string) prometheus.Counter {

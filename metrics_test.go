@@ -5,6 +5,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/echelon-analytics/caddy-echelon/handlers"
 )
 
 // TestMetrics_CountOutcomes reads Caddy's admin /metrics after a stored
@@ -33,5 +40,20 @@ func TestMetrics_CountOutcomes(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+func TestCounters_OverflowLoggedAtMostOnceAMinute(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	c := newCounters(prometheus.NewRegistry(), zap.New(core))
+	for i := 0; i < 5; i++ {
+		c.Beacon(handlers.OutcomeOverflow)
+		c.Events(handlers.OutcomeOverflow, 3)
+	}
+	if n := logs.FilterMessageSnippet("write buffer full").Len(); n != 1 {
+		t.Fatalf("%d overflow warnings, want 1", n)
+	}
+	if got := testutil.ToFloat64(c.beacons.WithLabelValues(handlers.OutcomeOverflow)); got != 5 {
+		t.Errorf("overflow counter %v, want 5", got)
 	}
 }

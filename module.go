@@ -135,7 +135,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.cfg = cfg
-	h.counters = newCounters(ctx.GetMetricsRegistry())
+	h.counters = newCounters(ctx.GetMetricsRegistry(), h.logger)
 
 	h.poolKey = cfg.dbPath
 	sh, err := acquire(cfg, h.logger, h.counters)
