@@ -41,7 +41,7 @@ type settings struct {
 
 // defaultPoWDifficulty is the proof-of-work difficulty in leading zero bits,
 // chosen from solve times measured in headless Chromium (see the README).
-const defaultPoWDifficulty = 16
+const defaultPoWDifficulty = 14
 
 // lookupEnv is the real environment; tests pass a map instead.
 func lookupEnv(name string) (string, bool) { return os.LookupEnv(name) }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,16 +83,21 @@ type server struct {
 	unloaded bool
 }
 
-// startServer writes the pages and loads a config with the echelon handler
-// in front of file_server; flushes are short so nothing waits long in the
-// buffers. The config is unloaded at cleanup if the test did not do it.
-func startServer(t *testing.T) *server {
+// startServer writes the pages (those above and powPages) and loads a
+// config with the echelon handler in front of file_server; flushes are
+// short so nothing waits long in the buffers. directives are added to the
+// echelon block, one per line. The config is unloaded at cleanup if the
+// test did not do it.
+func startServer(t *testing.T, directives ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "site")
 	pages := map[string]string{
 		"index.html": fmt.Sprintf(pageHTML, "home", "home", "/page2.html"+page2Query),
 		"page2.html": fmt.Sprintf(pageHTML, "page 2", "page 2", "/"),
+	}
+	for path, body := range powPages {
+		pages[strings.TrimPrefix(path, "/")] = body
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
@@ -108,11 +114,12 @@ func startServer(t *testing.T) *server {
 		db_path %s
 		view_flush 200ms
 		event_flush 200ms
+		%s
 	}
 	root * %s
 	file_server
 }
-`, origin, s.db, root))
+`, origin, s.db, strings.Join(directives, "\n\t\t"), root))
 	t.Cleanup(s.unload)
 	return s
 }
@@ -201,11 +208,11 @@ func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 	}
 }
 
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
+func eval[T any](t *testing.T, ctx context.Context, js string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
 	ctx, cancel := timeout(ctx)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, opts...))
 	if err != nil {
 		t.Fatalf("evaluate %s: %v", js, err)
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,10 +84,15 @@ func TestTracker_ClickAfterOneSecondStoresOneView(t *testing.T) {
 	if v.VisitorID == "" || v.IsReturning || v.IsPWA {
 		t.Errorf("visitor_id, is_returning, is_pwa = %q, %v, %v; want a cookieless id, false, false", v.VisitorID, v.IsReturning, v.IsPWA)
 	}
-	// A real browser with a human-paced click has no bot signal.
-	if v.BotScore != 0 {
-		t.Errorf("bot_score = %d (%s); want 0 for a real browser", v.BotScore, v.BotScoreDetail)
+	// A real browser with a human-paced click has no bot signal, and its
+	// proof of work is valid.
+	if v.BotScore != 0 || v.BotScoreDetail != powValid {
+		t.Errorf("bot_score = %d, detail %s; want 0 and %s for a real browser", v.BotScore, v.BotScoreDetail, powValid)
 	}
+	if tok := sent[0].query(t).Get("tok"); tok == "" || tok != eval[string](t, ctx, `sessionStorage.getItem("_etok")`) {
+		t.Errorf("beacon tok = %q; want the session's _etok", tok)
+	}
+	tokenLast(t, strings.SplitN(sent[0].Name, "?", 2)[1])
 	if v.UTMCampaign != "" || v.UTMSource != "" {
 		t.Errorf("UTM = %q/%q; want none", v.UTMCampaign, v.UTMSource)
 	}

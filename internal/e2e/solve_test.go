@@ -1,0 +1,356 @@
+package e2e
+
+// Proof of work in the browser against a small httptest server that fills
+// ea.js's placeholders itself from a pow.Verifier, so that the tokens can
+// be checked in Go (pow.Verifier.Verify and Check) without Caddy. The
+// cases through Caddy are in pow_test.go.
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"math"
+	"math/bits"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/echelon-analytics/caddy-echelon/pow"
+)
+
+// The placeholders ea.js must carry exactly once each, inside string
+// literals (tracker.Assembler replaces the first occurrence of each).
+var placeholders = []string{
+	`var _c = "%%CHALLENGE%%", _w = "%%WASM%%", _b = "%%BUCKET%%", _d = "%%DIFFICULTY%%";`,
+	"%%CHALLENGE%%", "%%WASM%%", "%%BUCKET%%", "%%DIFFICULTY%%",
+}
+
+// trackerSource is ea.js as committed (tests run in the package directory).
+func trackerSource(t *testing.T) []byte {
+	t.Helper()
+	src, err := os.ReadFile("../../tracker/ea.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func TestTracker_PlaceholdersOnce(t *testing.T) {
+	src := string(trackerSource(t))
+	for _, p := range placeholders {
+		if n := strings.Count(src, p); n != 1 {
+			t.Errorf("ea.js has %q %d times, want once", p, n)
+		}
+	}
+}
+
+// Head snippets for the test pages. powHook goes before ea.js on every
+// pow page and records, on the page's performance clock:
+//   - execAt: when ea.js started, i.e. first read document.currentScript
+//     (its first statement after the double-load check);
+//   - tokReady: a promise of when ea.js stored its token in _etok;
+//   - firstDown: the first trusted pointerdown;
+//   - cspBlocked: the directive of a CSP violation, if any.
+//
+// This keeps test-only code out of ea.js.
+const (
+	powHook = `<script>
+(function () {
+	var cs = Object.getOwnPropertyDescriptor(Document.prototype, "currentScript").get;
+	Object.defineProperty(Document.prototype, "currentScript", {configurable: true, get: function () {
+		if (!window.execAt) window.execAt = performance.now();
+		return cs.call(this);
+	}});
+	var set = Storage.prototype.setItem;
+	window.tokReady = new Promise(function (resolve) {
+		Storage.prototype.setItem = function (k, v) {
+			if (k === "_etok") resolve(performance.now());
+			return set.apply(this, arguments);
+		};
+	});
+	addEventListener("pointerdown", function (e) {
+		if (e.isTrusted && !window.firstDown) window.firstDown = performance.now();
+	}, true);
+	document.addEventListener("securitypolicyviolation", function (e) {
+		window.cspBlocked = e.effectiveDirective;
+	});
+})();
+</script>
+`
+	// blockWorkers forbids every worker, blob: ones included.
+	blockWorkers = `<meta http-equiv="Content-Security-Policy" content="worker-src 'none'">` + "\n"
+	// noWasm makes a browser without WebAssembly.
+	noWasm = "<script>delete window.WebAssembly</script>\n"
+	// pageWasmFails lets WebAssembly fail on the page only (a worker has its
+	// own), so the token has to come from the worker.
+	pageWasmFails = `<script>WebAssembly.instantiate = function () { return Promise.reject(new Error("not on the page")); };</script>` + "\n"
+)
+
+// powPage is a page that loads ea.js after head (CSP meta, scripts) and the
+// hook. Like pageHTML, the body fills the viewport.
+func powPage(head string) string {
+	return `<!doctype html>
+<html><head><meta charset="utf-8"><title>pow</title>
+` + head + powHook + `<script src="/ea.js?s=e2e" data-site="e2e" defer></script>
+</head>
+<body style="margin:0;min-height:100vh"><p>pow</p></body></html>
+`
+}
+
+// powPages are the pages both servers offer, by path.
+var powPages = map[string]string{
+	"/pow.html":    powPage(""),
+	"/csp.html":    powPage(blockWorkers),
+	"/nowasm.html": powPage(noWasm),
+	"/worker.html": powPage(pageWasmFails),
+}
+
+// solveServer serves powPages, ea.js with the verifier's current puzzle
+// filled in, and records b.gif queries.
+type solveServer struct {
+	*httptest.Server
+	v *pow.Verifier
+
+	mu   sync.Mutex
+	hits []url.Values
+}
+
+// startSolveServer serves and verifies the given difficulty. A difficulty
+// above pow.MaxDifficultyLimit is only served (the verifier keeps its
+// default), for a solve that never finishes.
+func startSolveServer(t *testing.T, difficulty int) *solveServer {
+	t.Helper()
+	v, err := pow.NewVerifier(pow.Config{Secret: []byte("e2e-secret"), Difficulty: min(difficulty, pow.MaxDifficultyLimit)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := trackerSource(t)
+	s := &solveServer{v: v}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ea.js":
+			pz, err := v.Puzzle(time.Now())
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			body := bytes.Replace(src, []byte("%%CHALLENGE%%"), []byte(pz.Challenge), 1)
+			body = bytes.Replace(body, []byte("%%WASM%%"), []byte(pz.Module.Base64), 1)
+			body = bytes.Replace(body, []byte("%%BUCKET%%"), []byte(strconv.FormatInt(pz.Bucket, 10)), 1)
+			body = bytes.Replace(body, []byte("%%DIFFICULTY%%"), []byte(strconv.Itoa(difficulty)), 1)
+			w.Header().Set("Content-Type", "application/javascript; charset=utf-8")
+			w.Header().Set("Cache-Control", "public, max-age=300") // as Caddy serves it
+			_, _ = w.Write(body)
+		case "/b.gif":
+			s.mu.Lock()
+			s.hits = append(s.hits, r.URL.Query())
+			s.mu.Unlock()
+			w.Header().Set("Content-Type", "image/gif")
+			_, _ = w.Write([]byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"))
+		default:
+			page, ok := powPages[r.URL.Path]
+			if !ok {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(page))
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// beaconQueries returns the b.gif queries received so far.
+func (s *solveServer) beaconQueries() []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.hits)
+}
+
+// waitToken waits until ea.js on the current page stored its token and
+// returns it with the solve time: ms from ea.js's start to the stored
+// token, which includes decoding and compiling the module and starting the
+// worker.
+func waitToken(t *testing.T, ctx context.Context) (string, float64) {
+	t.Helper()
+	ms := eval[float64](t, ctx, `tokReady.then(function (at) { return at - window.execAt; })`, chromedp.EvalAwaitPromise)
+	return eval[string](t, ctx, `sessionStorage.getItem("_etok")`), ms
+}
+
+// percentile is the nearest-rank percentile p (0..100) of sorted ms.
+func percentile(sorted []float64, p float64) float64 {
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(i, 0)]
+}
+
+// measureSolves loads pageURL n times in one tab (each load a new document,
+// so the solve restarts; ea.js comes from the cache after the first, as
+// on a real site) and returns the sorted solve times. check gets each
+// load's token.
+func measureSolves(t *testing.T, ctx context.Context, pageURL string, n int, check func(tok string)) []float64 {
+	t.Helper()
+	ms := make([]float64, 0, n)
+	for range n {
+		do(t, ctx, chromedp.Navigate(pageURL))
+		tok, d := waitToken(t, ctx)
+		check(tok)
+		ms = append(ms, d)
+	}
+	slices.Sort(ms)
+	return ms
+}
+
+// tokenParts splits a token into bucket, nonce and hash.
+func tokenParts(t *testing.T, tok string) (bucket int64, nonce uint32, hash string) {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || len(parts[2]) != 32 {
+		t.Fatalf("token %q is not <bucket>.<nonce>.<32 hex>", tok)
+	}
+	b, err1 := strconv.ParseInt(parts[0], 10, 64)
+	n, err2 := strconv.ParseUint(parts[1], 10, 32)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("token %q: bucket or nonce not decimal", tok)
+	}
+	return b, uint32(n), parts[2]
+}
+
+// zeroBits counts the leading zero bits of a token's hash.
+func zeroBits(t *testing.T, tok string) int {
+	t.Helper()
+	_, _, h := tokenParts(t, tok)
+	raw, err := hex.DecodeString(h)
+	if err != nil {
+		t.Fatalf("token %q: %v", tok, err)
+	}
+	n := 0
+	for _, c := range raw {
+		if c != 0 {
+			return n + bits.LeadingZeros8(c)
+		}
+		n += 8
+	}
+	return n
+}
+
+// Which search found a token: ea.js starts the worker below 2^30 and the
+// page at 2^30 and above.
+const pageNonces = 1 << 30
+
+// tokenLast checks that tok is the last parameter of the beacon's raw
+// query, as tracker-protocol.md §4 wants.
+func tokenLast(t *testing.T, rawQuery string) {
+	t.Helper()
+	i := strings.LastIndex(rawQuery, "&")
+	if !strings.HasPrefix(rawQuery[i+1:], "tok=") {
+		t.Errorf("tok is not the last beacon parameter: %s", rawQuery)
+	}
+}
+
+// Through a worker: WebAssembly fails on the page, so the worker's token
+// is the only one. It verifies and goes on the beacon, last.
+func TestSolve_WorkerTokenVerifies(t *testing.T) {
+	ctx := newTab(t)
+	srv := startSolveServer(t, 14)
+
+	do(t, ctx, chromedp.Navigate(srv.URL+"/worker.html"))
+	stored, _ := waitToken(t, ctx)
+	if _, n, _ := tokenParts(t, stored); n >= pageNonces {
+		t.Fatalf("token %s has a page nonce; want the worker's (below 2^30)", stored)
+	}
+	time.Sleep(800 * time.Millisecond)
+	do(t, ctx, clickBody())
+	sent := waitBeacons(t, ctx, 1)
+	q := sent[0].query(t)
+	tok, sid := q.Get("tok"), q.Get("sid")
+	if tok != stored {
+		t.Fatalf("beacon tok = %q, want the stored _etok %q", tok, stored)
+	}
+	tokenLast(t, strings.SplitN(sent[0].Name, "?", 2)[1])
+	if got := srv.v.Check(tok, sid, "e2e", 14, time.Now()); got != pow.Valid {
+		t.Errorf("Check(%q) = %v, want valid", tok, got)
+	}
+	if got := len(srv.beaconQueries()); got != 1 {
+		t.Errorf("server got %d beacons, want 1", got)
+	}
+}
+
+// Workers blocked by CSP: the page's own search makes the token, without
+// long tasks.
+func TestSolve_CSPBlocksWorkerPageSearches(t *testing.T) {
+	ctx := newTab(t)
+	srv := startSolveServer(t, 16)
+
+	do(t, ctx, chromedp.Navigate(srv.URL+"/csp.html"))
+	tok, _ := waitToken(t, ctx)
+	if got := eval[string](t, ctx, `window.cspBlocked || ""`); got != "worker-src" {
+		t.Fatalf("CSP violation %q, want worker-src: the page did not block the worker", got)
+	}
+	if _, n, _ := tokenParts(t, tok); n < pageNonces {
+		t.Errorf("token %s has a worker nonce; the worker was blocked", tok)
+	}
+	sid := eval[string](t, ctx, `sessionStorage.getItem("_esid")`)
+	if got := srv.v.Check(tok, sid, "e2e", 16, time.Now()); got != pow.Valid {
+		t.Errorf("Check(%q) = %v, want valid", tok, got)
+	}
+	// The page stays responsive: searching 2^16 hashes (expected) in
+	// slices makes no long task (>= 50 ms). One is allowed, for a busy
+	// machine.
+	long := eval[[]float64](t, ctx, `new Promise(function (resolve) {
+		var seen = [];
+		new PerformanceObserver(function (l) { l.getEntries().forEach(function (e) { seen.push(e.duration); }); })
+			.observe({type: "longtask", buffered: true});
+		setTimeout(function () { resolve(seen); }, 50);
+	})`, chromedp.EvalAwaitPromise)
+	if len(long) > 1 {
+		t.Errorf("long tasks while solving on the page: %v ms", long)
+	}
+}
+
+// A solve that cannot finish in time must not hold the pageview back more
+// than 150 ms, nor lose it.
+func TestSolve_BeaconWaitsAtMost150ms(t *testing.T) {
+	ctx := newTab(t)
+	srv := startSolveServer(t, 64) // ~10^19 hashes: never done
+
+	do(t, ctx, chromedp.Navigate(srv.URL+"/pow.html"))
+	trackerLoaded(t, ctx)
+	time.Sleep(time.Second)
+	do(t, ctx, clickBody())
+	sent := waitBeacons(t, ctx, 1)
+	clicked := eval[float64](t, ctx, `window.firstDown`)
+	// The gate opened at the click (t0 + 800 ms had passed); the beacon goes
+	// 150 ms later. Timers may run late on a busy machine, not early.
+	if gap := sent[0].StartTime - clicked; gap < 145 || gap > 450 {
+		t.Errorf("beacon sent %.0f ms after the click; want 150 ms (the wait for the pending solve)", gap)
+	}
+	if tok := sent[0].query(t).Get("tok"); tok != "" {
+		t.Fatalf("beacon has tok %q; the 64-bit solve cannot be done", tok)
+	}
+	if n := len(srv.beaconQueries()); n != 1 {
+		t.Errorf("server got %d beacons, want 1", n)
+	}
+}
+
+// Reloads run the cached script (same challenge, same session) and must
+// still make distinct tokens, or the second pageview scores as replayed.
+func TestSolve_ReloadsMakeFreshTokens(t *testing.T) {
+	ctx := newTab(t)
+	srv := startSolveServer(t, 12)
+	measureSolves(t, ctx, srv.URL+"/pow.html", 5, func(tok string) {
+		sid := eval[string](t, ctx, `sessionStorage.getItem("_esid")`)
+		if got := srv.v.Check(tok, sid, "e2e", 12, time.Now()); got != pow.Valid {
+			t.Errorf("reload token %q: %v, want valid", tok, got)
+		}
+	})
+}
