@@ -60,7 +60,12 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 		if err != nil {
 			return nil, fmt.Errorf("echelon: db_path %s: %w", cfg.dbPath, err)
 		}
-		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: &tracker.Assembler{}}
+		scripts, err := tracker.NewAssembler()
+		if err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("echelon: %w", err)
+		}
+		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts}
 		sh.writer = st.NewWriter(storage.WriterConfig{
 			ViewFlush:  cfg.viewFlush,
 			EventFlush: cfg.eventFlush,

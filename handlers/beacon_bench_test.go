@@ -8,7 +8,6 @@ import (
 
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 	"github.com/echelon-analytics/caddy-echelon/storage"
-	"github.com/echelon-analytics/caddy-echelon/tracker"
 )
 
 type nopObserver struct{}
@@ -32,7 +31,6 @@ func BenchmarkServeBeacon(b *testing.B) {
 		Rules:   &scoring.Rules{SuspectCountries: map[string]bool{"CN": true}, SuspectPoints: 30},
 		Bots:    scoring.NewUAMatcher(scoring.DefaultBotUAPatterns()),
 		Limiter: scoring.NewRateLimiter(1_000_000, time.Minute, 1<<16, time.Now),
-		Scripts: &tracker.Assembler{},
 		Observe: nopObserver{},
 		Now:     time.Now,
 	}

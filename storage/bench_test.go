@@ -146,3 +146,15 @@ func dirBytes(tb testing.TB, dir string) (sst, other int64) {
 	}
 	return sst, other
 }
+
+// BenchmarkEncodeView is the value encoding of one realistic pageview.
+func BenchmarkEncodeView(b *testing.B) {
+	views := realisticViews(4096, 5)
+	buf := make([]byte, 0, 512)
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = EncodeView(buf[:0], &views[i&4095])
+		i++
+	}
+}

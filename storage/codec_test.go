@@ -221,3 +221,16 @@ func TestDecodeView_UnknownVersionIsNamed(t *testing.T) {
 		t.Errorf("version error reported as truncation")
 	}
 }
+
+func TestLookupCommon_FindsEveryCommonStringAndNothingElse(t *testing.T) {
+	for i, s := range commonStrings {
+		if got, ok := lookupCommon(s); !ok || got != uint64(i) {
+			t.Errorf("lookupCommon(%q) = %d, %v; want %d", s, got, ok, i)
+		}
+	}
+	for _, s := range []string{"desktoP", "Chrome ", "x", "/a", "{ }", "search\x00", "Windows 10/12"} {
+		if got, ok := lookupCommon(s); ok {
+			t.Errorf("lookupCommon(%q) = %d, want not found", s, got)
+		}
+	}
+}

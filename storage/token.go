@@ -47,27 +47,69 @@ var commonIndex = func() map[string]uint64 {
 	return m
 }()
 
+// commonSlots makes the common-string lookup one probe of a small table
+// instead of hashing the whole string: most strings are not common. A slot
+// holds the index of the only common string with that hash, noCommon, or
+// manyCommon (then the map decides).
+var commonSlots = func() (t [256]int16) {
+	for i := range t {
+		t[i] = noCommon
+	}
+	for i, s := range commonStrings {
+		h := commonHash(s)
+		if t[h] == noCommon {
+			t[h] = int16(i)
+		} else {
+			t[h] = manyCommon
+		}
+	}
+	return t
+}()
+
+const (
+	noCommon   = -1
+	manyCommon = -2
+)
+
+func commonHash(s string) uint8 {
+	n := len(s)
+	return uint8(n*37 + int(s[0])*7 + int(s[n/2])*3 + int(s[n-1]))
+}
+
+// lookupCommon returns the index of s in commonStrings; s is not empty.
+func lookupCommon(s string) (uint64, bool) {
+	switch i := commonSlots[commonHash(s)]; i {
+	case noCommon:
+		return 0, false
+	case manyCommon:
+		i, ok := commonIndex[s]
+		return i, ok
+	default:
+		return uint64(i), commonStrings[i] == s
+	}
+}
+
 var errBadToken = errors.New("bad string token")
 
+// appendToken appends s, which is not empty, as a token. The packed forms
+// decode while they check, and are cut off again when s turns out not to
+// fit them.
 func appendToken(dst []byte, s string) []byte {
-	if i, ok := commonIndex[s]; ok {
+	if i, ok := lookupCommon(s); ok {
 		return binary.AppendUvarint(dst, i<<2|tokCommon)
 	}
-	if isUUID(s) {
-		dst = binary.AppendUvarint(dst, tokUUID)
-		for i := 0; i < len(s); {
-			if s[i] == '-' {
-				i++
-				continue
-			}
-			dst = append(dst, unhex(s[i])<<4|unhex(s[i+1]))
-			i += 2
+	n := len(dst)
+	if len(s) == 36 {
+		if out, ok := appendUUID(append(dst, tokUUID), s); ok {
+			return out
 		}
-		return dst
+		dst = dst[:n]
 	}
-	if isLowerHex(s) {
-		dst = binary.AppendUvarint(dst, uint64(len(s)/2)<<2|tokHex)
-		return appendUnhex(dst, s)
+	if len(s)%2 == 0 {
+		if out, ok := appendUnhex(binary.AppendUvarint(dst, uint64(len(s)/2)<<2|tokHex), s); ok {
+			return out
+		}
+		dst = dst[:n]
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(s))<<2|tokRaw)
 	return append(dst, s...)
@@ -108,56 +150,54 @@ func (d *decoder) token() string {
 // lowercase hex digits packed in pairs when h&1 = 1. It is prefix-free, so
 // a key can hold more after it.
 func appendKeyToken(dst []byte, s string) []byte {
-	if isLowerHex(s) {
-		dst = binary.AppendUvarint(dst, uint64(len(s)/2)<<1|1)
-		return appendUnhex(dst, s)
+	if len(s) > 0 && len(s)%2 == 0 {
+		n := len(dst)
+		if out, ok := appendUnhex(binary.AppendUvarint(dst, uint64(len(s)/2)<<1|1), s); ok {
+			return out
+		}
+		dst = dst[:n]
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(s))<<1)
 	return append(dst, s...)
 }
 
-func isLowerHex(s string) bool {
-	if len(s) == 0 || len(s)%2 != 0 {
-		return false
+// hexValue maps a lowercase hex digit to its value and every other byte
+// to 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	for i := 0; i < len(s); i++ {
-		if !isHexDigit(s[i]) {
-			return false
-		}
+	for i := range len(hexDigits) {
+		t[hexDigits[i]] = byte(i)
 	}
-	return true
-}
+	return t
+}()
 
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if s[i] != '-' {
-				return false
-			}
-		} else if !isHexDigit(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isHexDigit(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
-
-func unhex(c byte) byte {
-	if c <= '9' {
-		return c - '0'
-	}
-	return c - 'a' + 10
-}
-
-func appendUnhex(dst []byte, s string) []byte {
+// appendUnhex appends the bytes that the lowercase hex digits of s (an
+// even number of them) stand for. ok is false, with some bytes appended,
+// when s has another byte.
+func appendUnhex(dst []byte, s string) (out []byte, ok bool) {
 	for i := 0; i+1 < len(s); i += 2 {
-		dst = append(dst, unhex(s[i])<<4|unhex(s[i+1]))
+		hi, lo := hexValue[s[i]], hexValue[s[i+1]]
+		if hi|lo > 0xf {
+			return dst, false
+		}
+		dst = append(dst, hi<<4|lo)
 	}
-	return dst
+	return dst, true
+}
+
+// appendUUID is appendUnhex for a canonical lowercase UUID (36 bytes).
+func appendUUID(dst []byte, s string) (out []byte, ok bool) {
+	if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return dst, false
+	}
+	for _, part := range [...]string{s[:8], s[9:13], s[14:18], s[19:23], s[24:]} {
+		if dst, ok = appendUnhex(dst, part); !ok {
+			return dst, false
+		}
+	}
+	return dst, true
 }
 
 const hexDigits = "0123456789abcdef"

@@ -22,7 +22,7 @@ func TestScript_SizeWithModuleWithinBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var a Assembler
+	a := newAssembler(t)
 	s := a.Script(Puzzle{Challenge: pz.Challenge, Bucket: pz.Bucket, Epoch: pz.Module.Source, Wasm: pz.Module.Base64, Difficulty: 16})
 	var gz bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
@@ -39,7 +39,7 @@ func TestScript_SizeWithModuleWithinBudget(t *testing.T) {
 }
 
 func TestAssembler_FillsPlaceholdersAndCachesPerPuzzle(t *testing.T) {
-	var a Assembler
+	a := newAssembler(t)
 	pz := Puzzle{Challenge: "c0ffee", Bucket: 42, Epoch: 7, Wasm: "AGFzbQ==", Difficulty: 13}
 	s1 := a.Script(pz)
 	for _, want := range []string{`"c0ffee"`, `"AGFzbQ=="`, `"42"`, `"13"`} {
@@ -53,5 +53,24 @@ func TestAssembler_FillsPlaceholdersAndCachesPerPuzzle(t *testing.T) {
 	pz.Bucket = 43
 	if s3 := a.Script(pz); s3.ETag == s1.ETag {
 		t.Error("a new bucket must change the ETag")
+	}
+}
+
+func newAssembler(t *testing.T) *Assembler {
+	t.Helper()
+	a, err := NewAssembler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestNewAssembler_MinifiesTheSource(t *testing.T) {
+	a := newAssembler(t)
+	if len(a.src) >= len(source)*2/3 {
+		t.Errorf("minified %d B from %d B: expected at least a third smaller", len(a.src), len(source))
+	}
+	if bytes.Contains(a.src, []byte("// ")) {
+		t.Error("comments survived minification")
 	}
 }

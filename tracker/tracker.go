@@ -8,8 +8,11 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"sync"
+
+	"github.com/evanw/esbuild/pkg/api"
 )
 
 //go:embed ea.js
@@ -41,10 +44,34 @@ type Script struct {
 }
 
 // Assembler caches assembled scripts: a new one is built once per minute
-// bucket (and per difficulty served), not per request.
+// bucket (and per difficulty served), not per request. Make one with
+// NewAssembler.
 type Assembler struct {
+	src   []byte // minified ea.js with its placeholders
 	mu    sync.Mutex
 	cache map[Puzzle]Script
+}
+
+// NewAssembler minifies the ea.js source once (esbuild's Go API: no Node
+// step). The placeholders sit inside string literals, so they survive.
+func NewAssembler() (*Assembler, error) {
+	res := api.Transform(string(source), api.TransformOptions{
+		Loader:            api.LoaderJS,
+		Target:            api.ES2017,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		Charset:           api.CharsetUTF8,
+	})
+	if len(res.Errors) > 0 {
+		return nil, fmt.Errorf("minify ea.js: %s", res.Errors[0].Text)
+	}
+	for _, ph := range [][]byte{phChallenge, phWasm, phBucket, phDifficulty} {
+		if n := bytes.Count(res.Code, ph); n != 1 {
+			return nil, fmt.Errorf("minify ea.js: placeholder %s appears %d times, want 1", ph, n)
+		}
+	}
+	return &Assembler{src: res.Code}, nil
 }
 
 // maxCached bounds the cache; entries of past buckets are dropped first.
@@ -60,7 +87,7 @@ func (a *Assembler) Script(pz Puzzle) Script {
 	if a.cache == nil || len(a.cache) >= maxCached {
 		a.cache = a.prune(pz.Bucket)
 	}
-	s := assemble(pz)
+	s := assemble(a.src, pz)
 	a.cache[pz] = s
 	return s
 }
@@ -76,8 +103,8 @@ func (a *Assembler) prune(bucket int64) map[Puzzle]Script {
 	return next
 }
 
-func assemble(pz Puzzle) Script {
-	body := bytes.Replace(source, phChallenge, []byte(pz.Challenge), 1)
+func assemble(src []byte, pz Puzzle) Script {
+	body := bytes.Replace(src, phChallenge, []byte(pz.Challenge), 1)
 	body = bytes.Replace(body, phWasm, []byte(pz.Wasm), 1)
 	body = bytes.Replace(body, phBucket, strconv.AppendInt(nil, pz.Bucket, 10), 1)
 	body = bytes.Replace(body, phDifficulty, strconv.AppendInt(nil, int64(pz.Difficulty), 10), 1)
