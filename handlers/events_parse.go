@@ -13,6 +13,10 @@ const (
 	maxEventBody    = 16384
 	maxEventsPerReq = 20
 	maxEventData    = 2048
+	// maxCustomData fits everything echelon.track promises (name 128, path,
+	// 16 keys of 64 with values of 512, README limits) inside the 16 KB
+	// body, so no custom event the API accepts is dropped for its size.
+	maxCustomData = 12288
 	maxExperimentID = 128
 	maxUTMCampaign  = 256
 )
@@ -111,7 +115,11 @@ func parseEvent(r json.RawMessage) (InEvent, bool) {
 	if !eventTypes[ev.Type] {
 		return InEvent{}, false
 	}
-	data, ok := compactData(in.Data)
+	limit := maxEventData
+	if ev.Type == "custom" {
+		limit = maxCustomData
+	}
+	data, ok := compactData(in.Data, limit)
 	if !ok {
 		return InEvent{}, false
 	}
@@ -132,8 +140,8 @@ func parseEvent(r json.RawMessage) (InEvent, bool) {
 }
 
 // compactData returns data as compact JSON ("{}" for absent or null) and
-// false when it exceeds the 2048-character cap.
-func compactData(d json.RawMessage) (string, bool) {
+// false when it exceeds limit characters.
+func compactData(d json.RawMessage, limit int) (string, bool) {
 	if len(d) == 0 || string(d) == "null" {
 		return "{}", true
 	}
@@ -141,7 +149,7 @@ func compactData(d json.RawMessage) (string, bool) {
 	if err := json.Compact(&buf, d); err != nil {
 		return "", false
 	}
-	if buf.Len() > maxEventData && utf8.RuneCount(buf.Bytes()) > maxEventData {
+	if buf.Len() > limit && utf8.RuneCount(buf.Bytes()) > limit {
 		return "", false
 	}
 	return validUTF8(buf.String()), true

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -150,7 +151,11 @@ func FuzzParseEvents(f *testing.F) {
 			if !eventTypes[e.Type] {
 				t.Fatalf("type %q", e.Type)
 			}
-			if !json.Valid([]byte(e.Data)) || utf8.RuneCountInString(e.Data) > maxEventData {
+			limit := maxEventData
+			if e.Type == "custom" {
+				limit = maxCustomData
+			}
+			if !json.Valid([]byte(e.Data)) || utf8.RuneCountInString(e.Data) > limit {
 				t.Fatalf("data %q", e.Data)
 			}
 			if e.SessionID != "" && !validSessionID(e.SessionID) {
@@ -162,4 +167,26 @@ func FuzzParseEvents(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseEvents_CustomEventAtTheTrackLimitsIsKept builds the largest
+// custom event echelon.track can send and checks the server keeps it.
+func TestParseEvents_CustomEventAtTheTrackLimitsIsKept(t *testing.T) {
+	data := map[string]string{"name": strings.Repeat("n", 128), "path": "/" + strings.Repeat("p", 2047)}
+	for i := 0; i < 16; i++ {
+		data[fmt.Sprintf("%064d", i)] = strings.Repeat("v", 512)
+	}
+	ev, _ := json.Marshal(map[string]any{"type": "custom", "data": data})
+	body := `{"siteId":"s","tok":"","events":[` + string(ev) + `]}`
+	if len(body) > maxEventBody {
+		t.Fatalf("body %d B exceeds the 16 KB cap", len(body))
+	}
+	b, err := ParseEvents([]byte(body))
+	if err != nil || len(b.Events) != 1 {
+		t.Fatalf("largest custom event dropped: %v %+v", err, b)
+	}
+	ev2, _ := json.Marshal(map[string]any{"type": "click", "data": map[string]string{"x": strings.Repeat("v", 3000)}})
+	if b, _ := ParseEvents([]byte(`{"events":[` + string(ev2) + `]}`)); len(b.Events) != 0 {
+		t.Error("a 3 KB click event must still be skipped")
+	}
 }
