@@ -2,7 +2,7 @@ package scoring
 
 import (
 	"hash/maphash"
-	"sync"
+	"math"
 	"time"
 )
 
@@ -11,19 +11,18 @@ import (
 // reference starts sweeping on every request.
 const DefaultRateLimitCapacity = 200_000
 
-const maxRateLimitShards = 16
-
 // RateLimiter counts hits per key (the client IP) in fixed windows
 // (bot-defense.md §3): the first hit for a key, or the first after its
 // window ended, opens a window of the configured length; up to max hits in
 // it pass and later ones are limited until it ends.
 //
-// Memory is bounded (spec decision 6). Keys live in shards, each a map
-// plus a list of entries in the order their windows opened. All windows
-// have the same length, so the head of the list always expires first:
-// expired entries are evicted from the head in O(1) each, a few per new
-// key. When a shard is full and its head has not expired, a new key is
-// limited (fail closed) rather than admitted or tracked.
+// Memory is bounded (spec decision 6): keys are held as seeded 64-bit
+// hashes in a fifoMap, about 28 bytes each at capacity, so the module's
+// 1<<20 keys take under 32 MB. Every window has the same length, so the
+// oldest window always ends first and expired keys are dropped from the
+// front of a queue in O(1), a few per new key. When the map is full and its
+// oldest window has not ended, a new key is limited (fail closed) rather
+// than admitted untracked.
 //
 // The clock is injected; it should not run backwards (with time.Now it
 // does not, through its monotonic reading). Safe for concurrent use.
@@ -33,29 +32,8 @@ type RateLimiter struct {
 	now    func() time.Time
 	base   time.Time // times are stored as offsets from base
 	seed   maphash.Seed
-	shards []rateShard
+	m      fifoMap
 }
-
-type rateShard struct {
-	mu         sync.Mutex
-	capacity   int
-	index      map[string]int32 // key → entries slot
-	entries    []rateEntry
-	head, tail int32 // oldest and newest window; -1 when empty
-	free       int32 // singly linked through next; -1 when none
-	_          [64]byte
-}
-
-type rateEntry struct {
-	key        string
-	expires    time.Duration // since base
-	count      int32
-	prev, next int32
-}
-
-// evictPerInsert bounds how many expired entries one new key sweeps, so no
-// single request pays for a long quiet period.
-const evictPerInsert = 4
 
 // NewRateLimiter returns a limiter allowing max hits per key per window,
 // holding at most capacity keys (DefaultRateLimitCapacity if capacity <=
@@ -69,19 +47,8 @@ func NewRateLimiter(max int, window time.Duration, capacity int, now func() time
 		capacity = DefaultRateLimitCapacity
 	}
 	r := &RateLimiter{max: max, window: window, now: now, base: now(), seed: maphash.MakeSeed()}
-	if r.disabled() {
-		return r
-	}
-	n := min(maxRateLimitShards, capacity)
-	r.shards = make([]rateShard, n)
-	for i := range r.shards {
-		sh := &r.shards[i]
-		sh.capacity = capacity / n
-		if i < capacity%n {
-			sh.capacity++
-		}
-		sh.index = make(map[string]int32)
-		sh.head, sh.tail, sh.free = -1, -1, -1
+	if !r.disabled() {
+		r.m = newFIFOMap(capacity)
 	}
 	return r
 }
@@ -96,37 +63,30 @@ func (r *RateLimiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	if r == nil || r.disabled() {
 		return true, 0
 	}
-	now := r.now().Sub(r.base)
-	sh := &r.shards[maphash.String(r.seed, key)%uint64(len(r.shards))]
+	now := int64(r.now().Sub(r.base))
+	h := maphash.String(r.seed, key)
+	sh := r.m.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 
-	if i, found := sh.index[key]; found {
-		e := &sh.entries[i]
-		if now < e.expires {
-			if int(e.count) >= r.max {
-				return false, e.expires - now
+	if slot, p := sh.find(h); p >= 0 {
+		expires, count := sh.at(p)
+		if now < expires {
+			if int(count) >= r.max {
+				return false, time.Duration(expires - now)
 			}
-			e.count++
+			if count < math.MaxInt32 {
+				sh.setCount(p, count+1)
+			}
 			return true, 0
 		}
-		// The window is over: reopen it. It now expires last.
-		e.expires, e.count = now+r.window, 1
-		sh.unlink(i)
-		sh.pushBack(i)
+		// The window is over: reopen it. It now ends last.
+		sh.requeue(slot, p, h, now, now+int64(r.window), 1)
 		return true, 0
 	}
-
-	for n := 0; n < evictPerInsert && sh.head >= 0 && sh.entries[sh.head].expires <= now; n++ {
-		sh.remove(sh.head)
+	if !sh.insert(h, now, now+int64(r.window), 1) {
+		return false, time.Duration(sh.headExpires() - now)
 	}
-	if len(sh.index) >= sh.capacity {
-		return false, sh.entries[sh.head].expires - now
-	}
-	i := sh.alloc()
-	sh.entries[i] = rateEntry{key: key, expires: now + r.window, count: 1}
-	sh.index[key] = i
-	sh.pushBack(i)
 	return true, 0
 }
 
@@ -136,54 +96,5 @@ func (r *RateLimiter) Len() int {
 	if r == nil {
 		return 0
 	}
-	n := 0
-	for i := range r.shards {
-		sh := &r.shards[i]
-		sh.mu.Lock()
-		n += len(sh.index)
-		sh.mu.Unlock()
-	}
-	return n
-}
-
-func (sh *rateShard) alloc() int32 {
-	if i := sh.free; i >= 0 {
-		sh.free = sh.entries[i].next
-		return i
-	}
-	sh.entries = append(sh.entries, rateEntry{})
-	return int32(len(sh.entries) - 1)
-}
-
-func (sh *rateShard) remove(i int32) {
-	delete(sh.index, sh.entries[i].key)
-	sh.unlink(i)
-	sh.entries[i] = rateEntry{next: sh.free}
-	sh.free = i
-}
-
-func (sh *rateShard) unlink(i int32) {
-	e := &sh.entries[i]
-	if e.prev >= 0 {
-		sh.entries[e.prev].next = e.next
-	} else {
-		sh.head = e.next
-	}
-	if e.next >= 0 {
-		sh.entries[e.next].prev = e.prev
-	} else {
-		sh.tail = e.prev
-	}
-	e.prev, e.next = -1, -1
-}
-
-func (sh *rateShard) pushBack(i int32) {
-	e := &sh.entries[i]
-	e.prev, e.next = sh.tail, -1
-	if sh.tail >= 0 {
-		sh.entries[sh.tail].next = i
-	} else {
-		sh.head = i
-	}
-	sh.tail = i
+	return r.m.len()
 }

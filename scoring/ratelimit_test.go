@@ -170,8 +170,8 @@ func TestRateLimiter_ConcurrentUseStaysWithinCapacity(t *testing.T) {
 func TestRateLimiter_DefaultCapacity(t *testing.T) {
 	r := NewRateLimiter(1, time.Minute, 0, nil)
 	total := 0
-	for i := range r.shards {
-		total += r.shards[i].capacity
+	for i := range r.m.shards {
+		total += r.m.shards[i].capacity
 	}
 	if total != DefaultRateLimitCapacity {
 		t.Errorf("capacity %d, want %d", total, DefaultRateLimitCapacity)

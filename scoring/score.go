@@ -14,7 +14,9 @@ const (
 	HitEvents
 )
 
-// Input is everything the stateless signals look at, parsed at the edge.
+// Input is everything the score table looks at, parsed at the edge: the
+// request's own values, plus the burst count and feed matches that Burst
+// and Feeds fill in.
 type Input struct {
 	Hit Hit
 	// CFBotScore is Cloudflare's 1–99 bot score, 0 when absent or untrusted.
@@ -29,6 +31,19 @@ type Input struct {
 	ScreenSent, ScreenValid                        bool
 	ExternalReferrer                               bool
 	Path                                           string
+
+	// BrandMismatch: the Sec-CH-UA brands contradict the User-Agent
+	// (see brandMismatch). FetchDest is Sec-Fetch-Dest, "" if absent or
+	// empty. Both are set by ReadHeaders, with the presence flags above.
+	BrandMismatch bool
+	FetchDest     string
+
+	// Burst is the visitor's hit count in its burst window: Burst.Hit on a
+	// beacon, Burst.Count on an event batch.
+	Burst int
+
+	// Threat-feed matches, set by Feeds.Fill.
+	CrawlerFeed, AICrawlerFeed, DatacenterIP bool
 }
 
 // Rules are the configurable parts of the score.
@@ -73,7 +88,12 @@ type signal struct {
 	points func(in *Input, r *Rules) int
 }
 
-// signals is bot-defense.md §5 as data; Score walks it once.
+// signals is bot-defense.md §5 as data, plus the header coherence checks
+// of §11; Score walks it once. Points of the signals the spec does not fix:
+// header_coherence 15 (a contradiction no real browser produces, but a
+// UA-spoofing extension might, so alone it keeps a hit in the 0–49 the
+// statistics count) and fetch_dest 10 (the tracker loads b.gif with an
+// Image, so any other destination means something else fetched it).
 var signals = [...]signal{
 	{"cf", cfPoints},
 	{"timing", func(in *Input, _ *Rules) int {
@@ -99,6 +119,7 @@ var signals = [...]signal{
 		}
 		return 0
 	}},
+	{"burst", func(in *Input, _ *Rules) int { return pointsIf(in.Burst > BurstThreshold, 25) }},
 	{"headers", func(in *Input, _ *Rules) int {
 		p := 0
 		if !in.HasAcceptLanguage {
@@ -108,6 +129,13 @@ var signals = [...]signal{
 			p += 10
 		}
 		return p
+	}},
+	{"header_coherence", func(in *Input, _ *Rules) int { return pointsIf(in.BrandMismatch, 15) }},
+	{"fetch_dest", func(in *Input, _ *Rules) int {
+		if in.Hit == HitBeacon && in.FetchDest != "" && !strings.EqualFold(in.FetchDest, "image") {
+			return 10
+		}
+		return 0
 	}},
 	{"screen", func(in *Input, _ *Rules) int {
 		if in.Hit == HitBeacon && in.ScreenSent && !in.ScreenValid {
@@ -121,6 +149,16 @@ var signals = [...]signal{
 		}
 		return 0
 	}},
+	{"crawler_feed", func(in *Input, _ *Rules) int { return pointsIf(in.CrawlerFeed, 30) }},
+	{"ai_crawler_feed", func(in *Input, _ *Rules) int { return pointsIf(in.AICrawlerFeed, 40) }},
+	{"datacenter_ip", func(in *Input, _ *Rules) int { return pointsIf(in.DatacenterIP, 15) }},
+}
+
+func pointsIf(fired bool, p int) int {
+	if fired {
+		return p
+	}
+	return 0
 }
 
 func cfPoints(in *Input, _ *Rules) int {
@@ -143,8 +181,8 @@ func cfPoints(in *Input, _ *Rules) int {
 // string included (bot-defense.md §6).
 func pathSegments(p string) int {
 	n := 0
-	for _, s := range strings.Split(p, "/") {
-		if s != "" {
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' && (i == 0 || p[i-1] == '/') {
 			n++
 		}
 	}
@@ -156,6 +194,9 @@ func (r *Rules) Score(in *Input) Result {
 	var res Result
 	for _, s := range signals {
 		if p := s.points(in, r); p != 0 {
+			if res.Detail == nil {
+				res.Detail = make([]Points, 0, 8) // a bot fires a handful
+			}
 			res.Score += p
 			res.Detail = append(res.Detail, Points{s.key, p})
 		}

@@ -1,0 +1,137 @@
+package scoring
+
+import (
+	"hash/maphash"
+	"math"
+	"time"
+)
+
+// Burst detection (bot-defense.md §8, with the §11 fixes).
+const (
+	// BurstWindow is the fixed window a key's first hit opens.
+	BurstWindow = 5 * time.Minute
+	// BurstThreshold is the most hits a window may hold without the burst
+	// signal: the 16th and later hits score.
+	BurstThreshold = 15
+	// DefaultBurstCapacity is the number of keys a Burst holds when
+	// NewBurst is given no capacity.
+	DefaultBurstCapacity = 100_000
+)
+
+// Burst counts tracking hits per visitor key in fixed windows of
+// BurstWindow, for the burst signal (Input.Burst).
+//
+// The key is BurstKey(IPKey(ip, salt), ua): per IP and User-Agent, so one
+// office NAT or CGNAT address is not one counter for everybody behind it
+// (§11), while a script that keeps its UA still adds up. The count resets
+// with the daily salt, as the reference's does with its HMAC key.
+//
+// Memory is bounded: at most capacity keys, about 28 bytes each (2.8 MB
+// for the default), dropped in O(1) as their windows end (see fifoMap).
+// When the map is full of windows that have not ended, Burst fails closed
+// (spec decision 6), where the reference failed open: Hit on a new key
+// records nothing and returns BurstThreshold+1, and Count on a key it does
+// not hold does the same, so the hit gets the burst points rather than
+// passing unseen. Keys it already holds keep counting normally.
+//
+// Safe for concurrent use; the zero value is not usable, nil counts
+// nothing.
+type Burst struct {
+	base time.Time // times are stored as offsets from base
+	seed maphash.Seed
+	m    fifoMap
+}
+
+// NewBurst returns a Burst holding at most capacity keys
+// (DefaultBurstCapacity if capacity <= 0).
+func NewBurst(capacity int) *Burst {
+	if capacity <= 0 {
+		capacity = DefaultBurstCapacity
+	}
+	return &Burst{base: time.Now(), seed: maphash.MakeSeed(), m: newFIFOMap(capacity)}
+}
+
+// failClosedCount is what a full Burst reports for a key it cannot track.
+const failClosedCount = BurstThreshold + 1
+
+// Hit counts one hit for key at now (a pageview beacon that passed the
+// gates) and returns the key's count in its window, this hit included.
+// now should come from the same clock on every call, normally time.Now.
+func (b *Burst) Hit(key uint64, now time.Time) int {
+	if b == nil {
+		return 0
+	}
+	t := int64(now.Sub(b.base))
+	h := maphash.Comparable(b.seed, key)
+	sh := b.m.shard(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if slot, p := sh.find(h); p >= 0 {
+		expires, count := sh.at(p)
+		if t < expires {
+			if count < math.MaxInt32 {
+				count++
+				sh.setCount(p, count)
+			}
+			return int(count)
+		}
+		sh.requeue(slot, p, h, t, t+int64(BurstWindow), 1)
+		return 1
+	}
+	if !sh.insert(h, t, t+int64(BurstWindow), 1) {
+		return failClosedCount
+	}
+	return 1
+}
+
+// Count returns key's count in its current window without adding a hit
+// (an event batch), 0 if it has none, or BurstThreshold+1 if the key is
+// not held and the map is full.
+func (b *Burst) Count(key uint64, now time.Time) int {
+	if b == nil {
+		return 0
+	}
+	t := int64(now.Sub(b.base))
+	h := maphash.Comparable(b.seed, key)
+	sh := b.m.shard(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, p := sh.find(h); p >= 0 {
+		if expires, count := sh.at(p); t < expires {
+			return int(count)
+		}
+		return 0
+	}
+	if sh.full(t) {
+		return failClosedCount
+	}
+	return 0
+}
+
+// Len returns the number of keys held, including expired ones not yet
+// dropped. It never exceeds the capacity.
+func (b *Burst) Len() int {
+	if b == nil {
+		return 0
+	}
+	return b.m.len()
+}
+
+// BurstKey combines a client's IP key (IPKey) and User-Agent into a Burst
+// key. The IP key is already a secret-keyed hash, so a plain FNV-1a is
+// enough here: nobody can aim a UA at another client's counter without
+// knowing that client's IP key.
+func BurstKey(ip [16]byte, ua string) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for _, c := range ip {
+		h = (h ^ uint64(c)) * prime
+	}
+	for i := 0; i < len(ua); i++ {
+		h = (h ^ uint64(ua[i])) * prime
+	}
+	return h
+}

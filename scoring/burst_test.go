@@ -1,0 +1,144 @@
+package scoring
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+var t0 = time.Unix(1_700_000_000, 0)
+
+func TestBurst_SixteenthHitOfAWindowScores(t *testing.T) {
+	b := NewBurst(100)
+	const k = 42
+	for i := 1; i <= 15; i++ {
+		if got := b.Hit(k, t0.Add(time.Duration(i)*time.Second)); got != i {
+			t.Fatalf("hit %d: count %d", i, got)
+		}
+	}
+	in := quietBeacon()
+	in.Burst = b.Count(k, t0.Add(time.Minute))
+	if p := points(testRules().Score(&in), "burst"); p != 0 {
+		t.Errorf("after 15 hits: burst %d, want 0", p)
+	}
+	in.Burst = b.Hit(k, t0.Add(time.Minute))
+	if in.Burst != 16 {
+		t.Fatalf("16th hit: count %d", in.Burst)
+	}
+	if p := points(testRules().Score(&in), "burst"); p != 25 {
+		t.Errorf("16th hit: burst %d, want 25", p)
+	}
+}
+
+func TestBurst_FixedWindowOpensAtFirstHit(t *testing.T) {
+	b := NewBurst(100)
+	b.Hit(1, t0)
+	b.Hit(1, t0.Add(4*time.Minute))
+	if got := b.Count(1, t0.Add(BurstWindow-time.Nanosecond)); got != 2 {
+		t.Errorf("just before the window ends: count %d, want 2", got)
+	}
+	if got := b.Count(1, t0.Add(BurstWindow)); got != 0 {
+		t.Errorf("when the window ends: count %d, want 0", got)
+	}
+	if got := b.Hit(1, t0.Add(BurstWindow)); got != 1 {
+		t.Errorf("first hit of the next window: count %d, want 1", got)
+	}
+}
+
+func TestBurst_CountDoesNotAddAHit(t *testing.T) {
+	b := NewBurst(100)
+	if got := b.Count(7, t0); got != 0 {
+		t.Errorf("unknown key: %d", got)
+	}
+	b.Hit(7, t0)
+	for range 20 {
+		b.Count(7, t0)
+	}
+	if got := b.Count(7, t0); got != 1 {
+		t.Errorf("count %d after one hit and many reads, want 1", got)
+	}
+}
+
+func TestBurst_FullMapFailsClosed(t *testing.T) {
+	b := NewBurst(1)
+	b.Hit(1, t0)
+	if got := b.Hit(2, t0.Add(time.Second)); got != BurstThreshold+1 {
+		t.Errorf("new key on a full map: Hit = %d, want %d", got, BurstThreshold+1)
+	}
+	if got := b.Count(3, t0.Add(time.Second)); got != BurstThreshold+1 {
+		t.Errorf("unknown key on a full map: Count = %d, want %d", got, BurstThreshold+1)
+	}
+	if got := b.Hit(1, t0.Add(2*time.Second)); got != 2 {
+		t.Errorf("held key on a full map: Hit = %d, want 2", got)
+	}
+	in := quietBeacon()
+	in.Burst = b.Hit(2, t0.Add(3*time.Second))
+	if res := testRules().Score(&in); points(res, "burst") != 25 {
+		t.Errorf("refused hit scored %v, want the burst points", res.Detail)
+	}
+	// Once the held window ends, there is room again.
+	if got := b.Hit(2, t0.Add(BurstWindow)); got != 1 {
+		t.Errorf("after the held window ended: Hit = %d, want 1", got)
+	}
+	if b.Len() != 1 {
+		t.Errorf("Len = %d, want 1", b.Len())
+	}
+}
+
+func TestBurst_NilCountsNothing(t *testing.T) {
+	var b *Burst
+	if b.Hit(1, t0) != 0 || b.Count(1, t0) != 0 || b.Len() != 0 {
+		t.Error("nil Burst counted")
+	}
+}
+
+func TestBurstKey_SameIPDifferentUAsCountApart(t *testing.T) {
+	ip := IPKey(netip.MustParseAddr("198.51.100.7"), []byte("salt"))
+	b := NewBurst(100)
+	for range 20 {
+		b.Hit(BurstKey(ip, "curl/8.4.0"), t0)
+	}
+	if got := b.Hit(BurstKey(ip, chromeWindowsUA), t0); got != 1 {
+		t.Errorf("a browser behind the same NAT as a script: count %d, want 1", got)
+	}
+	if BurstKey(ip, "a") == BurstKey(IPKey(netip.MustParseAddr("198.51.100.8"), []byte("salt")), "a") {
+		t.Error("two IPs with one UA share a key")
+	}
+}
+
+func TestBurst_ConcurrentHitsAreAllCounted(t *testing.T) {
+	b := NewBurst(1000)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				b.Hit(uint64(i%50), t0)
+				b.Count(uint64(g), t0)
+			}
+		}()
+	}
+	wg.Wait()
+	for k := range 50 {
+		if got := b.Count(uint64(k), t0); got != 80 {
+			t.Fatalf("key %d: count %d, want 80", k, got)
+		}
+	}
+}
+
+func BenchmarkBurstHit(b *testing.B) {
+	m := NewBurst(DefaultBurstCapacity)
+	keys := make([]uint64, 4096)
+	for i := range keys {
+		keys[i] = BurstKey(IPKey(netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)}), nil), chromeWindowsUA)
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		m.Hit(keys[i%len(keys)], now)
+		i++
+	}
+}

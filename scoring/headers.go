@@ -1,0 +1,123 @@
+package scoring
+
+import (
+	"net/http"
+	"strings"
+)
+
+// ReadHeaders fills the inputs that come from request headers other than
+// the country and Cloudflare ones: header presence (bot-defense.md §6; an
+// empty value counts as present), the Sec-CH-UA coherence check and
+// Sec-Fetch-Dest. ua is the request's User-Agent.
+func (in *Input) ReadHeaders(h http.Header, ua string) {
+	brands := h.Values("Sec-Ch-Ua")
+	in.HasAcceptLanguage = len(h.Values("Accept-Language")) > 0
+	in.HasSecCHUA = len(brands) > 0
+	in.HasSecFetchSite = len(h.Values("Sec-Fetch-Site")) > 0
+	in.BrandMismatch = brandMismatch(brands, ua)
+	in.FetchDest = strings.TrimSpace(h.Get("Sec-Fetch-Dest"))
+}
+
+// Brand classes found in a Sec-CH-UA list.
+const (
+	brandChromium = 1 << iota // a brand only Chromium-based browsers send
+	brandHeadless             // "HeadlessChrome" and the like
+)
+
+// chromiumBrands are the engine brands. Every Chromium-based browser (Chrome,
+// Edge, Opera, Brave, Vivaldi, Samsung Internet, WebView, Electron) lists
+// "Chromium"; Chrome and Edge add their own.
+var chromiumBrands = [...]string{"Chromium", "Google Chrome", "Microsoft Edge"}
+
+// brandMismatch reports whether the Sec-CH-UA brands contradict the
+// User-Agent. The rule is deliberately narrow, so that no real browser
+// trips it, including the ones that send no client hints (Firefox, Safari,
+// every iOS browser, old or non-secure-context Chromium):
+//
+//   - a headless brand is listed (the UA hid it, or the UA check would
+//     have dropped the hit);
+//   - a Chromium brand is listed but the UA has no "Chrome/" token (a
+//     Chromium-driven bot posing as Firefox or Safari; every Chromium UA,
+//     reduced or not, says Chrome/);
+//   - the UA says "Chrome/" and Sec-CH-UA is sent, but lists no Chromium
+//     brand (hand-written or garbled hints, including an empty value).
+//
+// A missing Sec-CH-UA is never a mismatch here: absence is the headers
+// signal's business, and Chrome omits the hints on plain-http pages.
+func brandMismatch(values []string, ua string) bool {
+	if len(values) == 0 {
+		return false
+	}
+	classes := 0
+	for _, v := range values {
+		classes |= brandClasses(v)
+	}
+	uaChrome := strings.Contains(ua, "Chrome/")
+	switch {
+	case classes&brandHeadless != 0:
+		return true
+	case classes&brandChromium != 0:
+		return !uaChrome
+	}
+	return uaChrome
+}
+
+// brandClasses scans one Sec-CH-UA value, a structured-header list such as
+// `"Not_A Brand";v="8", "Chromium";v="120", "Google Chrome";v="120"`, and
+// returns the classes of the brands (the quoted string opening each
+// member). GREASE brands ("Not A;Brand" and so on) match no class.
+func brandClasses(v string) int {
+	classes := 0
+	for v != "" {
+		v = strings.TrimLeft(v, " \t")
+		if v != "" && v[0] == '"' {
+			var brand string
+			brand, v = quotedString(v[1:])
+			classes |= brandClass(brand)
+		}
+		v = nextMember(v)
+	}
+	return classes
+}
+
+func brandClass(brand string) int {
+	for _, b := range chromiumBrands {
+		if strings.EqualFold(brand, b) {
+			return brandChromium
+		}
+	}
+	if containsFoldASCII(brand, "headless") {
+		return brandHeadless
+	}
+	return 0
+}
+
+// quotedString returns the body of a quoted string whose opening quote was
+// already consumed (escapes left in place) and the text after its closing
+// quote.
+func quotedString(s string) (body, rest string) {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
+
+// nextMember skips the rest of a list member (its parameters) and the comma
+// after it.
+func nextMember(s string) string {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			_, rest := quotedString(s[i+1:])
+			return nextMember(rest)
+		case ',':
+			return s[i+1:]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,103 @@
+package scoring
+
+import (
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// Memory budget of the issue: the rate limiter, the burst map and the
+// proof-of-work replay cache together stay under 64 MB with a million
+// distinct client IPs. The two maps here get 40 MB of it.
+const (
+	memoryTestIPs = 1_000_000
+	// moduleRateLimitCap is the capacity the module gives its limiter
+	// (rateLimiterCap in pool.go): all million IPs fit, the worst case.
+	moduleRateLimitCap = 1 << 20
+	memoryBudget       = 40 << 20
+)
+
+// TestMemory_MillionClientIPs sends a million distinct client IPs through
+// the rate limiter and the burst map, as beacons would, sampling the heap,
+// and checks the peak against the budget. The burst map holds 100,000 keys
+// at most: the other 900,000 are refused, and each refused beacon must
+// still get the burst points (fail closed).
+func TestMemory_MillionClientIPs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("heap figures are not meaningful under the race detector")
+	}
+	clk := newFakeClock()
+	salt := []byte("0123456789abcdef0123456789abcdef")
+
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	peak := uint64(0)
+	sample := func() {
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapInuse-min(base, ms.HeapInuse))
+	}
+
+	limiter := NewRateLimiter(100, time.Minute, moduleRateLimitCap, clk.now)
+	burst := NewBurst(DefaultBurstCapacity)
+	var buf [16]byte
+	failClosed := 0
+	beacon := func(i int) {
+		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		if ok, _ := limiter.Allow(string(ip.AppendTo(buf[:0]))); !ok {
+			t.Fatalf("IP %d of %d rate limited", i, memoryTestIPs)
+		}
+		if burst.Hit(BurstKey(IPKey(ip, salt), chromeWindowsUA), clk.t) > BurstThreshold {
+			failClosed++
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() { beacon(0) }); n != 0 {
+		t.Fatalf("%v allocations per beacon; the heap samples would measure garbage", n)
+	}
+	for i := 1; i < memoryTestIPs; i++ {
+		beacon(i)
+		if i%25_000 == 0 {
+			sample()
+		}
+		if i%1000 == 0 {
+			clk.advance(time.Millisecond) // a million beacons in 1 s: no window ends
+		}
+	}
+	sample()
+
+	if want := memoryTestIPs - DefaultBurstCapacity; failClosed != want {
+		t.Errorf("%d beacons failed closed, want %d (all beyond the burst capacity)", failClosed, want)
+	}
+	if n := limiter.Len(); n != memoryTestIPs {
+		t.Errorf("limiter holds %d keys, want %d", n, memoryTestIPs)
+	}
+	if n := burst.Len(); n != DefaultBurstCapacity {
+		t.Errorf("burst map holds %d keys, want %d", n, DefaultBurstCapacity)
+	}
+
+	// Full: a new visitor's beacon and event batch both score the burst.
+	newcomer := BurstKey(IPKey(netip.MustParseAddr("192.0.2.1"), salt), chromeWindowsUA)
+	for name, count := range map[string]int{
+		"beacon (Hit)":   burst.Hit(newcomer, clk.t),
+		"events (Count)": burst.Count(newcomer, clk.t),
+	} {
+		in := quietBeacon()
+		in.Burst = count
+		if res := testRules().Score(&in); points(res, "burst") != 25 {
+			t.Errorf("%s on the full map: %s, want the burst points", name, res.DetailJSON())
+		}
+	}
+
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	live := ms.HeapInuse - min(base, ms.HeapInuse)
+	t.Logf("%d IPs: peak heap in use %.1f MB, %.1f MB live after GC (budget %d MB)",
+		memoryTestIPs, float64(peak)/(1<<20), float64(live)/(1<<20), memoryBudget>>20)
+	if peak > memoryBudget {
+		t.Errorf("peak heap %.1f MB over the %d MB budget", float64(peak)/(1<<20), memoryBudget>>20)
+	}
+	runtime.KeepAlive(limiter)
+	runtime.KeepAlive(burst)
+}
