@@ -158,3 +158,19 @@ func BenchmarkEncodeView(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkDailySalt is the per-hit cost of the visitor salt, from all
+// CPUs at once as the beacon handlers call it.
+func BenchmarkDailySalt(b *testing.B) {
+	s := openTestStore(b, "")
+	now := time.Now()
+	if _, err := s.DailySalt(now); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			s.DailySalt(now)
+		}
+	})
+}

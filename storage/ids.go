@@ -14,10 +14,11 @@ import (
 // before the newest id's time (the clock went back, or the caller took its
 // time before another caller that was stored first) gets the id after the
 // newest. So ids are unique and strictly increasing in the order the writer
-// stores records, also across restarts, and id order is time order. The
-// stored CreatedAt is the id's time: the millisecond of the CreatedAt given
-// to AddView, or in the cases above a little later. CreatedAt before
-// idEpochMS counts as idEpochMS; 0 is never an id.
+// stores records, also across restarts (Open continues after the highest
+// id stored), and id order is time order. The stored CreatedAt is the id's
+// time: the millisecond of the CreatedAt given to AddView, or in the cases
+// above a little later. CreatedAt before idEpochMS counts as idEpochMS; 0
+// is never an id.
 //
 // Ids are below 2^53, so exact as JavaScript numbers, until
 // 2093-09-06T15:47:35.551Z (idEpochMS + 2^41 ms); later they keep working

@@ -5,8 +5,8 @@ import "time"
 // View is one stored pageview (tracker-protocol.md §7 visitor_views). An
 // empty string or a zero number stands for SQL NULL.
 type View struct {
-	ID        uint64    // assigned by the writer at flush; increasing in AddView order
-	CreatedAt time.Time // UTC; stored with millisecond precision
+	ID        uint64    // assigned by the writer at flush; increasing, encodes CreatedAt (ids.go)
+	CreatedAt time.Time // UTC; stored as the id's millisecond, never before an earlier-stored view's
 
 	VisitorID, Path, SiteID string
 
@@ -27,8 +27,8 @@ type View struct {
 
 // Event is one stored semantic event (tracker-protocol.md §7 semantic_events).
 type Event struct {
-	ID        uint64 // assigned by the writer at flush; increasing in AddEvent order
-	CreatedAt time.Time
+	ID        uint64    // as View.ID
+	CreatedAt time.Time // as View.CreatedAt
 
 	EventType, SiteID string
 

@@ -1,7 +1,7 @@
 // Package storage keeps Echelon's pageviews and events in Badger: record
 // codecs, key layouts, the buffered writer, identity material (daily salt,
 // instance secret) and the raw-row reads. Key layouts are documented in
-// keys.go, value layouts in codec.go.
+// keys.go, record ids in ids.go, value layouts in codec.go.
 package storage
 
 import (
@@ -59,11 +59,7 @@ func Open(opt Options) (*Store, error) {
 	} else if opt.Dir == "" {
 		return nil, errors.New("storage: empty data directory")
 	}
-	bo := badgerOptions(opt)
-	if expTune != nil {
-		bo = expTune(bo)
-	}
-	db, err := badger.Open(bo)
+	db, err := badger.Open(badgerOptions(opt))
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", opt.Dir, err)
 	}
@@ -80,20 +76,30 @@ func Open(opt Options) (*Store, error) {
 	return s, nil
 }
 
-var expTune func(badger.Options) badger.Options // TEMPORARY
-
+// badgerOptions tunes Badger for many small write-once records, measured
+// with BenchmarkWriteViewsPerView (CPU per view) and
+// BenchmarkStoredBytesPerPageview (disk per view).
 func badgerOptions(opt Options) badger.Options {
 	return badger.DefaultOptions(opt.Dir).
 		WithInMemory(opt.InMemory).
 		WithLogger(opt.Logger).
 		// Rows are small and alike: zstd on 32 KiB blocks stores a
-		// pageview (row and both indexes) in ~79 B against ~121 B with
-		// Badger's Snappy on 4 KiB blocks (BenchmarkStoredBytesPerPageview).
-		// Higher zstd levels gained nothing measurable.
+		// pageview (row and visitor index) in ~68 B, Badger's Snappy in
+		// ~82 B. zstd level 3 saves another ~3 B but compresses slower on
+		// every memtable flush and compaction; 64 KiB blocks save ~1 B but
+		// double the block a point read decompresses.
 		WithCompression(options.ZSTD).
 		WithZSTDCompressionLevel(1).
 		WithBlockSize(32 << 10).
-		WithBlockCacheSize(64 << 20)
+		WithBlockCacheSize(64 << 20).
+		// Every transaction of the store is a write-once batch or runs
+		// under idMu, so conflict tracking is work for nothing: it hashes
+		// every key into a map (~150 B and a map insert per key).
+		WithDetectConflicts(false)
+	// Kept at Badger's defaults, measured: MemTableSize (64 MiB; 32 and
+	// 16 MiB make inserts cheaper but cost more in flushes and
+	// compactions), ValueThreshold (1 MiB: values stay in the LSM tree),
+	// NumLevelZeroTables, NumCompactors, MetricsEnabled.
 }
 
 // load checks the key layout, loads the site registry and makes the id
@@ -142,8 +148,8 @@ func checkLayout(txn *badger.Txn) error {
 }
 
 // highestID is the larger of t's stored last id and the highest id in t's
-// rows. The rows alone suffice while the newest are kept; the meta key
-// covers the case that they were deleted.
+// rows. Each covers a gap of the other: the newest rows may have been
+// deleted, and two writers may store their last ids out of order.
 func highestID(txn *badger.Txn, t *recordTable, sites []string) (uint64, error) {
 	var last uint64
 	item, err := txn.Get(t.lastID)
@@ -263,8 +269,7 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	// Badger commits a large batch as several transactions, in order, so
-	// with these first a stored row always has its site registered and an
-	// id no higher than the stored last id.
+	// with these first a stored row always has its site registered.
 	for _, site := range fresh {
 		if err := wb.Set(siteMetaKey(site), nil); err != nil {
 			return err

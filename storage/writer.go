@@ -100,8 +100,10 @@ func cmpOr[T int | time.Duration](v, def T) T {
 	return v
 }
 
-// AddView buffers v for the next flush. The writer sets v.ID at flush, so
-// an ID given here is ignored. It returns false, without blocking, when v is
+// AddView buffers v for the next flush. The writer sets v.ID at flush from
+// v.CreatedAt (ids.go), so an ID given here is ignored, and a CreatedAt
+// before the newest stored record's is stored as that record's time. It
+// returns false, without blocking, when v is
 // not taken: the buffer is full or the writer closed (counted as dropped),
 // or the site id or visitor id is invalid (counted as rejected).
 func (w *Writer) AddView(v View) bool {
