@@ -14,6 +14,7 @@ import (
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
+	"github.com/echelon-analytics/caddy-echelon/inject"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 )
 
@@ -117,6 +118,7 @@ type Handler struct {
 	track    *handlers.Tracking
 	policy   *auth.Policy
 	counters *counters
+	injector *inject.Injector
 }
 
 // CaddyModule returns the Caddy module information.
@@ -167,6 +169,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if cfg.debug {
 		h.track.Observe = debugObserver{h.counters, h.logger}
 	}
+	if cfg.inject != "" {
+		if h.injector, err = inject.New(cfg.handlers.BasePath, cfg.inject); err != nil {
+			return err
+		}
+	}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,
@@ -200,12 +207,9 @@ func (h *Handler) Cleanup() error {
 // ServeHTTP routes Echelon's paths and passes everything else on.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	path, ok := strings.CutPrefix(r.URL.Path, h.cfg.handlers.BasePath)
-	if !ok {
-		return next.ServeHTTP(w, r)
-	}
-	rt, ok := routes[path]
-	if !ok {
-		return next.ServeHTTP(w, r)
+	rt, owned := routes[path]
+	if !ok || !owned {
+		return h.serveNext(w, r, next)
 	}
 	if r.Method == http.MethodOptions {
 		h.cfg.handlers.Preflight(w, r, rt.tracking)
@@ -218,6 +222,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	rt.serve(h, w, r)
 	return nil
+}
+
+// serveNext passes a request Echelon does not own to the next handler,
+// adding the script tag to HTML pages when `inject` is configured. finish is
+// not deferred: when the next handler fails or aborts, a held tail is
+// dropped and Caddy's error handling goes out instead.
+func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.injector == nil {
+		return next.ServeHTTP(w, r)
+	}
+	ww, finish := h.injector.Wrap(w, r)
+	if err := next.ServeHTTP(ww, r); err != nil {
+		return err
+	}
+	return finish()
 }
 
 // peer resolves the client address per decision 5.
