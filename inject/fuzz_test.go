@@ -65,7 +65,7 @@ func FuzzInject(f *testing.F) {
 	small.limit = 16
 	f.Fuzz(func(t *testing.T, page, cuts []byte, sized bool) {
 		if len(page) > in.limit {
-			t.Skip("the reference does not model the hold limit")
+			return // the reference does not model the hold limit
 		}
 		got := feed(t, in, page, cuts, sized)
 		if want := reference(in, page); !bytes.Equal(got, want) {

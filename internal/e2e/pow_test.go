@@ -107,9 +107,6 @@ func TestPoW_SolveTimeAtDefaultDifficulty(t *testing.T) {
 
 // TestPoW_SolveTimeByDifficulty logs the figures for choosing d.
 func TestPoW_SolveTimeByDifficulty(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measurement only")
-	}
 	for _, d := range []int{12, 14, 16, 18} {
 		t.Run(strconv.Itoa(d), func(t *testing.T) {
 			startServer(t, "pow_difficulty "+strconv.Itoa(d))
