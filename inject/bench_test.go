@@ -215,4 +215,3 @@ func BenchmarkInjectOverheadRatio(b *testing.B) {
 		b.ReportMetric(100*(ratios[rounds/2]-1), tg.name+"-extra-%")
 	}
 }
-
