@@ -107,7 +107,7 @@ func TestPoW_SolveTimeAtDefaultDifficulty(t *testing.T) {
 
 // TestPoW_SolveTimeByDifficulty logs the figures for choosing d.
 func TestPoW_SolveTimeByDifficulty(t *testing.T) {
-	for _, d := range []int{12, 14, 16, 18} {
+	for _, d := range []int{12, 14, 16, 18, 20} {
 		t.Run(strconv.Itoa(d), func(t *testing.T) {
 			startServer(t, "pow_difficulty "+strconv.Itoa(d))
 			ms, fewest := solveFigures(t)
