@@ -1,9 +1,22 @@
-// Echelon tracker (ea.js). Readable source; the server fills in the four
-// proof-of-work values below and will minify the result once the full
-// tracker lands. Behaviour per tracker-protocol.md §3: the pageview waits
-// for a trusted interaction no earlier than 800 ms after start, or for the
-// tab being hidden 4 s after start, then sends one b.gif beacon carrying a
-// proof-of-work token (pow.md §4, decision 2 of spec/README.md).
+// Echelon tracker (ea.js). Readable source; the server fills in the
+// placeholders below and minifies it (esbuild, ES2017). Behaviour per
+// tracker-protocol.md §3 and decisions 2, 7 and 10 of spec/README.md:
+//
+//   - Pageview (b.gif): the first one of a page load waits for a trusted
+//     interaction no earlier than 800 ms after start, or for the tab being
+//     hidden 4 s after start. SPA route changes (pushState, replaceState,
+//     popstate; pathname+search, the hash ignored) send one at once with
+//     _v=spa, once the first has gone; before that, a route change only
+//     moves the pending first view to the new URL. Every pageview carries
+//     a freshly solved proof-of-work token.
+//   - Events (POST e, §3.2-3.4): one per request, with the session's last
+//     token (_etok), never waiting for a solve. window.echelon.track sends
+//     custom events.
+//
+// Script tag attributes: data-site, data-cookie, data-form-values (send
+// form_blur values, decision 7), the opt-outs data-no-clicks, -scroll,
+// -hover, -outbound, -downloads, -forms and -vitals, and data-bounce-ms, a
+// test and tuning knob that replaces the 120 s bounce timeout.
 (function () {
   "use strict";
   // Challenge (32 hex), module (base64), minute bucket and difficulty
@@ -19,6 +32,14 @@
   var base = src.href.replace(/ea\.js(\?.*)?$/, "");
   var site = script.getAttribute("data-site") || src.searchParams.get("s") || "default";
   var cookie = script.hasAttribute("data-cookie");
+  var formValues = script.hasAttribute("data-form-values");
+  var bounceMs = parseInt(script.getAttribute("data-bounce-ms"), 10);
+  if (!(bounceMs > 0)) bounceMs = 120000;
+
+  // on reports whether a behaviour is enabled: data-no-<name> turns it off.
+  function on(name) {
+    return !script.hasAttribute("data-no-" + name);
+  }
 
   function b64(s) {
     return btoa(String.fromCharCode.apply(null, new TextEncoder().encode(s)));
@@ -43,6 +64,16 @@
     }
   }
 
+  function stored(key) {
+    try {
+      return sessionStorage.getItem(key) || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  // utm returns the campaign: the URL's when it has utm_campaign (then
+  // saved to _eutm for the rest of the session), else the saved one.
   function utm() {
     var q = new URLSearchParams(location.search), u = null;
     try {
@@ -55,6 +86,97 @@
     } catch (e) {}
     return u || {};
   }
+
+  var sid = session();
+
+  // ---- Events ----
+
+  // emit sends one event to POST e (§3.5): a JSON Blob by sendBeacon,
+  // which survives the page going away, else an XHR without credentials.
+  // Its token is the session's last pageview token, or "".
+  function emit(type, data) {
+    var ev = { type: type, data: data, sessionId: sid }, c;
+    try {
+      c = JSON.parse(stored("_eutm") || "null");
+      if (c && c.c) ev.utmCampaign = String(c.c);
+    } catch (e) {}
+    var body = JSON.stringify({ events: [ev], siteId: site, tok: stored("_etok") }), url = base + "e";
+    try {
+      if (navigator.sendBeacon(url, new Blob([body], { type: "application/json" }))) return;
+    } catch (e) {}
+    try {
+      var x = new XMLHttpRequest();
+      x.open("POST", url);
+      x.send(body); // text/plain: the server ignores the type
+    } catch (e) {}
+  }
+
+  // at adds the page's path (no query) to data, last, and returns it.
+  function at(data) {
+    data.path = location.pathname;
+    return data;
+  }
+
+  function cut(s, n) {
+    return String(s == null ? "" : s).slice(0, n);
+  }
+
+  function secs(since) {
+    return Math.round((Date.now() - since) / 1000);
+  }
+
+  // up returns el or the closest of its ancestors, 8 elements in all, for
+  // which test holds.
+  function up(el, test) {
+    for (var i = 0; el && i < 8; i++, el = el.parentElement) {
+      if (el.nodeType === 1 && test(el)) return el;
+    }
+    return null;
+  }
+
+  function marked(name) {
+    return function (el) { return el.hasAttribute("data-echelon-" + name); };
+  }
+
+  // tagged is the data of a click or hover on el (§3.2 attrs): up to 8
+  // other data-echelon-* attributes, camelCased, values cut to 256; then
+  // the trigger's value, the tag and the path, which the attributes
+  // cannot overwrite.
+  function tagged(el, name) {
+    var data = {}, a = el.attributes, n = 0, m;
+    for (var i = 0; i < a.length && n < 8; i++) {
+      m = /^data-echelon-(.+)$/.exec(a[i].name);
+      if (!m || m[1] === name) continue;
+      data[m[1].replace(/-([a-z])/g, function (_, c) { return c.toUpperCase(); })] = cut(a[i].value, 256);
+      n++;
+    }
+    data[name] = cut(el.getAttribute("data-echelon-" + name), 256);
+    data.tag = el.tagName.toUpperCase();
+    return at(data);
+  }
+
+  var own = Object.prototype.hasOwnProperty;
+
+  // track records a custom event (§3.4): name ≤ 128 and up to 16 own keys
+  // of props (key ≤ 64, String(value) ≤ 512), which may overwrite name and
+  // path. It never throws into the page.
+  function track(name, props) {
+    try {
+      var data = at({ name: cut(name, 128) }), n = 0;
+      if (props && typeof props === "object") {
+        for (var k in props) {
+          if (!own.call(props, k) || k === "__proto__" || k === "constructor" || k === "prototype") continue;
+          if (n++ >= 16) break;
+          data[k.slice(0, 64)] = String(props[k]).slice(0, 512);
+        }
+      }
+      emit("custom", data);
+    } catch (e) {}
+  }
+
+  w.echelon = { track: track };
+
+  // ---- Proof of work ----
 
   // search finds a nonce n >= start such that H(prefix + n) has at least
   // bits leading zero bits, with the module's search export (pow/doc.go),
@@ -99,33 +221,56 @@
     c.port2.postMessage(0);
   }
 
-  var tok = "", solving = false, onSolved = null;
+  // Tokens this page made, and the session's last one from an earlier
+  // page: a pageview token is single-use on the server, so a search that
+  // lands on one of them searches on.
+  var used = {};
+  used[stored("_etok")] = 1;
 
-  // solve starts the proof of work for this page load. A Worker searches,
-  // so that a long solve (a high difficulty, a slow phone) leaves the page
-  // alone; as a worker takes 20-40 ms to start, the page searches as well,
-  // in slices, and the first token wins. Where workers are unavailable or
-  // blocked (CSP), the page searches alone. The searches start at random
-  // nonces (the worker below 2^30, the page above): every page load needs
-  // a fresh token, also when a reload runs the cached script with the
-  // same challenge. The token also goes to sessionStorage _etok, for events.
-  function solve(sid) {
+  // solve starts the proof of work for one pageview and returns its state:
+  // tok once found, busy while searching, then called at the end. A Worker
+  // searches, so that a long solve (a high difficulty, a slow phone) leaves
+  // the page alone; as a worker takes 20-40 ms to start, the page searches
+  // as well, in slices, and the first token wins. Where workers are
+  // unavailable or blocked (CSP), the page searches alone. The searches
+  // start at random nonces (the worker below 2^30, the page above), so
+  // that each pageview, reloads and SPA routes included, gets a fresh
+  // token. The token also goes to sessionStorage _etok, for events.
+  function solve() {
+    var s = { tok: "", busy: false, then: null };
     var bits = parseInt(_d, 10);
-    if (!w.WebAssembly || !/^[0-9a-f]{32}$/.test(_c) || !(bits > 0) || sid.length !== 36) return;
+    if (!w.WebAssembly || !/^[0-9a-f]{32}$/.test(_c) || !(bits > 0) || sid.length !== 36) return s;
     var prefix = _c + ":" + sid + ":" + site + ":";
     var start = crypto.getRandomValues(new Uint32Array(1))[0] >>> 2;
-    var url, worker, failed = 0;
+    var url, worker, live = 0;
 
+    function pause(next) {
+      if (s.busy) later(next);
+    }
+
+    function page(from) {
+      live++;
+      search(_w, prefix, bits, from, pause, done);
+    }
+
+    // done takes a search's result; the state ends with the first token,
+    // or when every search has failed.
     function done(n, h) {
-      if (!solving || (!h && ++failed < 2)) return; // one failed: the other may still succeed
-      solving = false;
+      live--;
+      if (!s.busy) return;
+      if (h) {
+        var t = _b + "." + n + "." + h;
+        if (used[t]) return page(n + 1);
+        used[t] = 1;
+        s.tok = t;
+        try { sessionStorage.setItem("_etok", t); } catch (e) {}
+      } else if (live > 0) {
+        return; // the other search may still succeed
+      }
+      s.busy = false;
       if (worker) worker.terminate();
       if (url) URL.revokeObjectURL(url);
-      if (h) {
-        tok = _b + "." + n + "." + h;
-        try { sessionStorage.setItem("_etok", tok); } catch (e) {}
-      }
-      if (onSolved) onSolved();
+      if (s.then) s.then();
     }
 
     function workerDone(n, h) {
@@ -135,45 +280,64 @@
       done(n, h);
     }
 
-    solving = true;
-    search(_w, prefix, bits, start + 0x40000000, function (next) { if (solving) later(next); }, done);
+    s.busy = true;
+    page(start + 0x40000000);
     try {
       url = URL.createObjectURL(new Blob(["onmessage=function(e){var a=e.data;(" + search +
         ")(a[0],a[1],a[2],a[3],0,function(n,h){postMessage([n,h])})}"], { type: "text/javascript" }));
       worker = new Worker(url);
+      live++;
       worker.onmessage = function (e) { workerDone(e.data[0], e.data[1]); };
       worker.onerror = function () { workerDone(); };
       worker.postMessage([_w, prefix, bits, start]);
     } catch (e) {
       worker = null;
-      done();
     }
+    return s;
   }
 
-  function start() {
-    var t0 = Date.now(), sent = false, sid = session();
-    var events = ["pointerdown", "scroll", "click", "keydown"];
-    solve(sid);
+  // ---- Page ----
 
-    // send fires the pageview once. After an interaction it waits up to
-    // 150 ms for a pending solve, then goes without a token. On a hidden
-    // tab (4 s after start, so the solve has had its time) it goes at once:
-    // timers there are throttled and the page may be closing.
-    function send(hidden) {
-      if (sent) return;
-      sent = true;
-      events.forEach(function (e) { removeEventListener(e, onInteract, true); });
+  function start() {
+    var gates = ["pointerdown", "scroll", "click", "keydown"];
+    var route = here();
+    // The pageview of the current route: pow its solve; first until the
+    // page load's first view has gone (the gated one, with ref).
+    var pow = solve(), first = true, gateTimer = 0;
+    // Per route: start, interaction, bounce, session end, scroll depths.
+    var t0, since, interacted, bounced, bounceTimer, ended = false, endedAt = 0, depths;
+
+    function here() {
+      return location.pathname + location.search;
+    }
+
+    function reset() {
+      t0 = since = Date.now();
+      interacted = bounced = ended = false;
+      depths = {};
+      clearTimeout(bounceTimer);
+      bounceTimer = setTimeout(function () { bounce("timeout"); }, bounceMs);
+    }
+    reset();
+    utm(); // keeps a landing campaign, should the page drop it from the URL
+
+    // view sends the pageview of the current route with the token of s.
+    // After an interaction or a route change it waits up to 150 ms for a
+    // pending solve, then goes without a token. On a hidden tab (4 s after
+    // start, so the solve has had its time) it goes at once: timers there
+    // are throttled and the page may be closing.
+    function view(s, spa, hidden) {
       var p = {
-        p: b64(location.pathname + location.search),
+        p: b64(here()),
         s: site,
         sid: sid,
-        _v: String(Date.now() - t0),
+        _v: spa ? "spa" : String(Date.now() - t0),
         sw: String(screen.width),
         sh: String(screen.height)
       };
       if (cookie) p.ck = "1";
       try {
-        if (d.referrer && new URL(d.referrer).origin !== location.origin) p.ref = b64(d.referrer);
+        if (!spa && d.referrer && new URL(d.referrer).origin !== location.origin) p.ref = b64(d.referrer);
       } catch (e) {}
       if (w.matchMedia && matchMedia("(display-mode: standalone)").matches) p.pwa = "1";
       var u = utm(), keys = { c: "uc", s: "us", m: "um", co: "uct", t: "ut" };
@@ -181,28 +345,281 @@
 
       function go() {
         if (!p) return;
-        if (tok) p.tok = tok;
+        if (s.tok) p.tok = s.tok;
         new Image().src = base + "b.gif?" + new URLSearchParams(p).toString();
         p = null;
       }
-      if (solving && !hidden) {
-        onSolved = go;
+      if (s.busy && !hidden) {
+        s.then = go;
         setTimeout(go, 150);
       } else {
         go();
       }
     }
 
-    function onInteract(e) {
-      if (!e.isTrusted) return;
+    // gate sends the page load's first view once t0 + 800 ms has passed.
+    function gate() {
+      gateTimer = 0;
+      if (!first) return;
       var wait = t0 + 800 - Date.now();
-      if (wait > 0) setTimeout(send, wait); else send();
+      if (wait > 0) {
+        gateTimer = setTimeout(gate, wait);
+        return;
+      }
+      first = false;
+      view(pow, false, false);
     }
 
-    events.forEach(function (e) { addEventListener(e, onInteract, { capture: true, passive: true }); });
+    function onInteract(e) {
+      if (!e.isTrusted) return;
+      if (!interacted) {
+        interacted = true;
+        clearTimeout(bounceTimer);
+      }
+      if (e.type === "pointerdown" || e.type === "keydown") lcp();
+      if (first && !gateTimer) gate();
+    }
+
+    // onRoute follows SPA navigation. A new route resets the per-route
+    // state and sends its view at once, with a fresh solve. Until the page
+    // load's first view has gone, there is no view to send yet: the gated
+    // one will report the new route.
+    function onRoute() {
+      var r = here();
+      if (r === route) return;
+      route = r;
+      reset();
+      utm();
+      if (first) return;
+      pow = solve();
+      view(pow, true, false);
+    }
+
+    // bounce: no interaction within bounceMs, or hidden before any; once
+    // per route.
+    function bounce(trigger) {
+      if (bounced || interacted) return;
+      bounced = true;
+      clearTimeout(bounceTimer);
+      emit("bounce", at({ dwell: secs(t0), trigger: trigger }));
+    }
+
+    // end and resume: once each until the other. dwell_s counts from the
+    // route's start or the last resume, whichever is later.
+    function end() {
+      if (ended) return;
+      ended = true;
+      endedAt = Date.now();
+      emit("session_end", at({ dwell_s: secs(since) }));
+    }
+
+    function resume(bfcache) {
+      if (!ended) return;
+      ended = false;
+      since = Date.now();
+      var data = { away_s: Math.round((since - endedAt) / 1000) };
+      if (bfcache) data.bfcache = true;
+      emit("session_resume", at(data));
+    }
+
+    // ---- Web Vitals (§3.3), each once per page load, only if > 0 ----
+    var vitals = on("vitals") && w.PerformanceObserver, sent = {}, lcpAt = 0, cls = 0, inp = 0;
+
+    function observe(type, f, opts) {
+      try {
+        opts.type = type;
+        opts.buffered = true;
+        new PerformanceObserver(function (l) { l.getEntries().forEach(f); }).observe(opts);
+      } catch (e) {}
+    }
+
+    function vital(metric, value, raw, good, poor) {
+      if (!vitals || sent[metric] || !(value > 0)) return;
+      sent[metric] = 1;
+      emit("web_vital", at({ metric: metric, value: value, rating: raw <= good ? "good" : raw <= poor ? "needs-improvement" : "poor" }));
+    }
+
+    function lcp() {
+      vital("LCP", Math.round(lcpAt), lcpAt, 2500, 4000);
+    }
+
+    if (vitals) {
+      observe("largest-contentful-paint", function (e) { lcpAt = e.startTime; }, {});
+      // CLS: the largest session window of shifts without recent input,
+      // the shifts less than 1 s apart and within 5 s.
+      var win = 0, winFirst = 0, winLast = 0;
+      observe("layout-shift", function (e) {
+        if (e.hadRecentInput) return;
+        if (win && e.startTime - winLast < 1000 && e.startTime - winFirst < 5000) {
+          win += e.value;
+        } else {
+          win = e.value;
+          winFirst = e.startTime;
+        }
+        winLast = e.startTime;
+        if (win > cls) cls = win;
+      }, {});
+      // INP, approximated: the longest interaction.
+      observe("event", function (e) { if (e.interactionId && e.duration > inp) inp = e.duration; }, { durationThreshold: 16 });
+    }
+
+    function hidden() {
+      lcp();
+      vital("CLS", Math.round(cls * 1000), cls, 0.1, 0.25);
+      vital("INP", Math.round(inp), inp, 200, 500);
+      end();
+    }
+
+    // ---- DOM behaviours (§3.2); listeners take trusted events only ----
+
+    // link reports an outbound or download link and returns whether it did.
+    function link(a) {
+      var u;
+      try {
+        u = new URL(a.getAttribute("href"), d.baseURI);
+      } catch (e) {
+        return false;
+      }
+      if (!/^https?:$/.test(u.protocol)) return false;
+      u.username = u.password = "";
+      var url = cut(u.href, 512), reported = false;
+      if (on("outbound") && u.origin !== location.origin) {
+        emit("outbound", at({ url: url, host: u.host, text: cut(a.textContent.replace(/\s+/g, " ").trim(), 128) }));
+        reported = true;
+      }
+      var file = u.pathname.slice(u.pathname.lastIndexOf("/") + 1);
+      var m = /\.(pdf|zip|tar|gz|bz2|xz|rar|7z|dmg|exe|msi|apk|ipa|docx?|xlsx?|pptx?|csv|mp3|mp4|mov|avi|mkv|epub|iso)$/i.exec(file);
+      if (on("downloads") && m) {
+        try { file = decodeURIComponent(file); } catch (e) {}
+        emit("download", at({ url: url, file: cut(file, 256), ext: m[1].toLowerCase() }));
+        reported = true;
+      }
+      return reported;
+    }
+
+    d.addEventListener("click", function (e) {
+      if (!e.isTrusted) return;
+      var a = up(e.target, function (el) { return el.localName === "a" && el.hasAttribute("href"); });
+      if (a && link(a)) return; // outbound and download clicks are not clicks too
+      var el = on("clicks") && up(e.target, marked("click"));
+      if (el) emit("click", tagged(el, "click"));
+    }, true);
+
+    // hover: 1 s on a data-echelon-hover element, once per entry. Moves
+    // between the element and its children neither cancel nor restart it.
+    if (on("hover")) {
+      var hoverEl = null, hoverTimer = 0;
+      d.addEventListener("mouseover", function (e) {
+        if (!e.isTrusted) return;
+        var el = up(e.target, marked("hover"));
+        if (el === hoverEl) return;
+        clearTimeout(hoverTimer);
+        hoverEl = el;
+        if (el) hoverTimer = setTimeout(function () { emit("hover", tagged(el, "hover")); }, 1000);
+      }, true);
+      d.addEventListener("mouseout", function (e) {
+        if (!e.isTrusted || !hoverEl || (e.relatedTarget && hoverEl.contains(e.relatedTarget))) return;
+        clearTimeout(hoverTimer);
+        hoverEl = null;
+      }, true);
+    }
+
+    // scroll_depth: 25, 50, 75, 90 and 100 %, each once per route.
+    if (on("scroll")) {
+      var ticking = false;
+      addEventListener("scroll", function (e) {
+        if (!e.isTrusted || ticking) return;
+        ticking = true;
+        requestAnimationFrame(function () {
+          ticking = false;
+          var h = Math.max(d.documentElement.scrollHeight, d.body ? d.body.scrollHeight : 0) - innerHeight;
+          if (h <= 0) return;
+          var pct = Math.round(scrollY / h * 100);
+          [25, 50, 75, 90, 100].forEach(function (m) {
+            if (pct >= m && !depths[m]) {
+              depths[m] = 1;
+              emit("scroll_depth", at({ depth: m }));
+            }
+          });
+        });
+      }, { passive: true });
+    }
+
+    if (on("forms")) {
+      var isField = function (el) { return el && /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName); };
+      var attr = function (el, name) { return el ? cut(el.getAttribute(name), 64) : ""; };
+      var field = function (el) {
+        return {
+          tag: el.tagName,
+          input_type: cut(el.type, 32),
+          field_name: attr(el, "name"),
+          form_id: attr(el.form, "id"),
+          form_name: attr(el.form, "name")
+        };
+      };
+      d.addEventListener("focusin", function (e) {
+        if (e.isTrusted && isField(e.target)) emit("form_focus", at(field(e.target)));
+      }, true);
+      d.addEventListener("change", function (e) {
+        var el = e.target;
+        if (!e.isTrusted || !isField(el)) return;
+        var data = field(el), v = cut(el.value, 1e9);
+        data.value_length = v.length;
+        // Values only on request (decision 7), never of password, hidden
+        // or file fields, nor of ones the page marks as passwords or cards.
+        if (formValues && !/^(password|hidden|file)$/i.test(el.type) && !/password|cc-/i.test(el.getAttribute("autocomplete") || "")) {
+          data.value = v.slice(0, 256);
+        }
+        emit("form_blur", at(data));
+      }, true);
+      d.addEventListener("submit", function (e) {
+        var f = e.target;
+        if (!e.isTrusted || !f || f.tagName !== "FORM") return;
+        var action = f.action; // a control named "action" shadows it
+        emit("form_submit", at({
+          action: cut(typeof action === "string" ? action : f.getAttribute("action"), 256),
+          method: (f.getAttribute("method") || "GET").toUpperCase(),
+          id: cut(f.getAttribute("id"), 64),
+          name: cut(f.getAttribute("name"), 64),
+          label: cut(f.getAttribute("data-echelon-form"), 256)
+        }));
+      }, true);
+    }
+
+    // ---- Wiring ----
+
+    gates.forEach(function (e) { addEventListener(e, onInteract, { capture: true, passive: true }); });
     d.addEventListener("visibilitychange", function () {
-      if (d.visibilityState === "hidden" && Date.now() - t0 >= 4000) send(true);
+      if (d.visibilityState === "hidden") {
+        if (first && Date.now() - t0 >= 4000) {
+          first = false;
+          view(pow, false, true);
+        }
+        bounce("unload");
+        hidden();
+      } else {
+        // After pageshow, which marks a bfcache restore.
+        setTimeout(function () { resume(false); }, 0);
+      }
     });
+    addEventListener("pagehide", function () {
+      bounce("unload");
+      hidden();
+    });
+    addEventListener("pageshow", function (e) { if (e.persisted) resume(true); });
+
+    // SPA: the hook runs after the original.
+    ["pushState", "replaceState"].forEach(function (k) {
+      var orig = history[k];
+      if (typeof orig !== "function") return;
+      history[k] = function () {
+        var r = orig.apply(this, arguments);
+        try { onRoute(); } catch (e) {}
+        return r;
+      };
+    });
+    addEventListener("popstate", onRoute);
+
   }
 
   if (d.prerendering) {

@@ -83,9 +83,9 @@ type server struct {
 	unloaded bool
 }
 
-// startServer writes the pages (those above and powPages) and loads a
-// config with the echelon handler in front of file_server; flushes are
-// short so nothing waits long in the buffers. directives are added to the
+// startServer writes the pages (those above, powPages and eventPages) and
+// loads a config with the echelon handler in front of file_server; flushes
+// are short so nothing waits long in the buffers. directives are added to the
 // echelon block, one per line. The config is unloaded at cleanup if the
 // test did not do it.
 func startServer(t *testing.T, directives ...string) *server {
@@ -96,8 +96,10 @@ func startServer(t *testing.T, directives ...string) *server {
 		"index.html": fmt.Sprintf(pageHTML, "home", "home", "/page2.html"+page2Query),
 		"page2.html": fmt.Sprintf(pageHTML, "page 2", "page 2", "/"),
 	}
-	for path, body := range powPages {
-		pages[strings.TrimPrefix(path, "/")] = body
+	for _, more := range []map[string]string{powPages, eventPages} {
+		for path, body := range more {
+			pages[strings.TrimPrefix(path, "/")] = body
+		}
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
@@ -127,8 +129,11 @@ func startServer(t *testing.T, directives ...string) *server {
 func load(t *testing.T, config string) {
 	t.Helper()
 	tc := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
+	// Stop only if this load failed, so that a test that already reported
+	// an error still reads and checks what was stored.
+	failed := t.Failed()
 	tc.InitServer(config, "caddyfile")
-	if t.Failed() {
+	if !failed && t.Failed() {
 		t.FailNow()
 	}
 }
@@ -147,22 +152,40 @@ func (s *server) unload() {
 // in the order they were received.
 func (s *server) views() []storage.View {
 	s.t.Helper()
+	views, _ := s.stored()
+	return views
+}
+
+// stored unloads the config and returns every stored view and event of the
+// e2e site, each in the order they were received.
+func (s *server) stored() ([]storage.View, []storage.Event) {
+	s.t.Helper()
 	s.unload()
 	st, err := storage.Open(storage.Options{Dir: s.db})
 	if err != nil {
 		s.t.Fatalf("open the store after unloading: %v", err)
 	}
 	defer st.Close()
-	var out []storage.View
-	err = st.Views(site, time.Unix(0, 0), time.Now().Add(time.Hour), func(v *storage.View) bool {
-		out = append(out, *v)
+	from, to := time.Unix(0, 0), time.Now().Add(time.Hour)
+	var views []storage.View
+	err = st.Views(site, from, to, func(v *storage.View) bool {
+		views = append(views, *v)
 		return true
 	})
 	if err != nil {
 		s.t.Fatalf("read views: %v", err)
 	}
-	slices.SortFunc(out, func(a, b storage.View) int { return cmp.Compare(a.ID, b.ID) })
-	return out
+	var events []storage.Event
+	err = st.Events(site, from, to, func(e *storage.Event) bool {
+		events = append(events, *e)
+		return true
+	})
+	if err != nil {
+		s.t.Fatalf("read events: %v", err)
+	}
+	slices.SortFunc(views, func(a, b storage.View) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(events, func(a, b storage.Event) int { return cmp.Compare(a.ID, b.ID) })
+	return views, events
 }
 
 // newTab starts a fresh headless Chromium (own temporary profile, so a new
