@@ -143,8 +143,10 @@ var signals = [...]signal{
 		}
 		return 0
 	}},
+	// SPA navigations never carry a referrer (tracker-protocol.md §3.1), so
+	// like timing they are exempt: an in-app deep link is not a bot sign.
 	{"referrer", func(in *Input, _ *Rules) int {
-		if in.Hit == HitBeacon && !in.ExternalReferrer && pathSegments(in.Path) >= 2 {
+		if in.Hit == HitBeacon && !in.SPA && !in.ExternalReferrer && pathSegments(in.Path) >= 2 {
 			return 5
 		}
 		return 0

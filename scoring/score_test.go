@@ -369,3 +369,16 @@ func BenchmarkScoreBeacon(b *testing.B) {
 		r.BotIP(&res, bots.Tier(key, now), true)
 	}
 }
+
+func TestScore_SPANavigationToDeepPathIsNotPenalised(t *testing.T) {
+	r := &Rules{}
+	base := Input{Hit: HitBeacon, Path: "/a/b", HasAcceptLanguage: true, HasSecCHUA: true, InteractionMS: 1500}
+	if res := r.Score(&base); res.Score != 5 {
+		t.Fatalf("first pageview to a deep path without referrer: %d, want 5", res.Score)
+	}
+	spa := base
+	spa.SPA = true
+	if res := r.Score(&spa); res.Score != 0 {
+		t.Errorf("SPA navigation to a deep path: %d %v, want 0", res.Score, res.Detail)
+	}
+}
