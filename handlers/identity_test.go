@@ -31,3 +31,18 @@ func TestVisitorHasher_MatchesHMACOfIPUASiteDate(t *testing.T) {
 		t.Errorf("the date is part of the id: %s", next)
 	}
 }
+
+func TestValidCookieID_SixteenLowerHex(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"0123456789abcdef":  true,
+		"0123456789ABCDEF":  false,
+		"0123456789abcde":   false,
+		"0123456789abcdefa": false,
+		"0123456789abcdeg":  false,
+		"":                  false,
+	} {
+		if validCookieID(id) != ok {
+			t.Errorf("validCookieID(%q) = %v, want %v", id, !ok, ok)
+		}
+	}
+}

@@ -92,21 +92,17 @@ func (t *Tracking) identify(r *http.Request, ip, site string, now time.Time, coo
 	return visitor{id: t.hasher.id(salt, ip, r.UserAgent(), site, now)}, nil
 }
 
+// validCookieID checks the _ev shape: 16 lower-case hex characters (§4.3).
 func validCookieID(s string) bool {
 	if len(s) != 16 {
 		return false
 	}
-	_, err := hex.DecodeString(s)
-	return err == nil && s == lowerHex(s)
-}
-
-func lowerHex(s string) string {
 	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'F' {
-			return ""
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
 		}
 	}
-	return s
+	return true
 }
 
 func setVisitorCookie(w http.ResponseWriter, id string) {

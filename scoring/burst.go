@@ -61,10 +61,7 @@ func (b *Burst) Hit(key uint64, now time.Time) int {
 	if b == nil {
 		return 0
 	}
-	t := int64(now.Sub(b.base))
-	h := maphash.Comparable(b.seed, key)
-	sh := b.m.shard(h)
-	sh.mu.Lock()
+	t, h, sh := b.lock(key, now)
 	defer sh.mu.Unlock()
 	if slot, p := sh.find(h); p >= 0 {
 		expires, count := sh.at(p)
@@ -91,10 +88,7 @@ func (b *Burst) Count(key uint64, now time.Time) int {
 	if b == nil {
 		return 0
 	}
-	t := int64(now.Sub(b.base))
-	h := maphash.Comparable(b.seed, key)
-	sh := b.m.shard(h)
-	sh.mu.Lock()
+	t, h, sh := b.lock(key, now)
 	defer sh.mu.Unlock()
 	if _, p := sh.find(h); p >= 0 {
 		if expires, count := sh.at(p); t < expires {
@@ -134,4 +128,14 @@ func BurstKey(ip [16]byte, ua string) uint64 {
 		h = (h ^ uint64(ua[i])) * prime
 	}
 	return h
+}
+
+// lock finds key's shard and locks it; the caller unlocks. t is now on the
+// map's clock and h the key's hash.
+func (b *Burst) lock(key uint64, now time.Time) (t int64, h uint64, sh *fifoShard) {
+	t = int64(now.Sub(b.base))
+	h = maphash.Comparable(b.seed, key)
+	sh = b.m.shard(h)
+	sh.mu.Lock()
+	return t, h, sh
 }
