@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,22 +18,37 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// The in-process Caddy that caddytest starts listens here.
-const (
-	baseURL   = "http://localhost:9080"
-	chromeUA  = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-	globalOpt = `{
+const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+// The in-process Caddy that caddytest starts listens on admin 2999 and HTTP
+// 9080, shifted by ECHELON_TEST_PORT_OFFSET so that two checkouts can run
+// their suites side by side.
+var (
+	adminPort = 2999 + testPortOffset()
+	httpPort  = 9080 + testPortOffset()
+	baseURL   = fmt.Sprintf("http://localhost:%d", httpPort)
+	globalOpt = fmt.Sprintf(`{
 	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
+	admin localhost:%d
+	http_port %d
+	https_port %d
 	grace_period 1ns
 	servers {
 		trusted_proxies static 10.9.9.9/32
 	}
 }
-`
+`, adminPort, httpPort, 9443+testPortOffset())
 )
+
+func testPortOffset() int {
+	n, _ := strconv.Atoi(os.Getenv("ECHELON_TEST_PORT_OFFSET"))
+	return n
+}
+
+// newTester is caddytest.NewTester on this suite's admin port.
+func newTester(t *testing.T) *caddytest.Tester {
+	return caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
+}
 
 // startCaddy loads a site config with the given echelon block (its body,
 // without braces) in front of a `respond` upstream, and a fresh db_path.
@@ -47,7 +63,7 @@ func startCaddy(t *testing.T, echelonBody string) (*caddytest.Tester, string) {
 func startCaddyTrusting(t *testing.T, cidr, echelonBody string) (*caddytest.Tester, string) {
 	t.Helper()
 	dir := t.TempDir()
-	tc := caddytest.NewTester(t)
+	tc := newTester(t)
 	tc.InitServer(strings.Replace(siteConfig(dir, echelonBody), "10.9.9.9/32", cidr, 1), "caddyfile")
 	t.Cleanup(func() { unload(t) })
 	return tc, filepath.Join(dir, "db")
@@ -60,7 +76,7 @@ func siteConfig(dir, echelonBody string) string {
 	_ = os.MkdirAll(site, 0o755)
 	_ = os.WriteFile(filepath.Join(site, "index.html"), []byte("upstream says hi"), 0o644)
 	return globalOpt + fmt.Sprintf(`
-http://localhost:9080 {
+%s {
 	echelon {
 		db_path %s
 		view_flush 1h
@@ -70,15 +86,15 @@ http://localhost:9080 {
 	root * %s
 	file_server
 }
-`, filepath.Join(dir, "db"), echelonBody, site)
+`, baseURL, filepath.Join(dir, "db"), echelonBody, site)
 }
 
 // unload replaces the config with one that has no echelon handler, so the
 // pool entry is destroyed: buffers flushed, Badger closed.
 func unload(t *testing.T) {
 	t.Helper()
-	tc := caddytest.NewTester(t)
-	tc.InitServer(globalOpt+"\nhttp://localhost:9080 {\n\trespond \"empty\" 200\n}\n", "caddyfile")
+	tc := newTester(t)
+	tc.InitServer(globalOpt+fmt.Sprintf("\nhttp://localhost:%d {\n\trespond \"empty\" 200\n}\n", httpPort), "caddyfile")
 }
 
 // sharedOf finds the live pool entry for a data directory.

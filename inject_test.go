@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 var upstreamPage = `<!doctype html><html><head><title>shop</title></head><body><h1>Hello</h1>` +
@@ -45,7 +43,7 @@ func TestInject_ThroughReverseProxyWithGzipUpstream(t *testing.T) {
 
 	dir := t.TempDir()
 	cfg := globalOpt + fmt.Sprintf(`
-http://localhost:9080 {
+%s {
 	encode gzip
 	echelon {
 		db_path %s
@@ -54,8 +52,8 @@ http://localhost:9080 {
 	}
 	reverse_proxy %s
 }
-`, filepath.Join(dir, "db"), strings.TrimPrefix(up.URL, "http://"))
-	caddytest.NewTester(t).InitServer(cfg, "caddyfile")
+`, baseURL, filepath.Join(dir, "db"), strings.TrimPrefix(up.URL, "http://"))
+	newTester(t).InitServer(cfg, "caddyfile")
 	t.Cleanup(func() { unload(t) })
 
 	tag := `<script src="/_ea/ea.js?s=shop" defer></script>`

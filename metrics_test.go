@@ -1,6 +1,7 @@
 package echelon
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -22,7 +23,7 @@ func TestMetrics_CountOutcomes(t *testing.T) {
 	do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "m", nil), nil, http.Header{"User-Agent": {"curl/8.5.0"}})
 	do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "m", map[string]string{"_v": "1"}), nil, nil)
 	do(t, "POST", baseURL+"/e", strings.NewReader(`{"siteId":"m","events":[{"type":"click"}]}`), nil)
-	res, err := http.Get("http://localhost:2999/metrics")
+	res, err := http.Get(fmt.Sprintf("http://localhost:%d/metrics", adminPort))
 	if err != nil {
 		t.Fatal(err)
 	}

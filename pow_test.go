@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
-
 	"github.com/echelon-analytics/caddy-echelon/pow"
 )
 
@@ -96,14 +94,14 @@ func TestPoW_NodesSharingASecretAgree(t *testing.T) {
 	site := filepath.Join(root, "site")
 	_ = os.MkdirAll(site, 0o755)
 	block := func(host, db string) string {
-		return fmt.Sprintf("\nhttp://%s:9080 {\n\techelon {\n\t\tdb_path %s\n\t\tsecret shared-secret\n\t\tview_flush 1h\n\t}\n\troot * %s\n\tfile_server\n}\n", host, db, site)
+		return fmt.Sprintf("\nhttp://%s:%d {\n\techelon {\n\t\tdb_path %s\n\t\tsecret shared-secret\n\t\tview_flush 1h\n\t}\n\troot * %s\n\tfile_server\n}\n", host, httpPort, db, site)
 	}
 	dirA, dirB := filepath.Join(root, "a"), filepath.Join(root, "b")
-	caddytest.NewTester(t).InitServer(globalOpt+block("localhost", dirA)+block("127.0.0.1", dirB), "caddyfile")
+	newTester(t).InitServer(globalOpt+block("localhost", dirA)+block("127.0.0.1", dirB), "caddyfile")
 	t.Cleanup(func() { unload(t) })
 
-	_, _, jsA := do(t, "GET", "http://localhost:9080/ea.js?s=n", nil, nil)
-	_, _, jsB := do(t, "GET", "http://127.0.0.1:9080/ea.js?s=n", nil, nil)
+	_, _, jsA := do(t, "GET", baseURL+"/ea.js?s=n", nil, nil)
+	_, _, jsB := do(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/ea.js?s=n", httpPort), nil, nil)
 	if jsA == "" || jsA != jsB {
 		t.Fatalf("trackers differ between nodes sharing a secret (%d vs %d bytes)", len(jsA), len(jsB))
 	}
@@ -115,7 +113,7 @@ func TestPoW_NodesSharingASecretAgree(t *testing.T) {
 	}
 
 	tok := mint(t, dirA, testSID, "n", now)
-	do(t, "GET", "http://127.0.0.1:9080/b.gif?"+beaconQuery("/", "n", map[string]string{"tok": tok}), nil, http.Header{})
+	do(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/b.gif?", httpPort)+beaconQuery("/", "n", map[string]string{"tok": tok}), nil, http.Header{})
 	views := storedViews(t, dirB, "n")
 	if len(views) != 1 || !strings.Contains(views[0].BotScoreDetail, `"pow_result":"valid"`) {
 		t.Fatalf("node B stored %+v, want node A's token accepted as valid", views)

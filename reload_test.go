@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
-
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
@@ -69,7 +67,7 @@ func TestReload_KeepsStoreAndLosesNoRecord(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		time.Sleep(150 * time.Millisecond)
 		body := "rate_limit_max 0\n\t\tsuspect_points " + string(rune('1'+i))
-		caddytest.NewTester(t).InitServer(strings.Replace(siteConfig(root, body), "view_flush 1h", "view_flush 100ms", 1), "caddyfile")
+		newTester(t).InitServer(strings.Replace(siteConfig(root, body), "view_flush 1h", "view_flush 100ms", 1), "caddyfile")
 	}
 	time.Sleep(150 * time.Millisecond)
 	close(stop)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,27 +30,35 @@ import (
 
 // The root package's integration tests use admin 2999 and HTTP 9080, and
 // `go test ./...` may run both packages at once, so this one keeps apart.
+// ECHELON_TEST_PORT_OFFSET shifts the ports for a second checkout.
 const (
-	adminPort = 3999
-	origin    = "http://localhost:9180"
-	site      = "e2e"
-	chromium  = "/usr/bin/chromium"
+	site     = "e2e"
+	chromium = "/usr/bin/chromium"
 
 	// Headless Chromium names itself "HeadlessChrome" in its User-Agent,
 	// which is on the known-bot list (scoring.DefaultBotUAPatterns): the
 	// server would drop every beacon before storing it. The tests drive a
 	// real browser engine, so they present it as the desktop Chrome it is.
 	userAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
 
-	globalOptions = `{
+var (
+	adminPort     = 3999 + portOffset()
+	origin        = fmt.Sprintf("http://localhost:%d", 9180+portOffset())
+	globalOptions = fmt.Sprintf(`{
 	skip_install_trust
-	admin localhost:3999
-	http_port 9180
-	https_port 9543
+	admin localhost:%d
+	http_port %d
+	https_port %d
 	grace_period 1ns
 }
-`
+`, adminPort, 9180+portOffset(), 9543+portOffset())
 )
+
+func portOffset() int {
+	n, _ := strconv.Atoi(os.Getenv("ECHELON_TEST_PORT_OFFSET"))
+	return n
+}
 
 // Two pages that load the tracker the documented way. The body fills the
 // viewport so that a click anywhere lands on the page. The home page links
