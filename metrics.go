@@ -135,20 +135,27 @@ func (c *counters) flushed(kind string, took time.Duration) {
 }
 
 // debugObserver logs every tracking outcome (never the client address) on
-// top of counting it; `debug` turns it on.
+// top of counting it while debug is on: the `debug` option, or the runtime
+// switch of /api/debug.
 type debugObserver struct {
 	*counters
 	logger *zap.Logger
+	locked bool         // the debug option: always on
+	on     *atomic.Bool // the runtime switch
 }
+
+func (d debugObserver) enabled() bool { return d.locked || d.on.Load() }
 
 func (d debugObserver) Beacon(outcome string) {
 	d.counters.Beacon(outcome)
-	d.logger.Info("beacon", zap.String("outcome", outcome))
+	if d.enabled() {
+		d.logger.Info("beacon", zap.String("outcome", outcome))
+	}
 }
 
 func (d debugObserver) Events(outcome string, n int) {
 	d.counters.Events(outcome, n)
-	if n > 0 {
+	if n > 0 && d.enabled() {
 		d.logger.Info("events", zap.String("outcome", outcome), zap.Int("count", n))
 	}
 }

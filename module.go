@@ -3,9 +3,12 @@
 package echelon
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -119,6 +122,8 @@ type Handler struct {
 	policy   *auth.Policy
 	counters *counters
 	injector *inject.Injector
+	perf     *handlers.Perf
+	settings *handlers.Settings
 }
 
 // CaddyModule returns the Caddy module information.
@@ -166,9 +171,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Observe: h.counters,
 		Now:     time.Now,
 	}
-	if cfg.debug {
-		h.track.Observe = debugObserver{h.counters, h.logger}
-	}
+	h.track.Observe = debugObserver{counters: h.counters, logger: h.logger, locked: cfg.debug, on: &sh.debug}
+	h.perf = &handlers.Perf{Store: sh.store, Now: time.Now}
+	h.settings = &handlers.Settings{Store: sh.store, Telemetry: cfg.telemetry, DebugLocked: cfg.debug, Debug: &sh.debug, Now: time.Now}
 	if cfg.inject != "" {
 		if h.injector, err = inject.New(cfg.handlers.BasePath, cfg.inject); err != nil {
 			return err
@@ -204,8 +209,29 @@ func (h *Handler) Cleanup() error {
 	return err
 }
 
-// ServeHTTP routes Echelon's paths and passes everything else on.
+// ServeHTTP times every request for /api/stats/vitals, routes Echelon's
+// paths and passes everything else on.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	start := time.Now()
+	sw := statusWriters.Get().(*statusWriter)
+	sw.ResponseWriter, sw.status = w, 0
+	err := h.route(sw, r, next)
+	status := sw.status
+	sw.ResponseWriter = nil
+	statusWriters.Put(sw)
+	if err != nil {
+		status = http.StatusInternalServerError
+		var he caddyhttp.HandlerError
+		if errors.As(err, &he) && he.StatusCode != 0 {
+			status = he.StatusCode
+		}
+	}
+	end := time.Now()
+	h.shared.stats.Record(r.URL.Path, cmp.Or(status, http.StatusOK), end.Sub(start), end)
+	return err
+}
+
+func (h *Handler) route(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	path, ok := strings.CutPrefix(r.URL.Path, h.cfg.handlers.BasePath)
 	rt, owned := routes[path]
 	if !ok || !owned {
@@ -222,6 +248,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	rt.serve(h, w, r)
 	return nil
+}
+
+// statusWriter remembers the status of a response for the request stats.
+// Flush, Hijack and the rest reach the real writer through Unwrap
+// (http.ResponseController). Pooled: the beacon path allocates nothing
+// for it.
+type statusWriter struct {
+	caddyhttp.ResponseWriterWrapper
+	status int
+}
+
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // serveNext passes a request Echelon does not own to the next handler,

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/pow"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 	"github.com/echelon-analytics/caddy-echelon/storage"
@@ -36,6 +37,11 @@ type shared struct {
 
 	// scripts caches assembled trackers for every handler of the directory.
 	scripts *tracker.Assembler
+
+	// stats times requests for /api/stats/vitals; debug is the runtime
+	// switch of /api/debug.
+	stats *handlers.RequestStats
+	debug atomic.Bool
 
 	mu      sync.Mutex
 	limit   *scoring.RateLimiter
@@ -65,7 +71,7 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 			_ = st.Close()
 			return nil, fmt.Errorf("echelon: %w", err)
 		}
-		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts}
+		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts, stats: handlers.NewRequestStats(time.Now)}
 		sh.writer = st.NewWriter(storage.WriterConfig{
 			ViewFlush:  cfg.viewFlush,
 			EventFlush: cfg.eventFlush,

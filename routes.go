@@ -41,7 +41,32 @@ var routes = map[string]route{
 	"/e": {allow: "POST, OPTIONS", tracking: true, serve: func(h *Handler, w http.ResponseWriter, r *http.Request) {
 		h.track.ServeEvents(w, r, h.peer(r))
 	}},
-	"/api/health": {allow: "GET, HEAD, OPTIONS", serve: api(handlers.ServeHealth)},
+	"/api/health":       {allow: "GET, HEAD, OPTIONS", serve: api(handlers.ServeHealth)},
+	"/api/perf":         {allow: "GET, POST, OPTIONS", serve: apiFor(byMethod(func(h *Handler) http.HandlerFunc { return h.perf.ServeList }, func(h *Handler) http.HandlerFunc { return h.perf.ServeAdd }))},
+	"/api/perf/trends":  {allow: "GET, OPTIONS", serve: apiFor(func(h *Handler) http.HandlerFunc { return h.perf.ServeTrends })},
+	"/api/telemetry":    {allow: "GET, POST, OPTIONS", serve: apiFor(func(h *Handler) http.HandlerFunc { return h.settings.ServeTelemetry })},
+	"/api/debug":        {allow: "GET, POST, OPTIONS", serve: apiFor(func(h *Handler) http.HandlerFunc { return h.settings.ServeDebug })},
+	"/api/stats/vitals": {allow: "GET, OPTIONS", serve: apiFor(func(h *Handler) http.HandlerFunc { return h.shared.stats.ServeVitals(h.cfg.handlers.PublicMode) })},
+}
+
+// apiFor is api for a handler that belongs to the module instance.
+func apiFor(get func(h *Handler) http.HandlerFunc) func(h *Handler, w http.ResponseWriter, r *http.Request) {
+	return func(h *Handler, w http.ResponseWriter, r *http.Request) {
+		api(get(h))(h, w, r)
+	}
+}
+
+// byMethod picks the GET or the POST handler of a path.
+func byMethod(get, post func(h *Handler) http.HandlerFunc) func(h *Handler) http.HandlerFunc {
+	return func(h *Handler) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				post(h)(w, r)
+				return
+			}
+			get(h)(w, r)
+		}
+	}
 }
 
 // api wraps an /api handler with the security headers and access control.

@@ -43,6 +43,9 @@ type Store struct {
 	wmu     sync.Mutex // guards writers and closed
 	writers map[*Writer]struct{}
 	closed  bool
+
+	perfMu sync.Mutex // guards perf
+	perf   perfIDs
 }
 
 // recordTable is one record kind's tables and id source.
