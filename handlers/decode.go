@@ -14,10 +14,12 @@ func decodeB64(s string) (string, bool) {
 	if s == "" {
 		return "", false
 	}
-	s = strings.ReplaceAll(s, " ", "+")
+	if strings.IndexByte(s, ' ') >= 0 {
+		s = strings.ReplaceAll(s, " ", "+")
+	}
 	s = strings.TrimRight(s, "=")
 	enc := base64.RawStdEncoding
-	if strings.ContainsAny(s, "-_") {
+	if strings.IndexByte(s, '-') >= 0 || strings.IndexByte(s, '_') >= 0 {
 		enc = base64.RawURLEncoding
 	}
 	// Decode into a stack buffer when it fits: one allocation (the string)

@@ -46,7 +46,7 @@ func scanQuery(raw string) beaconParams {
 			continue
 		}
 		key, val, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(key, "%+") {
+		if needsUnescape(key) {
 			k, err := url.QueryUnescape(key)
 			if err != nil {
 				continue
@@ -57,7 +57,7 @@ func scanQuery(raw string) beaconParams {
 		if i < 0 || seen&(1<<i) != 0 {
 			continue
 		}
-		if strings.ContainsAny(val, "%+") {
+		if needsUnescape(val) {
 			v, err := url.QueryUnescape(val)
 			if err != nil {
 				continue
@@ -68,6 +68,18 @@ func scanQuery(raw string) beaconParams {
 		bp[i] = val
 	}
 	return bp
+}
+
+// needsUnescape reports whether s has a '%' escape or a '+' (space). A
+// byte loop: strings.ContainsAny builds a set on every call, which showed
+// in the beacon profile.
+func needsUnescape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' || s[i] == '+' {
+			return true
+		}
+	}
+	return false
 }
 
 func keyIndex(key string) int {
