@@ -38,8 +38,9 @@ var (
 
 // layoutVersion is the key layout this file describes. Layout 1 had a time
 // field before the id in row and visitor keys, id index tables and Badger
-// sequences for ids; Open refuses a directory that holds its rows.
-const layoutVersion byte = 2
+// sequences for ids; layout 2 had one key per row where layout 3 stores
+// blocks of rows (blocks.go). Open refuses a directory of another layout.
+const layoutVersion byte = 3
 
 func siteMetaKey(site string) []byte {
 	k := make([]byte, 0, len(metaSitePrefix)+len(site))
@@ -71,14 +72,14 @@ func ValidSiteID(s string) bool {
 	return true
 }
 
-// Primary rows (tableViews, tableEvents):
+// Primary rows (tableViews, tableEvents), in blocks (blocks.go):
 //
-//	table(1) | site | 0x00 | id(8)  →  EncodeView / EncodeEvent
+//	table(1) | site | 0x00 | firstID(8)  →  block of EncodeView / EncodeEvent records
 //
 // id is big endian, and an id encodes its row's time (ids.go), so byte
 // order is time order. All rows of one site share the prefix
-// table|site|0x00; a time range is a seek inside it, and a row's id and
-// site are its key. The value does not repeat site, time or id.
+// table|site|0x00; a time range is a seek inside it. Records do not repeat
+// site, time or id.
 func rowKey(table byte, site string, id uint64) []byte {
 	k := make([]byte, 0, len(site)+10)
 	return appendRowKey(k, table, site, id)
@@ -103,6 +104,7 @@ func sitePrefix(table byte, site string) []byte {
 //
 //	table(1) | token(visitor id) | id(8)  →  site
 //
+// (The row is in the site's block found by findRow.)
 // token is the self-delimiting form of appendKeyToken (uvarint header, then
 // the id, 16 hex chars packed to 8 bytes), so no visitor's prefix is another
 // visitor's prefix, and one visitor's history is a prefix scan in id (=

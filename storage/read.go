@@ -1,8 +1,6 @@
 package storage
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"time"
 
@@ -121,33 +119,10 @@ func (s *Store) EventByID(id uint64) (e Event, ok bool, err error) {
 	return e, ok, nil
 }
 
-// scanRows walks the primary rows of one site in [from, to).
+// scanRows walks the primary rows of one site in [from, to), oldest first.
 func scanRows(txn *badger.Txn, table byte, site string, from, to time.Time,
 	fn func(id uint64, val []byte) (bool, error)) error {
-	prefix := sitePrefix(table, site)
-	end := rowKey(table, site, idFloor(ceilMilli(to)))
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: prefix})
-	defer it.Close()
-	for it.Seek(rowKey(table, site, idFloor(ceilMilli(from)))); it.Valid(); it.Next() {
-		item := it.Item()
-		key := item.Key()
-		if bytes.Compare(key, end) >= 0 {
-			return nil
-		}
-		if len(key) != len(prefix)+8 {
-			return fmt.Errorf("%w: %x", errBadKey, key)
-		}
-		id := keyID(key)
-		var more bool
-		err := item.Value(func(val []byte) (err error) {
-			more, err = fn(id, val)
-			return err
-		})
-		if err != nil || !more {
-			return err
-		}
-	}
-	return nil
+	return scanBlocks(txn, table, site, idFloor(ceilMilli(from)), idFloor(ceilMilli(to)), fn)
 }
 
 // scanVisitor walks one visitor's index entries and reads each primary row.
@@ -169,19 +144,11 @@ func scanVisitor(txn *badger.Txn, index, table byte, visitor string,
 		if err != nil {
 			return err
 		}
-		row, err := txn.Get(rowKey(table, string(site), id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		var more bool
-		err = row.Value(func(val []byte) (err error) {
+		more := true
+		if _, err := findRow(txn, table, string(site), id, func(val []byte, _ uint64) (err error) {
 			more, err = fn(string(site), id, val)
 			return err
-		})
-		if err != nil || !more {
+		}); err != nil || !more {
 			return err
 		}
 	}
@@ -194,14 +161,10 @@ func (s *Store) getByID(txn *badger.Txn, table byte, id uint64, fn func(site str
 		return false, nil
 	}
 	for _, site := range s.sites.all() {
-		row, err := txn.Get(rowKey(table, site, id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			continue
+		found, err := findRow(txn, table, site, id, func(val []byte, _ uint64) error { return fn(site, val) })
+		if err != nil || found {
+			return found, err
 		}
-		if err != nil {
-			return false, err
-		}
-		return true, row.Value(func(val []byte) error { return fn(site, val) })
 	}
 	return false, nil
 }

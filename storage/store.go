@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,7 +131,7 @@ func checkLayout(txn *badger.Txn) error {
 	if err == nil {
 		return item.Value(func(v []byte) error {
 			if len(v) != 1 || v[0] != layoutVersion {
-				return fmt.Errorf("key layout %x, want %d", v, layoutVersion)
+				return fmt.Errorf("key layout %x, want %d: the directory was written by another version; use a new db_path", v, layoutVersion)
 			}
 			return nil
 		})
@@ -172,13 +171,11 @@ func highestID(txn *badger.Txn, t *recordTable, sites []string) (uint64, error) 
 		return 0, err
 	}
 	for _, site := range sites {
-		prefix := sitePrefix(t.rows, site)
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
-		it.Seek(rowKey(t.rows, site, math.MaxUint64))
-		if it.Valid() {
-			last = max(last, keyID(it.Item().Key()))
+		high, err := highestBlockID(txn, t.rows, site)
+		if err != nil {
+			return 0, err
 		}
-		it.Close()
+		last = max(last, high)
 	}
 	return last, nil
 }
@@ -281,33 +278,56 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 	if err := wb.Set(t.lastID, binary.BigEndian.AppendUint64(nil, highest)); err != nil {
 		return err
 	}
-	// Keys and values must stay untouched until the batch commits; appending
-	// them to one arena and slicing it keeps that true even when the arena
-	// grows. Records of one site share the index value.
-	arena := make([]byte, 0, 160*n)
+	// Keys and values must stay untouched until the batch commits;
+	// appending them to arenas and slicing those keeps that true even when
+	// an arena grows. Blocks and index keys have an arena each, so a
+	// block's bytes stay contiguous. Records of one site share the index
+	// value.
+	blocks := make([]byte, 0, 140*n)
+	index := make([]byte, 0, 24*n)
+	var scratch []byte
 	var site string
 	var siteVal []byte
+	// The open block: where its key and value start in blocks, its row
+	// count and the id of its last row.
+	blockKey, blockVal, rows, prev := -1, -1, 0, uint64(0)
+	closeBlock := func() error {
+		if blockKey < 0 {
+			return nil
+		}
+		err := wb.Set(blocks[blockKey:blockVal:blockVal], blocks[blockVal:len(blocks):len(blocks)])
+		blockKey = -1
+		return err
+	}
 	for i := range n {
 		r := ref(i)
-		start := len(arena)
-		arena = appendRowKey(arena, t.rows, r.site, *r.id)
-		mid := len(arena)
-		arena = encode(arena, i)
-		key, val := arena[start:mid:mid], arena[mid:len(arena):len(arena)]
-		if err := wb.Set(key, val); err != nil {
-			return err
-		}
-		if r.visitor == "" {
-			continue
+		if blockKey < 0 || rows == maxBlockRows || r.site != site {
+			if err := closeBlock(); err != nil {
+				return err
+			}
+			blockKey = len(blocks)
+			blocks = appendRowKey(blocks, t.rows, r.site, *r.id)
+			blockVal = len(blocks)
+			blocks = append(blocks, blockLive)
+			rows, prev = 0, *r.id
 		}
 		if r.site != site {
 			site, siteVal = r.site, []byte(r.site)
 		}
-		start = len(arena)
-		arena = appendVisitorKey(arena, t.visitors, r.visitor, *r.id)
-		if err := wb.Set(arena[start:len(arena):len(arena)], siteVal); err != nil {
+		scratch = encode(scratch[:0], i)
+		blocks = appendBlockRow(blocks, prev, *r.id, scratch)
+		rows, prev = rows+1, *r.id
+		if r.visitor == "" {
+			continue
+		}
+		start := len(index)
+		index = appendVisitorKey(index, t.visitors, r.visitor, *r.id)
+		if err := wb.Set(index[start:len(index):len(index)], siteVal); err != nil {
 			return err
 		}
+	}
+	if err := closeBlock(); err != nil {
+		return err
 	}
 	if err := wb.Flush(); err != nil {
 		return err
