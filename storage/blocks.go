@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -30,6 +31,9 @@ const (
 	blockImport byte = 2
 
 	maxBlockRows = 64
+
+	// importMargin is one hour of ids (ids.go): see importKind.
+	importMargin = uint64(time.Hour/time.Millisecond) << idSeqBits
 )
 
 // blockRow is one decoded row of a block; rec aliases the block value.
@@ -238,4 +242,124 @@ func highestBlockID(txn *badger.Txn, table byte, site string) (uint64, error) {
 		}
 	}
 	return highest, nil
+}
+
+// setRows adds the blocks and visitor index keys of n records with
+// assigned ids to wb. Consecutive records of one site share a block of up
+// to maxBlockRows. Live records (the writer's) make live blocks. Imported
+// (backdated) records must come sorted by site and id; a run of them makes
+// a live block only where no stored block overlaps its id range and it
+// lies below every live id to come, else each becomes an import block.
+func (s *Store) setRows(wb *badger.WriteBatch, t *recordTable, n int, ref func(int) recordRef, encode func(dst []byte, i int) []byte, imported bool) error {
+	// Keys and values must stay untouched until the batch commits;
+	// appending them to arenas and slicing those keeps that true even when
+	// an arena grows. Blocks and index keys have an arena each, so a
+	// block's bytes stay contiguous. Records of one site share the index
+	// value.
+	blocks := make([]byte, 0, 140*n)
+	index := make([]byte, 0, 24*n)
+	var scratch []byte
+	var site string
+	var siteVal []byte
+	// The open block: where its key and value start in blocks, its row
+	// count, the id of its last row and whether it may take more rows.
+	blockKey, blockVal, rows, prev, limit := -1, -1, 0, uint64(0), 0
+	closeBlock := func() error {
+		if blockKey < 0 {
+			return nil
+		}
+		err := wb.Set(blocks[blockKey:blockVal:blockVal], blocks[blockVal:len(blocks):len(blocks)])
+		blockKey = -1
+		return err
+	}
+	for i := range n {
+		r := ref(i)
+		if rows == limit || r.site != site {
+			if err := closeBlock(); err != nil {
+				return err
+			}
+			kind, run := blockLive, maxBlockRows
+			if imported {
+				var err error
+				if kind, run, err = s.importRun(t, n, i, ref); err != nil {
+					return err
+				}
+			}
+			blockKey = len(blocks)
+			blocks = appendRowKey(blocks, t.rows, r.site, *r.id)
+			blockVal = len(blocks)
+			blocks = append(blocks, kind)
+			rows, prev, limit = 0, *r.id, run
+		}
+		if r.site != site {
+			site, siteVal = r.site, []byte(r.site)
+		}
+		scratch = encode(scratch[:0], i)
+		blocks = appendBlockRow(blocks, prev, *r.id, scratch)
+		rows, prev = rows+1, *r.id
+		if r.visitor == "" {
+			continue
+		}
+		start := len(index)
+		index = appendVisitorKey(index, t.visitors, r.visitor, *r.id)
+		if err := wb.Set(index[start:len(index):len(index)], siteVal); err != nil {
+			return err
+		}
+	}
+	return closeBlock()
+}
+
+// importRun decides the block that imported record i starts: up to
+// maxBlockRows records of its site that are older than the last hour of
+// ids make a live block when no stored block overlaps their id range (so
+// no later live block can overlap it either: live ids only grow); anything
+// else is an import block of record i alone.
+func (s *Store) importRun(t *recordTable, n, i int, ref func(int) recordRef) (kind byte, rows int, err error) {
+	// Rows of the last hour may still sit in a writer's buffer or a
+	// failed flush kept for retry, with ids assigned but no block stored
+	// yet: only older runs can be sure nothing will overlap them.
+	cur := t.ids.current()
+	if cur < importMargin {
+		return blockImport, 1, nil
+	}
+	first := ref(i)
+	last := *first.id
+	for j := i; j < n && j < i+maxBlockRows; j++ {
+		r := ref(j)
+		if r.site != first.site || *r.id >= cur-importMargin {
+			break
+		}
+		last, rows = *r.id, rows+1
+	}
+	if rows == 0 {
+		return blockImport, 1, nil
+	}
+	free := false
+	err = s.db.View(func(txn *badger.Txn) error {
+		prefix := sitePrefix(t.rows, first.site)
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+		defer it.Close()
+		it.Seek(rowKey(t.rows, first.site, last))
+		if !it.Valid() {
+			free = true
+			return nil
+		}
+		before := keyID(it.Item().Key())
+		if before >= *first.id {
+			return nil // a stored block starts inside the run
+		}
+		return it.Item().Value(func(val []byte) error {
+			end := before
+			_, err := decodeBlock(before, val, func(id uint64, _ []byte) bool {
+				end = id
+				return true
+			})
+			free = end < *first.id
+			return err
+		})
+	})
+	if err != nil || !free {
+		return blockImport, 1, err
+	}
+	return blockLive, rows, nil
 }

@@ -151,3 +151,84 @@ func TestBlocks_CorruptBlockIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// importViews stores views with the given past ids through setRows as an
+// import, the way backdated writes do.
+func importViews(t *testing.T, s *Store, views []View) {
+	t.Helper()
+	wb := s.DB().NewWriteBatch()
+	defer wb.Cancel()
+	err := s.setRows(wb, &s.views, len(views), func(i int) recordRef {
+		v := &views[i]
+		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID}
+	}, func(dst []byte, i int) []byte { return EncodeView(dst, &views[i]) }, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBlocks_ImportsBlockUpOnlyWhereNothingOverlaps(t *testing.T) {
+	s := openTestStore(t, t.TempDir())
+	s.sites.add([]string{"a"})
+	now := time.Now().UTC()
+	var live []View
+	for _, v := range []View{ // three flushes: three live blocks
+		{SiteID: "a", Path: "/live1", CreatedAt: now.Add(-72 * time.Hour)},
+		{SiteID: "a", Path: "/live2", CreatedAt: now.Add(-24 * time.Hour)},
+		{SiteID: "a", Path: "/live3", CreatedAt: now},
+	} {
+		live = append(live, storeViews(t, s, v)...)
+	}
+	past := func(at time.Time, k int, path string) View {
+		return View{ID: idFloor(at.UnixMilli()) | 1<<(idSeqBits-1) | uint64(k), SiteID: "a", VisitorID: "imp", Path: path, CreatedAt: at}
+	}
+	var batch []View
+	day := now.Add(-48 * time.Hour)
+	for k := range 100 { // two days ago: between live blocks, overlapping none
+		batch = append(batch, past(day.Add(time.Duration(k)*time.Millisecond), 0, fmt.Sprintf("/old%d", k)))
+	}
+	batch = append(batch, past(now.Add(-10*time.Minute), 0, "/recent")) // within the hour
+	importViews(t, s, batch)
+
+	firsts, counts := blockKeys(t, s, tableViews, "a")
+	kinds := map[int]int{}
+	_ = s.DB().View(func(txn *badger.Txn) error {
+		for _, f := range firsts {
+			item, err := txn.Get(rowKey(tableViews, "a", f))
+			if err != nil {
+				return err
+			}
+			_ = item.Value(func(v []byte) error { kinds[int(v[0])]++; return nil })
+		}
+		return nil
+	})
+	// live1, live2, live3 and two blocks of the 100 old rows are live
+	// blocks; the recent one is an import block.
+	if kinds[int(blockLive)] != 5 || kinds[int(blockImport)] != 1 || len(counts) != 6 {
+		t.Fatalf("blocks %v counts %v", kinds, counts)
+	}
+	var paths []string
+	if err := s.Views("a", now.Add(-100*time.Hour), now.Add(time.Hour), func(v *View) bool { paths = append(paths, v.Path); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != 104 || paths[0] != "/live1" || paths[1] != "/old0" || paths[100] != "/old99" || paths[101] != "/live2" || paths[102] != "/recent" || paths[103] != "/live3" {
+		t.Fatalf("order: %d rows, %v … %v", len(paths), paths[:3], paths[99:])
+	}
+	n := 0
+	if err := s.VisitorViews("imp", func(*View) bool { n++; return true }); err != nil || n != 101 {
+		t.Fatalf("imported visitor history: %d, %v", n, err)
+	}
+	if v, ok, err := s.ViewByID(live[2].ID); !ok || err != nil || v.Path != "/live3" {
+		t.Fatalf("live row after imports: %v %v %v", v.Path, ok, err)
+	}
+	// Importing into a live block's range gives import blocks.
+	inside := []View{past(now.Add(-72*time.Hour), 0, "/inside")}
+	inside[0].ID = live[0].ID + 1
+	importViews(t, s, inside)
+	if v, ok, _ := s.ViewByID(live[0].ID + 1); !ok || v.Path != "/inside" {
+		t.Fatalf("import inside a live range: %v %v", v.Path, ok)
+	}
+}

@@ -74,6 +74,13 @@ func (g *idSource) assign(n int, rec func(i int) (id *uint64, createdAt time.Tim
 	return highest
 }
 
+// current is the highest id handed out (or resumed from).
+func (g *idSource) current() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.last
+}
+
 // resume makes the next id larger than id.
 func (g *idSource) resume(id uint64) {
 	g.mu.Lock()

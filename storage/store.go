@@ -278,55 +278,7 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 	if err := wb.Set(t.lastID, binary.BigEndian.AppendUint64(nil, highest)); err != nil {
 		return err
 	}
-	// Keys and values must stay untouched until the batch commits;
-	// appending them to arenas and slicing those keeps that true even when
-	// an arena grows. Blocks and index keys have an arena each, so a
-	// block's bytes stay contiguous. Records of one site share the index
-	// value.
-	blocks := make([]byte, 0, 140*n)
-	index := make([]byte, 0, 24*n)
-	var scratch []byte
-	var site string
-	var siteVal []byte
-	// The open block: where its key and value start in blocks, its row
-	// count and the id of its last row.
-	blockKey, blockVal, rows, prev := -1, -1, 0, uint64(0)
-	closeBlock := func() error {
-		if blockKey < 0 {
-			return nil
-		}
-		err := wb.Set(blocks[blockKey:blockVal:blockVal], blocks[blockVal:len(blocks):len(blocks)])
-		blockKey = -1
-		return err
-	}
-	for i := range n {
-		r := ref(i)
-		if blockKey < 0 || rows == maxBlockRows || r.site != site {
-			if err := closeBlock(); err != nil {
-				return err
-			}
-			blockKey = len(blocks)
-			blocks = appendRowKey(blocks, t.rows, r.site, *r.id)
-			blockVal = len(blocks)
-			blocks = append(blocks, blockLive)
-			rows, prev = 0, *r.id
-		}
-		if r.site != site {
-			site, siteVal = r.site, []byte(r.site)
-		}
-		scratch = encode(scratch[:0], i)
-		blocks = appendBlockRow(blocks, prev, *r.id, scratch)
-		rows, prev = rows+1, *r.id
-		if r.visitor == "" {
-			continue
-		}
-		start := len(index)
-		index = appendVisitorKey(index, t.visitors, r.visitor, *r.id)
-		if err := wb.Set(index[start:len(index):len(index)], siteVal); err != nil {
-			return err
-		}
-	}
-	if err := closeBlock(); err != nil {
+	if err := s.setRows(wb, t, n, ref, encode, false); err != nil {
 		return err
 	}
 	if err := wb.Flush(); err != nil {
