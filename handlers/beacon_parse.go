@@ -47,9 +47,9 @@ var (
 // merely malformed become empty (site → "default", sid → none); a bad path or
 // interaction time is an error and the hit is not stored.
 func ParseBeacon(rawQuery string) (Beacon, error) {
-	q := scanQuery(rawQuery)
+	q := scanRaw(rawQuery)
 	var b Beacon
-	raw, ok := decodeB64(q[qPath])
+	raw, ok := q.b64(qPath)
 	if !ok {
 		return b, ErrBadPath
 	}
@@ -59,7 +59,7 @@ func ParseBeacon(rawQuery string) (Beacon, error) {
 	}
 	b.Path = p
 
-	switch v := q[qInteraction]; v {
+	switch v := q.get(qInteraction); v {
 	case "spa":
 		b.SPA = true
 	default:
@@ -70,30 +70,30 @@ func ParseBeacon(rawQuery string) (Beacon, error) {
 		b.InteractionMS = ms
 	}
 
-	b.Site = scoring.SiteOrDefault(q[qSite])
-	b.Cookie = q[qCookie] == "1"
-	b.PWA = q[qPWA] == "1"
-	if ref, ok := decodeB64(q[qRef]); ok && !hasControl(ref) {
+	b.Site = scoring.SiteOrDefault(q.get(qSite))
+	b.Cookie = q.get(qCookie) == "1"
+	b.PWA = q.get(qPWA) == "1"
+	if ref, ok := q.b64(qRef); ok && !hasControl(ref) {
 		b.Referrer = ref
 	}
-	b.UTMCampaign = decodeUTM(q[qUTMCampaign])
-	b.UTMSource = decodeUTM(q[qUTMSource])
-	b.UTMMedium = decodeUTM(q[qUTMMedium])
-	b.UTMContent = decodeUTM(q[qUTMContent])
-	b.UTMTerm = decodeUTM(q[qUTMTerm])
-	if sid := q[qSession]; validSessionID(sid) {
+	b.UTMCampaign = decodeUTM(&q, qUTMCampaign)
+	b.UTMSource = decodeUTM(&q, qUTMSource)
+	b.UTMMedium = decodeUTM(&q, qUTMMedium)
+	b.UTMContent = decodeUTM(&q, qUTMContent)
+	b.UTMTerm = decodeUTM(&q, qUTMTerm)
+	if sid := q.get(qSession); validSessionID(sid) {
 		b.SessionID = sid
 	}
-	b.parseScreen(q[qScreenW], q[qScreenH])
-	b.Token = q[qToken]
+	b.parseScreen(q.get(qScreenW), q.get(qScreenH))
+	b.Token = q.get(qToken)
 	return b, nil
 }
 
-func decodeUTM(raw string) string {
-	if raw == "" {
+func decodeUTM(q *rawParams, i int) string {
+	if q.v[i] == "" {
 		return ""
 	}
-	v, _ := decodeB64(raw)
+	v, _ := q.b64(i)
 	return truncateRunes(v, maxUTMLen)
 }
 

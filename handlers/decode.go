@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strings"
 	"unicode/utf8"
@@ -11,25 +12,56 @@ import (
 // into a space is put back. Standard and URL-safe alphabets, padded or not,
 // are accepted. The result is valid UTF-8: invalid bytes become U+FFFD.
 func decodeB64(s string) (string, bool) {
+	return decodeB64Raw(s, false)
+}
+
+// decodeB64Raw is decodeB64 of a query value that may still be
+// URL-escaped: %XX escapes are undone into a stack buffer first, and a
+// '+' stays a '+' (a query's '+' is a space, which decodeB64 would turn
+// back into '+'). One allocation: the result.
+func decodeB64Raw(s string, escaped bool) (string, bool) {
 	if s == "" {
 		return "", false
 	}
-	if strings.IndexByte(s, ' ') >= 0 {
-		s = strings.ReplaceAll(s, " ", "+")
+	var unesc [1024]byte
+	src := unesc[:0]
+	if escaped || strings.IndexByte(s, ' ') >= 0 {
+		if len(s) > len(unesc) {
+			src = make([]byte, 0, len(s))
+		}
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c == '%' && escaped && i+2 < len(s) {
+				hi, ok1 := unhex(s[i+1])
+				lo, ok2 := unhex(s[i+2])
+				if ok1 && ok2 {
+					c = hi<<4 | lo
+					i += 2
+				}
+			}
+			if c == ' ' {
+				c = '+'
+			}
+			src = append(src, c)
+		}
+	} else if len(s) > len(unesc) {
+		src = []byte(s)
+	} else {
+		src = append(src, s...)
 	}
-	s = strings.TrimRight(s, "=")
+	for len(src) > 0 && src[len(src)-1] == '=' {
+		src = src[:len(src)-1]
+	}
 	enc := base64.RawStdEncoding
-	if strings.IndexByte(s, '-') >= 0 || strings.IndexByte(s, '_') >= 0 {
+	if bytes.IndexByte(src, '-') >= 0 || bytes.IndexByte(src, '_') >= 0 {
 		enc = base64.RawURLEncoding
 	}
-	// Decode into a stack buffer when it fits: one allocation (the string)
-	// instead of two on the beacon path.
 	var stack [1024]byte
 	buf := stack[:]
-	if n := enc.DecodedLen(len(s)); n > len(buf) {
+	if n := enc.DecodedLen(len(src)); n > len(buf) {
 		buf = make([]byte, n)
 	}
-	n, err := enc.Decode(buf, []byte(s))
+	n, err := enc.Decode(buf, src)
 	if err != nil {
 		return "", false
 	}

@@ -31,13 +31,32 @@ var beaconKeys = [qCount]string{"p", "s", "ck", "ref", "pwa", "uc", "us", "um", 
 // beaconParams holds the raw (unescaped, not yet decoded) b.gif parameters.
 type beaconParams [qCount]string
 
-// scanQuery fills the known parameters from a raw query string. It replaces
-// url.ParseQuery on the hot path: no map, and an allocation only for values
-// that need unescaping. Like url.Values.Get the first occurrence wins, and
-// like url.ParseQuery a pair with a bad escape or a ';' is
-// dropped.
+// rawParams holds the b.gif parameters as they appear in the query string,
+// with a bit per parameter whose value still has escapes ('%' or '+'):
+// the base64 ones are decoded straight from there (decodeB64Raw), without
+// an unescaped copy.
+type rawParams struct {
+	v       [qCount]string
+	escaped uint32
+}
+
+// scanQuery fills the known parameters from a raw query string, unescaped.
+// It replaces url.ParseQuery: no map. Like url.Values.Get the first
+// occurrence wins, and like url.ParseQuery a pair with a bad escape or a
+// ';' is dropped.
 func scanQuery(raw string) beaconParams {
+	rp := scanRaw(raw)
 	var bp beaconParams
+	for i := range bp {
+		bp[i] = rp.get(i)
+	}
+	return bp
+}
+
+// scanRaw is scanQuery without unescaping the values; it allocates only
+// for an escaped key.
+func scanRaw(raw string) rawParams {
+	var rp rawParams
 	var seen uint32
 	for raw != "" {
 		var pair string
@@ -58,16 +77,51 @@ func scanQuery(raw string) beaconParams {
 			continue
 		}
 		if needsUnescape(val) {
-			v, err := url.QueryUnescape(val)
-			if err != nil {
+			if !validEscapes(val) {
 				continue
 			}
-			val = v
+			rp.escaped |= 1 << i
 		}
 		seen |= 1 << i
-		bp[i] = val
+		rp.v[i] = val
 	}
-	return bp
+	return rp
+}
+
+// get returns parameter i unescaped. Its escapes were checked by scanRaw,
+// so unescaping cannot fail.
+func (rp *rawParams) get(i int) string {
+	if rp.escaped&(1<<i) == 0 {
+		return rp.v[i]
+	}
+	v, _ := url.QueryUnescape(rp.v[i])
+	return v
+}
+
+// b64 decodes base64 parameter i (decodeB64Raw).
+func (rp *rawParams) b64(i int) (string, bool) {
+	return decodeB64Raw(rp.v[i], rp.escaped&(1<<i) != 0)
+}
+
+// validEscapes reports whether every '%' in s starts a %XX escape, the
+// condition for url.QueryUnescape to succeed.
+func validEscapes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			continue
+		}
+		if i+2 >= len(s) {
+			return false
+		}
+		if _, ok := unhex(s[i+1]); !ok {
+			return false
+		}
+		if _, ok := unhex(s[i+2]); !ok {
+			return false
+		}
+		i += 2
+	}
+	return true
 }
 
 // needsUnescape reports whether s has a '%' escape or a '+' (space). A

@@ -23,3 +23,27 @@ func FuzzScanQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeB64Raw checks the escaped-base64 fast path against unescaping
+// the query value first and decoding the result, which is what it replaces.
+func FuzzDecodeB64Raw(f *testing.F) {
+	f.Add("L2Jsb2cvcG9zdD9xPTE%3D")
+	f.Add("aHR0cHM6Ly93d3cuZ29vZ2xlLmNvbS8%3D")
+	f.Add("a+b%2Bc%2F%3D%3D")
+	f.Add("L2E%zz")
+	f.Add("LWZvby1fYmFy")
+	f.Fuzz(func(t *testing.T, raw string) {
+		if !validEscapes(raw) {
+			return // scanRaw drops such a pair
+		}
+		unesc, err := url.QueryUnescape(raw)
+		if err != nil {
+			t.Fatalf("%q passed validEscapes but QueryUnescape fails: %v", raw, err)
+		}
+		want, wantOK := decodeB64(unesc)
+		got, ok := decodeB64Raw(raw, needsUnescape(raw))
+		if got != want || ok != wantOK {
+			t.Fatalf("%q: fast path %q %v, unescape+decode %q %v", raw, got, ok, want, wantOK)
+		}
+	})
+}
