@@ -43,6 +43,8 @@ type Store struct {
 	wmu     sync.Mutex // guards writers and closed
 	writers map[*Writer]struct{}
 	closed  bool
+
+	excl exclusions // excluded visitors (exclusions.go)
 }
 
 // recordTable is one record kind's tables and id source.

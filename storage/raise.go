@@ -1,0 +1,270 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Retroactive score raises (bot-defense.md §7.3–7.4): the correlator and the
+// no-event bounce check raise the scores of rows already stored.
+//
+// A raise applies to rows scoring 0–49 (what the statistics count) and
+// records itself in the row's detail under its marker key; a row that has
+// the marker is never raised by that marker again, so each raise happens at
+// most once per row, however often a sweep finds it.
+
+// Raise is one retroactive raise.
+type Raise struct {
+	// Site and VisitorIDs select the rows: every view (and, with Events,
+	// every event) of these visitors on Site.
+	Site       string
+	VisitorIDs []string
+	Events     bool
+	// Penalty is added to the score, which stays at most 100.
+	Penalty int
+	// Marker is the detail key recorded, Value its JSON value.
+	Marker, Value string
+}
+
+// RaiseResult counts the rows a raise changed.
+type RaiseResult struct{ Views, Events int }
+
+// RaiseScores applies r in one Badger transaction, so a sweep's raise of a
+// cluster is stored whole or not at all. Only a cluster too large for one
+// transaction (Badger's ErrTxnTooBig, tens of thousands of rows) is split
+// into several, committed in order; the markers keep a retry from raising
+// a row twice.
+func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
+	var res RaiseResult
+	if !ValidSiteID(r.Site) || r.Marker == "" || r.Penalty <= 0 {
+		return res, fmt.Errorf("raise scores: bad raise (site %q, marker %q, penalty %d)", r.Site, r.Marker, r.Penalty)
+	}
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	set := func(key, val []byte) error {
+		err := txn.Set(key, val)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err = txn.Commit(); err != nil {
+				return err
+			}
+			txn = s.db.NewTransaction(true)
+			err = txn.Set(key, val)
+		}
+		return err
+	}
+	for _, vid := range r.VisitorIDs {
+		keys, err := visitorRowKeys(txn, tableVisitorViews, tableViews, vid, r.Site)
+		if err != nil {
+			return res, fmt.Errorf("raise scores: %w", err)
+		}
+		for _, k := range keys {
+			changed, err := raiseRow(txn, k, r, set, func(val []byte) (score int, detail string, enc func(int, string) []byte, err error) {
+				var v View
+				if err = DecodeView(val, &v); err != nil {
+					return 0, "", nil, err
+				}
+				return v.BotScore, v.BotScoreDetail, func(sc int, d string) []byte {
+					v.BotScore, v.BotScoreDetail = sc, d
+					return EncodeView(nil, &v)
+				}, nil
+			})
+			if err != nil {
+				return res, fmt.Errorf("raise scores: view: %w", err)
+			}
+			if changed {
+				res.Views++
+			}
+		}
+		if !r.Events {
+			continue
+		}
+		keys, err = visitorRowKeys(txn, tableVisitorEvents, tableEvents, vid, r.Site)
+		if err != nil {
+			return res, fmt.Errorf("raise scores: %w", err)
+		}
+		for _, k := range keys {
+			changed, err := raiseRow(txn, k, r, set, func(val []byte) (score int, detail string, enc func(int, string) []byte, err error) {
+				var e Event
+				if err = DecodeEvent(val, &e); err != nil {
+					return 0, "", nil, err
+				}
+				return e.BotScore, e.BotScoreDetail, func(sc int, d string) []byte {
+					e.BotScore, e.BotScoreDetail = sc, d
+					return EncodeEvent(nil, &e)
+				}, nil
+			})
+			if err != nil {
+				return res, fmt.Errorf("raise scores: event: %w", err)
+			}
+			if changed {
+				res.Events++
+			}
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return res, fmt.Errorf("raise scores: commit: %w", err)
+	}
+	return res, nil
+}
+
+type rowCodec func(val []byte) (score int, detail string, encode func(score int, detail string) []byte, err error)
+
+// raiseRow raises one row if it is still 0–49 and unmarked.
+func raiseRow(txn *badger.Txn, key []byte, r Raise, set func(k, v []byte) error, codec rowCodec) (bool, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	val, err := item.ValueCopy(nil)
+	if err != nil {
+		return false, err
+	}
+	score, detail, encode, err := codec(val)
+	if err != nil {
+		return false, err
+	}
+	if score < 0 || score > 49 || HasDetailKey(detail, r.Marker) {
+		return false, nil
+	}
+	return true, set(key, encode(min(score+r.Penalty, 100), AddDetailKey(detail, r.Marker, r.Value)))
+}
+
+// visitorRowKeys returns the primary keys of visitor's rows on site.
+func visitorRowKeys(txn *badger.Txn, index, table byte, visitor, site string) ([][]byte, error) {
+	prefix := visitorPrefix(index, visitor)
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: prefix})
+	defer it.Close()
+	var keys [][]byte
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		key := item.Key()
+		if len(key) != len(prefix)+8 {
+			return nil, fmt.Errorf("%w: %x", errBadKey, key)
+		}
+		id := keyID(key)
+		err := item.Value(func(v []byte) error {
+			if string(v) == site {
+				keys = append(keys, rowKey(table, site, id))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
+
+// HasDetailKey reports whether a score detail object has key at its top
+// level (details are flat objects built by scoring.Result.DetailJSON, plus
+// the markers this file adds, whose values contain no quoted keys of the
+// same names).
+func HasDetailKey(detail, key string) bool {
+	return strings.Contains(detail, `"`+key+`":`)
+}
+
+// AddDetailKey adds "key": value (value is JSON text) to a detail object.
+func AddDetailKey(detail, key, value string) string {
+	body := strings.TrimSpace(detail)
+	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' {
+		return `{"` + key + `":` + value + `}`
+	}
+	inner := strings.TrimSpace(body[1 : len(body)-1])
+	if inner == "" {
+		return `{"` + key + `":` + value + `}`
+	}
+	return "{" + inner + `,"` + key + `":` + value + "}"
+}
+
+// Bounce check (bot-defense.md §7.4).
+const (
+	BounceMinAge  = 5 * time.Minute
+	BounceMaxAge  = 30 * time.Minute
+	BouncePenalty = 15
+	BounceMarker  = "no_events"
+)
+
+// MarkBounces gives every view 5–30 minutes old at now, scoring 0–49, not
+// yet marked, whose visitor has no event on the view's site, +15 and
+// "no_events": true. It returns the number of views raised. The views of
+// one site are raised in one transaction.
+func (s *Store) MarkBounces(now time.Time) (int, error) {
+	total := 0
+	for _, site := range s.sites.all() {
+		var visitors []string
+		seen := map[string]bool{}
+		err := s.Views(site, now.Add(-BounceMaxAge), now.Add(-BounceMinAge), func(v *View) bool {
+			if v.VisitorID != "" && v.BotScore >= 0 && v.BotScore <= 49 && !HasDetailKey(v.BotScoreDetail, BounceMarker) && !seen[v.VisitorID] {
+				seen[v.VisitorID] = true
+				visitors = append(visitors, v.VisitorID)
+			}
+			return true
+		})
+		if err != nil {
+			return total, fmt.Errorf("bounces: %w", err)
+		}
+		if len(visitors) == 0 {
+			continue
+		}
+		n, err := s.markBounces(site, visitors, now)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (s *Store) markBounces(site string, visitors []string, now time.Time) (int, error) {
+	from, to := idFloor(ceilMilli(now.Add(-BounceMaxAge))), idFloor(ceilMilli(now.Add(-BounceMinAge)))
+	n := 0
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for _, vid := range visitors {
+			events, err := visitorRowKeys(txn, tableVisitorEvents, tableEvents, vid, site)
+			if err != nil {
+				return err
+			}
+			if len(events) > 0 {
+				continue
+			}
+			keys, err := visitorRowKeys(txn, tableVisitorViews, tableViews, vid, site)
+			if err != nil {
+				return err
+			}
+			r := Raise{Penalty: BouncePenalty, Marker: BounceMarker, Value: "true"}
+			for _, k := range keys {
+				if id := keyID(k); id < from || id >= to {
+					continue
+				}
+				changed, err := raiseRow(txn, k, r, txn.Set, func(val []byte) (int, string, func(int, string) []byte, error) {
+					var v View
+					if err := DecodeView(val, &v); err != nil {
+						return 0, "", nil, err
+					}
+					return v.BotScore, v.BotScoreDetail, func(sc int, d string) []byte {
+						v.BotScore, v.BotScoreDetail = sc, d
+						return EncodeView(nil, &v)
+					}, nil
+				})
+				if err != nil {
+					return err
+				}
+				if changed {
+					n++
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bounces of %s: %w", site, err)
+	}
+	return n, nil
+}
