@@ -36,7 +36,7 @@ func (s *Store) SuspiciousVisitors(site string, minScore, limit int) ([]Suspicio
 		sites = []string{site}
 	}
 	type acc struct {
-		row                                          SuspiciousVisitor
+		row                                       SuspiciousVisitor
 		sites, devices, countries, oses, browsers map[string]struct{}
 	}
 	by := map[string]*acc{}
