@@ -111,6 +111,17 @@ type Handler struct {
 	// pages. Reserved: the injector lands with the full tracker.
 	Inject string `json:"inject,omitempty"`
 
+	// CrawlerFeeds, AIBotFeeds and DatacenterFeeds are threat feeds
+	// (URLs or local files): crawler User-Agent regexes (crawler-user-agents
+	// JSON), AI bot names (ai-robots-txt robots.json) and datacenter CIDRs
+	// (AWS ip-ranges.json, GCP cloud.json or one CIDR per line). None by
+	// default. The last good copy is cached in db_path/feeds.
+	CrawlerFeeds    *[]string `json:"crawler_feeds,omitempty"`
+	AIBotFeeds      *[]string `json:"ai_bot_feeds,omitempty"`
+	DatacenterFeeds *[]string `json:"datacenter_feeds,omitempty"`
+	// FeedRefresh is how often the threat feeds are fetched. Default 6h.
+	FeedRefresh *caddy.Duration `json:"feed_refresh,omitempty"`
+
 	cfg      settings
 	logger   *zap.Logger
 	shared   *shared
@@ -119,6 +130,7 @@ type Handler struct {
 	policy   *auth.Policy
 	counters *counters
 	injector *inject.Injector
+	bots     *handlers.Bots
 }
 
 // CaddyModule returns the Caddy module information.
@@ -154,6 +166,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	feeds, err := sh.threatFeeds(cfg, h.logger)
+	if err != nil {
+		return err
+	}
 	h.track = &handlers.Tracking{
 		Config:  &cfg.handlers,
 		Sink:    sh.writer,
@@ -165,6 +181,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Scripts: sh.scripts,
 		Observe: h.counters,
 		Now:     time.Now,
+
+		Burst:    sh.burst,
+		BotIPs:   sh.botIPs,
+		Feeds:    feeds,
+		Prints:   sh.prints,
+		Excluded: sh.store,
+		Drops:    h.counters,
 	}
 	if cfg.debug {
 		h.track.Observe = debugObserver{h.counters, h.logger}
@@ -174,6 +197,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return err
 		}
 	}
+	h.bots = &handlers.Bots{Store: sh.store, Now: time.Now}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,
@@ -207,7 +231,7 @@ func (h *Handler) Cleanup() error {
 // ServeHTTP routes Echelon's paths and passes everything else on.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	path, ok := strings.CutPrefix(r.URL.Path, h.cfg.handlers.BasePath)
-	rt, owned := routes[path]
+	rt, owned := lookupRoute(path)
 	if !ok || !owned {
 		return h.serveNext(w, r, next)
 	}
