@@ -33,6 +33,11 @@ func BenchmarkServeBeacon(b *testing.B) {
 		Limiter: scoring.NewRateLimiter(1_000_000, time.Minute, 1<<16, time.Now),
 		Observe: nopObserver{},
 		Now:     time.Now,
+		// The module's bot-defense state, as Provision wires it.
+		Burst:    scoring.NewBurst(0),
+		BotIPs:   scoring.NewBotIPs(0),
+		Prints:   scoring.NewPrints(0),
+		Excluded: st,
 	}
 	req := httptest.NewRequest("GET", "/b.gif?p=L2Jsb2cvcG9zdD9xPTE&s=shop&_v=1500&sw=1920&sh=1080&sid=0b7c2f0e-1111-4222-8333-444455556666&ref=aHR0cHM6Ly93d3cuZ29vZ2xlLmNvbS8", nil)
 	req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
