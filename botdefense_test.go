@@ -222,3 +222,51 @@ func TestBots_ThreatFeedFromHTTPAndCache(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBots_RateLimitAnswers: past rate_limit_max, ea.js and e answer 429
+// with Retry-After, b.gif the pixel without CORS; 0 turns the limiter off.
+func TestBots_RateLimitAnswers(t *testing.T) {
+	_, dir := startCaddy(t, "rate_limit_max 2\nrate_limit_window 1m")
+	origin := http.Header{"Origin": {"https://shop.example"}}
+	for range 2 {
+		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "rl", nil), nil, origin)
+	}
+	status, h, body := do(t, "GET", baseURL+"/ea.js?s=rl", nil, nil)
+	if status != 429 || body != "// rate limited" || h.Get("Retry-After") == "" {
+		t.Errorf("ea.js: %d %q Retry-After %q", status, body, h.Get("Retry-After"))
+	}
+	status, h, body = do(t, "POST", baseURL+"/e", strings.NewReader(`{"siteId":"rl","events":[{"type":"click"}]}`), nil)
+	if status != 429 || body != "" || h.Get("Retry-After") == "" {
+		t.Errorf("e: %d %q Retry-After %q", status, body, h.Get("Retry-After"))
+	}
+	status, h, body = do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "rl", nil), nil, origin)
+	if status != 200 || body != string(wantPixel) || h.Get("Access-Control-Allow-Origin") != "" || h.Get("Retry-After") != "" {
+		t.Errorf("b.gif: %d, CORS %q: want the silent pixel", status, h.Get("Access-Control-Allow-Origin"))
+	}
+	if n := len(storedViews(t, dir, "rl")); n != 2 {
+		t.Errorf("%d views stored, want the 2 within the limit", n)
+	}
+	unload(t)
+
+	_, dir = startCaddy(t, "rate_limit_max 0")
+	for range 5 {
+		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "rl0", nil), nil, nil)
+	}
+	if n := len(storedViews(t, dir, "rl0")); n != 5 {
+		t.Errorf("rate_limit_max 0: %d of 5 stored", n)
+	}
+}
+
+// TestBots_KnownBotOnEaJsMarksTheIP: ea.js is served to a known bot, but
+// its IP enters the suspected tier (bot-defense.md §1).
+func TestBots_KnownBotOnEaJsMarksTheIP(t *testing.T) {
+	_, dir := startCaddy(t, "")
+	status, _, _ := do(t, "GET", baseURL+"/ea.js?s=eabot", nil, http.Header{"User-Agent": {gptBotUA}})
+	if status != 200 {
+		t.Fatalf("ea.js for a known bot: %d, want 200", status)
+	}
+	do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "eabot", nil), nil, nil)
+	if v := storedViews(t, dir, "eabot"); len(v) != 1 || !detailHas(v[0].BotScoreDetail, "bot_ip", 20) {
+		t.Fatalf("%+v, want bot_ip 20", v)
+	}
+}
