@@ -43,11 +43,11 @@ func newCounters(reg *prometheus.Registry, logger *zap.Logger) *counters {
 		logger: logger,
 		beacons: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "echelon", Name: "beacons_total",
-			Help: "Pageview beacons by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow).",
+			Help: "Pageview beacons by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow, excluded).",
 		}, []string{"outcome"})),
 		events: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "echelon", Name: "events_total",
-			Help: "Events by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow).",
+			Help: "Events by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow, excluded).",
 		}, []string{"outcome"})),
 		flush: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "echelon", Name: "flush_duration_seconds",
