@@ -15,6 +15,10 @@ import (
 // startBotDefense creates a data directory's bot-defense state and starts
 // its correlator.
 func (s *shared) startBotDefense(logger *zap.Logger) {
+	// Load the excluded set now, so no beacon waits for Badger.
+	if _, err := s.store.Excluded(); err != nil {
+		logger.Error("excluded visitors not loaded; retried on first use", zap.Error(err))
+	}
 	s.burst = scoring.NewBurst(0)
 	s.botIPs = scoring.NewBotIPs(0)
 	s.prints = scoring.NewPrints(0)

@@ -270,3 +270,23 @@ func TestBots_KnownBotOnEaJsMarksTheIP(t *testing.T) {
 		t.Fatalf("%+v, want bot_ip 20", v)
 	}
 }
+
+// TestBots_AllowedSitesOnly: with allowed_sites, hits for other sites are
+// answered as usual and not stored, beacons and events alike.
+func TestBots_AllowedSitesOnly(t *testing.T) {
+	_, dir := startCaddy(t, "allowed_sites Shop")
+	for _, site := range []string{"shop", "other"} {
+		if status, _, _ := do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", site, nil), nil, nil); status != 200 {
+			t.Fatalf("b.gif %s: %d", site, status)
+		}
+		if status, _, _ := do(t, "POST", baseURL+"/e", strings.NewReader(`{"siteId":"`+site+`","events":[{"type":"click"}]}`), nil); status != 204 {
+			t.Fatalf("e %s: %d", site, status)
+		}
+	}
+	if v, e := storedViews(t, dir, "shop"), storedEvents(t, dir, "shop"); len(v) != 1 || len(e) != 1 {
+		t.Errorf("allowed site: %d views %d events, want 1 and 1", len(v), len(e))
+	}
+	if v, e := storedViews(t, dir, "other"), storedEvents(t, dir, "other"); len(v) != 0 || len(e) != 0 {
+		t.Errorf("other site: %d views %d events stored", len(v), len(e))
+	}
+}

@@ -44,10 +44,8 @@ type Exclusion struct {
 
 // exclusions is the in-memory copy of the table.
 type exclusions struct {
-	once sync.Once
-	err  error
-	mu   sync.Mutex // serialises changes
-	set  atomic.Pointer[map[string]struct{}]
+	mu  sync.Mutex // serialises loading and changes
+	set atomic.Pointer[map[string]struct{}]
 }
 
 func exclusionKey(id string) []byte {
@@ -78,27 +76,37 @@ func decodeExclusion(id string, b []byte) (Exclusion, error) {
 	return e, nil
 }
 
-// loadExclusions reads the table into memory once.
+// loadExclusions reads the table into memory, once it succeeds.
 func (s *Store) loadExclusions() error {
-	s.excl.once.Do(func() {
-		set := map[string]struct{}{}
-		s.excl.err = s.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tableExclusions}})
-			defer it.Close()
-			for it.Rewind(); it.Valid(); it.Next() {
-				set[string(it.Item().Key()[1:])] = struct{}{}
-			}
-			return nil
-		})
-		s.excl.set.Store(&set)
+	if s.excl.set.Load() != nil {
+		return nil
+	}
+	s.excl.mu.Lock()
+	defer s.excl.mu.Unlock()
+	if s.excl.set.Load() != nil {
+		return nil
+	}
+	set := map[string]struct{}{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tableExclusions}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			set[string(it.Item().Key()[1:])] = struct{}{}
+		}
+		return nil
 	})
-	return s.excl.err
+	if err != nil {
+		return err
+	}
+	s.excl.set.Store(&set)
+	return nil
 }
 
 // IsExcluded reports whether visitorID is excluded. It is lock-free and does
 // not allocate: the collectors call it on every hit. Before the set is
 // loaded (Open does not load it; the first call of any exclusion method
-// does) it loads it.
+// does) it loads it; if that fails, nobody is excluded until a later call
+// loads it.
 func (s *Store) IsExcluded(visitorID string) bool {
 	set := s.excl.set.Load()
 	if set == nil {
