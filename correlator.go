@@ -15,8 +15,8 @@ const correlatorEvery = 2 * time.Minute
 
 // correlator runs the sweeps of bot-defense.md §7.3–7.4 for one data
 // directory: it clusters the beacons' prints, raises the stored rows of
-// flagged clusters retroactively, confirms their IPs, and marks no-event
-// bounces. The pool entry owns it; Destruct stops it.
+// flagged clusters retroactively, confirms their IPs, marks no-event
+// bounces and brings the views-by-score index up to date. The pool entry owns it; Destruct stops it.
 type correlator struct {
 	store  *storage.Store
 	prints *scoring.Prints
@@ -99,6 +99,11 @@ func (c *correlator) sweep(now time.Time) sweepResult {
 		c.logger.Error("correlator: bounce check failed", zap.Error(err))
 	}
 	res.bounces = n
+	// Index after the raises, so the entries of this sweep's new views
+	// already have their raised scores.
+	if _, err := c.store.IndexScores(); err != nil {
+		c.logger.Error("correlator: score index not updated", zap.Error(err))
+	}
 	if res.clusters > 0 || res.bounces > 0 {
 		c.logger.Debug("correlator sweep", zap.Int("clusters", res.clusters), zap.Int("views", res.views),
 			zap.Int("events", res.events), zap.Int("bounces", res.bounces))

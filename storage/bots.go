@@ -28,8 +28,9 @@ type SuspiciousVisitor struct {
 
 // SuspiciousVisitors groups the views scoring minScore or more by visitor,
 // on site or on every site when site is "", and returns the top limit by
-// maximum score, then pageviews, both descending (then visitor id). It
-// scans the views of the sites concerned: an admin call, not a hot path.
+// maximum score, then pageviews, both descending (then visitor id). With
+// minScore >= 1 it reads the score index (scoreindex.go) and the views it
+// names; with minScore <= 0 every view qualifies and it scans them.
 func (s *Store) SuspiciousVisitors(site string, minScore, limit int) ([]SuspiciousVisitor, error) {
 	sites := s.sites.all()
 	if site != "" {
@@ -40,38 +41,41 @@ func (s *Store) SuspiciousVisitors(site string, minScore, limit int) ([]Suspicio
 		sites, devices, countries, oses, browsers map[string]struct{}
 	}
 	by := map[string]*acc{}
-	for _, st := range sites {
-		err := s.Views(st, time.Time{}, time.Unix(1<<40, 0), func(v *View) bool {
-			if v.BotScore < minScore || v.VisitorID == "" {
-				return true
-			}
-			a := by[v.VisitorID]
-			if a == nil {
-				a = &acc{
-					row:   SuspiciousVisitor{VisitorID: v.VisitorID, MaxBotScore: v.BotScore, FirstSeen: v.CreatedAt, LastSeen: v.CreatedAt},
-					sites: map[string]struct{}{}, devices: map[string]struct{}{}, countries: map[string]struct{}{},
-					oses: map[string]struct{}{}, browsers: map[string]struct{}{},
-				}
-				by[v.VisitorID] = a
-			}
-			a.row.Pageviews++
-			a.row.MaxBotScore = max(a.row.MaxBotScore, v.BotScore)
-			if v.CreatedAt.Before(a.row.FirstSeen) {
-				a.row.FirstSeen = v.CreatedAt
-			}
-			if v.CreatedAt.After(a.row.LastSeen) {
-				a.row.LastSeen = v.CreatedAt
-			}
-			addTo(a.sites, v.SiteID)
-			addTo(a.devices, v.DeviceType)
-			addTo(a.countries, v.CountryCode)
-			addTo(a.oses, v.OSName)
-			addTo(a.browsers, v.BrowserName)
-			return true
-		})
-		if err != nil {
-			return nil, err
+	add := func(v *View) {
+		if v.BotScore < minScore || v.VisitorID == "" {
+			return
 		}
+		a := by[v.VisitorID]
+		if a == nil {
+			a = &acc{
+				row:   SuspiciousVisitor{VisitorID: v.VisitorID, MaxBotScore: v.BotScore, FirstSeen: v.CreatedAt, LastSeen: v.CreatedAt},
+				sites: map[string]struct{}{}, devices: map[string]struct{}{}, countries: map[string]struct{}{},
+				oses: map[string]struct{}{}, browsers: map[string]struct{}{},
+			}
+			by[v.VisitorID] = a
+		}
+		a.row.Pageviews++
+		a.row.MaxBotScore = max(a.row.MaxBotScore, v.BotScore)
+		if v.CreatedAt.Before(a.row.FirstSeen) {
+			a.row.FirstSeen = v.CreatedAt
+		}
+		if v.CreatedAt.After(a.row.LastSeen) {
+			a.row.LastSeen = v.CreatedAt
+		}
+		addTo(a.sites, v.SiteID)
+		addTo(a.devices, v.DeviceType)
+		addTo(a.countries, v.CountryCode)
+		addTo(a.oses, v.OSName)
+		addTo(a.browsers, v.BrowserName)
+	}
+	if s.scanOnly || minScore < 1 {
+		for _, st := range sites {
+			if err := s.Views(st, time.Time{}, time.Unix(1<<40, 0), func(v *View) bool { add(v); return true }); err != nil {
+				return nil, err
+			}
+		}
+	} else if err := s.suspiciousIndexed(site, minScore, add); err != nil {
+		return nil, err
 	}
 	out := make([]SuspiciousVisitor, 0, len(by))
 	for _, a := range by {

@@ -45,17 +45,29 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 	}
 	txn := s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
-	set := func(key, val []byte) error {
-		err := txn.Set(key, val)
+	mark, err := scoreIndexed(txn)
+	if err != nil {
+		return res, fmt.Errorf("raise scores: %w", err)
+	}
+	// write applies one change, committing and starting a new transaction
+	// when the current one is full.
+	write := func(apply func(*badger.Txn) error) error {
+		err := apply(txn)
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			if err = txn.Commit(); err != nil {
 				return err
 			}
 			txn = s.db.NewTransaction(true)
-			err = txn.Set(key, val)
+			err = apply(txn)
 		}
 		return err
 	}
+	set := func(key, val []byte) error {
+		return write(func(t *badger.Txn) error { return t.Set(key, val) })
+	}
+	w := txnWriter{set: set, del: func(key, _ []byte) error {
+		return write(func(t *badger.Txn) error { return t.Delete(key) })
+	}}
 	for _, vid := range r.VisitorIDs {
 		keys, err := visitorRowKeys(txn, tableVisitorViews, tableViews, vid, r.Site)
 		if err != nil {
@@ -71,7 +83,7 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 					v.BotScore, v.BotScoreDetail = sc, d
 					return EncodeView(nil, &v)
 				}, nil
-			})
+			}, viewReindexer(w, mark, r.Site, vid, k))
 			if err != nil {
 				return res, fmt.Errorf("raise scores: view: %w", err)
 			}
@@ -96,7 +108,7 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 					e.BotScore, e.BotScoreDetail = sc, d
 					return EncodeEvent(nil, &e)
 				}, nil
-			})
+			}, nil)
 			if err != nil {
 				return res, fmt.Errorf("raise scores: event: %w", err)
 			}
@@ -113,8 +125,9 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 
 type rowCodec func(val []byte) (score int, detail string, encode func(score int, detail string) []byte, err error)
 
-// raiseRow raises one row if it is still 0–49 and unmarked.
-func raiseRow(txn *badger.Txn, key []byte, r Raise, set func(k, v []byte) error, codec rowCodec) (bool, error) {
+// raiseRow raises one row if it is still 0–49 and unmarked; after, if not
+// nil, runs in the same transaction with the old and new score.
+func raiseRow(txn *badger.Txn, key []byte, r Raise, set func(k, v []byte) error, codec rowCodec, after func(old, new int) error) (bool, error) {
 	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return false, nil
@@ -133,7 +146,21 @@ func raiseRow(txn *badger.Txn, key []byte, r Raise, set func(k, v []byte) error,
 	if score < 0 || score > 49 || HasDetailKey(detail, r.Marker) {
 		return false, nil
 	}
-	return true, set(key, encode(min(score+r.Penalty, 100), AddDetailKey(detail, r.Marker, r.Value)))
+	raised := min(score+r.Penalty, 100)
+	if err := set(key, encode(raised, AddDetailKey(detail, r.Marker, r.Value))); err != nil {
+		return false, err
+	}
+	if after != nil {
+		return true, after(score, raised)
+	}
+	return true, nil
+}
+
+// viewReindexer moves the score index entry of the view under key.
+func viewReindexer(w txnWriter, mark uint64, site, visitor string, key []byte) func(old, new int) error {
+	return func(old, new int) error {
+		return reindexRaise(w, mark, site, keyID(key), visitor, old, new)
+	}
 }
 
 // visitorRowKeys returns the primary keys of visitor's rows on site.
@@ -226,6 +253,11 @@ func (s *Store) markBounces(site string, visitors []string, now time.Time) (int,
 	from, to := idFloor(ceilMilli(now.Add(-BounceMaxAge))), idFloor(ceilMilli(now.Add(-BounceMinAge)))
 	n := 0
 	err := s.db.Update(func(txn *badger.Txn) error {
+		mark, err := scoreIndexed(txn)
+		if err != nil {
+			return err
+		}
+		w := txnWriter{set: txn.Set, del: func(k, _ []byte) error { return txn.Delete(k) }}
 		for _, vid := range visitors {
 			events, err := visitorRowKeys(txn, tableVisitorEvents, tableEvents, vid, site)
 			if err != nil {
@@ -252,7 +284,7 @@ func (s *Store) markBounces(site string, visitors []string, now time.Time) (int,
 						v.BotScore, v.BotScoreDetail = sc, d
 						return EncodeView(nil, &v)
 					}, nil
-				})
+				}, viewReindexer(w, mark, site, vid, k))
 				if err != nil {
 					return err
 				}

@@ -45,6 +45,9 @@ type Store struct {
 	closed  bool
 
 	excl exclusions // excluded visitors (exclusions.go)
+	// scanOnly makes SuspiciousVisitors scan instead of using the score
+	// index: tests compare the two.
+	scanOnly bool
 }
 
 // recordTable is one record kind's tables and id source.
