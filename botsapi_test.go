@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // keysOf returns the sorted keys of a JSON object.
@@ -74,6 +75,11 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 		}
 		if status, body := apiDo(t, "GET", "/api/bots/suspicious?site_id=bad%20site", ""); status != 400 || !strings.Contains(body, `"error":"invalid_site_id"`) {
 			t.Errorf("bad site: %d %s", status, body)
+		}
+		// After a sweep the views come from the score index: same answer.
+		sharedOf(t, dir).corr.sweep(time.Now())
+		if _, again := apiDo(t, "GET", "/api/bots/suspicious", ""); again != body {
+			t.Errorf("from the index:\n%s\nfrom the scan:\n%s", again, body)
 		}
 	})
 
