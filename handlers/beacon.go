@@ -84,12 +84,12 @@ func (t *Tracking) collectBeacon(r *http.Request, ua string, peer Peer, bot bool
 	in.ScreenSent, in.ScreenValid = b.ScreenSent, b.ScreenValid
 	in.ExternalReferrer = origin != "direct_or_unknown"
 	in.Path = b.Path
-	ipKey, tier := t.stateInputs(&in, ua, peer, now, true)
+	ipKey, tier, keyed := t.stateInputs(&in, ua, peer, now, true)
 	res := t.Rules.Score(&in)
 	t.checkPoW(&res, b.Token, b.SessionID, b.Site, vis.id, now, true)
 	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
 	parsed := scoring.ParseUA(ua)
-	if t.Prints != nil {
+	if t.Prints != nil && keyed {
 		fp := printOf(parsed, &b, in.Country, r)
 		t.Prints.Record(ipKey, vis.id, b.Site, &fp, res.Score >= scoring.EvidenceScore, tier == scoring.IPTierConfirmed, now)
 	}

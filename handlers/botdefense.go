@@ -105,12 +105,13 @@ func (t *Tracking) scoreInput(r *http.Request, ua string, peer Peer, hit scoring
 
 // stateInputs fills the stateful inputs of a score: the burst count
 // (counted on a beacon, only read on an event batch) and the threat feeds.
-// It returns the client's IP key and its bot-IP tier, which the caller
-// adds after the proof of work (Rules.BotIP).
-func (t *Tracking) stateInputs(in *scoring.Input, ua string, peer Peer, now time.Time, countHit bool) ([16]byte, scoring.IPTier) {
+// It returns the client's IP key (ok false if there is none: no salt)
+// and its bot-IP tier, which the caller adds after the proof of work
+// (Rules.BotIP).
+func (t *Tracking) stateInputs(in *scoring.Input, ua string, peer Peer, now time.Time, countHit bool) (key [16]byte, tier scoring.IPTier, ok bool) {
 	key, ip, ok := t.clientKey(peer, now)
 	if !ok {
-		return key, scoring.IPTierNone
+		return key, scoring.IPTierNone, false
 	}
 	if t.Burst != nil {
 		bk := scoring.BurstKey(key, ua)
@@ -121,7 +122,7 @@ func (t *Tracking) stateInputs(in *scoring.Input, ua string, peer Peer, now time
 		}
 	}
 	t.Feeds.Fill(in, ua, ip)
-	return key, t.BotIPs.Tier(key, now)
+	return key, t.BotIPs.Tier(key, now), true
 }
 
 // printOf is the correlator's fingerprint of a beacon.

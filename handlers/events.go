@@ -82,7 +82,7 @@ func (t *Tracking) collectEvents(r *http.Request, ua string, bot bool, peer Peer
 		return
 	}
 	in := t.scoreInput(r, ua, peer, scoring.HitEvents, site)
-	_, tier := t.stateInputs(&in, ua, peer, now, false)
+	_, tier, _ := t.stateInputs(&in, ua, peer, now, false)
 	res := t.Rules.Score(&in)
 	t.checkPoW(&res, batch.Token, batch.Events[0].SessionID, site, vis.id, now, false)
 	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
