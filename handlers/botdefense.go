@@ -66,7 +66,7 @@ func (t *Tracking) clientKey(peer Peer, now time.Time) (key [16]byte, ip netip.A
 		return key, ip, false
 	}
 	ip, _ = netip.ParseAddr(peer.IP)
-	return scoring.IPKey(ip, salt), ip, true
+	return t.ipKeys.Key(ip, salt), ip, true
 }
 
 // sighting puts the IP of a known-bot User-Agent into the suspected tier,

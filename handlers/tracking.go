@@ -64,6 +64,8 @@ type Tracking struct {
 	Prints   *scoring.Prints // correlator prints of scored beacons
 	Excluded ExclusionSet    // excluded visitors
 	Drops    DropObserver    // bot drops by endpoint and reason
+
+	ipKeys scoring.IPKeyer // IP keys with the day's salt schedule
 }
 
 // visitor is who sent a hit: the id stored with it and whether it came from
