@@ -89,6 +89,10 @@ var subdirectives = map[string]setter{
 	"ignored_sites":          list(func(h *Handler) **[]string { return &h.IgnoredSites }),
 	"anonymize_sites":        list(func(h *Handler) **[]string { return &h.AnonymizeSites }),
 	"site_suspect_countries": siteCountries,
+	"crawler_feeds":          list(func(h *Handler) **[]string { return &h.CrawlerFeeds }),
+	"ai_bot_feeds":           list(func(h *Handler) **[]string { return &h.AIBotFeeds }),
+	"datacenter_feeds":       list(func(h *Handler) **[]string { return &h.DatacenterFeeds }),
+	"feed_refresh":           duration(func(h *Handler) **caddy.Duration { return &h.FeedRefresh }),
 }
 
 func str(field func(*Handler) *string) setter {

@@ -37,6 +37,8 @@ type settings struct {
 	inject                          string
 	handlers                        handlers.Config
 	rules                           scoring.Rules
+	feedSources                     []scoring.FeedSource
+	feedRefresh                     time.Duration
 }
 
 // defaultPoWDifficulty is the proof-of-work difficulty in leading zero bits,
@@ -241,6 +243,11 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 		ssc = e
 	}
 	s.rules.SiteSuspectCountries = r.siteCountries(ssc)
+	s.feedSources = r.feeds(h)
+	s.feedRefresh = r.duration("feed_refresh", "ECHELON_FEED_REFRESH_MS", h.FeedRefresh, scoring.DefaultFeedInterval, time.Millisecond)
+	if s.feedRefresh < time.Minute {
+		r.fail("feed_refresh", "", "%s is below 1m", s.feedRefresh)
+	}
 	return s, r.err
 }
 
@@ -284,6 +291,29 @@ func (r *resolver) origins(hosts []string) []string {
 			continue
 		}
 		out = append(out, h)
+	}
+	return out
+}
+
+// feeds collects the threat feed sources: http(s) URLs or local paths.
+func (r *resolver) feeds(h *Handler) []scoring.FeedSource {
+	var out []scoring.FeedSource
+	for _, f := range []struct {
+		option, env string
+		v           *[]string
+		kind        scoring.FeedKind
+	}{
+		{"crawler_feeds", "ECHELON_CRAWLER_FEEDS", h.CrawlerFeeds, scoring.FeedCrawlerUA},
+		{"ai_bot_feeds", "ECHELON_AI_BOT_FEEDS", h.AIBotFeeds, scoring.FeedAIBots},
+		{"datacenter_feeds", "ECHELON_DATACENTER_FEEDS", h.DatacenterFeeds, scoring.FeedDatacenter},
+	} {
+		for _, loc := range r.list(f.env, f.v, nil) {
+			if strings.Contains(loc, "://") && !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
+				r.fail(f.option, "", "%q is neither an http(s) URL nor a file path", loc)
+				continue
+			}
+			out = append(out, scoring.FeedSource{Kind: f.kind, Location: loc})
+		}
 	}
 	return out
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/echelon-analytics/caddy-echelon/scoring"
 )
 
 // TestCaddyfile_EverySubdirectiveToJSON adapts a block using every
@@ -51,6 +53,10 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		shutdown_timeout 30s
 		base_path /_ea
 		inject shop
+		crawler_feeds https://example.com/crawler.json
+		ai_bot_feeds /etc/echelon/robots.json
+		datacenter_feeds https://ip-ranges.amazonaws.com/ip-ranges.json /etc/echelon/gcp.json
+		feed_refresh 3h
 	}`
 	var h Handler
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in)); err != nil {
@@ -66,7 +72,9 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		`"behind_cloudflare":true,"trust_geo_headers":false,"cookie_consent":true,"ignored_sites":["staging","test"],` +
 		`"site_suspect_countries":"shop:BR,IN;blog:VN","challenge_window":1200000000000,"pow_difficulty":12,"pow_missing_points":10,"pow_invalid_points":20,"pow_replayed_points":30,"live_stats_minutes":15,` +
 		`"display_timezone":"Europe/Helsinki","public_mode":true,"anonymize_sites":["demo"],"telemetry":false,` +
-		`"debug":true,"shutdown_timeout":30000000000,"base_path":"/_ea","inject":"shop"}`
+		`"debug":true,"shutdown_timeout":30000000000,"base_path":"/_ea","inject":"shop",` +
+		`"crawler_feeds":["https://example.com/crawler.json"],"ai_bot_feeds":["/etc/echelon/robots.json"],` +
+		`"datacenter_feeds":["https://ip-ranges.amazonaws.com/ip-ranges.json","/etc/echelon/gcp.json"],"feed_refresh":10800000000000}`
 	if string(got) != want {
 		t.Errorf("JSON\n got %s\nwant %s", got, want)
 	}
@@ -81,7 +89,8 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		t.Fatalf("resolve: %v", err)
 	}
 	if s.rateLimitWindow != 2*time.Minute || !s.trustProxy || !s.handlers.BehindCloudflare || s.handlers.TrustGeoHeaders ||
-		!s.rules.SiteSuspectCountries["shop"]["IN"] || !s.rules.SiteSuspectCountries["blog"]["VN"] || s.displayTimezone.String() != "Europe/Helsinki" {
+		!s.rules.SiteSuspectCountries["shop"]["IN"] || !s.rules.SiteSuspectCountries["blog"]["VN"] || s.displayTimezone.String() != "Europe/Helsinki" ||
+		len(s.feedSources) != 4 || s.feedSources[3].Kind != scoring.FeedDatacenter || s.feedRefresh != 3*time.Hour {
 		t.Errorf("resolved %+v", s)
 	}
 }
@@ -187,6 +196,9 @@ func TestResolve_InvalidValuesNameTheOption(t *testing.T) {
 		{"env flush zero", Handler{}, map[string]string{"ECHELON_VIEW_FLUSH_MS": "0"}, "view_flush (from ECHELON_VIEW_FLUSH_MS)"},
 		{"env bool", Handler{}, map[string]string{"ECHELON_PUBLIC_MODE": "yes please"}, "public_mode (from ECHELON_PUBLIC_MODE)"},
 		{"env threshold", Handler{}, map[string]string{"ECHELON_BOT_DISCARD_THRESHOLD": "500"}, "bot_discard_threshold (from ECHELON_BOT_DISCARD_THRESHOLD)"},
+		{"feed scheme", Handler{CrawlerFeeds: &[]string{"ftp://example.com/x.json"}}, nil, "crawler_feeds"},
+		{"env feed scheme", Handler{}, map[string]string{"ECHELON_DATACENTER_FEEDS": "gopher://x"}, "datacenter_feeds"},
+		{"feed refresh too short", Handler{}, map[string]string{"ECHELON_FEED_REFRESH_MS": "1000"}, "feed_refresh"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ type counters struct {
 	beacons *prometheus.CounterVec
 	events  *prometheus.CounterVec
 	flush   *prometheus.HistogramVec
+	drops   *prometheus.CounterVec // bot drops by endpoint and reason (botdefense.go)
 	// beaconBy and eventsBy hold the counter of each known outcome, so the
 	// hot path skips the vector's label hashing.
 	beaconBy, eventsBy map[string]prometheus.Counter
@@ -29,6 +30,7 @@ type counters struct {
 var outcomes = []string{
 	handlers.OutcomeStored, handlers.OutcomeBotDropped, handlers.OutcomeInvalid,
 	handlers.OutcomeRateLimited, handlers.OutcomeIgnored, handlers.OutcomeOverflow,
+	handlers.OutcomeExcluded,
 }
 
 // newCounters registers the metrics, reusing ones another echelon handler
@@ -41,11 +43,11 @@ func newCounters(reg *prometheus.Registry, logger *zap.Logger) *counters {
 		logger: logger,
 		beacons: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "echelon", Name: "beacons_total",
-			Help: "Pageview beacons by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow).",
+			Help: "Pageview beacons by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow, excluded).",
 		}, []string{"outcome"})),
 		events: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "echelon", Name: "events_total",
-			Help: "Events by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow).",
+			Help: "Events by outcome (stored, bot_dropped, invalid, rate_limited, ignored, overflow, excluded).",
 		}, []string{"outcome"})),
 		flush: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "echelon", Name: "flush_duration_seconds",
@@ -53,6 +55,10 @@ func newCounters(reg *prometheus.Registry, logger *zap.Logger) *counters {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
 		}, []string{"kind"})),
 	}
+	c.drops = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "echelon", Name: "bot_drops_total",
+		Help: "Hits dropped before storage by endpoint (b.gif, e) and reason (known_ua, score_threshold, excluded).",
+	}, []string{"endpoint", "reason"}))
 	c.beaconBy = make(map[string]prometheus.Counter, len(outcomes))
 	c.eventsBy = make(map[string]prometheus.Counter, len(outcomes))
 	for _, o := range outcomes {
@@ -158,4 +164,9 @@ func (d debugObserver) Events(outcome string, n int) {
 	if n > 0 && d.enabled() {
 		d.logger.Info("events", zap.String("outcome", outcome), zap.Int("count", n))
 	}
+}
+
+// Dropped counts hits dropped as bots (handlers.DropObserver).
+func (c *counters) Dropped(endpoint, reason string, n int) {
+	c.drops.WithLabelValues(endpoint, reason).Add(float64(n))
 }

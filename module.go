@@ -114,6 +114,17 @@ type Handler struct {
 	// pages. Reserved: the injector lands with the full tracker.
 	Inject string `json:"inject,omitempty"`
 
+	// CrawlerFeeds, AIBotFeeds and DatacenterFeeds are threat feeds
+	// (URLs or local files): crawler User-Agent regexes (crawler-user-agents
+	// JSON), AI bot names (ai-robots-txt robots.json) and datacenter CIDRs
+	// (AWS ip-ranges.json, GCP cloud.json or one CIDR per line). None by
+	// default. The last good copy is cached in db_path/feeds.
+	CrawlerFeeds    *[]string `json:"crawler_feeds,omitempty"`
+	AIBotFeeds      *[]string `json:"ai_bot_feeds,omitempty"`
+	DatacenterFeeds *[]string `json:"datacenter_feeds,omitempty"`
+	// FeedRefresh is how often the threat feeds are fetched. Default 6h.
+	FeedRefresh *caddy.Duration `json:"feed_refresh,omitempty"`
+
 	cfg      settings
 	logger   *zap.Logger
 	shared   *shared
@@ -124,6 +135,7 @@ type Handler struct {
 	injector *inject.Injector
 	perf     *handlers.Perf
 	settings *handlers.Settings
+	bots     *handlers.Bots
 }
 
 // CaddyModule returns the Caddy module information.
@@ -159,6 +171,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	feeds, err := sh.threatFeeds(cfg, h.logger)
+	if err != nil {
+		return err
+	}
 	h.track = &handlers.Tracking{
 		Config:  &cfg.handlers,
 		Sink:    sh.writer,
@@ -170,6 +186,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Scripts: sh.scripts,
 		Observe: h.counters,
 		Now:     time.Now,
+
+		Burst:    sh.burst,
+		BotIPs:   sh.botIPs,
+		Feeds:    feeds,
+		Prints:   sh.prints,
+		Excluded: sh.store,
+		Drops:    h.counters,
 	}
 	h.track.Observe = debugObserver{counters: h.counters, logger: h.logger, locked: cfg.debug, on: &sh.debug}
 	h.perf = &handlers.Perf{Store: sh.store, Now: time.Now}
@@ -179,6 +202,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return err
 		}
 	}
+	h.bots = &handlers.Bots{Store: sh.store, Now: time.Now}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,
@@ -233,7 +257,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 func (h *Handler) route(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	path, ok := strings.CutPrefix(r.URL.Path, h.cfg.handlers.BasePath)
-	rt, owned := routes[path]
+	rt, owned := lookupRoute(path)
 	if !ok || !owned {
 		return h.serveNext(w, r, next)
 	}

@@ -27,8 +27,8 @@ func withBearer(h http.Header) http.Header {
 	return out
 }
 
-// keysOf returns the sorted keys of a JSON object.
-func keysOf(t *testing.T, body string) []string {
+// jsonKeys returns the sorted keys of a JSON object text.
+func jsonKeys(t *testing.T, body string) []string {
 	t.Helper()
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(body), &m); err != nil {
@@ -68,7 +68,7 @@ func TestPerfAPI_StoreListAndTrends(t *testing.T) {
 	}
 	first, _ := json.Marshal(rows[2])
 	want := []string{"branch", "category", "commit_hash", "id", "metadata", "metric", "recorded_at", "unit", "value"}
-	if got := keysOf(t, string(first)); !reflect.DeepEqual(got, want) {
+	if got := jsonKeys(t, string(first)); !reflect.DeepEqual(got, want) {
 		t.Fatalf("item keys %v; want %v", got, want)
 	}
 	// Metadata comes back as the JSON value that was sent, not a string.
@@ -245,7 +245,7 @@ func TestVitalsAPI_CountsRequests(t *testing.T) {
 		t.Fatalf("vitals: %d %s", code, body)
 	}
 	want := []string{"avgResponseMs", "errorRate", "maxMs", "p50Ms", "p95Ms", "p99Ms", "recentRequests", "rps", "slowPaths", "totalErrors", "totalRequests", "uptimeSeconds"}
-	if got := keysOf(t, body); !reflect.DeepEqual(got, want) {
+	if got := jsonKeys(t, body); !reflect.DeepEqual(got, want) {
 		t.Fatalf("keys %v; want %v", got, want)
 	}
 	var v struct {

@@ -48,6 +48,16 @@ type shared struct {
 	limitOf [2]int64 // max and window of limit
 	pow     *pow.Verifier
 	powOf   powKey
+
+	// Bot defense state (botdefense.go), shared by every handler of the
+	// directory and kept across reloads.
+	burst  *scoring.Burst
+	botIPs *scoring.BotIPs
+	prints *scoring.Prints
+	corr   *correlator
+	ticker *time.Ticker
+	feeds  *scoring.Feeds // guarded by mu, like feedsOf
+	feedOf string
 }
 
 // powKey is what a Verifier is built from; a reload that changes none of it
@@ -72,6 +82,7 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 			return nil, fmt.Errorf("echelon: %w", err)
 		}
 		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts, stats: handlers.NewRequestStats(time.Now)}
+		sh.startBotDefense(logger)
 		sh.writer = st.NewWriter(storage.WriterConfig{
 			ViewFlush:  cfg.viewFlush,
 			EventFlush: cfg.eventFlush,
@@ -146,6 +157,7 @@ func (s *shared) verifier(cfg settings, logger *zap.Logger) (*pow.Verifier, erro
 // Badger; the pool calls it when the last config using the directory is
 // unloaded.
 func (s *shared) Destruct() error {
+	s.stopBotDefense()
 	ctx, cancel := context.WithTimeout(context.Background(), s.shutdown)
 	defer cancel()
 	werr := s.writer.Close(ctx)

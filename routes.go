@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
@@ -42,18 +43,16 @@ var routes = map[string]route{
 		h.track.ServeEvents(w, r, h.peer(r))
 	}},
 	"/api/health":       {allow: "GET, HEAD, OPTIONS", serve: api(handlers.ServeHealth)},
-	"/api/perf":         {allow: "GET, POST, OPTIONS", serve: apiFor(byMethod(func(h *Handler) http.HandlerFunc { return h.perf.ServeList }, func(h *Handler) http.HandlerFunc { return h.perf.ServeAdd }))},
-	"/api/perf/trends":  {allow: "GET, OPTIONS", serve: apiFor(func(h *Handler) http.HandlerFunc { return h.perf.ServeTrends })},
-	"/api/telemetry":    {allow: "GET, POST, OPTIONS", serve: apiFor(func(h *Handler) http.HandlerFunc { return h.settings.ServeTelemetry })},
-	"/api/debug":        {allow: "GET, POST, OPTIONS", serve: apiFor(func(h *Handler) http.HandlerFunc { return h.settings.ServeDebug })},
-	"/api/stats/vitals": {allow: "GET, OPTIONS", serve: apiFor(func(h *Handler) http.HandlerFunc { return h.shared.stats.ServeVitals(h.cfg.handlers.PublicMode) })},
-}
+	"/api/perf":         {allow: "GET, POST, OPTIONS", serve: apiOf(byMethod(func(h *Handler) http.HandlerFunc { return h.perf.ServeList }, func(h *Handler) http.HandlerFunc { return h.perf.ServeAdd }))},
+	"/api/perf/trends":  {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.perf.ServeTrends })},
+	"/api/telemetry":    {allow: "GET, POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.settings.ServeTelemetry })},
+	"/api/debug":        {allow: "GET, POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.settings.ServeDebug })},
+	"/api/stats/vitals": {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.shared.stats.ServeVitals(h.cfg.handlers.PublicMode) })},
 
-// apiFor is api for a handler that belongs to the module instance.
-func apiFor(get func(h *Handler) http.HandlerFunc) func(h *Handler, w http.ResponseWriter, r *http.Request) {
-	return func(h *Handler, w http.ResponseWriter, r *http.Request) {
-		api(get(h))(h, w, r)
-	}
+	"/api/bots/suspicious":   {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.Suspicious })},
+	"/api/bots/excluded":     {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.Excluded })},
+	"/api/bots/exclude":      {allow: "POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.Exclude })},
+	"/api/bots/score-detail": {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.ScoreDetail })},
 }
 
 // byMethod picks the GET or the POST handler of a path.
@@ -69,6 +68,50 @@ func byMethod(get, post func(h *Handler) http.HandlerFunc) func(h *Handler) http
 	}
 }
 
+// prefixRoutes are the routes with a path parameter (/api/x/:id), tried
+// in order when no exact route matches; serve gets the parameter, taken
+// from the escaped path and URL-decoded (api.md §2).
+var prefixRoutes = []struct {
+	prefix string
+	route
+	serve func(h *Handler, w http.ResponseWriter, r *http.Request, param string)
+}{
+	{"/api/bots/exclude/", route{allow: "DELETE, OPTIONS"}, func(h *Handler, w http.ResponseWriter, r *http.Request, id string) {
+		h.bots.Include(w, r, id)
+	}},
+	{"/api/bots/visitor/", route{allow: "GET, OPTIONS"}, func(h *Handler, w http.ResponseWriter, r *http.Request, id string) {
+		h.bots.Visitor(w, r, id)
+	}},
+}
+
+// lookupRoute finds the route of path (base path removed).
+func lookupRoute(path string) (route, bool) {
+	if rt, ok := routes[path]; ok {
+		return rt, true
+	}
+	for _, p := range prefixRoutes {
+		if strings.HasPrefix(path, p.prefix) {
+			rt, serve, prefix := p.route, p.serve, p.prefix
+			rt.serve = apiH(func(h *Handler, w http.ResponseWriter, r *http.Request) {
+				raw := strings.TrimPrefix(r.URL.EscapedPath(), h.cfg.handlers.BasePath)
+				raw = strings.TrimPrefix(raw, prefix)
+				param, err := url.PathUnescape(raw)
+				if err != nil {
+					param = raw
+				}
+				serve(h, w, r, param)
+			})
+			return rt, true
+		}
+	}
+	return route{}, false
+}
+
+// apiOf is api for handlers that live on the Handler's state.
+func apiOf(serve func(h *Handler) http.HandlerFunc) func(h *Handler, w http.ResponseWriter, r *http.Request) {
+	return apiH(func(h *Handler, w http.ResponseWriter, r *http.Request) { serve(h)(w, r) })
+}
+
 // api wraps an /api handler with the security headers and access control.
 func api(serve http.HandlerFunc) func(h *Handler, w http.ResponseWriter, r *http.Request) {
 	return func(h *Handler, w http.ResponseWriter, r *http.Request) {
@@ -78,6 +121,13 @@ func api(serve http.HandlerFunc) func(h *Handler, w http.ResponseWriter, r *http
 			return
 		}
 		serve(w, r)
+	}
+}
+
+// apiH is api for a handler that needs the Handler.
+func apiH(serve func(h *Handler, w http.ResponseWriter, r *http.Request)) func(h *Handler, w http.ResponseWriter, r *http.Request) {
+	return func(h *Handler, w http.ResponseWriter, r *http.Request) {
+		api(func(w http.ResponseWriter, r *http.Request) { serve(h, w, r) })(h, w, r)
 	}
 }
 

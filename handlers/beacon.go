@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 	"github.com/echelon-analytics/caddy-echelon/storage"
@@ -32,6 +31,11 @@ func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool)
 // ServeBeacon handles GET b.gif (tracker-protocol.md §4.1): whatever the
 // input, the answer is the pixel; only what passes every gate is stored.
 func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer) {
+	ua := r.UserAgent()
+	bot := t.isKnownBot(ua)
+	if bot {
+		t.sighting(peer)
+	}
 	if lim, _ := t.limited(peer.IP); lim {
 		t.Observe.Beacon(OutcomeRateLimited)
 		t.flag(r, peer, scoring.SiteOrDefault(scanQuery(r.URL.RawQuery)[qSite]))
@@ -43,7 +47,7 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 		t.writePixel(w, r, false)
 		return
 	}
-	outcome, cookie := t.collectBeacon(r, peer)
+	outcome, cookie := t.collectBeacon(r, ua, peer, bot)
 	if cookie != "" {
 		setVisitorCookie(w, cookie)
 	}
@@ -53,8 +57,9 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 
 // collectBeacon runs the gates and stores the view; it returns the outcome
 // and the _ev cookie to set, if any.
-func (t *Tracking) collectBeacon(r *http.Request, peer Peer) (outcome, cookie string) {
-	if t.knownBot(r) {
+func (t *Tracking) collectBeacon(r *http.Request, ua string, peer Peer, bot bool) (outcome, cookie string) {
+	if bot {
+		t.dropped(EndpointBeacon, DropKnownUA, 1)
 		return OutcomeBotDropped, ""
 	}
 	b, err := ParseBeacon(r.URL.RawQuery)
@@ -69,28 +74,39 @@ func (t *Tracking) collectBeacon(r *http.Request, peer Peer) (outcome, cookie st
 	if err != nil {
 		return OutcomeInvalid, ""
 	}
+	if t.excluded(vis.id) {
+		t.dropped(EndpointBeacon, DropExcluded, 1)
+		return OutcomeExcluded, vis.setCookie
+	}
 	origin, class := scoring.ClassifyReferrer(b.Referrer)
-	in := t.scoreInput(r, peer, scoring.HitBeacon, b.Site)
+	in := t.scoreInput(r, ua, peer, scoring.HitBeacon, b.Site)
 	in.SPA, in.InteractionMS = b.SPA, b.InteractionMS
 	in.ScreenSent, in.ScreenValid = b.ScreenSent, b.ScreenValid
 	in.ExternalReferrer = origin != "direct_or_unknown"
 	in.Path = b.Path
+	ipKey, tier, keyed := t.stateInputs(&in, ua, peer, now, true)
 	res := t.Rules.Score(&in)
 	t.checkPoW(&res, b.Token, b.SessionID, b.Site, vis.id, now, true)
+	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
+	parsed := scoring.ParseUA(ua)
+	if t.Prints != nil && keyed {
+		fp := printOf(parsed, &b, in.Country, r)
+		t.Prints.Record(ipKey, vis.id, b.Site, &fp, res.Score >= scoring.EvidenceScore, tier == scoring.IPTierConfirmed, now)
+	}
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
+		t.dropped(EndpointBeacon, DropScore, 1)
 		return OutcomeBotDropped, vis.setCookie
 	}
 
-	ua := scoring.ParseUA(r.UserAgent())
 	v := storage.View{
 		CreatedAt:      now,
 		VisitorID:      vis.id,
 		Path:           b.Path,
 		SiteID:         b.Site,
 		SessionID:      b.SessionID,
-		OSName:         ua.OS,
-		BrowserName:    ua.Browser,
-		BrowserVersion: ua.BrowserVersion,
+		OSName:         parsed.OS,
+		BrowserName:    parsed.Browser,
+		BrowserVersion: parsed.BrowserVersion,
 		CountryCode:    in.Country,
 		InteractionMS:  b.InteractionMS,
 		IsReturning:    vis.returning,
@@ -113,25 +129,4 @@ func (t *Tracking) collectBeacon(r *http.Request, peer Peer) (outcome, cookie st
 		return OutcomeOverflow, vis.setCookie
 	}
 	return OutcomeStored, vis.setCookie
-}
-
-// scoreInput fills the header-derived parts of a score input.
-func (t *Tracking) scoreInput(r *http.Request, peer Peer, hit scoring.Hit, site string) scoring.Input {
-	h := r.Header
-	cf := t.Config.BehindCloudflare && peer.TrustedProxy
-	in := scoring.Input{
-		Hit:               hit,
-		Site:              site,
-		Country:           scoring.Country(h, cf, t.Config.TrustGeoHeaders),
-		HasAcceptLanguage: len(h.Values("Accept-Language")) > 0,
-		HasSecCHUA:        len(h.Values("Sec-Ch-Ua")) > 0,
-		HasSecFetchSite:   len(h.Values("Sec-Fetch-Site")) > 0,
-	}
-	if cf {
-		if s, err := strconv.Atoi(h.Get("Cf-Bot-Score")); err == nil && s >= 1 && s <= 99 {
-			in.CFBotScore = s
-			in.CFVerified = h.Get("Cf-Verified-Bot") == "true"
-		}
-	}
-	return in
 }

@@ -16,6 +16,11 @@ import (
 func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer) {
 	hw := newHeaderWriter(w.Header(), 4+corsHeaders)
 	hw.setSecurity()
+	ua := r.UserAgent()
+	bot := t.isKnownBot(ua)
+	if bot {
+		t.sighting(peer)
+	}
 	if lim, retry := t.limited(peer.IP); lim {
 		t.Observe.Events(OutcomeRateLimited, 1)
 		hw.set("Retry-After", retryAfterSeconds(retry))
@@ -33,7 +38,7 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 		var batch EventBatch
 		batch, err = ParseEvents(body)
 		if err == nil {
-			t.collectEvents(r, peer, &batch)
+			t.collectEvents(r, ua, bot, peer, &batch)
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
@@ -46,7 +51,7 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 	w.WriteHeader(http.StatusBadRequest)
 }
 
-func (t *Tracking) collectEvents(r *http.Request, peer Peer, batch *EventBatch) {
+func (t *Tracking) collectEvents(r *http.Request, ua string, bot bool, peer Peer, batch *EventBatch) {
 	if batch.Skipped > 0 {
 		t.Observe.Events(OutcomeInvalid, batch.Skipped)
 	}
@@ -54,7 +59,8 @@ func (t *Tracking) collectEvents(r *http.Request, peer Peer, batch *EventBatch) 
 	if n == 0 {
 		return
 	}
-	if t.knownBot(r) {
+	if bot {
+		t.dropped(EndpointEvents, DropKnownUA, n)
 		t.Observe.Events(OutcomeBotDropped, n)
 		return
 	}
@@ -70,15 +76,23 @@ func (t *Tracking) collectEvents(r *http.Request, peer Peer, batch *EventBatch) 
 		t.Observe.Events(OutcomeInvalid, n)
 		return
 	}
-	in := t.scoreInput(r, peer, scoring.HitEvents, site)
+	if t.excluded(vis.id) {
+		t.dropped(EndpointEvents, DropExcluded, n)
+		t.Observe.Events(OutcomeExcluded, n)
+		return
+	}
+	in := t.scoreInput(r, ua, peer, scoring.HitEvents, site)
+	_, tier, _ := t.stateInputs(&in, ua, peer, now, false)
 	res := t.Rules.Score(&in)
 	t.checkPoW(&res, batch.Token, batch.Events[0].SessionID, site, vis.id, now, false)
+	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
+		t.dropped(EndpointEvents, DropScore, n)
 		t.Observe.Events(OutcomeBotDropped, n)
 		return
 	}
 	detail := res.DetailJSON()
-	device := scoring.DeviceFromUA(r.UserAgent(), r.Header.Get("Sec-Ch-Ua-Mobile"))
+	device := scoring.DeviceFromUA(ua, r.Header.Get("Sec-Ch-Ua-Mobile"))
 	referrer := ""
 	if o, _ := scoring.ClassifyReferrer(r.Header.Get("Referer")); o != "direct_or_unknown" {
 		referrer = o

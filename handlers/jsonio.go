@@ -24,6 +24,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
+// writeAPIError writes {"error":code,"message":message} (api.md §1).
+func writeAPIError(w http.ResponseWriter, status int, code, message string) {
+	type body struct {
+		Error   string `json:"error"`
+		Message string `json:"message,omitempty"`
+	}
+	b, _ := json.Marshal(body{code, message})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
 // queryInt reads an integer query parameter the way api.md §1 says: base-10
 // digits after optional spaces and sign (trailing junk ignored, like
 // parseInt; a '+' in a query is a space); a

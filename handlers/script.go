@@ -17,6 +17,9 @@ func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer
 	hw.setSecurity()
 	hw.set("Content-Type", "application/javascript; charset=utf-8")
 	site := scoring.SiteOrDefault(r.URL.Query().Get("s"))
+	if t.isKnownBot(r.UserAgent()) {
+		t.sighting(peer) // ea.js is served to known bots, but marks their IP (§1)
+	}
 	if lim, retry := t.limited(peer.IP); lim {
 		t.Observe.Beacon(OutcomeRateLimited)
 		t.flag(r, peer, site)

@@ -55,6 +55,17 @@ type Tracking struct {
 	Now     Clock
 
 	hasher visitorHasher
+
+	// Bot defense state (bot-defense.md §7–9); each may be nil, which
+	// turns its part off.
+	Burst    *scoring.Burst  // burst counts per IP key and UA
+	BotIPs   *scoring.BotIPs // suspected and confirmed IPs
+	Feeds    *scoring.Feeds  // threat feeds
+	Prints   *scoring.Prints // correlator prints of scored beacons
+	Excluded ExclusionSet    // excluded visitors
+	Drops    DropObserver    // bot drops by endpoint and reason
+
+	ipKeys scoring.IPKeyer // IP keys with the day's salt schedule
 }
 
 // visitor is who sent a hit: the id stored with it and whether it came from
@@ -116,14 +127,6 @@ func (t *Tracking) limited(ip string) (bool, time.Duration) {
 	}
 	ok, retry := t.Limiter.Allow(ip)
 	return !ok, retry
-}
-
-func (t *Tracking) knownBot(r *http.Request) bool {
-	if t.Bots == nil {
-		return false
-	}
-	_, ok := t.Bots.Match(r.UserAgent())
-	return ok
 }
 
 // checkPoW scores a beacon's or event batch's token. Pageview tokens are

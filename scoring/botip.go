@@ -179,9 +179,20 @@ func (b *BotIPs) Len() (suspected, confirmed int) {
 //
 // It does not allocate.
 func IPKey(ip netip.Addr, salt []byte) [16]byte {
+	var msg [17]byte
+	n := ipKeyMessage(&msg, ip)
+	sum := hmacSHA256(salt, msg[:n])
+	var k [16]byte
+	copy(k[:], sum[:])
+	return k
+}
+
+// ipKeyMessage writes what IPKey hashes: a family byte, then the IPv4
+// address or the IPv6 /64; it returns the length.
+func ipKeyMessage(msg *[17]byte, ip netip.Addr) int {
 	ip = ip.Unmap()
-	var msg [17]byte // family byte, then the address bytes
 	n := 1
+	msg[0] = 0 // the invalid Addr: one shared key
 	switch {
 	case ip.Is4():
 		msg[0] = 4
@@ -192,10 +203,7 @@ func IPKey(ip netip.Addr, salt []byte) [16]byte {
 		a := ip.As16()
 		n += copy(msg[1:], a[:8]) // the /64
 	}
-	sum := hmacSHA256(salt, msg[:n])
-	var k [16]byte
-	copy(k[:], sum[:])
-	return k
+	return n
 }
 
 // hmacSHA256 is RFC 2104 HMAC over SHA-256 for messages up to 32 bytes,

@@ -187,3 +187,34 @@ func BenchmarkIPKey(b *testing.B) {
 		IPKey(ip, salt)
 	}
 }
+
+func TestIPKeyer_AgreesWithIPKeyAcrossSalts(t *testing.T) {
+	var k IPKeyer
+	salts := [][]byte{[]byte("0123456789abcdef0123456789abcdef"), []byte("another salt"), make([]byte, 100)}
+	ips := []string{"192.0.2.1", "::ffff:192.0.2.1", "2001:db8::1", "2001:db8::2:1", "2001:db8:0:1::1"}
+	for _, salt := range salts {
+		for _, s := range ips {
+			ip := netip.MustParseAddr(s)
+			if got, want := k.Key(ip, salt), IPKey(ip, salt); got != want {
+				t.Errorf("salt %q ip %s: %x, want %x", salt, s, got, want)
+			}
+		}
+		if got, want := k.Key(netip.Addr{}, salt), IPKey(netip.Addr{}, salt); got != want {
+			t.Errorf("invalid addr: %x, want %x", got, want)
+		}
+	}
+	ip := netip.MustParseAddr("192.0.2.1")
+	if n := testing.AllocsPerRun(100, func() { k.Key(ip, salts[0]) }); n != 0 {
+		t.Errorf("%v allocations per key", n)
+	}
+}
+
+func BenchmarkIPKeyer(b *testing.B) {
+	var k IPKeyer
+	ip := netip.MustParseAddr("81.2.69.142")
+	salt := []byte("0123456789abcdef0123456789abcdef")
+	b.ReportAllocs()
+	for b.Loop() {
+		k.Key(ip, salt)
+	}
+}

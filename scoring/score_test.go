@@ -356,6 +356,7 @@ func BenchmarkScoreBeacon(b *testing.B) {
 	ip := netip.MustParseAddr("81.2.69.142")
 	salt := []byte("0123456789abcdef0123456789abcdef")
 	burst, bots := NewBurst(0), NewBotIPs(0)
+	var keys IPKeyer // as the handlers hold it
 	var feeds *Feeds // loaded feeds: BenchmarkFeedsFill
 	now := time.Now()
 	b.ReportAllocs()
@@ -363,7 +364,7 @@ func BenchmarkScoreBeacon(b *testing.B) {
 		in := Input{Hit: HitBeacon, InteractionMS: 2400, Country: "FI", Site: "shop", Path: "/blog/post"}
 		in.ReadHeaders(h, chromeWindowsUA)
 		feeds.Fill(&in, chromeWindowsUA, ip)
-		key := IPKey(ip, salt)
+		key := keys.Key(ip, salt)
 		in.Burst = burst.Hit(BurstKey(key, chromeWindowsUA), now)
 		res := r.Score(&in)
 		r.BotIP(&res, bots.Tier(key, now), true)

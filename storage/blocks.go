@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -362,4 +363,50 @@ func (s *Store) importRun(t *recordTable, n, i int, ref func(int) recordRef) (ki
 		return blockImport, 1, err
 	}
 	return blockLive, rows, nil
+}
+
+// rewriteRow replaces the record of row id of site within its block: edit
+// gets the current record and returns the new one, or ok false to leave
+// the row alone. set stores the rebuilt block (a transaction's Set, which
+// later reads of the same transaction see). found is false when there is
+// no such row.
+func rewriteRow(txn *badger.Txn, table byte, site string, id uint64, edit func(rec []byte) (out []byte, ok bool, err error), set func(k, v []byte) error) (found, changed bool, err error) {
+	var key, block []byte
+	found, err = findRow(txn, table, site, id, func(_ []byte, first uint64) error {
+		key = rowKey(table, site, first)
+		return nil
+	})
+	if err != nil || !found {
+		return found, false, err
+	}
+	item, err := txn.Get(key)
+	if err != nil {
+		return true, false, err
+	}
+	if block, err = item.ValueCopy(nil); err != nil {
+		return true, false, err
+	}
+	first := keyID(key)
+	out := append(make([]byte, 0, len(block)+64), block[0])
+	prev := first
+	var editErr error
+	_, err = decodeBlock(first, block, func(rid uint64, rec []byte) bool {
+		if rid == id {
+			edited, ok, err := edit(rec)
+			if err != nil {
+				editErr = err
+				return false
+			}
+			if ok {
+				rec, changed = edited, true
+			}
+		}
+		out = appendBlockRow(out, prev, rid, rec)
+		prev = rid
+		return true
+	})
+	if err = cmp.Or(err, editErr); err != nil || !changed {
+		return true, false, err
+	}
+	return true, true, set(key, out)
 }

@@ -17,6 +17,9 @@ const (
 	tableVisitorEvents byte = 0x04 // event index by visitor
 	// 0x05 and 0x06 held the id indexes of layout 1; never reuse them.
 	tableSalts byte = 0x07 // daily visitor salts
+	// 0x08 tableExclusions: excluded visitors (exclusions.go).
+	// 0x09 tableScoreIndex: views by score (scoreindex.go).
+	// 0x0a–0x0b are reserved for bot defense.
 )
 
 // Meta keys: tableMeta followed by an ASCII name.

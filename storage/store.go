@@ -45,6 +45,11 @@ type Store struct {
 
 	perfMu sync.Mutex // guards perf
 	perf   perfIDs
+
+	excl exclusions // excluded visitors (exclusions.go)
+	// scanOnly makes SuspiciousVisitors scan instead of using the score
+	// index: tests compare the two.
+	scanOnly bool
 }
 
 // recordTable is one record kind's tables and id source.

@@ -1,0 +1,112 @@
+package echelon
+
+import (
+	"encoding/json"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
+)
+
+// correlatorEvery is the sweep interval of bot-defense.md §7.3.
+const correlatorEvery = 2 * time.Minute
+
+// correlator runs the sweeps of bot-defense.md §7.3–7.4 for one data
+// directory: it clusters the beacons' prints, raises the stored rows of
+// flagged clusters retroactively, confirms their IPs, marks no-event
+// bounces and brings the views-by-score index up to date. The pool entry owns it; Destruct stops it.
+type correlator struct {
+	store  *storage.Store
+	prints *scoring.Prints
+	bots   *scoring.BotIPs
+	now    func() time.Time
+	logger *zap.Logger
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// start runs a sweep on every tick until stop is called.
+func (c *correlator) start(tick <-chan time.Time) {
+	c.stop, c.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(c.done)
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-tick:
+				c.sweep(c.now())
+			}
+		}
+	}()
+}
+
+// shutdown stops the goroutine and waits for a running sweep to end.
+func (c *correlator) shutdown() {
+	if c.stop == nil {
+		return
+	}
+	close(c.stop)
+	<-c.done
+	c.stop = nil
+}
+
+// correlated is the detail recorded under "correlated" in a raised row.
+type correlated struct {
+	Reason      string `json:"reason"`
+	Penalty     int    `json:"penalty"`
+	ClusterSize int    `json:"cluster_size"`
+	Tainted     bool   `json:"tainted"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// sweepResult counts what one sweep did, for tests and the debug log.
+type sweepResult struct {
+	clusters, views, events, bounces int
+}
+
+// sweep runs once at now. Each flagged cluster's rows are raised in one
+// transaction; only after it commits do the cluster's IPs enter (or
+// refresh) the confirmed tier, so a failed raise is retried on the next
+// sweep with nothing half done. The bounce check runs every sweep, with or
+// without prints.
+func (c *correlator) sweep(now time.Time) sweepResult {
+	var res sweepResult
+	for _, cl := range c.prints.Clusters(now) {
+		value, _ := json.Marshal(correlated{
+			Reason: "correlated", Penalty: cl.Penalty, ClusterSize: cl.Size, Tainted: cl.Tainted, Fingerprint: cl.Fingerprint,
+		})
+		r, err := c.store.RaiseScores(storage.Raise{
+			Site: cl.Site, VisitorIDs: cl.Visitors, Events: true,
+			Penalty: cl.Penalty, Marker: "correlated", Value: string(value),
+		})
+		if err != nil {
+			c.logger.Error("correlator: raise failed; retried next sweep", zap.String("site", cl.Site), zap.Error(err))
+			continue
+		}
+		for _, ip := range cl.IPs {
+			c.bots.Confirm(ip, now)
+		}
+		res.clusters++
+		res.views += r.Views
+		res.events += r.Events
+	}
+	n, err := c.store.MarkBounces(now)
+	if err != nil {
+		c.logger.Error("correlator: bounce check failed", zap.Error(err))
+	}
+	res.bounces = n
+	// Index after the raises, so the entries of this sweep's new views
+	// already have their raised scores.
+	if _, err := c.store.IndexScores(); err != nil {
+		c.logger.Error("correlator: score index not updated", zap.Error(err))
+	}
+	if res.clusters > 0 || res.bounces > 0 {
+		c.logger.Debug("correlator sweep", zap.Int("clusters", res.clusters), zap.Int("views", res.views),
+			zap.Int("events", res.events), zap.Int("bounces", res.bounces))
+	}
+	return res
+}

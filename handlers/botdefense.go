@@ -1,0 +1,138 @@
+package handlers
+
+import (
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/scoring"
+)
+
+// OutcomeExcluded counts hits of excluded visitors: answered as usual, not
+// stored (bot-defense.md §9).
+const OutcomeExcluded = "excluded"
+
+// Reasons a hit is dropped as a bot, the reason label of the drop metric.
+const (
+	DropKnownUA  = "known_ua"        // known-bot User-Agent (bot-defense.md §4)
+	DropScore    = "score_threshold" // score at or above bot_discard_threshold
+	DropExcluded = "excluded"        // excluded visitor
+)
+
+// Endpoint labels of the drop metric.
+const (
+	EndpointBeacon = "b.gif"
+	EndpointEvents = "e"
+)
+
+// ExclusionSet answers whether a visitor is excluded; storage.Store is the
+// real one (in memory, lock-free).
+type ExclusionSet interface {
+	IsExcluded(visitorID string) bool
+}
+
+// DropObserver counts silent drops by endpoint and reason (§11: silent
+// drops hide misconfiguration).
+type DropObserver interface {
+	Dropped(endpoint, reason string, n int)
+}
+
+func (t *Tracking) dropped(endpoint, reason string, n int) {
+	if t.Drops != nil && n > 0 {
+		t.Drops.Dropped(endpoint, reason, n)
+	}
+}
+
+func (t *Tracking) excluded(visitorID string) bool {
+	return t.Excluded != nil && t.Excluded.IsExcluded(visitorID)
+}
+
+// isKnownBot matches the request's User-Agent against the known-bot list
+// once; every route calls it first.
+func (t *Tracking) isKnownBot(ua string) bool {
+	if t.Bots == nil {
+		return false
+	}
+	_, ok := t.Bots.Match(ua)
+	return ok
+}
+
+// clientKey is the client's IP key (scoring.IPKey with the day's visitor
+// salt) and parsed address; ok is false when no salt is available.
+func (t *Tracking) clientKey(peer Peer, now time.Time) (key [16]byte, ip netip.Addr, ok bool) {
+	salt, err := t.Salts.DailySalt(now)
+	if err != nil {
+		return key, ip, false
+	}
+	ip, _ = netip.ParseAddr(peer.IP)
+	return t.ipKeys.Key(ip, salt), ip, true
+}
+
+// sighting puts the IP of a known-bot User-Agent into the suspected tier,
+// on any route (§4, §7.1), to catch bots that leak their UA once and spoof
+// it on beacons.
+func (t *Tracking) sighting(peer Peer) {
+	if t.BotIPs == nil {
+		return
+	}
+	now := t.Now()
+	if key, _, ok := t.clientKey(peer, now); ok {
+		t.BotIPs.Suspect(key, now)
+	}
+}
+
+// scoreInput fills the request-derived parts of a score input: country,
+// Cloudflare bot headers (only from a trusted proxy with behind_cloudflare,
+// decision 5), header presence and coherence.
+func (t *Tracking) scoreInput(r *http.Request, ua string, peer Peer, hit scoring.Hit, site string) scoring.Input {
+	h := r.Header
+	cf := t.Config.BehindCloudflare && peer.TrustedProxy
+	in := scoring.Input{
+		Hit:     hit,
+		Site:    site,
+		Country: scoring.Country(h, cf, t.Config.TrustGeoHeaders),
+	}
+	in.ReadHeaders(h, ua)
+	if cf {
+		if s, err := strconv.Atoi(h.Get("Cf-Bot-Score")); err == nil && s >= 1 && s <= 99 {
+			in.CFBotScore = s
+			in.CFVerified = h.Get("Cf-Verified-Bot") == "true"
+		}
+	}
+	return in
+}
+
+// stateInputs fills the stateful inputs of a score: the burst count
+// (counted on a beacon, only read on an event batch) and the threat feeds.
+// It returns the client's IP key (ok false if there is none: no salt)
+// and its bot-IP tier, which the caller adds after the proof of work
+// (Rules.BotIP).
+func (t *Tracking) stateInputs(in *scoring.Input, ua string, peer Peer, now time.Time, countHit bool) (key [16]byte, tier scoring.IPTier, ok bool) {
+	key, ip, ok := t.clientKey(peer, now)
+	if !ok {
+		return key, scoring.IPTierNone, false
+	}
+	if t.Burst != nil {
+		bk := scoring.BurstKey(key, ua)
+		if countHit {
+			in.Burst = t.Burst.Hit(bk, now)
+		} else {
+			in.Burst = t.Burst.Count(bk, now)
+		}
+	}
+	t.Feeds.Fill(in, ua, ip)
+	return key, t.BotIPs.Tier(key, now), true
+}
+
+// printOf is the correlator's fingerprint of a beacon.
+func printOf(ua scoring.UserAgent, b *Beacon, country string, r *http.Request) scoring.Fingerprint {
+	fp := scoring.Fingerprint{OS: ua.OS, Browser: ua.Browser, Version: ua.BrowserVersion, Country: country}
+	if b.ScreenValid {
+		fp.Width, fp.Height = b.ScreenWidth, b.ScreenHeight
+	}
+	if v := r.Header.Values("Accept-Language"); len(v) > 0 {
+		fp.Language = v[0]
+	}
+	return fp
+}

@@ -1,0 +1,100 @@
+//go:build !race
+
+// Heap figures are not meaningful under the race detector.
+
+package echelon
+
+import (
+	"fmt"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/pow"
+	"github.com/echelon-analytics/caddy-echelon/scoring"
+)
+
+// memoryBudgetAll is the cap for the rate limiter, the burst map
+// and the proof-of-work replay cache together (decision 6).
+const memoryBudgetAll = 64 << 20
+
+// TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache sends a
+// million distinct client IPs, each with its own valid proof-of-work
+// token, through the module's rate limiter (rateLimiterCap), a default
+// burst map and a real pow.Verifier (its replay and session caches), as
+// beacons would, all inside one burst window. The live heap is sampled
+// (after a GC, so garbage from minting does not count) and its peak must
+// stay under 64 MB. Burst points are still scored for the visitors the
+// full map refuses (fail closed).
+func TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache(t *testing.T) {
+	const ips = 1_000_000
+	start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	now := start
+	clock := func() time.Time { return now }
+	v, err := pow.NewVerifier(pow.Config{Secret: []byte("memory-test-secret"), Difficulty: 1, MaxDifficulty: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt := []byte("0123456789abcdef0123456789abcdef")
+	rules := &scoring.Rules{}
+
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	limiter := scoring.NewRateLimiter(100, time.Minute, rateLimiterCap, clock)
+	burst := scoring.NewBurst(0)
+	peak := uint64(0)
+	sample := func() {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapAlloc-min(base, ms.HeapAlloc))
+	}
+	valid, burstScored := 0, 0
+	var buf [16]byte
+	for i := range ips {
+		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		if ok, _ := limiter.Allow(string(ip.AppendTo(buf[:0]))); !ok {
+			t.Fatalf("IP %d rate limited", i)
+		}
+		in := scoring.Input{Hit: scoring.HitBeacon, InteractionMS: 2000, HasAcceptLanguage: true, HasSecCHUA: true, Path: "/"}
+		in.Burst = burst.Hit(scoring.BurstKey(scoring.IPKey(ip, salt), chromeUA), now)
+		if res := rules.Score(&in); res.Score == 25 {
+			burstScored++
+		}
+		sid := fmt.Sprintf("0b7c2f0e-1111-4222-8333-%012d", i)
+		tok, err := v.Mint(sid, "shop", 1, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Check(tok, sid, "shop", 1, now) == pow.Valid {
+			valid++
+		}
+		if i%100_000 == 0 {
+			sample()
+		}
+		if i%10_000 == 0 {
+			now = now.Add(time.Millisecond) // all within one burst window and one PoW bucket
+		}
+	}
+	sample()
+	st := v.Stats()
+	t.Logf("%d IPs: peak live heap %.1f MB (budget %d MB); limiter %d keys, burst %d keys, replay cache %d tokens (%d refused), sessions %d",
+		ips, float64(peak)/(1<<20), memoryBudgetAll>>20, limiter.Len(), burst.Len(), st.ReplayEntries, st.ReplayRefused, st.SessionEntries)
+	if peak > memoryBudgetAll {
+		t.Errorf("peak live heap %.1f MB over the %d MB budget", float64(peak)/(1<<20), memoryBudgetAll>>20)
+	}
+	if st.ReplayEntries > pow.DefaultReplayCap || burst.Len() > scoring.DefaultBurstCapacity {
+		t.Errorf("caps exceeded: replay %d, burst %d", st.ReplayEntries, burst.Len())
+	}
+	if want := ips - scoring.DefaultBurstCapacity; burstScored != want {
+		t.Errorf("%d beacons scored the burst, want the %d the full map refused", burstScored, want)
+	}
+	if valid != pow.DefaultReplayCap {
+		t.Errorf("%d tokens valid, want the replay cap %d (the rest refused, not forgotten)", valid, pow.DefaultReplayCap)
+	}
+	runtime.KeepAlive(limiter)
+	runtime.KeepAlive(burst)
+	runtime.KeepAlive(v)
+}

@@ -1,0 +1,297 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Retroactive score raises (bot-defense.md §7.3–7.4): the correlator and the
+// no-event bounce check raise the scores of rows already stored.
+//
+// A raise applies to rows scoring 0–49 (what the statistics count) and
+// records itself in the row's detail under its marker key; a row that has
+// the marker is never raised by that marker again, so each raise happens at
+// most once per row, however often a sweep finds it.
+
+// Raise is one retroactive raise.
+type Raise struct {
+	// Site and VisitorIDs select the rows: every view (and, with Events,
+	// every event) of these visitors on Site.
+	Site       string
+	VisitorIDs []string
+	Events     bool
+	// Penalty is added to the score, which stays at most 100.
+	Penalty int
+	// Marker is the detail key recorded, Value its JSON value.
+	Marker, Value string
+}
+
+// RaiseResult counts the rows a raise changed.
+type RaiseResult struct{ Views, Events int }
+
+// RaiseScores applies r in one Badger transaction, so a sweep's raise of a
+// cluster is stored whole or not at all. Only a cluster too large for one
+// transaction (Badger's ErrTxnTooBig, tens of thousands of rows) is split
+// into several, committed in order; the markers keep a retry from raising
+// a row twice.
+func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
+	var res RaiseResult
+	if !ValidSiteID(r.Site) || r.Marker == "" || r.Penalty <= 0 {
+		return res, fmt.Errorf("raise scores: bad raise (site %q, marker %q, penalty %d)", r.Site, r.Marker, r.Penalty)
+	}
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	mark, err := scoreIndexed(txn)
+	if err != nil {
+		return res, fmt.Errorf("raise scores: %w", err)
+	}
+	// write applies one change, committing and starting a new transaction
+	// when the current one is full.
+	write := func(apply func(*badger.Txn) error) error {
+		err := apply(txn)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err = txn.Commit(); err != nil {
+				return err
+			}
+			txn = s.db.NewTransaction(true)
+			err = apply(txn)
+		}
+		return err
+	}
+	set := func(key, val []byte) error {
+		return write(func(t *badger.Txn) error { return t.Set(key, val) })
+	}
+	w := txnWriter{set: set, del: func(key, _ []byte) error {
+		return write(func(t *badger.Txn) error { return t.Delete(key) })
+	}}
+	for _, vid := range r.VisitorIDs {
+		ids, err := visitorRowIDs(txn, tableVisitorViews, vid, r.Site)
+		if err != nil {
+			return res, fmt.Errorf("raise scores: %w", err)
+		}
+		for _, id := range ids {
+			changed, err := raiseRow(txn, tableViews, r.Site, id, r, set, func(val []byte) (score int, detail string, enc func(int, string) []byte, err error) {
+				var v View
+				if err = DecodeView(val, &v); err != nil {
+					return 0, "", nil, err
+				}
+				return v.BotScore, v.BotScoreDetail, func(sc int, d string) []byte {
+					v.BotScore, v.BotScoreDetail = sc, d
+					return EncodeView(nil, &v)
+				}, nil
+			}, viewReindexer(w, mark, r.Site, vid, id))
+			if err != nil {
+				return res, fmt.Errorf("raise scores: view: %w", err)
+			}
+			if changed {
+				res.Views++
+			}
+		}
+		if !r.Events {
+			continue
+		}
+		ids, err = visitorRowIDs(txn, tableVisitorEvents, vid, r.Site)
+		if err != nil {
+			return res, fmt.Errorf("raise scores: %w", err)
+		}
+		for _, id := range ids {
+			changed, err := raiseRow(txn, tableEvents, r.Site, id, r, set, func(val []byte) (score int, detail string, enc func(int, string) []byte, err error) {
+				var e Event
+				if err = DecodeEvent(val, &e); err != nil {
+					return 0, "", nil, err
+				}
+				return e.BotScore, e.BotScoreDetail, func(sc int, d string) []byte {
+					e.BotScore, e.BotScoreDetail = sc, d
+					return EncodeEvent(nil, &e)
+				}, nil
+			}, nil)
+			if err != nil {
+				return res, fmt.Errorf("raise scores: event: %w", err)
+			}
+			if changed {
+				res.Events++
+			}
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return res, fmt.Errorf("raise scores: commit: %w", err)
+	}
+	return res, nil
+}
+
+type rowCodec func(val []byte) (score int, detail string, encode func(score int, detail string) []byte, err error)
+
+// raiseRow raises one row if it is still 0–49 and unmarked; after, if not
+// nil, runs in the same transaction with the old and new score.
+func raiseRow(txn *badger.Txn, table byte, site string, id uint64, r Raise, set func(k, v []byte) error, codec rowCodec, after func(old, new int) error) (bool, error) {
+	var score, raised int
+	_, changed, err := rewriteRow(txn, table, site, id, func(val []byte) ([]byte, bool, error) {
+		var detail string
+		var encode func(int, string) []byte
+		var err error
+		if score, detail, encode, err = codec(val); err != nil {
+			return nil, false, err
+		}
+		if score < 0 || score > 49 || HasDetailKey(detail, r.Marker) {
+			return nil, false, nil
+		}
+		raised = min(score+r.Penalty, 100)
+		return encode(raised, AddDetailKey(detail, r.Marker, r.Value)), true, nil
+	}, set)
+	if err != nil || !changed {
+		return false, err
+	}
+	if after != nil {
+		return true, after(score, raised)
+	}
+	return true, nil
+}
+
+// viewReindexer moves the score index entry of view id.
+func viewReindexer(w txnWriter, mark uint64, site, visitor string, id uint64) func(old, new int) error {
+	return func(old, new int) error {
+		return reindexRaise(w, mark, site, id, visitor, old, new)
+	}
+}
+
+// visitorRowIDs returns the ids of visitor's rows on site.
+func visitorRowIDs(txn *badger.Txn, index byte, visitor, site string) ([]uint64, error) {
+	prefix := visitorPrefix(index, visitor)
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: prefix})
+	defer it.Close()
+	var ids []uint64
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		key := item.Key()
+		if len(key) != len(prefix)+8 {
+			return nil, fmt.Errorf("%w: %x", errBadKey, key)
+		}
+		id := keyID(key)
+		err := item.Value(func(v []byte) error {
+			if string(v) == site {
+				ids = append(ids, id)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// HasDetailKey reports whether a score detail object has key at its top
+// level (details are flat objects built by scoring.Result.DetailJSON, plus
+// the markers this file adds, whose values contain no quoted keys of the
+// same names).
+func HasDetailKey(detail, key string) bool {
+	return strings.Contains(detail, `"`+key+`":`)
+}
+
+// AddDetailKey adds "key": value (value is JSON text) to a detail object.
+func AddDetailKey(detail, key, value string) string {
+	body := strings.TrimSpace(detail)
+	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' {
+		return `{"` + key + `":` + value + `}`
+	}
+	inner := strings.TrimSpace(body[1 : len(body)-1])
+	if inner == "" {
+		return `{"` + key + `":` + value + `}`
+	}
+	return "{" + inner + `,"` + key + `":` + value + "}"
+}
+
+// Bounce check (bot-defense.md §7.4).
+const (
+	BounceMinAge  = 5 * time.Minute
+	BounceMaxAge  = 30 * time.Minute
+	BouncePenalty = 15
+	BounceMarker  = "no_events"
+)
+
+// MarkBounces gives every view 5–30 minutes old at now, scoring 0–49, not
+// yet marked, whose visitor has no event on the view's site, +15 and
+// "no_events": true. It returns the number of views raised. The views of
+// one site are raised in one transaction.
+func (s *Store) MarkBounces(now time.Time) (int, error) {
+	total := 0
+	for _, site := range s.sites.all() {
+		var visitors []string
+		seen := map[string]bool{}
+		err := s.Views(site, now.Add(-BounceMaxAge), now.Add(-BounceMinAge), func(v *View) bool {
+			if v.VisitorID != "" && v.BotScore >= 0 && v.BotScore <= 49 && !HasDetailKey(v.BotScoreDetail, BounceMarker) && !seen[v.VisitorID] {
+				seen[v.VisitorID] = true
+				visitors = append(visitors, v.VisitorID)
+			}
+			return true
+		})
+		if err != nil {
+			return total, fmt.Errorf("bounces: %w", err)
+		}
+		if len(visitors) == 0 {
+			continue
+		}
+		n, err := s.markBounces(site, visitors, now)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (s *Store) markBounces(site string, visitors []string, now time.Time) (int, error) {
+	from, to := idFloor(ceilMilli(now.Add(-BounceMaxAge))), idFloor(ceilMilli(now.Add(-BounceMinAge)))
+	n := 0
+	err := s.db.Update(func(txn *badger.Txn) error {
+		mark, err := scoreIndexed(txn)
+		if err != nil {
+			return err
+		}
+		w := txnWriter{set: txn.Set, del: func(k, _ []byte) error { return txn.Delete(k) }}
+		for _, vid := range visitors {
+			events, err := visitorRowIDs(txn, tableVisitorEvents, vid, site)
+			if err != nil {
+				return err
+			}
+			if len(events) > 0 {
+				continue
+			}
+			ids, err := visitorRowIDs(txn, tableVisitorViews, vid, site)
+			if err != nil {
+				return err
+			}
+			r := Raise{Penalty: BouncePenalty, Marker: BounceMarker, Value: "true"}
+			for _, id := range ids {
+				if id < from || id >= to {
+					continue
+				}
+				changed, err := raiseRow(txn, tableViews, site, id, r, txn.Set, func(val []byte) (int, string, func(int, string) []byte, error) {
+					var v View
+					if err := DecodeView(val, &v); err != nil {
+						return 0, "", nil, err
+					}
+					return v.BotScore, v.BotScoreDetail, func(sc int, d string) []byte {
+						v.BotScore, v.BotScoreDetail = sc, d
+						return EncodeView(nil, &v)
+					}, nil
+				}, viewReindexer(w, mark, site, vid, id))
+				if err != nil {
+					return err
+				}
+				if changed {
+					n++
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bounces of %s: %w", site, err)
+	}
+	return n, nil
+}
