@@ -17,6 +17,13 @@ const (
 	tableVisitorEvents byte = 0x04 // event index by visitor
 	// 0x05 and 0x06 held the id indexes of layout 1; never reuse them.
 	tableSalts byte = 0x07 // daily visitor salts
+
+	// Experiments and settings (experiments.go, settings.go).
+	tableExperiments  byte = 0x30 // experiment definitions by id
+	tableVariants     byte = 0x31 // variants by experiment and position
+	tableExposures    byte = 0x32 // exposed sessions by experiment and variant
+	tableConversions  byte = 0x33 // metric names sent, by session
+	tableSiteSettings byte = 0x34 // per-site settings (consent CSS)
 )
 
 // Meta keys: tableMeta followed by an ASCII name.

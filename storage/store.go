@@ -43,6 +43,8 @@ type Store struct {
 	wmu     sync.Mutex // guards writers and closed
 	writers map[*Writer]struct{}
 	closed  bool
+
+	exp experimentState // experiments.go
 }
 
 // recordTable is one record kind's tables and id source.
@@ -234,7 +236,7 @@ func (s *Store) removeWriter(w *Writer) {
 func (s *Store) writeViews(views []View) error {
 	return s.writeRecords(&s.views, len(views), func(i int) recordRef {
 		v := &views[i]
-		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID}
+		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil}
 	}, func(dst []byte, i int) []byte {
 		return EncodeView(dst, &views[i])
 	})
@@ -244,7 +246,7 @@ func (s *Store) writeViews(views []View) error {
 func (s *Store) writeEvents(events []Event) error {
 	return s.writeRecords(&s.events, len(events), func(i int) recordRef {
 		e := &events[i]
-		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID}
+		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID, e}
 	}, func(dst []byte, i int) []byte {
 		return EncodeEvent(dst, &events[i])
 	})
@@ -255,6 +257,7 @@ type recordRef struct {
 	id            *uint64
 	createdAt     time.Time
 	site, visitor string
+	event         *Event // nil for views; indexed for experiments
 }
 
 // writeRecords stores n records of table t: ref(i) gives record i's key
@@ -265,6 +268,10 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 		return r.id, r.createdAt
 	})
 	fresh := s.sites.missing(n, func(i int) string { return ref(i).site })
+	metrics, err := s.loadMetrics()
+	if err != nil {
+		return err
+	}
 
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
@@ -293,6 +300,11 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 		key, val := arena[start:mid:mid], arena[mid:len(arena):len(arena)]
 		if err := wb.Set(key, val); err != nil {
 			return err
+		}
+		if r.event != nil {
+			if err := indexEvent(wb, r.event, metrics); err != nil {
+				return err
+			}
 		}
 		if r.visitor == "" {
 			continue
