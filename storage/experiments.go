@@ -53,12 +53,12 @@ var ExperimentStatuses = []string{StatusDraft, StatusActive, StatusPaused, Statu
 // transitions are the allowed status changes (api.md §4), plus
 // paused→archived, which the issue allows.
 var transitions = map[[2]string]bool{
-	{StatusDraft, StatusActive}:        true,
-	{StatusActive, StatusPaused}:       true,
-	{StatusActive, StatusCompleted}:    true,
-	{StatusPaused, StatusActive}:       true,
-	{StatusCompleted, StatusArchived}:  true,
-	{StatusPaused, StatusArchived}:     true,
+	{StatusDraft, StatusActive}:       true,
+	{StatusActive, StatusPaused}:      true,
+	{StatusActive, StatusCompleted}:   true,
+	{StatusPaused, StatusActive}:      true,
+	{StatusCompleted, StatusArchived}: true,
+	{StatusPaused, StatusArchived}:    true,
 }
 
 // TransitionAllowed reports whether an experiment may go from one status
