@@ -119,6 +119,7 @@ type Handler struct {
 	policy   *auth.Policy
 	counters *counters
 	injector *inject.Injector
+	manage   *handlers.Manage
 }
 
 // CaddyModule returns the Caddy module information.
@@ -174,6 +175,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return err
 		}
 	}
+	h.manage = &handlers.Manage{Store: sh.store, Now: time.Now}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,
@@ -207,7 +209,7 @@ func (h *Handler) Cleanup() error {
 // ServeHTTP routes Echelon's paths and passes everything else on.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	path, ok := strings.CutPrefix(r.URL.Path, h.cfg.handlers.BasePath)
-	rt, owned := routes[path]
+	rt, owned := lookupRoute(path)
 	if !ok || !owned {
 		return h.serveNext(w, r, next)
 	}

@@ -42,6 +42,25 @@ var routes = map[string]route{
 		h.track.ServeEvents(w, r, h.peer(r))
 	}},
 	"/api/health": {allow: "GET, HEAD, OPTIONS", serve: api(handlers.ServeHealth)},
+
+	"/api/experiments":       {allow: "GET, HEAD, POST, OPTIONS", serve: manage((*handlers.Manage).ServeExperiments)},
+	"/api/experiments/:id":   {allow: "PATCH, OPTIONS", serve: manage((*handlers.Manage).ServeExperiment)},
+	"/api/stats/experiments": {allow: "GET, HEAD, OPTIONS", serve: manage((*handlers.Manage).ServeExperimentStats)},
+	"/api/sites/:id":         {allow: "GET, HEAD, PATCH, OPTIONS", serve: manage((*handlers.Manage).ServeSite)},
+}
+
+// lookupRoute finds the route of path: an exact entry, else the entry
+// whose last segment is ":id" (the handler reads the id from the path).
+func lookupRoute(path string) (route, bool) {
+	if rt, ok := routes[path]; ok {
+		return rt, true
+	}
+	i := strings.LastIndexByte(path, '/')
+	if i <= 0 || i == len(path)-1 {
+		return route{}, false
+	}
+	rt, ok := routes[path[:i]+"/:id"]
+	return rt, ok
 }
 
 // api wraps an /api handler with the security headers and access control.
