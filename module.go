@@ -166,6 +166,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Scripts: sh.scripts,
 		Observe: h.counters,
 		Now:     time.Now,
+
+		Settings: sh.store,
 	}
 	if cfg.debug {
 		h.track.Observe = debugObserver{h.counters, h.logger}
