@@ -701,12 +701,12 @@
     r.innerHTML = "Allow a cookie to recognise your next visit?<button value=1>Accept</button><button value=0>Decline</button>";
     st.textContent = ":host{position:fixed;inset:auto 0 0;z-index:2147483647;display:flex;gap:1em;justify-content:center;padding:1em;background:#222;color:#fff}" + (cfg.css || "");
     r.append(st);
-    r.onclick = function (e) {
+    r.addEventListener("click", function (e) {
       var v = e.target.value;
       if (!v) return;
       try { localStorage.setItem("_econsent", v); } catch (x) {}
       el.remove();
-    };
+    });
     d.body.append(el);
   }
   if (cookie && cfg.c && !stored("_econsent", 1)) banner();
