@@ -139,16 +139,19 @@ func (c *counters) flushed(kind string, took time.Duration) {
 type debugObserver struct {
 	*counters
 	logger *zap.Logger
+	on     *atomic.Bool // the debug option, or /api/debug at run time
 }
 
 func (d debugObserver) Beacon(outcome string) {
 	d.counters.Beacon(outcome)
-	d.logger.Info("beacon", zap.String("outcome", outcome))
+	if d.on.Load() {
+		d.logger.Info("beacon", zap.String("outcome", outcome))
+	}
 }
 
 func (d debugObserver) Events(outcome string, n int) {
 	d.counters.Events(outcome, n)
-	if n > 0 {
+	if n > 0 && d.on.Load() {
 		d.logger.Info("events", zap.String("outcome", outcome), zap.Int("count", n))
 	}
 }

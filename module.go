@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -120,6 +121,7 @@ type Handler struct {
 	counters *counters
 	injector *inject.Injector
 	manage   *handlers.Manage
+	debug    *atomic.Bool // debug logging, switched by /api/debug
 }
 
 // CaddyModule returns the Caddy module information.
@@ -169,15 +171,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 		Settings: sh.store,
 	}
-	if cfg.debug {
-		h.track.Observe = debugObserver{h.counters, h.logger}
-	}
+	h.debug = new(atomic.Bool)
+	h.debug.Store(cfg.debug)
+	h.track.Observe = debugObserver{h.counters, h.logger, h.debug}
 	if cfg.inject != "" {
 		if h.injector, err = inject.New(cfg.handlers.BasePath, cfg.inject); err != nil {
 			return err
 		}
 	}
-	h.manage = &handlers.Manage{Store: sh.store, Now: time.Now}
+	h.manage = &handlers.Manage{Store: sh.store, Now: time.Now, Instance: handlers.Instance{
+		TelemetryEnv: cfg.telemetry, Debug: h.debug, DebugLocked: cfg.debug,
+	}}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,

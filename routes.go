@@ -47,6 +47,10 @@ var routes = map[string]route{
 	"/api/experiments/:id":   {allow: "PATCH, OPTIONS", serve: manage((*handlers.Manage).ServeExperiment)},
 	"/api/stats/experiments": {allow: "GET, HEAD, OPTIONS", serve: manage((*handlers.Manage).ServeExperimentStats)},
 	"/api/sites/:id":         {allow: "GET, HEAD, PATCH, OPTIONS", serve: manage((*handlers.Manage).ServeSite)},
+	"/api/perf":              {allow: "GET, HEAD, POST, OPTIONS", serve: manage((*handlers.Manage).ServePerf)},
+	"/api/perf/trends":       {allow: "GET, HEAD, OPTIONS", serve: manage((*handlers.Manage).ServePerfTrends)},
+	"/api/telemetry":         {allow: "GET, HEAD, POST, OPTIONS", serve: manage((*handlers.Manage).ServeTelemetry)},
+	"/api/debug":             {allow: "GET, HEAD, POST, OPTIONS", serve: manage((*handlers.Manage).ServeDebug)},
 }
 
 // lookupRoute finds the route of path: an exact entry, else the entry

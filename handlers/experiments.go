@@ -16,8 +16,9 @@ import (
 // Manage serves the management endpoints of experiments (api.md §4, §3
 // /api/stats/experiments) and sites (§7). Access control is done before.
 type Manage struct {
-	Store *storage.Store
-	Now   Clock
+	Store    *storage.Store
+	Now      Clock
+	Instance Instance // telemetry and debug switches
 }
 
 // Limits of POST /api/experiments (api.md §4).

@@ -24,6 +24,8 @@ const (
 	tableExposures    byte = 0x32 // exposed sessions by experiment and variant
 	tableConversions  byte = 0x33 // metric names sent, by session
 	tableSiteSettings byte = 0x34 // per-site settings (consent CSS)
+	tablePerf         byte = 0x35 // perf metrics by id (= time)
+	tableInstance     byte = 0x36 // instance settings by name
 )
 
 // Meta keys: tableMeta followed by an ASCII name.

@@ -44,7 +44,8 @@ type Store struct {
 	writers map[*Writer]struct{}
 	closed  bool
 
-	exp experimentState // experiments.go
+	exp  experimentState // experiments.go
+	perf perfIDs         // perf.go
 }
 
 // recordTable is one record kind's tables and id source.
