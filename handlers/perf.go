@@ -234,4 +234,3 @@ func (m *Manage) addPerf(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"inserted": len(stored)})
 }
-
