@@ -153,3 +153,45 @@ func TestDebugAPI_RuntimeSwitchAndLock(t *testing.T) {
 		wantStatus(t, "POST when locked", s, 409, b, `{"error":"locked","message":"Debug is on by the debug option (ECHELON_DEBUG)"}`)
 	})
 }
+
+func TestVitalsAPI_TimesRequestsAndRedactsInPublicMode(t *testing.T) {
+	startCaddy(t, "secret "+apiSecret)
+	for range 3 {
+		do(t, "GET", baseURL+"/", nil, nil) // passed on to file_server
+	}
+	do(t, "GET", baseURL+"/missing.html", nil, nil) // 404 from file_server
+	do(t, "GET", baseURL+"/api/health", nil, nil)
+	s, _, b := apiCall(t, "GET", "/api/stats/vitals", apiSecret, "")
+	var v map[string]any
+	if err := json.Unmarshal([]byte(b), &v); s != 200 || err != nil {
+		t.Fatalf("vitals: %d %s %v", s, b, err)
+	}
+	want := []string{"avgResponseMs", "errorRate", "maxMs", "p50Ms", "p95Ms", "p99Ms", "recentRequests", "rps", "slowPaths", "totalErrors", "totalRequests", "uptimeSeconds"}
+	if got := keys(v); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("fields %v, want %v", got, want)
+	}
+	// The five requests before this one; it is recorded when it is done.
+	if v["totalRequests"] != float64(5) || v["recentRequests"] != float64(5) || v["totalErrors"] != float64(0) || v["errorRate"] != float64(0) {
+		t.Errorf("counts: %s", b)
+	}
+	paths := map[string]float64{}
+	for _, p := range v["slowPaths"].([]any) {
+		m := p.(map[string]any)
+		paths[m["path"].(string)] = m["count"].(float64)
+	}
+	if paths["/"] != 3 || paths["/missing.html"] != 1 || paths["/api/health"] != 1 {
+		t.Errorf("slowPaths %v", v["slowPaths"])
+	}
+	if p50, max := v["p50Ms"].(float64), v["maxMs"].(float64); p50 <= 0 || max < p50 {
+		t.Errorf("p50 %v, max %v", p50, max)
+	}
+	if _, _, b = apiCall(t, "GET", "/api/stats/vitals", apiSecret, ""); !strings.Contains(b, `"totalRequests":6`) {
+		t.Errorf("the first vitals request was not counted: %s", b)
+	}
+}
+
+func TestVitalsAPI_PublicModeRedacted(t *testing.T) {
+	startCaddy(t, "secret "+apiSecret+"\n\t\tpublic_mode")
+	s, _, b := apiCall(t, "GET", "/api/stats/vitals", "", "")
+	wantStatus(t, "public", s, 403, b, `{"error":"redacted","message":"Not available in public mode"}`)
+}

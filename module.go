@@ -181,7 +181,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.manage = &handlers.Manage{Store: sh.store, Now: time.Now, Instance: handlers.Instance{
 		TelemetryEnv: cfg.telemetry, Debug: h.debug, DebugLocked: cfg.debug,
-	}}
+	}, Requests: sh.requests, PublicMode: cfg.handlers.PublicMode}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,
@@ -212,8 +212,17 @@ func (h *Handler) Cleanup() error {
 	return err
 }
 
-// ServeHTTP routes Echelon's paths and passes everything else on.
+// ServeHTTP routes Echelon's paths and passes everything else on, timing
+// each request for /api/stats/vitals.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	err := h.serve(rec, r, next)
+	h.shared.requests.Record(r.URL.Path, time.Since(start), rec.statusOf(err))
+	return err
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	path, ok := strings.CutPrefix(r.URL.Path, h.cfg.handlers.BasePath)
 	rt, owned := lookupRoute(path)
 	if !ok || !owned {

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/pow"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 	"github.com/echelon-analytics/caddy-echelon/storage"
@@ -36,6 +37,9 @@ type shared struct {
 
 	// scripts caches assembled trackers for every handler of the directory.
 	scripts *tracker.Assembler
+	// requests times every request of the directory's handlers
+	// (/api/stats/vitals); kept across reloads.
+	requests *handlers.RequestStats
 
 	mu      sync.Mutex
 	limit   *scoring.RateLimiter
@@ -65,7 +69,8 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 			_ = st.Close()
 			return nil, fmt.Errorf("echelon: %w", err)
 		}
-		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts}
+		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts,
+			requests: handlers.NewRequestStats(time.Now)}
 		sh.writer = st.NewWriter(storage.WriterConfig{
 			ViewFlush:  cfg.viewFlush,
 			EventFlush: cfg.eventFlush,

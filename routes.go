@@ -51,6 +51,7 @@ var routes = map[string]route{
 	"/api/perf/trends":       {allow: "GET, HEAD, OPTIONS", serve: manage((*handlers.Manage).ServePerfTrends)},
 	"/api/telemetry":         {allow: "GET, HEAD, POST, OPTIONS", serve: manage((*handlers.Manage).ServeTelemetry)},
 	"/api/debug":             {allow: "GET, HEAD, POST, OPTIONS", serve: manage((*handlers.Manage).ServeDebug)},
+	"/api/stats/vitals":      {allow: "GET, HEAD, OPTIONS", serve: manage((*handlers.Manage).ServeVitals)},
 }
 
 // lookupRoute finds the route of path: an exact entry, else the entry

@@ -19,6 +19,10 @@ type Manage struct {
 	Store    *storage.Store
 	Now      Clock
 	Instance Instance // telemetry and debug switches
+	// Requests times the handler's requests for /api/stats/vitals, which
+	// public mode does not show.
+	Requests   *RequestStats
+	PublicMode bool
 }
 
 // Limits of POST /api/experiments (api.md §4).
