@@ -218,7 +218,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	err := h.serve(rec, r, next)
-	h.shared.requests.Record(r.URL.Path, time.Since(start), rec.statusOf(err))
+	h.shared.requests.Record(start, r.URL.Path, time.Since(start), rec.statusOf(err))
 	return err
 }
 

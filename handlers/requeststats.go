@@ -44,8 +44,9 @@ func NewRequestStats(now Clock) *RequestStats {
 	return &RequestStats{now: now, start: now(), ring: make([]requestSample, 0, 1024)}
 }
 
-// Record adds one request that took took and answered status.
-func (s *RequestStats) Record(path string, took time.Duration, status int) {
+// Record adds one request that started at start, took took and answered
+// status.
+func (s *RequestStats) Record(start time.Time, path string, took time.Duration, status int) {
 	s.total.Add(1)
 	isErr := status >= 500
 	if isErr {
@@ -54,7 +55,7 @@ func (s *RequestStats) Record(path string, took time.Duration, status int) {
 	if len(path) > maxSamplePath {
 		path = truncateRunes(path, maxSamplePath)
 	}
-	smp := requestSample{at: s.now().UnixMilli(), took: took, path: path, err: isErr}
+	smp := requestSample{at: start.UnixMilli(), took: took, path: path, err: isErr}
 	s.mu.Lock()
 	if len(s.ring) < maxRequestSamples {
 		s.ring = append(s.ring, smp)

@@ -12,17 +12,17 @@ func TestRequestStats_WindowPercentilesAndSlowPaths(t *testing.T) {
 	s := NewRequestStats(func() time.Time { return now })
 	// Outside the window by the time of the query: counted in the totals
 	// only.
-	s.Record("/old", 900*time.Millisecond, 503)
+	s.Record(now, "/old", 900*time.Millisecond, 503)
 	now = now.Add(10 * time.Minute)
 	// 100 requests of 1..100 ms on /a, a slow /b, errors on /c.
 	for i := 1; i <= 100; i++ {
-		s.Record("/a", time.Duration(i)*time.Millisecond, 200)
+		s.Record(now, "/a", time.Duration(i)*time.Millisecond, 200)
 	}
-	s.Record("/b", 250*time.Millisecond, 200)
-	s.Record("/c", 2*time.Millisecond, 500)
-	s.Record("/c", 4*time.Millisecond, 502)
+	s.Record(now, "/b", 250*time.Millisecond, 200)
+	s.Record(now, "/c", 2*time.Millisecond, 500)
+	s.Record(now, "/c", 4*time.Millisecond, 502)
 	for i := range 5 {
-		s.Record(fmt.Sprintf("/d%d", i), time.Millisecond, 404)
+		s.Record(now, fmt.Sprintf("/d%d", i), time.Millisecond, 404)
 	}
 	got := s.Vitals()
 	want := Vitals{
@@ -47,7 +47,7 @@ func TestRequestStats_RPSOverUptimeAndRingBound(t *testing.T) {
 	s := NewRequestStats(func() time.Time { return now })
 	now = now.Add(10 * time.Second)
 	for range maxRequestSamples + 1000 {
-		s.Record("/x", time.Millisecond, 200)
+		s.Record(now, "/x", time.Millisecond, 200)
 	}
 	v := s.Vitals()
 	if v.RecentRequests != maxRequestSamples || v.TotalRequests != maxRequestSamples+1000 || len(s.ring) != maxRequestSamples {
@@ -57,7 +57,7 @@ func TestRequestStats_RPSOverUptimeAndRingBound(t *testing.T) {
 		t.Errorf("rps %v over 10 s of uptime", v.RPS)
 	}
 	long := string(make([]byte, 1000))
-	s.Record(long, time.Millisecond, 200)
+	s.Record(now, long, time.Millisecond, 200)
 	if p := s.ring[(s.next+maxRequestSamples-1)%maxRequestSamples].path; len(p) != maxSamplePath {
 		t.Errorf("stored path of %d bytes, want %d", len(p), maxSamplePath)
 	}
@@ -69,7 +69,8 @@ func TestRequestStats_RPSOverUptimeAndRingBound(t *testing.T) {
 
 func BenchmarkRequestStats_Record(b *testing.B) {
 	s := NewRequestStats(time.Now)
+	now := time.Now()
 	for b.Loop() {
-		s.Record("/b.gif", time.Millisecond, 200)
+		s.Record(now, "/b.gif", time.Millisecond, 200)
 	}
 }
