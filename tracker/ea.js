@@ -223,19 +223,18 @@
   }
 
   // experiment returns the session's variant (the visitor's, in cookie
-  // mode: a random id kept in localStorage _eid) and records one exposure
-  // per page load.
-  var exposed = {};
+  // mode: a random id kept in localStorage _eid) and records an exposure.
+  // The answer is kept for the page load, so consent given meanwhile does
+  // not change it there.
+  var chosen = {};
   function experiment(id) {
     try {
       id = String(id);
+      if (own.call(chosen, id)) return chosen[id];
       var seed = sid;
       if (cookieOn() && !(seed = stored("_eid", 1))) localStorage.setItem("_eid", seed = uuid());
-      var v = pick(seed, id);
-      if (v != null && !exposed[id]) {
-        exposed[id] = 1;
-        emit("experiment_exposure", at({ experiment_id: id, variant_id: v }));
-      }
+      var v = chosen[id] = pick(seed, id);
+      if (v != null) emit("experiment_exposure", at({ experiment_id: id, variant_id: v }));
       return v;
     } catch (e) {
       return null;
