@@ -179,9 +179,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return err
 		}
 	}
-	h.manage = &handlers.Manage{Store: sh.store, Now: time.Now, Instance: handlers.Instance{
-		TelemetryEnv: cfg.telemetry, Debug: h.debug, DebugLocked: cfg.debug,
-	}, Requests: sh.requests, PublicMode: cfg.handlers.PublicMode}
+	h.manage = &handlers.Manage{
+		Store:      sh.store,
+		Now:        time.Now,
+		Instance:   handlers.Instance{TelemetryEnv: cfg.telemetry, Debug: h.debug, DebugLocked: cfg.debug},
+		Requests:   sh.requests,
+		PublicMode: cfg.handlers.PublicMode,
+	}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,
