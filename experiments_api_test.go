@@ -229,8 +229,10 @@ func TestManagementAPI_AuthAndPublicMode(t *testing.T) {
 		{"POST", "/api/experiments", `{"experiment_id":"x","name":"X","metric_event_type":"m"}`},
 		{"PATCH", "/api/experiments/x", `{"status":"active"}`},
 		{"PATCH", "/api/sites/shop", `{"consent_css":"div{}"}`},
+		{"POST", "/api/perf", `[{"category":"a","metric":"b","value":1,"unit":"u"}]`},
+		{"POST", "/api/debug", `{"enabled":true}`},
 	}
-	reads := []string{"/api/experiments", "/api/stats/experiments", "/api/sites/shop"}
+	reads := []string{"/api/experiments", "/api/stats/experiments", "/api/sites/shop", "/api/perf", "/api/perf/trends", "/api/telemetry", "/api/debug"}
 
 	t.Run("secret", func(t *testing.T) {
 		startCaddy(t, "secret "+apiSecret)
@@ -239,6 +241,10 @@ func TestManagementAPI_AuthAndPublicMode(t *testing.T) {
 				s, _, b := apiCall(t, "GET", p, tok, "")
 				wantStatus(t, "GET "+p+" with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
 			}
+			s, _, b := apiCall(t, "GET", "/api/stats/vitals", tok, "")
+			wantStatus(t, "GET vitals with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
+			s, _, b = apiCall(t, "POST", "/api/telemetry", tok, `{"optin":true}`)
+			wantStatus(t, "POST telemetry with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
 			for _, w := range writes {
 				s, _, b := apiCall(t, w.method, w.path, tok, w.body)
 				wantStatus(t, w.method+" "+w.path+" with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
