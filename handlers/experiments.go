@@ -188,8 +188,8 @@ func (m *Manage) ServeExperiment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	to := jsonString(in.Status)
-	if !slices.Contains(storage.ExperimentStatuses, to) {
-		writeError(w, http.StatusBadRequest, "invalid_payload", "status must be one of: "+strings.Join(storage.ExperimentStatuses, ", "))
+	if statuses := storage.ExperimentStatuses(); !slices.Contains(statuses, to) {
+		writeError(w, http.StatusBadRequest, "invalid_payload", "status must be one of: "+strings.Join(statuses, ", "))
 		return
 	}
 	err := m.Store.TransitionExperiment(id, to, m.Now().UTC())

@@ -46,8 +46,10 @@ const (
 	StatusArchived  = "archived"
 )
 
-// ExperimentStatuses lists the five statuses of api.md §8.
-var ExperimentStatuses = []string{StatusDraft, StatusActive, StatusPaused, StatusCompleted, StatusArchived}
+// ExperimentStatuses returns the five statuses of api.md §8, in order.
+func ExperimentStatuses() []string {
+	return []string{StatusDraft, StatusActive, StatusPaused, StatusCompleted, StatusArchived}
+}
 
 // transitions are the allowed status changes (api.md §4), plus
 // paused→archived, which the issue allows.
