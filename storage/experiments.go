@@ -21,8 +21,8 @@ import (
 //
 //	0x30 | experiment_id                              →  settingsVersion | JSON experimentRecord
 //	0x31 | token(experiment_id) | position(2)         →  settingsVersion | JSON variantRecord
-//	0x32 | token(exp) | token(variant) | token(sess)  →  empty: the session was exposed
-//	0x33 | token(sess) | name                         →  empty: the session sent a metric event
+//	0x32 | token(exp) | token(variant) | token(sess)  →  day(2): the session was exposed
+//	0x33 | token(sess) | name                         →  day(2): the session sent a metric event
 //
 // The experiment definitions are few and written rarely, so their values
 // are JSON behind a version byte. 0x32 and 0x33 are written by the event

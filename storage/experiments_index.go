@@ -1,16 +1,21 @@
 package storage
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
 
 // The experiment index (tables 0x32 and 0x33, see experiments.go): written
-// by the event flush, read by ExperimentResults.
+// by the event flush, read by ExperimentResults. Each entry's value is the
+// UTC day (days since 1970, uint16 big endian) of the last event that
+// wrote it, so PurgeExperimentIndex can drop entries with their events.
 
 // ExperimentResults counts, per variant of e (in e.Variants order), the
 // distinct sessions exposed to it and how many of them sent e's metric
@@ -87,9 +92,10 @@ func indexEvent(wb *badger.WriteBatch, e *Event, metrics map[string]bool) error 
 	if e.SessionID == "" {
 		return nil
 	}
+	day := binary.BigEndian.AppendUint16(nil, indexDay(e.CreatedAt))
 	if e.ExperimentID != "" && e.VariantID != "" {
 		k := appendSessionToken(exposurePrefix(e.ExperimentID, e.VariantID), e.SessionID)
-		if err := wb.Set(k, nil); err != nil {
+		if err := wb.Set(k, day); err != nil {
 			return err
 		}
 	}
@@ -101,11 +107,58 @@ func indexEvent(wb *badger.WriteBatch, e *Event, metrics map[string]bool) error 
 			continue
 		}
 		k := appendSessionToken([]byte{tableConversions}, e.SessionID)
-		if err := wb.Set(append(k, name...), nil); err != nil {
+		if err := wb.Set(append(k, name...), day); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// indexDay is t's UTC day since 1970, clamped to uint16 (until 2149).
+func indexDay(t time.Time) uint16 {
+	return uint16(max(0, min(unixDay(t), math.MaxUint16)))
+}
+
+// PurgeExperimentIndex deletes the index entries whose last event was on
+// a UTC day before the day of cutoff, as retention deletes the events:
+// the daily maintenance calls it with the events' cutoff. It returns how
+// many entries it deleted.
+func (s *Store) PurgeExperimentIndex(cutoff time.Time) (int, error) {
+	before := indexDay(cutoff)
+	var doomed [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, table := range []byte{tableExposures, tableConversions} {
+			it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{table}})
+			for it.Rewind(); it.Valid(); it.Next() {
+				err := it.Item().Value(func(v []byte) error {
+					if len(v) != 2 || binary.BigEndian.Uint16(v) < before {
+						doomed = append(doomed, it.Item().KeyCopy(nil))
+					}
+					return nil
+				})
+				if err != nil {
+					it.Close()
+					return err
+				}
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("purge experiment index: %w", err)
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range doomed {
+		if err := wb.Delete(k); err != nil {
+			return 0, fmt.Errorf("purge experiment index: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return 0, fmt.Errorf("purge experiment index: %w", err)
+	}
+	return len(doomed), nil
 }
 
 // customName is data.name of a custom event, "" otherwise.

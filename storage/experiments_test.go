@@ -249,3 +249,45 @@ func TestSiteSettings_RoundTripAndVersion(t *testing.T) {
 		t.Error("an invalid site id was accepted")
 	}
 }
+
+// Retention: entries whose last event is older than the cutoff day go,
+// the others stay; a session seen again later keeps its entry.
+func TestPurgeExperimentIndex_FollowsTheLastEvent(t *testing.T) {
+	s := openTestStore(t, "")
+	e := testExperiment("exp", "buy")
+	if err := s.CreateExperiment(e); err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewWriter(WriterConfig{})
+	old := time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
+	recent := old.AddDate(0, 0, 100)
+	add := func(sid string, at time.Time, typ, variant string) {
+		ev := Event{EventType: typ, SiteID: "s", SessionID: sid, Data: "{}", CreatedAt: at}
+		if variant != "" {
+			ev.ExperimentID, ev.VariantID = "exp", variant
+		}
+		w.AddEvent(ev)
+	}
+	const a, b, c = "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b", "00000000-0000-4000-8000-00000000000c"
+	add(a, old, "experiment_exposure", "green") // old only: purged
+	add(a, old, "buy", "")
+	add(b, old, "experiment_exposure", "green") // seen again later: kept
+	add(b, recent, "experiment_exposure", "green")
+	add(b, recent, "buy", "")
+	add(c, recent, "experiment_exposure", "control")
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.ExperimentResults(e)
+	if got[0] != (VariantResult{1, 0}) || got[1] != (VariantResult{2, 2}) {
+		t.Fatalf("before the purge: %+v", got)
+	}
+	n, err := s.PurgeExperimentIndex(old.AddDate(0, 0, 30))
+	if err != nil || n != 2 {
+		t.Fatalf("purged %d entries (%v), want 2 (a's exposure and conversion)", n, err)
+	}
+	got, _ = s.ExperimentResults(e)
+	if got[0] != (VariantResult{1, 0}) || got[1] != (VariantResult{1, 1}) {
+		t.Errorf("after the purge: %+v", got)
+	}
+}
