@@ -16,9 +16,10 @@
 //   - echelon.experiment(id) (decision 10) returns the variant of an active
 //     experiment, chosen by weight from a hash of the session id (of a
 //     stored random id in cookie mode), and records experiment_exposure.
-//   - Per site (decision 9; the server fills in the site placeholder for ?s=): the
-//     consent banner and its CSS (cookie_consent), the scrambling of query
-//     and form values (anonymize_sites, decision 7), the experiments.
+//   - Per site (decision 9; the server fills in the site placeholder for
+//     ?s=): the consent banner and its CSS (cookie_consent), the scrambling
+//     of query and form values (anonymize_sites, decision 7), the
+//     experiments.
 //
 // Script tag attributes: data-site, data-cookie, data-form-values (send
 // form_blur values, decision 7), the opt-outs data-no-clicks, -scroll,
