@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-const apiSecret = "s3cret-for-tests"
+const manageSecret = "s3cret-for-tests"
 
 // api sends an /api request with the bearer token (none when token is "").
-func apiCall(t *testing.T, method, path, token, body string) (int, http.Header, string) {
+func callManage(t *testing.T, method, path, token, body string) (int, http.Header, string) {
 	t.Helper()
 	h := http.Header{}
 	if token != "" {
@@ -27,9 +27,9 @@ func apiCall(t *testing.T, method, path, token, body string) (int, http.Header, 
 	return do(t, method, baseURL+path, strings.NewReader(body), h)
 }
 
-// wantJSON checks that body is exactly the JSON want (same keys, values
+// wantBodyJSON checks that body is exactly the JSON want (same keys, values
 // and types, any spacing).
-func wantJSON(t *testing.T, what, body, want string) {
+func wantBodyJSON(t *testing.T, what, body, want string) {
 	t.Helper()
 	var got, exp any
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
@@ -44,14 +44,14 @@ func wantJSON(t *testing.T, what, body, want string) {
 	}
 }
 
-func wantStatus(t *testing.T, what string, status, want int, body, wantBody string) {
+func wantReply(t *testing.T, what string, status, want int, body, wantBody string) {
 	t.Helper()
 	if status != want {
 		t.Errorf("%s: status %d, want %d (body %s)", what, status, want, body)
 		return
 	}
 	if wantBody != "" {
-		wantJSON(t, what, body, wantBody)
+		wantBodyJSON(t, what, body, wantBody)
 	}
 }
 
@@ -61,16 +61,16 @@ const checkoutExperiment = `{"experiment_id":"checkout","name":"Checkout button"
 	{"variant_id":"control","name":"Blue","weight":1,"is_control":true}]}`
 
 func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
-	_, dir := startCaddy(t, "secret "+apiSecret+"\n\t\trate_limit_max 0")
+	_, dir := startCaddy(t, "secret "+manageSecret+"\n\t\trate_limit_max 0")
 	before := time.Now().UTC().Truncate(time.Millisecond)
 
-	s, _, b := apiCall(t, "POST", "/api/experiments", apiSecret, checkoutExperiment)
-	wantStatus(t, "create", s, 201, b, `{"created":"checkout"}`)
-	s, _, b = apiCall(t, "POST", "/api/experiments", apiSecret,
+	s, _, b := callManage(t, "POST", "/api/experiments", manageSecret, checkoutExperiment)
+	wantReply(t, "create", s, 201, b, `{"created":"checkout"}`)
+	s, _, b = callManage(t, "POST", "/api/experiments", manageSecret,
 		`{"experiment_id":"form","name":"Form","description":"","metric_event_type":"form_submit","allocation_percent":"0","variants":[]}`)
-	wantStatus(t, "create without variants", s, 201, b, `{"created":"form"}`)
+	wantReply(t, "create without variants", s, 201, b, `{"created":"form"}`)
 
-	s, h, b := apiCall(t, "GET", "/api/experiments", apiSecret, "")
+	s, h, b := callManage(t, "GET", "/api/experiments", manageSecret, "")
 	if s != 200 || h.Get("Content-Type") != "application/json" || h.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("list: %d %v %s", s, h, b)
 	}
@@ -82,19 +82,19 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 	if err != nil || created.Before(before) || created.After(time.Now()) {
 		t.Errorf("created_at %v: %v", rows[1]["created_at"], err)
 	}
-	wantJSON(t, "list (newest first, no variants)", b, fmt.Sprintf(`[
+	wantBodyJSON(t, "list (newest first, no variants)", b, fmt.Sprintf(`[
 		{"experiment_id":"form","name":"Form","description":null,"metric_event_type":"form_submit","status":"draft",
 		 "allocation_percent":100,"created_at":%q,"started_at":null,"ended_at":null},
 		{"experiment_id":"checkout","name":"Checkout button","description":null,"metric_event_type":"signup","status":"draft",
 		 "allocation_percent":100,"created_at":%q,"started_at":null,"ended_at":null}]`, rows[0]["created_at"], rows[1]["created_at"]))
 
 	// Drafts are not in the results; experiment_id shows any status.
-	s, _, b = apiCall(t, "GET", "/api/stats/experiments", apiSecret, "")
-	wantStatus(t, "results of drafts", s, 200, b, `[]`)
+	s, _, b = callManage(t, "GET", "/api/stats/experiments", manageSecret, "")
+	wantReply(t, "results of drafts", s, 200, b, `[]`)
 
 	for _, id := range []string{"checkout", "form"} {
-		s, _, b = apiCall(t, "PATCH", "/api/experiments/"+id, apiSecret, `{"status":"active"}`)
-		wantStatus(t, "activate "+id, s, 200, b, `{"updated":"`+id+`"}`)
+		s, _, b = callManage(t, "PATCH", "/api/experiments/"+id, manageSecret, `{"status":"active"}`)
+		wantReply(t, "activate "+id, s, 200, b, `{"updated":"`+id+`"}`)
 	}
 
 	// Traffic: 150 sessions see each variant of checkout; 15 of the
@@ -132,10 +132,10 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, _, b = apiCall(t, "GET", "/api/stats/experiments?experiment_id=checkout", apiSecret, "")
+	s, _, b = callManage(t, "GET", "/api/stats/experiments?experiment_id=checkout", manageSecret, "")
 	c1, c2, n := 15.0, 45.0, 150.0 // float64 at run time, as the server computes
 	uplift := (c2/n - c1/n) / (c1 / n)
-	wantStatus(t, "results", s, 200, b, fmt.Sprintf(`[{"experiment_id":"checkout","name":"Checkout button","status":"active","metric_event_type":"signup","variants":[
+	wantReply(t, "results", s, 200, b, fmt.Sprintf(`[{"experiment_id":"checkout","name":"Checkout button","status":"active","metric_event_type":"signup","variants":[
 		{"variant_id":"control","name":"Blue","is_control":true,"impressions":150,"conversions":15,"conversion_rate":0.1,"relative_uplift":null,"significance":"Not enough data"},
 		{"variant_id":"green","name":"Green","is_control":false,"impressions":150,"conversions":45,"conversion_rate":0.3,"relative_uplift":%v,"significance":"Statistically significant at 99%%"}]}]`, uplift))
 	var res []struct {
@@ -150,13 +150,13 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 	}
 
 	// Without experiment_id: active and completed ones, newest first.
-	s, _, b = apiCall(t, "GET", "/api/stats/experiments", apiSecret, "")
+	s, _, b = callManage(t, "GET", "/api/stats/experiments", manageSecret, "")
 	var all []map[string]any
 	if json.Unmarshal([]byte(b), &all); s != 200 || len(all) != 2 || all[0]["experiment_id"] != "form" || all[1]["experiment_id"] != "checkout" {
 		t.Errorf("all results: %d %s", s, b)
 	}
-	s, _, b = apiCall(t, "GET", "/api/stats/experiments?experiment_id=nope", apiSecret, "")
-	wantStatus(t, "results of an unknown experiment", s, 200, b, `[]`)
+	s, _, b = callManage(t, "GET", "/api/stats/experiments?experiment_id=nope", manageSecret, "")
+	wantReply(t, "results of an unknown experiment", s, 200, b, `[]`)
 
 	// Transitions: paused→archived is allowed, archived is final.
 	for _, step := range []struct {
@@ -170,21 +170,21 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 		{"active", 400, `{"error":"invalid_transition","message":"Cannot transition from 'archived' to 'active'"}`},
 		{"finished", 400, `{"error":"invalid_payload","message":"status must be one of: draft, active, paused, completed, archived"}`},
 	} {
-		s, _, b = apiCall(t, "PATCH", "/api/experiments/checkout", apiSecret, `{"status":"`+step.to+`"}`)
-		wantStatus(t, "checkout →"+step.to, s, step.status, b, step.body)
+		s, _, b = callManage(t, "PATCH", "/api/experiments/checkout", manageSecret, `{"status":"`+step.to+`"}`)
+		wantReply(t, "checkout →"+step.to, s, step.status, b, step.body)
 	}
-	s, _, b = apiCall(t, "GET", "/api/experiments", apiSecret, "")
+	s, _, b = callManage(t, "GET", "/api/experiments", manageSecret, "")
 	if json.Unmarshal([]byte(b), &rows); len(rows) != 2 || rows[1]["status"] != "archived" || rows[1]["started_at"] == nil || rows[1]["ended_at"] == nil {
 		t.Errorf("after archiving: %s", b)
 	}
-	s, _, b = apiCall(t, "GET", "/api/stats/experiments", apiSecret, "")
+	s, _, b = callManage(t, "GET", "/api/stats/experiments", manageSecret, "")
 	if json.Unmarshal([]byte(b), &all); len(all) != 1 || all[0]["experiment_id"] != "form" {
 		t.Errorf("an archived experiment is listed in the results: %s", b)
 	}
 }
 
 func TestExperimentsAPI_Errors(t *testing.T) {
-	startCaddy(t, "secret "+apiSecret)
+	startCaddy(t, "secret "+manageSecret)
 	cases := []struct {
 		name, method, path, body string
 		status                   int
@@ -212,14 +212,14 @@ func TestExperimentsAPI_Errors(t *testing.T) {
 		{"too large", "POST", "/api/experiments", `{"name":"` + strings.Repeat("x", 70000) + `"}`, 413, ""},
 	}
 	for _, c := range cases {
-		s, _, b := apiCall(t, c.method, c.path, apiSecret, c.body)
-		wantStatus(t, c.name, s, c.status, b, c.want)
+		s, _, b := callManage(t, c.method, c.path, manageSecret, c.body)
+		wantReply(t, c.name, s, c.status, b, c.want)
 	}
-	s, h, _ := apiCall(t, "DELETE", "/api/experiments/dup", apiSecret, "")
+	s, h, _ := callManage(t, "DELETE", "/api/experiments/dup", manageSecret, "")
 	if s != 405 || h.Get("Allow") != "PATCH, OPTIONS" {
 		t.Errorf("DELETE: %d, Allow %q; want 405 with PATCH, OPTIONS", s, h.Get("Allow"))
 	}
-	if s, _, _ := apiCall(t, "PATCH", "/api/experiments", apiSecret, `{}`); s != 405 {
+	if s, _, _ := callManage(t, "PATCH", "/api/experiments", manageSecret, `{}`); s != 405 {
 		t.Errorf("PATCH without an id: %d, want 405", s)
 	}
 }
@@ -235,43 +235,43 @@ func TestManagementAPI_AuthAndPublicMode(t *testing.T) {
 	reads := []string{"/api/experiments", "/api/stats/experiments", "/api/sites/shop", "/api/perf", "/api/perf/trends", "/api/telemetry", "/api/debug"}
 
 	t.Run("secret", func(t *testing.T) {
-		startCaddy(t, "secret "+apiSecret)
+		startCaddy(t, "secret "+manageSecret)
 		for _, tok := range []string{"", "wrong"} {
 			for _, p := range reads {
-				s, _, b := apiCall(t, "GET", p, tok, "")
-				wantStatus(t, "GET "+p+" with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
+				s, _, b := callManage(t, "GET", p, tok, "")
+				wantReply(t, "GET "+p+" with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
 			}
-			s, _, b := apiCall(t, "GET", "/api/stats/vitals", tok, "")
-			wantStatus(t, "GET vitals with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
-			s, _, b = apiCall(t, "POST", "/api/telemetry", tok, `{"optin":true}`)
-			wantStatus(t, "POST telemetry with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
+			s, _, b := callManage(t, "GET", "/api/stats/vitals", tok, "")
+			wantReply(t, "GET vitals with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
+			s, _, b = callManage(t, "POST", "/api/telemetry", tok, `{"optin":true}`)
+			wantReply(t, "POST telemetry with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
 			for _, w := range writes {
-				s, _, b := apiCall(t, w.method, w.path, tok, w.body)
-				wantStatus(t, w.method+" "+w.path+" with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
+				s, _, b := callManage(t, w.method, w.path, tok, w.body)
+				wantReply(t, w.method+" "+w.path+" with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
 			}
 		}
-		if s, _, b := apiCall(t, "GET", "/api/experiments", apiSecret, ""); s != 200 || b != "[]" {
+		if s, _, b := callManage(t, "GET", "/api/experiments", manageSecret, ""); s != 200 || b != "[]" {
 			t.Errorf("with the secret: %d %s, want 200 []", s, b)
 		}
 	})
 	t.Run("unconfigured", func(t *testing.T) {
 		startCaddy(t, "")
-		s, _, b := apiCall(t, "GET", "/api/experiments", "", "")
-		wantStatus(t, "no auth configured", s, 401, b, `{"error":"unauthorized","message":"Auth must be configured"}`)
+		s, _, b := callManage(t, "GET", "/api/experiments", "", "")
+		wantReply(t, "no auth configured", s, 401, b, `{"error":"unauthorized","message":"Auth must be configured"}`)
 	})
 	t.Run("public", func(t *testing.T) {
-		startCaddy(t, "secret "+apiSecret+"\n\t\tpublic_mode")
+		startCaddy(t, "secret "+manageSecret+"\n\t\tpublic_mode")
 		for _, p := range reads {
-			if s, _, b := apiCall(t, "GET", p, "", ""); s != 200 {
+			if s, _, b := callManage(t, "GET", p, "", ""); s != 200 {
 				t.Errorf("public GET %s: %d %s", p, s, b)
 			}
 		}
 		for _, w := range writes {
-			s, _, b := apiCall(t, w.method, w.path, "", w.body)
-			wantStatus(t, "public "+w.method+" "+w.path, s, 403, b, `{"error":"read_only","message":"This is a public read-only instance. Data cannot be modified. To run your own instance, see https://ea.js.org/installation.html"}`)
+			s, _, b := callManage(t, w.method, w.path, "", w.body)
+			wantReply(t, "public "+w.method+" "+w.path, s, 403, b, `{"error":"read_only","message":"This is a public read-only instance. Data cannot be modified. To run your own instance, see https://ea.js.org/installation.html"}`)
 		}
 		// Public mode refuses writes even with the secret.
-		s, _, _ := apiCall(t, "POST", "/api/experiments", apiSecret, writes[0].body)
+		s, _, _ := callManage(t, "POST", "/api/experiments", manageSecret, writes[0].body)
 		if s != 403 {
 			t.Errorf("public POST with the secret: %d, want 403", s)
 		}
@@ -279,37 +279,37 @@ func TestManagementAPI_AuthAndPublicMode(t *testing.T) {
 }
 
 func TestSitesAPI_ConsentCSS(t *testing.T) {
-	startCaddy(t, "secret "+apiSecret)
-	s, _, b := apiCall(t, "GET", "/api/sites/shop", apiSecret, "")
-	wantStatus(t, "new site", s, 200, b, `{"site_id":"shop","consent_css":null}`)
-	s, _, b = apiCall(t, "PATCH", "/api/sites/shop", apiSecret, `{"consent_css":".b{color:red;background:url(https://evil.example/x.png)} @import 'y.css'; .c{width:expression(alert(1))}"}`)
-	wantStatus(t, "patch", s, 200, b, `{"updated":"shop"}`)
-	s, _, b = apiCall(t, "GET", "/api/sites/shop", apiSecret, "")
-	wantStatus(t, "sanitized", s, 200, b, `{"site_id":"shop","consent_css":".b{color:red;background:/* blocked */https://evil.example/x.png)} /* blocked */ 'y.css'; .c{width:/* blocked */alert(1))}"}`)
+	startCaddy(t, "secret "+manageSecret)
+	s, _, b := callManage(t, "GET", "/api/sites/shop", manageSecret, "")
+	wantReply(t, "new site", s, 200, b, `{"site_id":"shop","consent_css":null}`)
+	s, _, b = callManage(t, "PATCH", "/api/sites/shop", manageSecret, `{"consent_css":".b{color:red;background:url(https://evil.example/x.png)} @import 'y.css'; .c{width:expression(alert(1))}"}`)
+	wantReply(t, "patch", s, 200, b, `{"updated":"shop"}`)
+	s, _, b = callManage(t, "GET", "/api/sites/shop", manageSecret, "")
+	wantReply(t, "sanitized", s, 200, b, `{"site_id":"shop","consent_css":".b{color:red;background:/* blocked */https://evil.example/x.png)} /* blocked */ 'y.css'; .c{width:/* blocked */alert(1))}"}`)
 	for _, body := range []string{`{"consent_css":""}`, `{"consent_css":42}`, `{}`} {
-		apiCall(t, "PATCH", "/api/sites/shop", apiSecret, `{"consent_css":"x{}"}`)
-		s, _, b = apiCall(t, "PATCH", "/api/sites/shop", apiSecret, body)
-		wantStatus(t, "clear with "+body, s, 200, b, `{"updated":"shop"}`)
-		_, _, b = apiCall(t, "GET", "/api/sites/shop", apiSecret, "")
-		wantJSON(t, "after "+body, b, `{"site_id":"shop","consent_css":null}`)
+		callManage(t, "PATCH", "/api/sites/shop", manageSecret, `{"consent_css":"x{}"}`)
+		s, _, b = callManage(t, "PATCH", "/api/sites/shop", manageSecret, body)
+		wantReply(t, "clear with "+body, s, 200, b, `{"updated":"shop"}`)
+		_, _, b = callManage(t, "GET", "/api/sites/shop", manageSecret, "")
+		wantBodyJSON(t, "after "+body, b, `{"site_id":"shop","consent_css":null}`)
 	}
 	for _, c := range []struct{ method, path, body string }{
 		{"GET", "/api/sites/bad%20site", ""},
 		{"PATCH", "/api/sites/" + strings.Repeat("a", 65), `{"consent_css":"x"}`},
 	} {
-		s, _, b = apiCall(t, c.method, c.path, apiSecret, c.body)
-		wantStatus(t, c.method+" invalid site", s, 400, b, `{"error":"invalid_site_id","message":"site id must match ^[A-Za-z0-9._-]{1,64}$"}`)
+		s, _, b = callManage(t, c.method, c.path, manageSecret, c.body)
+		wantReply(t, c.method+" invalid site", s, 400, b, `{"error":"invalid_site_id","message":"site id must match ^[A-Za-z0-9._-]{1,64}$"}`)
 	}
-	s, _, b = apiCall(t, "PATCH", "/api/sites/shop", apiSecret, `"css"`)
-	wantStatus(t, "bad body", s, 400, b, `{"error":"invalid_payload","message":"Body must be a JSON object"}`)
+	s, _, b = callManage(t, "PATCH", "/api/sites/shop", manageSecret, `"css"`)
+	wantReply(t, "bad body", s, 400, b, `{"error":"invalid_payload","message":"Body must be a JSON object"}`)
 }
 
 // The MCP tools of api.md §10 that read experiments print what these
 // endpoints return; every field a tool documents must be there.
 func TestMCPGoldenShapes_Experiments(t *testing.T) {
-	startCaddy(t, "secret "+apiSecret)
-	apiCall(t, "POST", "/api/experiments", apiSecret, checkoutExperiment)
-	apiCall(t, "PATCH", "/api/experiments/checkout", apiSecret, `{"status":"active"}`)
+	startCaddy(t, "secret "+manageSecret)
+	callManage(t, "POST", "/api/experiments", manageSecret, checkoutExperiment)
+	callManage(t, "PATCH", "/api/experiments/checkout", manageSecret, `{"status":"active"}`)
 	golden := []struct {
 		tool, path    string
 		item, variant []string
@@ -324,12 +324,12 @@ func TestMCPGoldenShapes_Experiments(t *testing.T) {
 			[]string{"conversion_rate", "conversions", "impressions", "is_control", "name", "relative_uplift", "significance", "variant_id"}},
 	}
 	for _, g := range golden {
-		s, _, b := apiCall(t, "GET", g.path, apiSecret, "")
+		s, _, b := callManage(t, "GET", g.path, manageSecret, "")
 		var items []map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(b), &items); s != 200 || err != nil || len(items) != 1 {
 			t.Fatalf("%s: %d %s %v", g.tool, s, b, err)
 		}
-		if got := keys(items[0]); !slices.Equal(got, g.item) {
+		if got := fieldNames(items[0]); !slices.Equal(got, g.item) {
 			t.Errorf("%s item fields %v, want %v", g.tool, got, g.item)
 		}
 		if g.variant == nil {
@@ -340,14 +340,14 @@ func TestMCPGoldenShapes_Experiments(t *testing.T) {
 			t.Fatalf("%s variants: %s %v", g.tool, items[0]["variants"], err)
 		}
 		for _, v := range vs {
-			if got := keys(v); !slices.Equal(got, g.variant) {
+			if got := fieldNames(v); !slices.Equal(got, g.variant) {
 				t.Errorf("%s variant fields %v, want %v", g.tool, got, g.variant)
 			}
 		}
 	}
 }
 
-func keys[V any](m map[string]V) []string {
+func fieldNames[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -9,17 +9,17 @@ import (
 )
 
 func TestPerfAPI_InsertListAndTrends(t *testing.T) {
-	startCaddy(t, "secret "+apiSecret)
-	s, _, b := apiCall(t, "POST", "/api/perf", apiSecret, `[
+	startCaddy(t, "secret "+manageSecret)
+	s, _, b := callManage(t, "POST", "/api/perf", manageSecret, `[
 		{"category":"api","metric":"p50","value":1.5,"unit":"ms","commit_hash":"abc123","branch":"main","metadata":{"runs":3,"note":"ok"}},
 		{"category":"api","metric":"p95","value":9,"unit":"ms"}]`)
-	wantStatus(t, "insert", s, 200, b, `{"inserted":2}`)
+	wantReply(t, "insert", s, 200, b, `{"inserted":2}`)
 	for i := range 4 {
-		s, _, b = apiCall(t, "POST", "/api/perf", apiSecret, fmt.Sprintf(`[{"category":"api","metric":"p50","value":%d,"unit":"ms"}]`, 10+i))
-		wantStatus(t, "insert one", s, 200, b, `{"inserted":1}`)
+		s, _, b = callManage(t, "POST", "/api/perf", manageSecret, fmt.Sprintf(`[{"category":"api","metric":"p50","value":%d,"unit":"ms"}]`, 10+i))
+		wantReply(t, "insert one", s, 200, b, `{"inserted":1}`)
 	}
 
-	s, _, b = apiCall(t, "GET", "/api/perf?metric=p50&limit=10", apiSecret, "")
+	s, _, b = callManage(t, "GET", "/api/perf?metric=p50&limit=10", manageSecret, "")
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(b), &rows); s != 200 || err != nil || len(rows) != 5 {
 		t.Fatalf("list: %d %s %v", s, b, err)
@@ -33,21 +33,21 @@ func TestPerfAPI_InsertListAndTrends(t *testing.T) {
 	}
 	first, _ := json.Marshal(rows[4])
 	id, at := rows[4]["id"], rows[4]["recorded_at"]
-	wantJSON(t, "first row", string(first), fmt.Sprintf(`{"id":%v,"recorded_at":%q,"commit_hash":"abc123","branch":"main","category":"api","metric":"p50",
+	wantBodyJSON(t, "first row", string(first), fmt.Sprintf(`{"id":%v,"recorded_at":%q,"commit_hash":"abc123","branch":"main","category":"api","metric":"p50",
 		"value":1.5,"unit":"ms","metadata":{"runs":3,"note":"ok"}}`, id, at))
 	if rows[3]["commit_hash"] != nil || rows[3]["metadata"] != nil {
 		t.Errorf("unset fields: %v", rows[3])
 	}
-	if s, _, b = apiCall(t, "GET", "/api/perf?limit=2&category=api", apiSecret, ""); json.Unmarshal([]byte(b), &rows) != nil || len(rows) != 2 {
+	if s, _, b = callManage(t, "GET", "/api/perf?limit=2&category=api", manageSecret, ""); json.Unmarshal([]byte(b), &rows) != nil || len(rows) != 2 {
 		t.Errorf("limit 2: %s", b)
 	}
-	if _, _, b = apiCall(t, "GET", "/api/perf?since="+time.Now().Add(time.Hour).UTC().Format(time.RFC3339), apiSecret, ""); b != "[]" {
+	if _, _, b = callManage(t, "GET", "/api/perf?since="+time.Now().Add(time.Hour).UTC().Format(time.RFC3339), manageSecret, ""); b != "[]" {
 		t.Errorf("since an hour ahead: %s", b)
 	}
-	s, _, b = apiCall(t, "GET", "/api/perf?since=yesterday", apiSecret, "")
-	wantStatus(t, "bad since", s, 400, b, `{"error":"invalid_param","message":"since must be an ISO-8601 time or a YYYY-MM-DD date"}`)
+	s, _, b = callManage(t, "GET", "/api/perf?since=yesterday", manageSecret, "")
+	wantReply(t, "bad since", s, 400, b, `{"error":"invalid_param","message":"since must be an ISO-8601 time or a YYYY-MM-DD date"}`)
 
-	s, _, b = apiCall(t, "GET", "/api/perf/trends?limit=3", apiSecret, "")
+	s, _, b = callManage(t, "GET", "/api/perf/trends?limit=3", manageSecret, "")
 	var trends map[string][]map[string]any
 	if err := json.Unmarshal([]byte(b), &trends); s != 200 || err != nil || len(trends) != 2 {
 		t.Fatalf("trends: %d %s %v", s, b, err)
@@ -62,7 +62,7 @@ func TestPerfAPI_InsertListAndTrends(t *testing.T) {
 }
 
 func TestPerfAPI_Errors(t *testing.T) {
-	startCaddy(t, "secret "+apiSecret)
+	startCaddy(t, "secret "+manageSecret)
 	long := strings.Repeat("x", 2100)
 	many := "[" + strings.TrimSuffix(strings.Repeat(`{"category":"a","metric":"b","value":1,"unit":"u"},`, 101), ",") + "]"
 	for _, c := range []struct{ name, body, msg string }{
@@ -73,25 +73,25 @@ func TestPerfAPI_Errors(t *testing.T) {
 		{"string value", `[{"category":"a","metric":"b","value":1,"unit":"u"},{"category":"a","metric":"b","value":"2","unit":"u"}]`, "Metric 1: value must be a finite number"},
 		{"big metadata", `[{"category":"a","metric":"b","value":1,"unit":"u","metadata":"` + long + `"}]`, "Metric 0: metadata is 2102 characters, over 2048"},
 	} {
-		s, _, b := apiCall(t, "POST", "/api/perf", apiSecret, c.body)
-		wantStatus(t, c.name, s, 400, b, fmt.Sprintf(`{"error":"invalid_payload","message":%q}`, c.msg))
+		s, _, b := callManage(t, "POST", "/api/perf", manageSecret, c.body)
+		wantReply(t, c.name, s, 400, b, fmt.Sprintf(`{"error":"invalid_payload","message":%q}`, c.msg))
 	}
-	s, _, b := apiCall(t, "POST", "/api/perf", apiSecret, "["+strings.Repeat(" ", 70000)+"]")
-	wantStatus(t, "too large", s, 413, b, `{"error":"payload_too_large","message":"Body exceeds 65536 bytes"}`)
+	s, _, b := callManage(t, "POST", "/api/perf", manageSecret, "["+strings.Repeat(" ", 70000)+"]")
+	wantReply(t, "too large", s, 413, b, `{"error":"payload_too_large","message":"Body exceeds 65536 bytes"}`)
 	// Nothing of the refused batches was stored.
-	if _, _, b := apiCall(t, "GET", "/api/perf", apiSecret, ""); b != "[]" {
+	if _, _, b := callManage(t, "GET", "/api/perf", manageSecret, ""); b != "[]" {
 		t.Errorf("after refused posts: %s", b)
 	}
-	if s, _, b := apiCall(t, "GET", "/api/perf", "", ""); s != 401 {
+	if s, _, b := callManage(t, "GET", "/api/perf", "", ""); s != 401 {
 		t.Errorf("without the token: %d %s", s, b)
 	}
 }
 
 func TestTelemetryAPI_StateAndLock(t *testing.T) {
 	t.Run("undecided", func(t *testing.T) {
-		startCaddy(t, "secret "+apiSecret)
-		s, _, b := apiCall(t, "GET", "/api/telemetry", apiSecret, "")
-		wantStatus(t, "fresh", s, 200, b, `{"telemetry":"undecided","envOverride":null}`)
+		startCaddy(t, "secret "+manageSecret)
+		s, _, b := callManage(t, "GET", "/api/telemetry", manageSecret, "")
+		wantReply(t, "fresh", s, 200, b, `{"telemetry":"undecided","envOverride":null}`)
 		for _, c := range []struct {
 			body, want string
 			status     int
@@ -100,74 +100,74 @@ func TestTelemetryAPI_StateAndLock(t *testing.T) {
 			{`optin`, `{"error":"invalid_body","message":"Body must be {\"optin\": true|false}"}`, 400},
 			{`{"optin":true}`, `{"telemetry":"on"}`, 200},
 		} {
-			s, _, b = apiCall(t, "POST", "/api/telemetry", apiSecret, c.body)
-			wantStatus(t, "POST "+c.body, s, c.status, b, c.want)
+			s, _, b = callManage(t, "POST", "/api/telemetry", manageSecret, c.body)
+			wantReply(t, "POST "+c.body, s, c.status, b, c.want)
 		}
-		_, _, b = apiCall(t, "GET", "/api/telemetry", apiSecret, "")
-		wantJSON(t, "after opting in", b, `{"telemetry":"on","envOverride":null}`)
-		apiCall(t, "POST", "/api/telemetry", apiSecret, `{"optin":false}`)
-		_, _, b = apiCall(t, "GET", "/api/telemetry", apiSecret, "")
-		wantJSON(t, "after opting out", b, `{"telemetry":"off","envOverride":null}`)
-		if s, _, _ := apiCall(t, "POST", "/api/telemetry", "", `{"optin":true}`); s != 401 {
+		_, _, b = callManage(t, "GET", "/api/telemetry", manageSecret, "")
+		wantBodyJSON(t, "after opting in", b, `{"telemetry":"on","envOverride":null}`)
+		callManage(t, "POST", "/api/telemetry", manageSecret, `{"optin":false}`)
+		_, _, b = callManage(t, "GET", "/api/telemetry", manageSecret, "")
+		wantBodyJSON(t, "after opting out", b, `{"telemetry":"off","envOverride":null}`)
+		if s, _, _ := callManage(t, "POST", "/api/telemetry", "", `{"optin":true}`); s != 401 {
 			t.Errorf("POST without the token: %d", s)
 		}
 	})
 	t.Run("locked", func(t *testing.T) {
-		startCaddy(t, "secret "+apiSecret+"\n\t\ttelemetry false")
-		s, _, b := apiCall(t, "GET", "/api/telemetry", apiSecret, "")
-		wantStatus(t, "locked off", s, 200, b, `{"telemetry":"off","envOverride":"off"}`)
-		s, _, b = apiCall(t, "POST", "/api/telemetry", apiSecret, `{"optin":true}`)
-		wantStatus(t, "POST when locked", s, 409, b, `{"error":"locked","message":"Telemetry is set by the telemetry option (ECHELON_TELEMETRY)"}`)
+		startCaddy(t, "secret "+manageSecret+"\n\t\ttelemetry false")
+		s, _, b := callManage(t, "GET", "/api/telemetry", manageSecret, "")
+		wantReply(t, "locked off", s, 200, b, `{"telemetry":"off","envOverride":"off"}`)
+		s, _, b = callManage(t, "POST", "/api/telemetry", manageSecret, `{"optin":true}`)
+		wantReply(t, "POST when locked", s, 409, b, `{"error":"locked","message":"Telemetry is set by the telemetry option (ECHELON_TELEMETRY)"}`)
 	})
 	t.Run("public", func(t *testing.T) {
 		// Public mode reads without credentials; the telemetry write is
 		// not read_only, but still needs them.
-		startCaddy(t, "secret "+apiSecret+"\n\t\tpublic_mode")
-		if s, _, b := apiCall(t, "GET", "/api/telemetry", "", ""); s != 200 {
+		startCaddy(t, "secret "+manageSecret+"\n\t\tpublic_mode")
+		if s, _, b := callManage(t, "GET", "/api/telemetry", "", ""); s != 200 {
 			t.Errorf("public GET: %d %s", s, b)
 		}
-		s, _, b := apiCall(t, "POST", "/api/telemetry", "", `{"optin":true}`)
-		wantStatus(t, "public POST without token", s, 401, b, `{"error":"unauthorized"}`)
-		s, _, b = apiCall(t, "POST", "/api/telemetry", apiSecret, `{"optin":true}`)
-		wantStatus(t, "public POST with token", s, 200, b, `{"telemetry":"on"}`)
+		s, _, b := callManage(t, "POST", "/api/telemetry", "", `{"optin":true}`)
+		wantReply(t, "public POST without token", s, 401, b, `{"error":"unauthorized"}`)
+		s, _, b = callManage(t, "POST", "/api/telemetry", manageSecret, `{"optin":true}`)
+		wantReply(t, "public POST with token", s, 200, b, `{"telemetry":"on"}`)
 	})
 }
 
 func TestDebugAPI_RuntimeSwitchAndLock(t *testing.T) {
 	t.Run("switch", func(t *testing.T) {
-		startCaddy(t, "secret "+apiSecret)
-		s, _, b := apiCall(t, "GET", "/api/debug", apiSecret, "")
-		wantStatus(t, "off", s, 200, b, `{"debug":false,"envOverride":false}`)
-		s, _, b = apiCall(t, "POST", "/api/debug", apiSecret, `{"enabled":true}`)
-		wantStatus(t, "on", s, 200, b, `{"debug":true}`)
-		_, _, b = apiCall(t, "GET", "/api/debug", apiSecret, "")
-		wantJSON(t, "after on", b, `{"debug":true,"envOverride":false}`)
-		s, _, b = apiCall(t, "POST", "/api/debug", apiSecret, `{"enabled":1}`)
-		wantStatus(t, "bad body", s, 400, b, `{"error":"invalid_body","message":"Body must be {\"enabled\": true|false}"}`)
+		startCaddy(t, "secret "+manageSecret)
+		s, _, b := callManage(t, "GET", "/api/debug", manageSecret, "")
+		wantReply(t, "off", s, 200, b, `{"debug":false,"envOverride":false}`)
+		s, _, b = callManage(t, "POST", "/api/debug", manageSecret, `{"enabled":true}`)
+		wantReply(t, "on", s, 200, b, `{"debug":true}`)
+		_, _, b = callManage(t, "GET", "/api/debug", manageSecret, "")
+		wantBodyJSON(t, "after on", b, `{"debug":true,"envOverride":false}`)
+		s, _, b = callManage(t, "POST", "/api/debug", manageSecret, `{"enabled":1}`)
+		wantReply(t, "bad body", s, 400, b, `{"error":"invalid_body","message":"Body must be {\"enabled\": true|false}"}`)
 	})
 	t.Run("locked", func(t *testing.T) {
-		startCaddy(t, "secret "+apiSecret+"\n\t\tdebug")
-		_, _, b := apiCall(t, "GET", "/api/debug", apiSecret, "")
-		wantJSON(t, "locked", b, `{"debug":true,"envOverride":true}`)
-		s, _, b := apiCall(t, "POST", "/api/debug", apiSecret, `{"enabled":false}`)
-		wantStatus(t, "POST when locked", s, 409, b, `{"error":"locked","message":"Debug is on by the debug option (ECHELON_DEBUG)"}`)
+		startCaddy(t, "secret "+manageSecret+"\n\t\tdebug")
+		_, _, b := callManage(t, "GET", "/api/debug", manageSecret, "")
+		wantBodyJSON(t, "locked", b, `{"debug":true,"envOverride":true}`)
+		s, _, b := callManage(t, "POST", "/api/debug", manageSecret, `{"enabled":false}`)
+		wantReply(t, "POST when locked", s, 409, b, `{"error":"locked","message":"Debug is on by the debug option (ECHELON_DEBUG)"}`)
 	})
 }
 
 func TestVitalsAPI_TimesRequestsAndRedactsInPublicMode(t *testing.T) {
-	startCaddy(t, "secret "+apiSecret)
+	startCaddy(t, "secret "+manageSecret)
 	for range 3 {
 		do(t, "GET", baseURL+"/", nil, nil) // passed on to file_server
 	}
 	do(t, "GET", baseURL+"/missing.html", nil, nil) // 404 from file_server
 	do(t, "GET", baseURL+"/api/health", nil, nil)
-	s, _, b := apiCall(t, "GET", "/api/stats/vitals", apiSecret, "")
+	s, _, b := callManage(t, "GET", "/api/stats/vitals", manageSecret, "")
 	var v map[string]any
 	if err := json.Unmarshal([]byte(b), &v); s != 200 || err != nil {
 		t.Fatalf("vitals: %d %s %v", s, b, err)
 	}
 	want := []string{"avgResponseMs", "errorRate", "maxMs", "p50Ms", "p95Ms", "p99Ms", "recentRequests", "rps", "slowPaths", "totalErrors", "totalRequests", "uptimeSeconds"}
-	if got := keys(v); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := fieldNames(v); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("fields %v, want %v", got, want)
 	}
 	// The five requests before this one; it is recorded when it is done.
@@ -185,13 +185,13 @@ func TestVitalsAPI_TimesRequestsAndRedactsInPublicMode(t *testing.T) {
 	if p50, max := v["p50Ms"].(float64), v["maxMs"].(float64); p50 <= 0 || max < p50 {
 		t.Errorf("p50 %v, max %v", p50, max)
 	}
-	if _, _, b = apiCall(t, "GET", "/api/stats/vitals", apiSecret, ""); !strings.Contains(b, `"totalRequests":6`) {
+	if _, _, b = callManage(t, "GET", "/api/stats/vitals", manageSecret, ""); !strings.Contains(b, `"totalRequests":6`) {
 		t.Errorf("the first vitals request was not counted: %s", b)
 	}
 }
 
 func TestVitalsAPI_PublicModeRedacted(t *testing.T) {
-	startCaddy(t, "secret "+apiSecret+"\n\t\tpublic_mode")
-	s, _, b := apiCall(t, "GET", "/api/stats/vitals", "", "")
-	wantStatus(t, "public", s, 403, b, `{"error":"redacted","message":"Not available in public mode"}`)
+	startCaddy(t, "secret "+manageSecret+"\n\t\tpublic_mode")
+	s, _, b := callManage(t, "GET", "/api/stats/vitals", "", "")
+	wantReply(t, "public", s, 403, b, `{"error":"redacted","message":"Not available in public mode"}`)
 }

@@ -8,7 +8,7 @@ import (
 // maxConsentCSS is the cut of a site's consent CSS (api.md §7).
 const maxConsentCSS = 4096
 
-const blocked = "/* blocked */"
+const blockedCSS = "/* blocked */"
 
 // consentCSSRules are the sanitizer's replacements, applied in order after
 // backslashes and comments are gone (api.md §7): the resource-loading
@@ -26,8 +26,8 @@ var consentCSSRules = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)(?:url|expression)\s*\(`),
 }
 
-// comment matches a CSS comment, or an unterminated one to the end.
-var comment = regexp.MustCompile(`(?s)/\*.*?(?:\*/|$)`)
+// cssComment matches a CSS comment, or an unterminated one to the end.
+var cssComment = regexp.MustCompile(`(?s)/\*.*?(?:\*/|$)`)
 
 // SanitizeConsentCSS cleans a site's consent banner CSS: cut to 4096
 // characters, backslashes (escapes) and comments removed, then the rules
@@ -36,9 +36,9 @@ var comment = regexp.MustCompile(`(?s)/\*.*?(?:\*/|$)`)
 func SanitizeConsentCSS(css string) string {
 	css = truncateRunes(validUTF8(css), maxConsentCSS)
 	css = strings.ReplaceAll(css, `\`, "")
-	css = comment.ReplaceAllString(css, "")
+	css = cssComment.ReplaceAllString(css, "")
 	for _, re := range consentCSSRules {
-		css = re.ReplaceAllString(css, blocked)
+		css = re.ReplaceAllString(css, blockedCSS)
 	}
 	return css
 }

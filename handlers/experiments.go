@@ -57,18 +57,18 @@ func (m *Manage) ServeExperiments(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := m.Store.ListExperiments(maxListExperiments)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "")
+		replyError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
 	rows := make([]experimentRow, len(list))
 	for i, e := range list {
 		rows[i] = experimentRow{
-			ExperimentID: e.ID, Name: e.Name, Description: nullable(e.Description),
+			ExperimentID: e.ID, Name: e.Name, Description: orNull(e.Description),
 			MetricEventType: e.MetricEventType, Status: e.Status, AllocationPercent: e.AllocationPercent,
-			CreatedAt: isoTime(e.CreatedAt), StartedAt: isoTime(e.StartedAt), EndedAt: isoTime(e.EndedAt),
+			CreatedAt: apiTime(e.CreatedAt), StartedAt: apiTime(e.StartedAt), EndedAt: apiTime(e.EndedAt),
 		}
 	}
-	writeJSON(w, http.StatusOK, rows)
+	replyJSON(w, http.StatusOK, rows)
 }
 
 type createExperimentBody struct {
@@ -109,7 +109,7 @@ func ParseExperiment(body []byte) (storage.Experiment, error) {
 		return storage.Experiment{}, errors.New("experiment_id must match ^[A-Za-z0-9._-]+$")
 	}
 	e.AllocationPercent = 100
-	if f, ok := jsonNumber(in.AllocationPercent); ok && math.Trunc(f) != 0 {
+	if f, ok := numberOf(in.AllocationPercent); ok && math.Trunc(f) != 0 {
 		e.AllocationPercent = int(max(1, min(100, math.Trunc(f))))
 	}
 	var raw []json.RawMessage
@@ -126,12 +126,12 @@ func ParseExperiment(body []byte) (storage.Experiment, error) {
 		v := storage.Variant{
 			ID:        truncateRunes(jsonString(vb.VariantID), maxExperimentID),
 			Name:      truncateRunes(jsonString(vb.Name), maxExperimentName),
-			IsControl: truthy(vb.IsControl),
+			IsControl: jsTruthy(vb.IsControl),
 		}
 		if v.ID == "" || v.Name == "" {
 			return storage.Experiment{}, errors.New("Each variant needs a variant_id and a name")
 		}
-		w, ok := jsonNumber(vb.Weight)
+		w, ok := numberOf(vb.Weight)
 		if !ok || w <= 0 || (len(vb.Weight) > 0 && vb.Weight[0] == '"') {
 			return storage.Experiment{}, errors.New("Variant weight must be a finite positive number")
 		}
@@ -159,52 +159,52 @@ func validExperimentID(s string) bool {
 
 func (m *Manage) createExperiment(w http.ResponseWriter, r *http.Request) {
 	var raw json.RawMessage
-	if !readJSONObject(w, r, maxAPIBody, &raw) {
+	if !readObjectBody(w, r, maxManageBody, &raw) {
 		return
 	}
 	e, err := ParseExperiment(raw)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_payload", err.Error())
+		replyError(w, http.StatusBadRequest, "invalid_payload", err.Error())
 		return
 	}
 	e.CreatedAt = m.Now().UTC()
 	switch err := m.Store.CreateExperiment(e); {
 	case errors.Is(err, storage.ErrConflict):
-		writeError(w, http.StatusConflict, "conflict", "Experiment creation failed")
+		replyError(w, http.StatusConflict, "conflict", "Experiment creation failed")
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, "internal", "")
+		replyError(w, http.StatusInternalServerError, "internal", "")
 	default:
-		writeJSON(w, http.StatusCreated, map[string]string{"created": e.ID})
+		replyJSON(w, http.StatusCreated, map[string]string{"created": e.ID})
 	}
 }
 
 // ServeExperiment handles PATCH /api/experiments/:id {"status"}.
 func (m *Manage) ServeExperiment(w http.ResponseWriter, r *http.Request) {
-	id := pathID(r)
+	id := routeID(r)
 	var in struct {
 		Status json.RawMessage `json:"status"`
 	}
-	if !readJSONObject(w, r, maxAPIBody, &in) {
+	if !readObjectBody(w, r, maxManageBody, &in) {
 		return
 	}
 	to := jsonString(in.Status)
 	if statuses := storage.ExperimentStatuses(); !slices.Contains(statuses, to) {
-		writeError(w, http.StatusBadRequest, "invalid_payload", "status must be one of: "+strings.Join(statuses, ", "))
+		replyError(w, http.StatusBadRequest, "invalid_payload", "status must be one of: "+strings.Join(statuses, ", "))
 		return
 	}
 	err := m.Store.TransitionExperiment(id, to, m.Now().UTC())
 	var te *storage.TransitionError
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "Experiment not found")
+		replyError(w, http.StatusNotFound, "not_found", "Experiment not found")
 	case errors.As(err, &te):
-		writeError(w, http.StatusBadRequest, "invalid_transition", te.Error())
+		replyError(w, http.StatusBadRequest, "invalid_transition", te.Error())
 	case errors.Is(err, storage.ErrConflict):
-		writeError(w, http.StatusConflict, "conflict", "Experiment status changed meanwhile")
+		replyError(w, http.StatusConflict, "conflict", "Experiment status changed meanwhile")
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, "internal", "")
+		replyError(w, http.StatusInternalServerError, "internal", "")
 	default:
-		writeJSON(w, http.StatusOK, map[string]string{"updated": id})
+		replyJSON(w, http.StatusOK, map[string]string{"updated": id})
 	}
 }
 
@@ -244,7 +244,7 @@ func (m *Manage) ServeExperimentStats(w http.ResponseWriter, r *http.Request) {
 		list, err = m.Store.ExperimentsWithStatus(storage.StatusActive, storage.StatusCompleted)
 	}
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "")
+		replyError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
 	out := make([]experimentStats, 0, len(list))
@@ -261,7 +261,7 @@ func (m *Manage) ServeExperimentStats(w http.ResponseWriter, r *http.Request) {
 		})
 		res, err := m.Store.ExperimentResults(e)
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "internal", "")
+			replyError(w, http.StatusInternalServerError, "internal", "")
 			return
 		}
 		out = append(out, experimentStats{
@@ -269,7 +269,7 @@ func (m *Manage) ServeExperimentStats(w http.ResponseWriter, r *http.Request) {
 			Variants: variantResults(e.Variants, res),
 		})
 	}
-	writeJSON(w, http.StatusOK, out)
+	replyJSON(w, http.StatusOK, out)
 }
 
 // variantResults computes rates, uplift and significance against the

@@ -23,7 +23,7 @@ type Instance struct {
 	DebugLocked bool
 }
 
-func onOff(b bool) string {
+func onOrOff(b bool) string {
 	if b {
 		return "on"
 	}
@@ -34,13 +34,13 @@ func onOff(b bool) string {
 // choice, else undecided. A point read per request: no cache needed.
 func (m *Manage) telemetry() (string, error) {
 	if e := m.Instance.TelemetryEnv; e != nil {
-		return onOff(*e), nil
+		return onOrOff(*e), nil
 	}
 	v, found, err := m.Store.InstanceSetting(telemetrySetting)
 	if err != nil || !found {
 		return "undecided", err
 	}
-	return onOff(v == "true"), nil
+	return onOrOff(v == "true"), nil
 }
 
 // ServeTelemetry handles GET /api/telemetry → {"telemetry","envOverride"}
@@ -49,38 +49,38 @@ func (m *Manage) telemetry() (string, error) {
 func (m *Manage) ServeTelemetry(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		if m.Instance.TelemetryEnv != nil {
-			writeError(w, http.StatusConflict, "locked", "Telemetry is set by the telemetry option (ECHELON_TELEMETRY)")
+			replyError(w, http.StatusConflict, "locked", "Telemetry is set by the telemetry option (ECHELON_TELEMETRY)")
 			return
 		}
 		var in struct {
 			OptIn json.RawMessage `json:"optin"`
 		}
-		if !readSmallJSON(w, r, &in) {
+		if !readSmallBody(w, r, &in) {
 			return
 		}
-		optIn, ok := jsonBool(in.OptIn)
+		optIn, ok := boolOf(in.OptIn)
 		if !ok {
-			writeError(w, http.StatusBadRequest, "invalid_body", `Body must be {"optin": true|false}`)
+			replyError(w, http.StatusBadRequest, "invalid_body", `Body must be {"optin": true|false}`)
 			return
 		}
 		if err := m.Store.SetInstanceSetting(telemetrySetting, strconv.FormatBool(optIn)); err != nil {
-			writeError(w, http.StatusInternalServerError, "internal", "")
+			replyError(w, http.StatusInternalServerError, "internal", "")
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"telemetry": onOff(optIn)})
+		replyJSON(w, http.StatusOK, map[string]string{"telemetry": onOrOff(optIn)})
 		return
 	}
 	state, err := m.telemetry()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "")
+		replyError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
 	var env *string
 	if e := m.Instance.TelemetryEnv; e != nil {
-		s := onOff(*e)
+		s := onOrOff(*e)
 		env = &s
 	}
-	writeJSON(w, http.StatusOK, struct {
+	replyJSON(w, http.StatusOK, struct {
 		Telemetry   string  `json:"telemetry"`
 		EnvOverride *string `json:"envOverride"`
 	}{state, env})
@@ -92,43 +92,43 @@ func (m *Manage) ServeTelemetry(w http.ResponseWriter, r *http.Request) {
 func (m *Manage) ServeDebug(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		if m.Instance.DebugLocked {
-			writeError(w, http.StatusConflict, "locked", "Debug is on by the debug option (ECHELON_DEBUG)")
+			replyError(w, http.StatusConflict, "locked", "Debug is on by the debug option (ECHELON_DEBUG)")
 			return
 		}
 		var in struct {
 			Enabled json.RawMessage `json:"enabled"`
 		}
-		if !readSmallJSON(w, r, &in) {
+		if !readSmallBody(w, r, &in) {
 			return
 		}
-		enabled, ok := jsonBool(in.Enabled)
+		enabled, ok := boolOf(in.Enabled)
 		if !ok {
-			writeError(w, http.StatusBadRequest, "invalid_body", `Body must be {"enabled": true|false}`)
+			replyError(w, http.StatusBadRequest, "invalid_body", `Body must be {"enabled": true|false}`)
 			return
 		}
 		m.Instance.Debug.Store(enabled)
-		writeJSON(w, http.StatusOK, map[string]bool{"debug": enabled})
+		replyJSON(w, http.StatusOK, map[string]bool{"debug": enabled})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"debug": m.Instance.Debug.Load(), "envOverride": m.Instance.DebugLocked})
+	replyJSON(w, http.StatusOK, map[string]bool{"debug": m.Instance.Debug.Load(), "envOverride": m.Instance.DebugLocked})
 }
 
-// readSmallJSON decodes a body of at most 4 KiB into v, leaving v's
+// readSmallBody decodes a body of at most 4 KiB into v, leaving v's
 // fields unset where the body does not fit them (the caller's checks answer
 // that). It answers a larger body with 413 and returns false.
-func readSmallJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+func readSmallBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	const limit = 4096
 	body, _ := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if r.ContentLength > limit || len(body) > limit {
-		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds 4096 bytes")
+		replyError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds 4096 bytes")
 		return false
 	}
 	_ = json.Unmarshal(body, v)
 	return true
 }
 
-// jsonBool reads a JSON true or false; ok is false for anything else.
-func jsonBool(r json.RawMessage) (v, ok bool) {
+// boolOf reads a JSON true or false; ok is false for anything else.
+func boolOf(r json.RawMessage) (v, ok bool) {
 	switch string(r) {
 	case "true":
 		return true, true

@@ -35,7 +35,7 @@ type perfRow struct {
 
 func perfRowOf(m *storage.PerfMetric) perfRow {
 	r := perfRow{
-		ID: m.ID, RecordedAt: isoTime(m.RecordedAt), CommitHash: nullable(m.CommitHash), Branch: nullable(m.Branch),
+		ID: m.ID, RecordedAt: apiTime(m.RecordedAt), CommitHash: orNull(m.CommitHash), Branch: orNull(m.Branch),
 		Category: m.Category, Metric: m.Metric, Value: m.Value, Unit: m.Unit, Metadata: json.RawMessage("null"),
 	}
 	if m.Metadata != "" && json.Valid([]byte(m.Metadata)) {
@@ -44,9 +44,9 @@ func perfRowOf(m *storage.PerfMetric) perfRow {
 	return r
 }
 
-// intParam parses an integer query parameter like the reference's
+// clampedParam parses an integer query parameter like the reference's
 // parseInt: leading digits count, NaN or 0 is def, the result is clamped.
-func intParam(r *http.Request, name string, def, lo, hi int) int {
+func clampedParam(r *http.Request, name string, def, lo, hi int) int {
 	s := strings.TrimSpace(r.URL.Query().Get(name))
 	end := 0
 	if end < len(s) && (s[0] == '-' || s[0] == '+') {
@@ -72,9 +72,9 @@ func intParam(r *http.Request, name string, def, lo, hi int) int {
 	return max(lo, min(hi, n))
 }
 
-// sinceParam parses ?since= (an ISO-8601 time or a date); absent is the
+// sinceOf parses ?since= (an ISO-8601 time or a date); absent is the
 // zero time. ok is false, with the 400 written, for anything else.
-func sinceParam(w http.ResponseWriter, r *http.Request) (time.Time, bool) {
+func sinceOf(w http.ResponseWriter, r *http.Request) (time.Time, bool) {
 	s := r.URL.Query().Get("since")
 	if s == "" {
 		return time.Time{}, true
@@ -84,7 +84,7 @@ func sinceParam(w http.ResponseWriter, r *http.Request) (time.Time, bool) {
 			return t, true
 		}
 	}
-	writeError(w, http.StatusBadRequest, "invalid_param", "since must be an ISO-8601 time or a YYYY-MM-DD date")
+	replyError(w, http.StatusBadRequest, "invalid_param", "since must be an ISO-8601 time or a YYYY-MM-DD date")
 	return time.Time{}, false
 }
 
@@ -95,13 +95,13 @@ func (m *Manage) ServePerf(w http.ResponseWriter, r *http.Request) {
 		m.addPerf(w, r)
 		return
 	}
-	since, ok := sinceParam(w, r)
+	since, ok := sinceOf(w, r)
 	if !ok {
 		return
 	}
 	q := r.URL.Query()
 	cat, metric := q.Get("category"), q.Get("metric")
-	limit := intParam(r, "limit", 100, 1, 1000)
+	limit := clampedParam(r, "limit", 100, 1, 1000)
 	rows := []perfRow{}
 	err := m.Store.PerfMetrics(since, func(p *storage.PerfMetric) bool {
 		if (cat == "" || p.Category == cat) && (metric == "" || p.Metric == metric) {
@@ -110,21 +110,21 @@ func (m *Manage) ServePerf(w http.ResponseWriter, r *http.Request) {
 		return len(rows) < limit
 	})
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "")
+		replyError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
-	writeJSON(w, http.StatusOK, rows)
+	replyJSON(w, http.StatusOK, rows)
 }
 
 // ServePerfTrends handles GET /api/perf/trends: per "category/metric"
 // series, its latest limit rows (1–1000, default 30) since since, oldest
 // first.
 func (m *Manage) ServePerfTrends(w http.ResponseWriter, r *http.Request) {
-	since, ok := sinceParam(w, r)
+	since, ok := sinceOf(w, r)
 	if !ok {
 		return
 	}
-	limit := intParam(r, "limit", 30, 1, 1000)
+	limit := clampedParam(r, "limit", 30, 1, 1000)
 	series := map[string][]perfRow{}
 	err := m.Store.PerfMetrics(since, func(p *storage.PerfMetric) bool {
 		k := p.Category + "/" + p.Metric
@@ -134,7 +134,7 @@ func (m *Manage) ServePerfTrends(w http.ResponseWriter, r *http.Request) {
 		return true
 	})
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "")
+		replyError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
 	for _, rows := range series {
@@ -142,7 +142,7 @@ func (m *Manage) ServePerfTrends(w http.ResponseWriter, r *http.Request) {
 			rows[i], rows[j] = rows[j], rows[i]
 		}
 	}
-	writeJSON(w, http.StatusOK, series)
+	replyJSON(w, http.StatusOK, series)
 }
 
 type perfItem struct {
@@ -188,7 +188,7 @@ func ParsePerf(body []byte) ([]storage.PerfMetric, error) {
 		if len(in.Value) == 0 || in.Value[0] == '"' {
 			return nil, fmt.Errorf("Metric %d: value must be a finite number", i)
 		}
-		v, ok := jsonNumber(in.Value)
+		v, ok := numberOf(in.Value)
 		if !ok {
 			return nil, fmt.Errorf("Metric %d: value must be a finite number", i)
 		}
@@ -210,27 +210,27 @@ func ParsePerf(body []byte) ([]storage.PerfMetric, error) {
 
 func (m *Manage) addPerf(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > maxPerfBody {
-		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds 65536 bytes")
+		replyError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds 65536 bytes")
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxPerfBody+1))
 	if err == nil && len(body) > maxPerfBody {
-		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds 65536 bytes")
+		replyError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds 65536 bytes")
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_payload", "Could not read the body")
+		replyError(w, http.StatusBadRequest, "invalid_payload", "Could not read the body")
 		return
 	}
 	metrics, err := ParsePerf(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_payload", err.Error())
+		replyError(w, http.StatusBadRequest, "invalid_payload", err.Error())
 		return
 	}
 	stored, err := m.Store.AddPerfMetrics(metrics, m.Now().UTC())
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "")
+		replyError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"inserted": len(stored)})
+	replyJSON(w, http.StatusOK, map[string]int{"inserted": len(stored)})
 }

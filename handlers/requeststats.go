@@ -108,7 +108,7 @@ func (s *RequestStats) Vitals() Vitals {
 	uptime := now.Sub(s.start)
 	v.UptimeSeconds = int64(uptime / time.Second)
 	if v.TotalRequests > 0 {
-		v.ErrorRate = round2(float64(v.TotalErrors) / float64(v.TotalRequests) * 100)
+		v.ErrorRate = twoDecimals(float64(v.TotalErrors) / float64(v.TotalRequests) * 100)
 	}
 	if len(recent) == 0 {
 		return v
@@ -134,16 +134,16 @@ func (s *RequestStats) Vitals() Vitals {
 	slices.Sort(ms)
 	rank := func(p float64) float64 {
 		i := int(math.Ceil(p/100*float64(len(ms)))) - 1
-		return round2(ms[max(0, i)])
+		return twoDecimals(ms[max(0, i)])
 	}
-	v.AvgResponseMS = round2(sum / float64(len(ms)))
-	v.P50MS, v.P95MS, v.P99MS, v.MaxMS = rank(50), rank(95), rank(99), round2(ms[len(ms)-1])
+	v.AvgResponseMS = twoDecimals(sum / float64(len(ms)))
+	v.P50MS, v.P95MS, v.P99MS, v.MaxMS = rank(50), rank(95), rank(99), twoDecimals(ms[len(ms)-1])
 	window := min(uptime, requestWindow).Seconds()
 	if window > 0 {
-		v.RPS = round2(float64(len(recent)) / window)
+		v.RPS = twoDecimals(float64(len(recent)) / window)
 	}
 	for p, a := range byPath {
-		v.SlowPaths = append(v.SlowPaths, SlowPath{Path: p, AvgMS: round2(a.sum / float64(a.count)), Count: a.count})
+		v.SlowPaths = append(v.SlowPaths, SlowPath{Path: p, AvgMS: twoDecimals(a.sum / float64(a.count)), Count: a.count})
 	}
 	sort.Slice(v.SlowPaths, func(i, j int) bool {
 		if v.SlowPaths[i].AvgMS != v.SlowPaths[j].AvgMS {
@@ -157,14 +157,14 @@ func (s *RequestStats) Vitals() Vitals {
 	return v
 }
 
-func round2(f float64) float64 { return math.Round(f*100) / 100 }
+func twoDecimals(f float64) float64 { return math.Round(f*100) / 100 }
 
 // ServeVitals handles GET /api/stats/vitals; public mode gets 403
 // redacted.
 func (m *Manage) ServeVitals(w http.ResponseWriter, r *http.Request) {
 	if m.PublicMode {
-		writeError(w, http.StatusForbidden, "redacted", "Not available in public mode")
+		replyError(w, http.StatusForbidden, "redacted", "Not available in public mode")
 		return
 	}
-	writeJSON(w, http.StatusOK, m.Requests.Vitals())
+	replyJSON(w, http.StatusOK, m.Requests.Vitals())
 }

@@ -27,13 +27,13 @@ func TestRequestStats_WindowPercentilesAndSlowPaths(t *testing.T) {
 	got := s.Vitals()
 	want := Vitals{
 		TotalRequests: 109, TotalErrors: 3, RecentRequests: 108,
-		AvgResponseMS: round2((5050.0 + 250 + 6 + 5) / 108),
+		AvgResponseMS: twoDecimals((5050.0 + 250 + 6 + 5) / 108),
 		// Sorted, the n ms of /a (n > 4) is value n+7 of 108 (six 1s, two
 		// 2s, a 3 and two 4s come first); nearest rank: the 54th, 103rd
 		// and 107th.
 		P50MS: 47, P95MS: 96, P99MS: 100, MaxMS: 250,
-		RPS:           round2(108.0 / 300),
-		ErrorRate:     round2(3.0 / 109 * 100),
+		RPS:           twoDecimals(108.0 / 300),
+		ErrorRate:     twoDecimals(3.0 / 109 * 100),
 		SlowPaths:     []SlowPath{{"/b", 250, 1}, {"/a", 50.5, 100}, {"/c", 3, 2}, {"/d0", 1, 1}, {"/d1", 1, 1}},
 		UptimeSeconds: 600,
 	}
@@ -53,7 +53,7 @@ func TestRequestStats_RPSOverUptimeAndRingBound(t *testing.T) {
 	if v.RecentRequests != maxRequestSamples || v.TotalRequests != maxRequestSamples+1000 || len(s.ring) != maxRequestSamples {
 		t.Errorf("recent %d, total %d, ring %d; want the ring capped at %d", v.RecentRequests, v.TotalRequests, len(s.ring), maxRequestSamples)
 	}
-	if v.RPS != round2(float64(maxRequestSamples)/10) {
+	if v.RPS != twoDecimals(float64(maxRequestSamples)/10) {
 		t.Errorf("rps %v over 10 s of uptime", v.RPS)
 	}
 	long := string(make([]byte, 1000))

@@ -38,10 +38,10 @@ var sitePages = map[string]string{
 	"/anon.html":      eventPage("data-form-values", "", formBody),
 }
 
-// newSession opens another tab of the browser of ctx: the same
+// newTabSession opens another tab of the browser of ctx: the same
 // localStorage and cookies, a new sessionStorage (a new session). Its
 // first run gets no timeout: that run's context owns the tab.
-func newSession(t *testing.T, ctx context.Context) (context.Context, context.CancelFunc) {
+func newTabSession(t *testing.T, ctx context.Context) (context.Context, context.CancelFunc) {
 	t.Helper()
 	tab, cancel := chromedp.NewContext(ctx)
 	if err := chromedp.Do(tab); err != nil {
@@ -50,8 +50,8 @@ func newSession(t *testing.T, ctx context.Context) (context.Context, context.Can
 	return tab, cancel
 }
 
-// callAPI sends an authenticated API request to the running server.
-func callAPI(t *testing.T, method, path, body string) string {
+// siteAPI sends an authenticated API request to the running server.
+func siteAPI(t *testing.T, method, path, body string) string {
 	t.Helper()
 	req, err := http.NewRequest(method, origin+path, strings.NewReader(body))
 	if err != nil {
@@ -122,7 +122,7 @@ func consentSteps(t *testing.T, ctx context.Context, answer string) (ck []string
 func consentServer(t *testing.T) *server {
 	t.Helper()
 	srv := startServer(t, "cookie_consent", "secret "+e2eSecret)
-	callAPI(t, "PATCH", "/api/sites/e2e", `{"consent_css":":host{background:rgb(1, 2, 3)}.x{background:url(https://evil.example/x.png)}"}`)
+	siteAPI(t, "PATCH", "/api/sites/e2e", `{"consent_css":":host{background:rgb(1, 2, 3)}.x{background:url(https://evil.example/x.png)}"}`)
 	return srv
 }
 
@@ -175,13 +175,13 @@ func TestSite_ConsentDeclinedSetsNoCookie(t *testing.T) {
 func experimentServer(t *testing.T) *server {
 	t.Helper()
 	srv := startServer(t, "secret "+e2eSecret)
-	callAPI(t, "POST", "/api/experiments", `{"experiment_id":"checkout","name":"Checkout","metric_event_type":"signup","variants":[
+	siteAPI(t, "POST", "/api/experiments", `{"experiment_id":"checkout","name":"Checkout","metric_event_type":"signup","variants":[
 		{"variant_id":"control","name":"Blue","weight":1,"is_control":true},{"variant_id":"green","name":"Green","weight":3}]}`)
-	callAPI(t, "POST", "/api/experiments", `{"experiment_id":"half","name":"Half","metric_event_type":"x","allocation_percent":50,"variants":[
+	siteAPI(t, "POST", "/api/experiments", `{"experiment_id":"half","name":"Half","metric_event_type":"x","allocation_percent":50,"variants":[
 		{"variant_id":"a","name":"A","weight":1},{"variant_id":"b","name":"B","weight":1}]}`)
-	callAPI(t, "POST", "/api/experiments", `{"experiment_id":"draft","name":"Draft","metric_event_type":"x","variants":[{"variant_id":"a","name":"A","weight":1}]}`)
-	callAPI(t, "PATCH", "/api/experiments/checkout", `{"status":"active"}`)
-	callAPI(t, "PATCH", "/api/experiments/half", `{"status":"active"}`)
+	siteAPI(t, "POST", "/api/experiments", `{"experiment_id":"draft","name":"Draft","metric_event_type":"x","variants":[{"variant_id":"a","name":"A","weight":1}]}`)
+	siteAPI(t, "PATCH", "/api/experiments/checkout", `{"status":"active"}`)
+	siteAPI(t, "PATCH", "/api/experiments/half", `{"status":"active"}`)
 	return srv
 }
 
@@ -230,7 +230,7 @@ func TestSite_ExperimentStableAndWeighted(t *testing.T) {
 		t.Errorf("a reload in the session changed it: %v", sessions)
 	}
 	for range 4 {
-		tab, cancel := newSession(t, ctx)
+		tab, cancel := newTabSession(t, ctx)
 		visit(t, tab, "/exp.html")
 		check(tab)
 		waitEvents(t, tab, 1)
@@ -243,7 +243,7 @@ func TestSite_ExperimentStableAndWeighted(t *testing.T) {
 	settle(t, ctx, 300*time.Millisecond)
 
 	// Each page load recorded one exposure, tagged for the stats.
-	results := callAPI(t, "GET", "/api/stats/experiments?experiment_id=checkout", "")
+	results := siteAPI(t, "GET", "/api/stats/experiments?experiment_id=checkout", "")
 	_, stored := srv.stored()
 	evs := decodeEvents(t, stored)
 	exposures := ofType(evs, "experiment_exposure")
@@ -294,7 +294,7 @@ func TestSite_ExperimentStablePerVisitorWithCookie(t *testing.T) {
 	for i := range 3 {
 		tab, cancel := ctx, context.CancelFunc(func() {})
 		if i > 0 {
-			tab, cancel = newSession(t, ctx)
+			tab, cancel = newTabSession(t, ctx)
 		}
 		visit(t, tab, "/expcookie.html")
 		r := eval[[]string](t, tab, `[echelon.experiment("checkout"), echelon._pick(localStorage.getItem("_eid"), "checkout"), sessionStorage.getItem("_esid")]`)

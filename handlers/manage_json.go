@@ -17,11 +17,11 @@ import (
 
 // Helpers shared by the /api handlers (api.md §1).
 
-// maxAPIBody bounds the JSON body of the management writes.
-const maxAPIBody = 64 << 10
+// maxManageBody bounds the JSON body of the management writes.
+const maxManageBody = 64 << 10
 
-// writeJSON writes v as JSON with status; HTML characters are not escaped.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// replyJSON writes v as JSON with status; HTML characters are not escaped.
+func replyJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -34,40 +34,40 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
-// writeError writes the API's error body {"error":code,"message":msg}.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
+// replyError writes the API's error body {"error":code,"message":msg}.
+func replyError(w http.ResponseWriter, status int, code, msg string) {
 	auth.WriteJSONError(w, status, code, msg)
 }
 
-var errTooLarge = errors.New("body too large")
+var errBodyOverLimit = errors.New("body too large")
 
-// readJSONObject reads a body of at most limit bytes that must be a JSON
+// readObjectBody reads a body of at most limit bytes that must be a JSON
 // object, into fields. It writes the 413 or 400 itself and returns false
 // on failure.
-func readJSONObject(w http.ResponseWriter, r *http.Request, limit int64, fields any) bool {
+func readObjectBody(w http.ResponseWriter, r *http.Request, limit int64, fields any) bool {
 	if r.ContentLength > limit {
-		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
+		replyError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
 		return false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err == nil && int64(len(body)) > limit {
-		err = errTooLarge
+		err = errBodyOverLimit
 	}
-	if errors.Is(err, errTooLarge) {
-		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
+	if errors.Is(err, errBodyOverLimit) {
+		replyError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
 		return false
 	}
 	body = bytes.TrimSpace(body)
 	if err != nil || len(body) == 0 || body[0] != '{' || json.Unmarshal(body, fields) != nil {
-		writeError(w, http.StatusBadRequest, "invalid_payload", "Body must be a JSON object")
+		replyError(w, http.StatusBadRequest, "invalid_payload", "Body must be a JSON object")
 		return false
 	}
 	return true
 }
 
-// pathID is the last segment of the request path (the :id of a route),
+// routeID is the last segment of the request path (the :id of a route),
 // URL-decoded and cut to 128 characters (api.md §2).
-func pathID(r *http.Request) string {
+func routeID(r *http.Request) string {
 	p := r.URL.EscapedPath()
 	seg := p[strings.LastIndexByte(p, '/')+1:]
 	if u, err := url.PathUnescape(seg); err == nil {
@@ -76,9 +76,9 @@ func pathID(r *http.Request) string {
 	return truncateRunes(validUTF8(seg), 128)
 }
 
-// jsonNumber reads a JSON number, or a string holding one, as JavaScript's
+// numberOf reads a JSON number, or a string holding one, as JavaScript's
 // Number() would; ok is false for anything else or a non-finite value.
-func jsonNumber(r json.RawMessage) (float64, bool) {
+func numberOf(r json.RawMessage) (float64, bool) {
 	var f float64
 	if len(r) == 0 {
 		return 0, false
@@ -98,21 +98,21 @@ func jsonNumber(r json.RawMessage) (float64, bool) {
 	return f, !math.IsInf(f, 0) && !math.IsNaN(f)
 }
 
-// truthy is JavaScript truthiness of a JSON value.
-func truthy(r json.RawMessage) bool {
+// jsTruthy is JavaScript truthiness of a JSON value.
+func jsTruthy(r json.RawMessage) bool {
 	s := string(bytes.TrimSpace(r))
 	switch s {
 	case "", "null", "false", `""`:
 		return false
 	}
-	if f, ok := jsonNumber(r); ok && r[0] != '"' {
+	if f, ok := numberOf(r); ok && r[0] != '"' {
 		return f != 0
 	}
 	return true
 }
 
-// isoTime renders a time as api.md's timestamps; the zero time is null.
-func isoTime(t time.Time) *string {
+// apiTime renders a time as api.md's timestamps; the zero time is null.
+func apiTime(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
@@ -120,8 +120,8 @@ func isoTime(t time.Time) *string {
 	return &s
 }
 
-// nullable is nil for "", else a pointer to s.
-func nullable(s string) *string {
+// orNull is nil for "", else a pointer to s.
+func orNull(s string) *string {
 	if s == "" {
 		return nil
 	}
