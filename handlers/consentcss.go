@@ -22,7 +22,7 @@ const blockedCSS = "/* blocked */"
 var consentCSSRules = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)(?:-webkit-image-set|\b(?:url|image-set|image|element|paint))[^(]*\(`),
 	regexp.MustCompile(`(?i)@(?:import|font-face|keyframes)`),
-	regexp.MustCompile(`(?i)\bexpression\s*\(|\b(?:behavior|javascript|-moz-binding)\s*:|-moz-binding\s*:`),
+	regexp.MustCompile(`(?i)\bexpression\s*\(|\b(?:behavior|javascript)\s*:|-moz-binding\s*:`),
 	regexp.MustCompile(`(?i)(?:url|expression)\s*\(`),
 }
 
