@@ -228,6 +228,8 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 	hc.TrustGeoHeaders = r.boolean("trust_geo_headers", "ECHELON_TRUST_GEO_HEADERS", h.TrustGeoHeaders, false)
 	hc.DiscardThreshold = r.integer("bot_discard_threshold", "ECHELON_BOT_DISCARD_THRESHOLD", h.BotDiscardThreshold, 0, 0, 100)
 	hc.PublicMode = r.boolean("public_mode", "ECHELON_PUBLIC_MODE", h.PublicMode, false)
+	hc.CookieConsent = s.cookieConsent
+	hc.AnonymizeSites = s.anonymizeSites
 
 	s.rules.SuspectPoints = r.integer("suspect_points", "ECHELON_SUSPECT_POINTS", h.SuspectPoints, 30, -100, 100)
 	s.rules.PoWPoints = map[string]int{

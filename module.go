@@ -136,6 +136,7 @@ type Handler struct {
 	perf     *handlers.Perf
 	settings *handlers.Settings
 	bots     *handlers.Bots
+	manage   *handlers.Manage
 }
 
 // CaddyModule returns the Caddy module information.
@@ -193,6 +194,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Prints:   sh.prints,
 		Excluded: sh.store,
 		Drops:    h.counters,
+		Settings: sh.store,
 	}
 	h.track.Observe = debugObserver{counters: h.counters, logger: h.logger, locked: cfg.debug, on: &sh.debug}
 	h.perf = &handlers.Perf{Store: sh.store, Now: time.Now}
@@ -203,6 +205,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	h.bots = &handlers.Bots{Store: sh.store, Now: time.Now}
+	h.manage = &handlers.Manage{Store: sh.store, Now: time.Now, PublicMode: cfg.handlers.PublicMode}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,
@@ -240,18 +243,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	sw := statusWriters.Get().(*statusWriter)
 	sw.ResponseWriter, sw.status = w, 0
 	err := h.route(sw, r, next)
-	status := sw.status
+	status := sw.statusOf(err)
 	sw.ResponseWriter = nil
 	statusWriters.Put(sw)
-	if err != nil {
-		status = http.StatusInternalServerError
-		var he caddyhttp.HandlerError
-		if errors.As(err, &he) && he.StatusCode != 0 {
-			status = he.StatusCode
-		}
-	}
 	end := time.Now()
-	h.shared.stats.Record(r.URL.Path, cmp.Or(status, http.StatusOK), end.Sub(start), end)
+	h.shared.stats.Record(r.URL.Path, status, end.Sub(start), end)
 	return err
 }
 
@@ -297,6 +293,19 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// statusOf is the answered status, or, when the next handler failed
+// before answering, the status of its error (500 unless it says).
+func (w *statusWriter) statusOf(err error) int {
+	if err != nil && w.status == 0 {
+		var he caddyhttp.HandlerError
+		if errors.As(err, &he) && he.StatusCode != 0 {
+			return he.StatusCode
+		}
+		return http.StatusInternalServerError
+	}
+	return cmp.Or(w.status, http.StatusOK)
 }
 
 // serveNext passes a request Echelon does not own to the next handler,

@@ -37,6 +37,9 @@ type shared struct {
 
 	// scripts caches assembled trackers for every handler of the directory.
 	scripts *tracker.Assembler
+	// requests times every request of the directory's handlers
+	// (/api/stats/vitals); kept across reloads.
+	requests *handlers.RequestStats
 
 	// stats times requests for /api/stats/vitals; debug is the runtime
 	// switch of /api/debug.

@@ -53,6 +53,11 @@ var routes = map[string]route{
 	"/api/bots/excluded":     {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.Excluded })},
 	"/api/bots/exclude":      {allow: "POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.Exclude })},
 	"/api/bots/score-detail": {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.ScoreDetail })},
+
+	"/api/experiments":       {allow: "GET, HEAD, POST, OPTIONS", serve: manage((*handlers.Manage).ServeExperiments)},
+	"/api/experiments/:id":   {allow: "PATCH, OPTIONS", serve: manage((*handlers.Manage).ServeExperiment)},
+	"/api/stats/experiments": {allow: "GET, HEAD, OPTIONS", serve: manage((*handlers.Manage).ServeExperimentStats)},
+	"/api/sites/:id":         {allow: "GET, HEAD, PATCH, OPTIONS", serve: manage((*handlers.Manage).ServeSite)},
 }
 
 // byMethod picks the GET or the POST handler of a path.
@@ -84,7 +89,9 @@ var prefixRoutes = []struct {
 	}},
 }
 
-// lookupRoute finds the route of path (base path removed).
+// lookupRoute finds the route of path (base path removed): an exact
+// entry, else a prefix route, else the entry whose last segment is ":id"
+// (its handler reads the id from the path).
 func lookupRoute(path string) (route, bool) {
 	if rt, ok := routes[path]; ok {
 		return rt, true
@@ -104,7 +111,12 @@ func lookupRoute(path string) (route, bool) {
 			return rt, true
 		}
 	}
-	return route{}, false
+	i := strings.LastIndexByte(path, '/')
+	if i <= 0 || i == len(path)-1 {
+		return route{}, false
+	}
+	rt, ok := routes[path[:i]+"/:id"]
+	return rt, ok
 }
 
 // apiOf is api for handlers that live on the Handler's state.

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
@@ -28,9 +27,6 @@ const (
 	visitorHistoryLimit    = 100
 	maxExcludeBody         = 64 << 10
 )
-
-// apiTime renders a stored time as the API's ISO-8601 UTC with milliseconds.
-func apiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // nullable is "" → null, for SQL NULL columns.
 func nullable(s string) *string {

@@ -31,6 +31,11 @@ type Config struct {
 	DiscardThreshold int
 	// PublicMode makes the API read-only and open.
 	PublicMode bool
+	// CookieConsent makes data-cookie wait for the consent banner.
+	CookieConsent bool
+	// AnonymizeSites holds lower-case site ids whose trackers scramble
+	// query and form values.
+	AnonymizeSites map[string]bool
 }
 
 // Peer describes where a request came from, as the server resolved it.

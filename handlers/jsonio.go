@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -35,6 +36,10 @@ func writeAPIError(w http.ResponseWriter, status int, code, message string) {
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// apiTime renders a stored time as the API's timestamps (api.md §1):
+// ISO-8601 UTC with milliseconds.
+func apiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // queryInt reads an integer query parameter the way api.md §1 says: base-10
 // digits after optional spaces and sign (trailing junk ignored, like

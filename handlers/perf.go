@@ -52,13 +52,10 @@ func toPerfJSON(m storage.PerfMetric) perfJSON {
 		meta = json.RawMessage("null")
 	}
 	return perfJSON{
-		ID: m.ID, RecordedAt: apiTimestamp(m.RecordedAt), CommitHash: m.CommitHash, Branch: m.Branch,
+		ID: m.ID, RecordedAt: apiTime(m.RecordedAt), CommitHash: m.CommitHash, Branch: m.Branch,
 		Category: m.Category, Metric: m.Metric, Value: m.Value, Unit: m.Unit, Metadata: meta,
 	}
 }
-
-// apiTimestamp formats t as api.md §1 says: UTC ISO-8601 with milliseconds.
-func apiTimestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // ServeList answers GET /api/perf: category, metric, since, limit 1–1000
 // (100), newest first.

@@ -57,12 +57,13 @@ func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer
 // Without a usable module the script still tracks, with no token.
 func (t *Tracking) script(r *http.Request, peer Peer, site string) (tracker.Script, bool) {
 	now := t.Now()
+	ts, data := t.siteScript(site)
 	if t.PoW == nil {
-		return t.Scripts.Script(tracker.Puzzle{}), false
+		return t.Scripts.Script(tracker.Puzzle{}, ts, data), false
 	}
 	pz, err := t.PoW.Puzzle(now)
 	if err != nil {
-		return t.Scripts.Script(tracker.Puzzle{}), false
+		return t.Scripts.Script(tracker.Puzzle{}, ts, data), false
 	}
 	base := t.PoW.Difficulty("", now)
 	bits := base
@@ -75,7 +76,7 @@ func (t *Tracking) script(r *http.Request, peer Peer, site string) (tracker.Scri
 		Epoch:      pz.Module.Source,
 		Wasm:       pz.Module.Base64,
 		Difficulty: bits,
-	}), bits > base
+	}, ts, data), bits > base
 }
 
 // etagMatch reports whether an If-None-Match list names tag (weak or not).

@@ -53,6 +53,9 @@ type Tracking struct {
 	Scripts *tracker.Assembler
 	Observe Observer
 	Now     Clock
+	// Settings gives each site's script its experiments and consent CSS;
+	// nil serves scripts without them.
+	Settings SiteSettings
 
 	hasher visitorHasher
 

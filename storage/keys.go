@@ -20,6 +20,14 @@ const (
 	// 0x08 tableExclusions: excluded visitors (exclusions.go).
 	// 0x09 tableScoreIndex: views by score (scoreindex.go).
 	// 0x0a–0x0b are reserved for bot defense.
+
+	// Experiments and settings (experiments.go, settings.go); perf metrics and
+	// instance settings are 0x40–0x42 (perf.go, instance.go).
+	tableExperiments  byte = 0x30 // experiment definitions by id
+	tableVariants     byte = 0x31 // variants by experiment and position
+	tableExposures    byte = 0x32 // exposed sessions by experiment and variant
+	tableConversions  byte = 0x33 // metric names sent, by session
+	tableSiteSettings byte = 0x34 // per-site settings (consent CSS)
 )
 
 // Meta keys: tableMeta followed by an ASCII name.

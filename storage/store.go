@@ -50,6 +50,8 @@ type Store struct {
 	// scanOnly makes SuspiciousVisitors scan instead of using the score
 	// index: tests compare the two.
 	scanOnly bool
+
+	exp experimentState // experiments.go
 }
 
 // recordTable is one record kind's tables and id source.
@@ -239,7 +241,7 @@ func (s *Store) removeWriter(w *Writer) {
 func (s *Store) writeViews(views []View) error {
 	return s.writeRecords(&s.views, len(views), func(i int) recordRef {
 		v := &views[i]
-		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID}
+		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil}
 	}, func(dst []byte, i int) []byte {
 		return EncodeView(dst, &views[i])
 	})
@@ -249,7 +251,7 @@ func (s *Store) writeViews(views []View) error {
 func (s *Store) writeEvents(events []Event) error {
 	return s.writeRecords(&s.events, len(events), func(i int) recordRef {
 		e := &events[i]
-		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID}
+		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID, e}
 	}, func(dst []byte, i int) []byte {
 		return EncodeEvent(dst, &events[i])
 	})
@@ -260,6 +262,7 @@ type recordRef struct {
 	id            *uint64
 	createdAt     time.Time
 	site, visitor string
+	event         *Event // nil for views; indexed for experiments
 }
 
 // writeRecords stores n records of table t: ref(i) gives record i's key
@@ -270,6 +273,10 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 		return r.id, r.createdAt
 	})
 	fresh := s.sites.missing(n, func(i int) string { return ref(i).site })
+	metrics, err := s.loadMetrics()
+	if err != nil {
+		return err
+	}
 
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
@@ -285,6 +292,15 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 	}
 	if err := s.setRows(wb, t, n, ref, encode, false); err != nil {
 		return err
+	}
+	// Events tagged with an experiment, or carrying a metric, go into the
+	// experiment index (experiments_index.go).
+	for i := range n {
+		if r := ref(i); r.event != nil {
+			if err := indexEvent(wb, r.event, metrics); err != nil {
+				return err
+			}
+		}
 	}
 	if err := wb.Flush(); err != nil {
 		return err

@@ -13,6 +13,14 @@
 //     token (_etok), never waiting for a solve. window.echelon.track sends
 //     custom events.
 //
+//   - echelon.experiment(id) (decision 10) returns the variant of an active
+//     experiment, chosen by weight from a hash of the session id (of a
+//     stored random id in cookie mode), and records experiment_exposure.
+//   - Per site (decision 9; the server fills in the site placeholder for
+//     ?s=): the consent banner and its CSS (cookie_consent), the scrambling
+//     of query and form values (anonymize_sites, decision 7), the
+//     experiments.
+//
 // Script tag attributes: data-site, data-cookie, data-form-values (send
 // form_blur values, decision 7), the opt-outs data-no-clicks, -scroll,
 // -hover, -outbound, -downloads, -forms and -vitals, and data-bounce-ms, a
@@ -22,6 +30,11 @@
   // Challenge (32 hex), module (base64), minute bucket and difficulty
   // (leading zero bits), all strings; filled in by the server.
   var _c = "%%CHALLENGE%%", _w = "%%WASM%%", _b = "%%BUCKET%%", _d = "%%DIFFICULTY%%";
+  // The site's configuration, JSON: c consent banner, css its extra CSS,
+  // a anonymized site, x experiments {id: [allocation %, [variant,
+  // weight], ...]}.
+  var _s = "%%SITE%%", cfg = {};
+  try { cfg = JSON.parse(_s); } catch (e) {}
   var w = window, d = document;
   if (w.__echelon) return;
   w.__echelon = 1;
@@ -50,8 +63,8 @@
     var b = crypto.getRandomValues(new Uint8Array(16));
     b[6] = (b[6] & 15) | 64;
     b[8] = (b[8] & 63) | 128;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("")
+      .replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
   }
 
   function session() {
@@ -64,9 +77,26 @@
     }
   }
 
-  function stored(key) {
+  // cookieOn: data-cookie, and with cookie_consent an accepted banner.
+  // Asked at each pageview, so consent applies from the next one.
+  function cookieOn() {
+    return cookie && (!cfg.c || stored("_econsent", 1) === "1");
+  }
+
+  // scramble replaces letters and digits with random ones of the same
+  // class, keeping the rest and %XX escapes (anonymized sites).
+  function scramble(s) {
+    return s.replace(/%[\da-f]{2}|[a-z\d]/gi, function (c) {
+      var r = Math.random();
+      return c[1] ? c : c <= "9" ? r * 10 | 0 : String.fromCharCode((c < "a" ? 65 : 97) + r * 26);
+    });
+  }
+
+  // stored reads sessionStorage (localStorage with l), or "" when it is
+  // unavailable.
+  function stored(key, l) {
     try {
-      return sessionStorage.getItem(key) || "";
+      return (l ? localStorage : sessionStorage).getItem(key) || "";
     } catch (e) {
       return "";
     }
@@ -174,7 +204,47 @@
     } catch (e) {}
   }
 
-  w.echelon = { track: track };
+  // ---- Experiments (decision 10) ----
+
+  // hash is 32-bit FNV-1a of s, as a fraction in [0, 1).
+  function hash(s) {
+    for (var h = 2166136261, i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+    return (h >>> 0) / 4294967296;
+  }
+
+  // pick is the variant of experiment id for seed, by weight, or null when
+  // the experiment is not active or seed falls outside its allocation.
+  function pick(seed, id) {
+    var e = cfg.x && own.call(cfg.x, id) && cfg.x[id], t = 0, i;
+    if (!e || e.length < 2 || hash(id + ":" + seed) * 100 >= e[0]) return null;
+    for (i = 1; i < e.length; i++) t += e[i][1];
+    var r = hash(seed + ":" + id) * t;
+    for (i = 1; i < e.length - 1 && (r -= e[i][1]) >= 0; i++);
+    return e[i][0];
+  }
+
+  // experiment returns the session's variant (the visitor's, in cookie
+  // mode: a random id kept in localStorage _eid) and records an exposure.
+  // The answer is kept for the page load, so consent given meanwhile does
+  // not change it there.
+  var chosen = {};
+  function experiment(id) {
+    try {
+      id = String(id);
+      if (own.call(chosen, id)) return chosen[id];
+      var seed = sid;
+      if (cookieOn() && !(seed = stored("_eid", 1))) localStorage.setItem("_eid", seed = uuid());
+      var v = chosen[id] = pick(seed, id);
+      if (v != null) emit("experiment_exposure", at({ experiment_id: id, variant_id: v }));
+      return v;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // _pick is the selection alone, without an exposure: for tests and for
+  // pages that render a variant server-side from the same session id.
+  w.echelon = { track: track, experiment: experiment, _pick: pick };
 
   // ---- Proof of work ----
 
@@ -328,14 +398,14 @@
     // are throttled and the page may be closing.
     function view(s, spa, hidden) {
       var p = {
-        p: b64(here()),
+        p: b64(location.pathname + (cfg.a ? location.search.replace(/=[^&]*/g, scramble) : location.search)),
         s: site,
         sid: sid,
-        _v: spa ? "spa" : String(Date.now() - t0),
-        sw: String(screen.width),
-        sh: String(screen.height)
+        _v: spa ? "spa" : Date.now() - t0, // URLSearchParams makes strings
+        sw: screen.width,
+        sh: screen.height
       };
-      if (cookie) p.ck = "1";
+      if (cookieOn()) p.ck = "1";
       try {
         if (!spa && d.referrer && new URL(d.referrer).origin !== location.origin) p.ref = b64(d.referrer);
       } catch (e) {}
@@ -569,6 +639,7 @@
         // or file fields, nor of ones the page marks as passwords or cards.
         if (formValues && !/^(password|hidden|file)$/i.test(el.type) && !/password|cc-/i.test(el.getAttribute("autocomplete") || "")) {
           data.value = v.slice(0, 256);
+          if (cfg.a) data.value = scramble(data.value);
         }
         emit("form_blur", at(data));
       }, true);
@@ -621,6 +692,24 @@
     addEventListener("popstate", onRoute);
 
   }
+
+  // The consent banner (§3.4): with cookie_consent, a data-cookie page
+  // asks once; Accept and Decline store _econsent 1 or 0.
+  function banner() {
+    if (!d.body) return d.addEventListener("DOMContentLoaded", banner);
+    var el = d.createElement("echelon-consent"), r = el.attachShadow({ mode: "open" }), st = d.createElement("style");
+    r.innerHTML = "Allow a cookie to recognise your next visit?<button value=1>Accept</button><button value=0>Decline</button>";
+    st.textContent = ":host{position:fixed;inset:auto 0 0;z-index:2147483647;display:flex;gap:1em;justify-content:center;padding:1em;background:#222;color:#fff}" + (cfg.css || "");
+    r.append(st);
+    r.addEventListener("click", function (e) {
+      var v = e.target.value;
+      if (!v) return;
+      try { localStorage.setItem("_econsent", v); } catch (x) {}
+      el.remove();
+    });
+    d.body.append(el);
+  }
+  if (cookie && cfg.c && !stored("_econsent", 1)) banner();
 
   if (d.prerendering) {
     d.addEventListener("prerenderingchange", start, { once: true });

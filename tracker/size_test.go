@@ -3,6 +3,8 @@ package tracker
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -23,36 +25,100 @@ func TestScript_SizeWithModuleWithinBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := newAssembler(t)
-	s := a.Script(Puzzle{Challenge: pz.Challenge, Bucket: pz.Bucket, Epoch: pz.Module.Source, Wasm: pz.Module.Base64, Difficulty: 16})
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	zw.Write(s.Body)
-	zw.Close()
+	puzzle := Puzzle{Challenge: pz.Challenge, Bucket: pz.Bucket, Epoch: pz.Module.Source, Wasm: pz.Module.Base64, Difficulty: 16}
+	s := a.Script(puzzle, Site{ID: "shop"}, nil)
+	size := gzipSize(s.Body)
 	t.Logf("module %d B (base64 %d B); ea.js %d B, gzipped %d B (budget %d B; Plausible 2.5 KB, GoatCounter 3.3 KB)",
-		len(pz.Module.Wasm), len(pz.Module.Base64), len(s.Body), gz.Len(), gzipBudget)
-	if gz.Len() > gzipBudget {
-		t.Fatalf("ea.js gzipped is %d B, over the %d B budget", gz.Len(), gzipBudget)
+		len(pz.Module.Wasm), len(pz.Module.Base64), len(s.Body), size, gzipBudget)
+	if size > gzipBudget {
+		t.Fatalf("ea.js gzipped is %d B, over the %d B budget", size, gzipBudget)
 	}
 	if bytes.Contains(s.Body, []byte("%%")) {
 		t.Errorf("a placeholder was left unfilled")
 	}
+	// A site with the banner, its CSS, scrambling and two experiments: the
+	// site's own data comes on top of the budget, and is small.
+	full := a.Script(puzzle, Site{ID: "shop", Consent: true, Anon: true}, func() SiteData {
+		return SiteData{ConsentCSS: ":host{background:#036}button{border-radius:4px}", Experiments: []Experiment{
+			{ID: "checkout-button", AllocationPercent: 100, Variants: []Variant{{"control", 1}, {"green", 1}}},
+			{ID: "pricing-copy", AllocationPercent: 50, Variants: []Variant{{"a", 2}, {"b", 1}, {"c", 1}}},
+		}}
+	})
+	t.Logf("with consent CSS, anonymization and two experiments: %d B, gzipped %d B", len(full.Body), gzipSize(full.Body))
+}
+
+func gzipSize(b []byte) int {
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(b)
+	zw.Close()
+	return gz.Len()
 }
 
 func TestAssembler_FillsPlaceholdersAndCachesPerPuzzle(t *testing.T) {
 	a := newAssembler(t)
 	pz := Puzzle{Challenge: "c0ffee", Bucket: 42, Epoch: 7, Wasm: "AGFzbQ==", Difficulty: 13}
-	s1 := a.Script(pz)
-	for _, want := range []string{`"c0ffee"`, `"AGFzbQ=="`, `"42"`, `"13"`} {
+	s1 := a.Script(pz, Site{ID: "a"}, nil)
+	for _, want := range []string{`"c0ffee"`, `"AGFzbQ=="`, `"42"`, `"13"`, `"{}"`} {
 		if !strings.Contains(string(s1.Body), want) {
 			t.Errorf("script lacks %s", want)
 		}
 	}
-	if s2 := a.Script(pz); &s2.Body[0] != &s1.Body[0] {
+	if s2 := a.Script(pz, Site{ID: "a"}, nil); &s2.Body[0] != &s1.Body[0] {
 		t.Error("the same puzzle was assembled twice")
 	}
 	pz.Bucket = 43
-	if s3 := a.Script(pz); s3.ETag == s1.ETag {
+	if s3 := a.Script(pz, Site{ID: "a"}, nil); s3.ETag == s1.ETag {
 		t.Error("a new bucket must change the ETag")
+	}
+}
+
+// A site's script embeds its data, is assembled once per settings version
+// (the data loader runs once per version), and a new version, which the
+// store makes on every experiment or consent CSS write, makes a new
+// script.
+func TestAssembler_SiteDataCachedPerVersion(t *testing.T) {
+	a := newAssembler(t)
+	pz := Puzzle{Challenge: "c0ffee", Bucket: 42, Wasm: "AGFzbQ==", Difficulty: 13}
+	loads := 0
+	css := `</script><b>"é\u2028` + "\u2028"
+	data := func() SiteData {
+		loads++
+		return SiteData{ConsentCSS: css[:len(css)-(loads-1)*3], Experiments: []Experiment{{ID: "e1", AllocationPercent: 50, Variants: []Variant{{"a", 1}, {"b", 2.5}}}}}
+	}
+	site := Site{ID: "shop", Consent: true, Anon: true, Version: 1}
+	s1 := a.Script(pz, site, data)
+	a.Script(pz, site, data)
+	if loads != 1 {
+		t.Errorf("data loaded %d times for one version, want 1", loads)
+	}
+	// The embedded string is JSON inside a JS string literal.
+	body := string(s1.Body)
+	i := strings.Index(body, `"{\"`)
+	if i < 0 {
+		t.Fatalf("no site JSON in the script")
+	}
+	var lit string
+	if err := json.NewDecoder(strings.NewReader(body[i:])).Decode(&lit); err != nil {
+		t.Fatalf("site literal: %v", err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal([]byte(lit), &cfg); err != nil {
+		t.Fatalf("site JSON %q: %v", lit, err)
+	}
+	want := map[string]any{"c": 1.0, "a": 1.0, "css": css, "x": map[string]any{"e1": []any{50.0, []any{"a", 1.0}, []any{"b", 2.5}}}}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Errorf("site config %v, want %v", cfg, want)
+	}
+	if strings.Contains(body, "</script>") || strings.ContainsRune(body, 0x2028) {
+		t.Errorf("the CSS is not escaped for a script: %s", body[i:i+120])
+	}
+	site.Version = 2
+	if s2 := a.Script(pz, site, data); loads != 2 || s2.ETag == s1.ETag {
+		t.Errorf("a new version: loads %d, same ETag %v; want a fresh assembly", loads, s2.ETag == s1.ETag)
+	}
+	if s3 := a.Script(pz, Site{ID: "other", Version: 2}, nil); strings.Contains(string(s3.Body), "e1") {
+		t.Error("a script without data embeds another site's")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
@@ -26,6 +27,7 @@ var (
 	phWasm       = []byte("%%WASM%%")
 	phBucket     = []byte("%%BUCKET%%")
 	phDifficulty = []byte("%%DIFFICULTY%%")
+	phSite       = []byte("%%SITE%%")
 )
 
 // Puzzle is what one assembly embeds.
@@ -37,6 +39,36 @@ type Puzzle struct {
 	Difficulty int    // leading zero bits the server expects
 }
 
+// Site is the per-site part of an assembly's identity: the site id, the
+// options that change its script, and the version of the stored settings
+// it embeds (storage's ScriptVersion), so that a change of experiments or
+// consent CSS makes a new script.
+type Site struct {
+	ID      string
+	Consent bool   // cookie_consent: data-cookie waits for the banner
+	Anon    bool   // anonymize_sites lists the site: scramble values
+	Version uint64 // changes whenever SiteData would
+}
+
+// SiteData is what a site's script embeds from the store.
+type SiteData struct {
+	ConsentCSS  string       // appended to the banner's style
+	Experiments []Experiment // the active ones, for echelon.experiment
+}
+
+// Experiment is an active experiment as the tracker needs it.
+type Experiment struct {
+	ID                string
+	AllocationPercent int // 1-100; sessions outside it get no variant
+	Variants          []Variant
+}
+
+// Variant is one arm with its relative weight.
+type Variant struct {
+	ID     string
+	Weight float64
+}
+
 // Script is an assembled tracker with its validator.
 type Script struct {
 	Body []byte
@@ -44,12 +76,17 @@ type Script struct {
 }
 
 // Assembler caches assembled scripts: a new one is built once per minute
-// bucket (and per difficulty served), not per request. Make one with
-// NewAssembler.
+// bucket, site and settings version (and per difficulty served), not per
+// request. Make one with NewAssembler.
 type Assembler struct {
 	src   []byte // minified ea.js with its placeholders
 	mu    sync.Mutex
-	cache map[Puzzle]Script
+	cache map[cacheKey]Script
+}
+
+type cacheKey struct {
+	pz   Puzzle
+	site Site
 }
 
 // NewAssembler minifies the ea.js source once (esbuild's Go API: no Node
@@ -66,7 +103,7 @@ func NewAssembler() (*Assembler, error) {
 	if len(res.Errors) > 0 {
 		return nil, fmt.Errorf("minify ea.js: %s", res.Errors[0].Text)
 	}
-	for _, ph := range [][]byte{phChallenge, phWasm, phBucket, phDifficulty} {
+	for _, ph := range [][]byte{phChallenge, phWasm, phBucket, phDifficulty, phSite} {
 		if n := bytes.Count(res.Code, ph); n != 1 {
 			return nil, fmt.Errorf("minify ea.js: placeholder %s appears %d times, want 1", ph, n)
 		}
@@ -74,40 +111,89 @@ func NewAssembler() (*Assembler, error) {
 	return &Assembler{src: res.Code}, nil
 }
 
-// maxCached bounds the cache; entries of past buckets are dropped first.
-const maxCached = 16
+// maxCached bounds the cache; entries of past buckets and settings
+// versions are dropped first, then all.
+const maxCached = 256
 
-// Script returns the tracker for pz, assembling it on first use.
-func (a *Assembler) Script(pz Puzzle) Script {
+// Script returns the tracker for pz and site, assembling it on first use;
+// data is called then, for what the site's script embeds.
+func (a *Assembler) Script(pz Puzzle, site Site, data func() SiteData) Script {
+	key := cacheKey{pz, site}
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if s, ok := a.cache[pz]; ok {
+	s, ok := a.cache[key]
+	a.mu.Unlock()
+	if ok {
 		return s
 	}
-	if a.cache == nil || len(a.cache) >= maxCached {
-		a.cache = a.prune(pz.Bucket)
+	var sd SiteData
+	if data != nil {
+		sd = data()
 	}
-	s := assemble(a.src, pz)
-	a.cache[pz] = s
+	s = assemble(a.src, pz, siteJSON(site, sd))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cache == nil || len(a.cache) >= maxCached {
+		a.cache = a.prune(key)
+	}
+	a.cache[key] = s
 	return s
 }
 
-// prune keeps only entries of the current bucket.
-func (a *Assembler) prune(bucket int64) map[Puzzle]Script {
-	next := make(map[Puzzle]Script, maxCached)
+// prune keeps only entries of the current bucket and settings version; if
+// that is still too many (many sites), nothing.
+func (a *Assembler) prune(cur cacheKey) map[cacheKey]Script {
+	next := make(map[cacheKey]Script, maxCached)
 	for k, v := range a.cache {
-		if k.Bucket == bucket {
+		if k.pz.Bucket == cur.pz.Bucket && k.site.Version == cur.site.Version {
 			next[k] = v
 		}
+	}
+	if len(next) >= maxCached {
+		clear(next)
 	}
 	return next
 }
 
-func assemble(src []byte, pz Puzzle) Script {
+// siteJSON is the per-site configuration ea.js reads from its %%SITE%%
+// string: {"c":1} consent banner on, {"a":1} anonymized site, "css" the
+// banner's extra CSS, "x" the active experiments as
+// {id: [allocation, [variant, weight], ...]}. Empty parts are left out.
+func siteJSON(site Site, sd SiteData) []byte {
+	cfg := map[string]any{}
+	if site.Consent {
+		cfg["c"] = 1
+		if sd.ConsentCSS != "" {
+			cfg["css"] = sd.ConsentCSS
+		}
+	}
+	if site.Anon {
+		cfg["a"] = 1
+	}
+	if len(sd.Experiments) > 0 {
+		x := make(map[string][]any, len(sd.Experiments))
+		for _, e := range sd.Experiments {
+			arms := []any{e.AllocationPercent}
+			for _, v := range e.Variants {
+				arms = append(arms, []any{v.ID, v.Weight})
+			}
+			x[e.ID] = arms
+		}
+		cfg["x"] = x
+	}
+	b, _ := json.Marshal(cfg) // strings, numbers and maps of them
+	// The JSON goes inside a JS string literal: encode it as a JSON string
+	// (a valid JS string; Go escapes <, >, &, U+2028 and U+2029) and drop
+	// the quotes.
+	q, _ := json.Marshal(string(b))
+	return q[1 : len(q)-1]
+}
+
+func assemble(src []byte, pz Puzzle, site []byte) Script {
 	body := bytes.Replace(src, phChallenge, []byte(pz.Challenge), 1)
 	body = bytes.Replace(body, phWasm, []byte(pz.Wasm), 1)
 	body = bytes.Replace(body, phBucket, strconv.AppendInt(nil, pz.Bucket, 10), 1)
 	body = bytes.Replace(body, phDifficulty, strconv.AppendInt(nil, int64(pz.Difficulty), 10), 1)
+	body = bytes.Replace(body, phSite, site, 1)
 	sum := sha256.Sum256(body)
 	return Script{Body: body, ETag: `"` + hex.EncodeToString(sum[:12]) + `"`}
 }

@@ -31,7 +31,7 @@ import (
 // literals (tracker.Assembler replaces the first occurrence of each).
 var placeholders = []string{
 	`var _c = "%%CHALLENGE%%", _w = "%%WASM%%", _b = "%%BUCKET%%", _d = "%%DIFFICULTY%%";`,
-	"%%CHALLENGE%%", "%%WASM%%", "%%BUCKET%%", "%%DIFFICULTY%%",
+	"%%CHALLENGE%%", "%%WASM%%", "%%BUCKET%%", "%%DIFFICULTY%%", "%%SITE%%",
 }
 
 // trackerSource is ea.js as committed (tests run in the package directory).

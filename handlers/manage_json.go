@@ -1,0 +1,129 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/auth"
+)
+
+// Helpers shared by the /api handlers (api.md §1).
+
+// maxManageBody bounds the JSON body of the management writes.
+const maxManageBody = 64 << 10
+
+// replyJSON writes v as JSON with status; HTML characters are not escaped.
+func replyJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		auth.WriteJSONError(w, http.StatusInternalServerError, "internal", "")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+}
+
+// replyError writes the API's error body {"error":code,"message":msg}.
+func replyError(w http.ResponseWriter, status int, code, msg string) {
+	auth.WriteJSONError(w, status, code, msg)
+}
+
+var errBodyOverLimit = errors.New("body too large")
+
+// readObjectBody reads a body of at most limit bytes that must be a JSON
+// object, into fields. It writes the 413 or 400 itself and returns false
+// on failure.
+func readObjectBody(w http.ResponseWriter, r *http.Request, limit int64, fields any) bool {
+	if r.ContentLength > limit {
+		replyError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err == nil && int64(len(body)) > limit {
+		err = errBodyOverLimit
+	}
+	if errors.Is(err, errBodyOverLimit) {
+		replyError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
+		return false
+	}
+	body = bytes.TrimSpace(body)
+	if err != nil || len(body) == 0 || body[0] != '{' || json.Unmarshal(body, fields) != nil {
+		replyError(w, http.StatusBadRequest, "invalid_payload", "Body must be a JSON object")
+		return false
+	}
+	return true
+}
+
+// routeID is the last segment of the request path (the :id of a route),
+// URL-decoded and cut to 128 characters (api.md §2).
+func routeID(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	seg := p[strings.LastIndexByte(p, '/')+1:]
+	if u, err := url.PathUnescape(seg); err == nil {
+		seg = u
+	}
+	return truncateRunes(validUTF8(seg), 128)
+}
+
+// numberOf reads a JSON number, or a string holding one, as JavaScript's
+// Number() would; ok is false for anything else or a non-finite value.
+func numberOf(r json.RawMessage) (float64, bool) {
+	var f float64
+	if len(r) == 0 {
+		return 0, false
+	}
+	if r[0] == '"' {
+		s := strings.TrimSpace(jsonString(r))
+		if s == "" {
+			return 0, false
+		}
+		var err error
+		if f, err = strconv.ParseFloat(s, 64); err != nil {
+			return 0, false
+		}
+	} else if json.Unmarshal(r, &f) != nil {
+		return 0, false
+	}
+	return f, !math.IsInf(f, 0) && !math.IsNaN(f)
+}
+
+// jsTruthy is JavaScript truthiness of a JSON value.
+func jsTruthy(r json.RawMessage) bool {
+	s := string(bytes.TrimSpace(r))
+	switch s {
+	case "", "null", "false", `""`:
+		return false
+	}
+	if f, ok := numberOf(r); ok && r[0] != '"' {
+		return f != 0
+	}
+	return true
+}
+
+// apiTimeOrNull is apiTime, with null for the zero time.
+func apiTimeOrNull(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := apiTime(t)
+	return &s
+}
+
+// orNull is nil for "", else a pointer to s.
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
