@@ -290,3 +290,82 @@ func TestBots_AllowedSitesOnly(t *testing.T) {
 		t.Errorf("other site: %d views %d events stored", len(v), len(e))
 	}
 }
+
+// TestBots_EverySignalReachesTheStoredDetail sends one beacon per signal
+// through Caddy and checks the stored detail names it with its points.
+func TestBots_EverySignalReachesTheStoredDetail(t *testing.T) {
+	_, dir := startCaddy(t, "trust_geo_headers\n\t\tsuspect_countries CN\n\t\tsite_suspect_countries sig-geo2:RU,CN")
+	for i, tc := range []struct {
+		name, site string
+		set        map[string]string
+		hdr        http.Header
+		key        string
+		points     int
+	}{
+		{"timing < 850 ms", "sig-t1", map[string]string{"_v": "849"}, nil, "timing", 20},
+		{"timing 850–999 ms", "sig-t2", map[string]string{"_v": "850"}, nil, "timing", 8},
+		{"suspect country", "sig-geo1", nil, http.Header{"X-Country-Code": {"cn"}}, "geo", 30},
+		{"site suspect country", "sig-geo2", nil, http.Header{"X-Country-Code": {"RU"}}, "geo_site", 30},
+		{"both stack", "sig-geo2", nil, http.Header{"X-Country-Code": {"CN"}}, "geo_site", 30},
+		{"no Accept-Language", "sig-h1", nil, http.Header{"Accept-Language": nil}, "headers", 10},
+		{"no client hints", "sig-h2", nil, http.Header{"Sec-Ch-Ua": nil, "Sec-Fetch-Site": nil}, "headers", 10},
+		{"brand contradicts UA", "sig-hc", nil, http.Header{"Sec-Ch-Ua": {`"HeadlessChrome";v="131"`}}, "header_coherence", 15},
+		{"Sec-Fetch-Dest not image", "sig-fd", nil, http.Header{"Sec-Fetch-Dest": {"document"}}, "fetch_dest", 10},
+		{"absurd screen", "sig-sc", map[string]string{"sw": "NaN"}, nil, "screen", 10},
+		{"deep path, no referrer", "sig-ref", nil, nil, "referrer", 5},
+		{"no proof of work", "sig-pow", nil, nil, "pow", 15},
+	} {
+		// A distinct X-Forwarded-For is ignored (no trust_proxy), so vary
+		// the UA's version instead: no burst across the table.
+		hdr := http.Header{"User-Agent": {strings.Replace(chromeUA, "131.0.0.0", fmt.Sprintf("131.0.0.%d", i), 1)}}
+		for k, v := range tc.hdr {
+			hdr[k] = v
+		}
+		path := "/"
+		if tc.key == "referrer" {
+			path = "/a/b"
+		}
+		do(t, "GET", baseURL+"/b.gif?"+beaconQuery(path, tc.site, tc.set), nil, hdr)
+		views := storedViews(t, dir, tc.site)
+		if len(views) == 0 || !detailHas(views[len(views)-1].BotScoreDetail, tc.key, tc.points) {
+			t.Errorf("%s: %+v, want %s %d", tc.name, views, tc.key, tc.points)
+			continue
+		}
+		if tc.name == "both stack" && !detailHas(views[len(views)-1].BotScoreDetail, "geo", 30) {
+			t.Errorf("geo and geo_site must stack: %s", views[len(views)-1].BotScoreDetail)
+		}
+	}
+}
+
+// TestBots_EventsScoreTheirSignals: an event batch scores geo, headers,
+// proof of work and the burst count of its visitor's beacons (read, not
+// counted), but none of the beacon-only signals.
+func TestBots_EventsScoreTheirSignals(t *testing.T) {
+	_, dir := startCaddy(t, "trust_geo_headers")
+	for range 16 {
+		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/a/b", "ev", map[string]string{"_v": "820", "sw": "0"}), nil, nil)
+	}
+	status, _, body := do(t, "POST", baseURL+"/e", strings.NewReader(`{"siteId":"ev","events":[{"type":"click"}]}`),
+		http.Header{"Accept-Language": nil, "X-Country-Code": {"CN"}, "Sec-Fetch-Dest": {"empty"}})
+	if status != 204 {
+		t.Fatalf("events: %d %q", status, body)
+	}
+	events := storedEvents(t, dir, "ev")
+	if len(events) != 1 {
+		t.Fatalf("%d events stored", len(events))
+	}
+	d := events[0].BotScoreDetail
+	for key, p := range map[string]int{"geo": 30, "headers": 10, "pow": 15, "burst": 25} {
+		if !detailHas(d, key, p) {
+			t.Errorf("event detail %s lacks %s %d", d, key, p)
+		}
+	}
+	for _, key := range []string{"timing", "screen", "referrer", "fetch_dest"} {
+		if strings.Contains(d, `"`+key+`"`) {
+			t.Errorf("event detail %s has the beacon-only %s", d, key)
+		}
+	}
+	if n := len(storedViews(t, dir, "ev")); n != 16 {
+		t.Errorf("%d views, want 16 (the event must not count as a burst hit)", n)
+	}
+}

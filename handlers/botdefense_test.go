@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 )
@@ -36,5 +37,31 @@ func TestScoreInput_CloudflareHeaders(t *testing.T) {
 		if in.CFBotScore != tc.wantScore || in.CFVerified != tc.wantVerified {
 			t.Errorf("%+v: score %d verified %v", tc, in.CFBotScore, in.CFVerified)
 		}
+	}
+}
+
+// The rate limit counts an IPv6 client as its /64; IPv4 (also mapped)
+// per address.
+func TestLimited_IPv6CountsPer64(t *testing.T) {
+	tr := &Tracking{Limiter: scoring.NewRateLimiter(2, time.Minute, 0, nil)}
+	for _, tc := range []struct {
+		ip      string
+		limited bool
+	}{
+		{"2001:db8:1:2::1", false},
+		{"2001:db8:1:2::ffff", false},
+		{"2001:db8:1:2:aaaa::1", true}, // third hit of the same /64
+		{"2001:db8:1:3::1", false},     // another /64
+		{"192.0.2.1", false},
+		{"192.0.2.1", false},
+		{"::ffff:192.0.2.1", true}, // the same IPv4 address
+		{"192.0.2.2", false},
+	} {
+		if got, _ := tr.limited(tc.ip); got != tc.limited {
+			t.Errorf("%s: limited %v, want %v", tc.ip, got, tc.limited)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { tr.limited("2001:db8:9::1"); tr.limited("198.51.100.9") }); n != 0 {
+		t.Errorf("%v allocations per limit check", n)
 	}
 }

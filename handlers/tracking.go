@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/echelon-analytics/caddy-echelon/pow"
@@ -124,11 +125,30 @@ func setVisitorCookie(w http.ResponseWriter, id string) {
 }
 
 // limited applies the per-IP rate limit shared by the three tracking paths.
+// The key is the address in binary, an IPv4-mapped one as IPv4, and an
+// IPv6 client counts as its /64, which one subscriber can rotate through
+// at will (bot-defense.md §11). An unparsable address is its own key.
 func (t *Tracking) limited(ip string) (bool, time.Duration) {
 	if t.Limiter == nil {
 		return false, 0
 	}
-	ok, retry := t.Limiter.Allow(ip)
+	key := ip
+	var buf [9]byte
+	if a, err := netip.ParseAddr(ip); err == nil {
+		a = a.Unmap()
+		if a.Is4() {
+			buf[0] = 4
+			b := a.As4()
+			copy(buf[1:], b[:])
+			key = string(buf[:5]) // does not escape: Allow only hashes it
+		} else {
+			buf[0] = 6
+			b := a.As16()
+			copy(buf[1:], b[:8])
+			key = string(buf[:])
+		}
+	}
+	ok, retry := t.Limiter.Allow(key)
 	return !ok, retry
 }
 
