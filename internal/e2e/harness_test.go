@@ -30,7 +30,8 @@ import (
 
 // The root package's integration tests use admin 2999 and HTTP 9080, and
 // `go test ./...` may run both packages at once, so this one keeps apart.
-// ECHELON_TEST_PORT_OFFSET shifts the ports for a second checkout.
+// ECHELON_TEST_PORT_OFFSET shifts the ports for a second checkout; HTTP
+// 9150+n never meets the root suite's 9080+n for offsets in steps of 100.
 const (
 	site     = "e2e"
 	chromium = "/usr/bin/chromium"
@@ -44,7 +45,7 @@ const (
 
 var (
 	adminPort     = 3999 + portOffset()
-	origin        = fmt.Sprintf("http://localhost:%d", 9180+portOffset())
+	origin        = fmt.Sprintf("http://localhost:%d", 9150+portOffset())
 	globalOptions = fmt.Sprintf(`{
 	skip_install_trust
 	admin localhost:%d
@@ -52,7 +53,7 @@ var (
 	https_port %d
 	grace_period 1ns
 }
-`, adminPort, 9180+portOffset(), 9543+portOffset())
+`, adminPort, 9150+portOffset(), 9550+portOffset())
 )
 
 func portOffset() int {
