@@ -88,7 +88,7 @@ func (t *Tracking) collectBeacon(r *http.Request, ua string, peer Peer, bot bool
 	res := t.Rules.Score(&in)
 	t.checkPoW(&res, b.Token, b.SessionID, b.Site, vis.id, now, true)
 	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
-	parsed := scoring.ParseUA(ua)
+	parsed := t.uaInfo(ua).parsed
 	if t.Prints != nil && keyed {
 		fp := printOf(parsed, &b, in.Country, r)
 		t.Prints.Record(ipKey, vis.id, b.Site, &fp, res.Score >= scoring.EvidenceScore, tier == scoring.IPTierConfirmed, now)

@@ -51,11 +51,7 @@ func (t *Tracking) excluded(visitorID string) bool {
 // isKnownBot matches the request's User-Agent against the known-bot list
 // once; every route calls it first.
 func (t *Tracking) isKnownBot(ua string) bool {
-	if t.Bots == nil {
-		return false
-	}
-	_, ok := t.Bots.Match(ua)
-	return ok
+	return t.Bots != nil && t.uaInfo(ua).bot
 }
 
 // clientKey is the client's IP key (scoring.IPKey with the day's visitor

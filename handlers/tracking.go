@@ -59,6 +59,7 @@ type Tracking struct {
 	Settings SiteSettings
 
 	hasher visitorHasher
+	uas    uaCache
 
 	// Bot defense state (bot-defense.md §7–9); each may be nil, which
 	// turns its part off.

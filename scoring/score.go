@@ -223,22 +223,27 @@ func (res *Result) DetailJSON() string {
 	if len(res.Detail) == 0 && res.PoWResult == "" {
 		return ""
 	}
-	b := make([]byte, 0, 16*len(res.Detail))
-	b = append(b, '{')
+	// Keys and outcomes are this package's constants (plain ASCII, nothing
+	// to escape), so they are appended as they are; the stack buffer
+	// leaves one allocation, the string.
+	var buf [256]byte
+	b := append(buf[:0], '{')
 	for i, d := range res.Detail {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, d.Key)
-		b = append(b, ':')
+		b = append(b, '"')
+		b = append(b, d.Key...)
+		b = append(b, '"', ':')
 		b = strconv.AppendInt(b, int64(d.Points), 10)
 	}
 	if res.PoWResult != "" {
 		if len(res.Detail) > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `"pow_result":`...)
-		b = strconv.AppendQuote(b, res.PoWResult)
+		b = append(b, `"pow_result":"`...)
+		b = append(b, res.PoWResult...)
+		b = append(b, '"')
 	}
 	return string(append(b, '}'))
 }
