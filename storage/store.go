@@ -35,6 +35,7 @@ type Store struct {
 	views  recordTable
 	events recordTable
 	sites  siteRegistry
+	agg    *aggregator
 
 	salt     atomic.Pointer[daySalt] // the newest day's salt, read lock-free
 	idMu     sync.Mutex              // guards making a salt and instance below
@@ -69,6 +70,7 @@ func Open(opt Options) (*Store, error) {
 		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID},
 		writers: make(map[*Writer]struct{}),
 	}
+	s.agg = newAggregator(s.dayRows)
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", opt.Dir, err)
@@ -237,7 +239,7 @@ func (s *Store) writeViews(views []View) error {
 		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID}
 	}, func(dst []byte, i int) []byte {
 		return EncodeView(dst, &views[i])
-	})
+	}, func(a *aggregator) error { return a.addViews(views) })
 }
 
 // writeEvents is writeViews for events.
@@ -247,7 +249,7 @@ func (s *Store) writeEvents(events []Event) error {
 		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID}
 	}, func(dst []byte, i int) []byte {
 		return EncodeEvent(dst, &events[i])
-	})
+	}, func(a *aggregator) error { return a.addEvents(events) })
 }
 
 // recordRef is what the keys of a record are made of.
@@ -258,12 +260,19 @@ type recordRef struct {
 }
 
 // writeRecords stores n records of table t: ref(i) gives record i's key
-// fields, encode appends its value.
-func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, encode func(dst []byte, i int) []byte) error {
+// fields, encode appends its value, aggregate folds the records (ids
+// assigned) into the counters of the same batch (agg.go).
+func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, encode func(dst []byte, i int) []byte, aggregate func(*aggregator) error) error {
 	highest := t.ids.assign(n, func(i int) (*uint64, time.Time) {
 		r := ref(i)
 		return r.id, r.createdAt
 	})
+	return s.writeAssigned(t, n, highest, ref, encode, aggregate)
+}
+
+// writeAssigned is writeRecords after the ids are assigned; highest is the
+// highest of them, or 0 to leave t's last id alone (backdated imports).
+func (s *Store) writeAssigned(t *recordTable, n int, highest uint64, ref func(int) recordRef, encode func(dst []byte, i int) []byte, aggregate func(*aggregator) error) (err error) {
 	fresh := s.sites.missing(n, func(i int) string { return ref(i).site })
 
 	wb := s.db.NewWriteBatch()
@@ -275,8 +284,10 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 			return err
 		}
 	}
-	if err := wb.Set(t.lastID, binary.BigEndian.AppendUint64(nil, highest)); err != nil {
-		return err
+	if highest != 0 {
+		if err := wb.Set(t.lastID, binary.BigEndian.AppendUint64(nil, highest)); err != nil {
+			return err
+		}
 	}
 	// Keys and values must stay untouched until the batch commits; appending
 	// them to one arena and slicing it keeps that true even when the arena
@@ -306,7 +317,13 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 			return err
 		}
 	}
-	if err := wb.Flush(); err != nil {
+	done, err := s.agg.batch(s.db, wb, aggregate)
+	if err != nil {
+		return fmt.Errorf("aggregates: %w", err)
+	}
+	err = wb.Flush()
+	done(err == nil)
+	if err != nil {
 		return err
 	}
 	s.sites.add(fresh)

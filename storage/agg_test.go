@@ -1,0 +1,198 @@
+package storage
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// randomTraffic makes n views and n/3 events over days days before end,
+// in time order, on two sites, with a few bot and ingested records.
+func randomTraffic(n int, days int, end time.Time, seed uint64) ([]View, []Event) {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	start := end.Add(-time.Duration(days) * 24 * time.Hour)
+	span := end.Sub(start)
+	times := make([]time.Time, n)
+	for i := range times {
+		times[i] = start.Add(time.Duration(rng.Int64N(int64(span)))).Truncate(time.Millisecond)
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	views := make([]View, n)
+	var events []Event
+	for i := range views {
+		visitor := rng.IntN(n/5 + 1)
+		site := "a.example"
+		if visitor%4 == 0 {
+			site = "b.example"
+		}
+		v := View{
+			CreatedAt:    times[i],
+			VisitorID:    fmt.Sprintf("%016x", visitor),
+			SiteID:       site,
+			Path:         fmt.Sprintf("/p/%d", int(rng.ExpFloat64()*8)),
+			DeviceType:   pick("desktop", "mobile", "", "tablet"),
+			OSName:       pick("Linux", "macOS 14", ""),
+			BrowserName:  pick("Chrome", "Firefox", ""),
+			CountryCode:  pick("FI", "DE", "", "US"),
+			ReferrerType: pick("direct_or_unknown", "search", "social"),
+			ScreenWidth:  rng.IntN(3) * 700,
+			ScreenHeight: 800,
+			BotScore:     pick2(rng, []int{0, 0, 0, 10, 49, 50, 90}),
+		}
+		if v.BrowserName != "" {
+			v.BrowserVersion = pick("1", "2")
+		}
+		if rng.IntN(3) == 0 {
+			v.UTMCampaign = pick("spring", "fall")
+			v.UTMSource = pick("", "news", "x")
+			v.UTMMedium = pick("", "email")
+		}
+		views[i] = v
+		if rng.IntN(3) == 0 {
+			events = append(events, Event{
+				CreatedAt: times[i], SiteID: site, VisitorID: v.VisitorID,
+				EventType: pick("click", "scroll_depth", "custom"), UTMCampaign: v.UTMCampaign,
+				BotScore: pick2(rng, []int{0, 0, 20, 60, -1}),
+			})
+		}
+	}
+	return views, events
+}
+
+func pick2(rng *rand.Rand, xs []int) int { return xs[rng.IntN(len(xs))] }
+
+// bruteDay is what a day's counters must say, counted from raw rows.
+type bruteDay struct {
+	totals DayTotals
+	paths  map[string][2]uint64 // views, visitors
+	hourV  [24]map[string]bool
+}
+
+func bruteForce(t *testing.T, s *Store, site string, day Day) bruteDay {
+	t.Helper()
+	b := bruteDay{paths: map[string][2]uint64{}}
+	clean, any, evVis := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	pathVis := map[string]map[string]bool{}
+	for h := range b.hourV {
+		b.hourV[h] = map[string]bool{}
+	}
+	err := s.Views(site, day.Time(), (day + 1).Time(), func(v *View) bool {
+		any[v.VisitorID] = true
+		if v.BotScore >= 50 {
+			b.totals.BotViews++
+			return true
+		}
+		b.totals.Views++
+		clean[v.VisitorID] = true
+		b.hourV[v.CreatedAt.Hour()][v.VisitorID] = true
+		if pathVis[v.Path] == nil {
+			pathVis[v.Path] = map[string]bool{}
+		}
+		pathVis[v.Path][v.VisitorID] = true
+		p := b.paths[v.Path]
+		p[0]++
+		b.paths[v.Path] = p
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, vis := range pathVis {
+		c := b.paths[p]
+		c[1] = uint64(len(vis))
+		b.paths[p] = c
+	}
+	err = s.Events(site, day.Time(), (day + 1).Time(), func(e *Event) bool {
+		if e.BotScore >= 0 && e.BotScore < 50 {
+			b.totals.Events++
+			evVis[e.VisitorID] = true
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.totals.Visitors, b.totals.AnyVisitors, b.totals.EventVisitors = uint64(len(clean)), uint64(len(any)), uint64(len(evVis))
+	return b
+}
+
+// TestAggregates_MatchBruteForceOverRawRows writes random traffic through
+// the buffered writer in many flushes, reopening the store halfway (so the
+// visitor state is rebuilt from raw rows), and checks every day's totals,
+// per-hour visitors and every path's views and visitors against a count
+// over the stored rows.
+func TestAggregates_MatchBruteForceOverRawRows(t *testing.T) {
+	end := time.Date(2026, 5, 10, 13, 30, 0, 0, time.UTC)
+	views, events := randomTraffic(6000, 4, end, 42)
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	w := s.NewWriter(WriterConfig{ViewFlush: time.Hour, EventFlush: time.Hour})
+	ei := 0
+	for i := range views {
+		w.AddView(views[i])
+		for ei < len(events) && !events[ei].CreatedAt.After(views[i].CreatedAt) {
+			w.AddEvent(events[ei])
+			ei++
+		}
+		if i%397 == 0 {
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i == len(views)/2 {
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s = openTestStore(t, dir)
+			w = s.NewWriter(WriterConfig{ViewFlush: time.Hour, EventFlush: time.Hour})
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, site := range []string{"a.example", "b.example"} {
+		for day := DayOf(end) - 4; day <= DayOf(end); day++ {
+			want := bruteForce(t, s, site, day)
+			got, err := s.Totals(site, day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want.totals {
+				t.Errorf("%s %s totals: got %+v, brute force %+v", site, day, got, want.totals)
+			}
+			paths, err := s.TopPaths(site, day, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(paths) != len(want.paths) {
+				t.Errorf("%s %s: %d paths, brute force %d", site, day, len(paths), len(want.paths))
+			}
+			for i, p := range paths {
+				if c := want.paths[p.Path]; c != [2]uint64{p.Views, p.Visitors} {
+					t.Errorf("%s %s path %s: got %d views %d visitors, brute force %v", site, day, p.Path, p.Views, p.Visitors, c)
+				}
+				if i > 0 && paths[i-1].Views < p.Views {
+					t.Errorf("paths not by views: %v", paths)
+				}
+			}
+			hours := make([]uint64, hoursFields)
+			if err := s.db.View(func(txn *badger.Txn) error { return dayCounts(txn, site, day, dimHours, hours) }); err != nil {
+				t.Fatal(err)
+			}
+			for h := range 24 {
+				if got, want := hours[h*hourFields+hVisitors], uint64(len(want.hourV[h])); got != want {
+					t.Errorf("%s %s %02d:00 visitors: got %d, brute force %d", site, day, h, got, want)
+				}
+			}
+			if want.totals.Views == 0 && day > DayOf(end)-4 {
+				t.Errorf("%s %s: dataset has no views; the test checks nothing", site, day)
+			}
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package storage
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Reads of the counters (agg_keys.go). Every read is a point read or a
+// prefix scan of one (site, day, dimension): its cost grows with days and
+// distinct values, never with views.
+
+// Tally is one value of a dimension summed over a range of days.
+type Tally struct {
+	Value, Sub string // Sub: the second part of a campaign-scoped value
+	Count      uint64 // clean views (events for the event dims)
+	Visitors   uint64 // sum of the daily distinct visitors
+}
+
+// dayCounts reads one day's counter vector of a dimension without value
+// (dimTotal, dimHours) into dst.
+func dayCounts(txn *badger.Txn, site string, day Day, dim byte, dst []uint64) error {
+	item, err := txn.Get(counterPrefix(site, day, dim))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		clear(dst)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return item.Value(func(v []byte) error { return readCounts(v, dst) })
+}
+
+// scanDim calls fn for every value of dim on site's day whose value starts
+// with valuePrefix.
+func scanDim(txn *badger.Txn, site string, day Day, dim byte, valuePrefix []byte, fn func(a, b string, c []uint64)) error {
+	prefix := append(counterPrefix(site, day, dim), valuePrefix...)
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: prefix})
+	defer it.Close()
+	head := len(prefix) - len(valuePrefix)
+	c := make([]uint64, valueFields)
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		a, b, err := splitDimValue(dim, item.Key()[head:])
+		if err != nil {
+			return err
+		}
+		if err := item.Value(func(v []byte) error { return readCounts(v, c) }); err != nil {
+			return fmt.Errorf("counter %x: %w", item.Key(), err)
+		}
+		fn(a, b, c)
+	}
+	return nil
+}
+
+// tallyDays sums dim over days [from, to] of site, keyed by value; with a
+// campaign, only that campaign's values (two-part dims).
+func tallyDays(txn *badger.Txn, site string, from, to Day, dim byte, campaign *string) (map[[2]string]*Tally, error) {
+	out := make(map[[2]string]*Tally)
+	var vp []byte
+	if campaign != nil {
+		vp = campaignValuePrefix(*campaign)
+	}
+	for d := from; d <= to; d++ {
+		err := scanDim(txn, site, d, dim, vp, func(a, b string, c []uint64) {
+			t := out[[2]string{a, b}]
+			if t == nil {
+				t = &Tally{Value: a, Sub: b}
+				out[[2]string{a, b}] = t
+			}
+			t.Count += c[fCount]
+			t.Visitors += c[fVisitors]
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ranked returns the tallies by count, then visitors, descending, then by
+// value; at most limit (0 = all).
+func ranked(m map[[2]string]*Tally, limit int) []Tally {
+	out := make([]Tally, 0, len(m))
+	for _, t := range m {
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(x, y Tally) int {
+		if c := cmp.Compare(y.Count, x.Count); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.Visitors, x.Visitors); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.Value, y.Value); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Sub, y.Sub)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// counterSites lists the sites that have counters, for summaries over all
+// sites.
+func (s *Store) counterSites() []string { return s.sites.all() }
+
+// deleteDayCounters deletes every counter of site's day.
+func deleteDayCounters(db *badger.DB, site string, day Day) error {
+	prefix := counterPrefix(site, day, 0)
+	prefix = prefix[:len(prefix)-1]
+	return deletePrefix(db, prefix, nil)
+}
+
+// deletePrefix deletes every key with prefix (and, when end is set, below
+// end) in batches.
+func deletePrefix(db *badger.DB, prefix, end []byte) error {
+	for {
+		var keys [][]byte
+		err := db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(keys) < 10_000; it.Next() {
+				k := it.Item().Key()
+				if end != nil && bytes.Compare(k, end) >= 0 {
+					break
+				}
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			return nil
+		})
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		wb := db.NewWriteBatch()
+		for _, k := range keys {
+			if err := wb.Delete(k); err != nil {
+				wb.Cancel()
+				return err
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			return err
+		}
+		if len(keys) < 10_000 {
+			return nil
+		}
+	}
+}
