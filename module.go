@@ -119,6 +119,7 @@ type Handler struct {
 	policy   *auth.Policy
 	counters *counters
 	injector *inject.Injector
+	stats    *handlers.Stats
 }
 
 // CaddyModule returns the Caddy module information.
@@ -173,6 +174,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if h.injector, err = inject.New(cfg.handlers.BasePath, cfg.inject); err != nil {
 			return err
 		}
+	}
+	h.stats = &handlers.Stats{
+		Store: sh.store,
+		Pending: func() (int, int) {
+			st := sh.writer.Stats()
+			return st.PendingViews, st.PendingEvents
+		},
+		PublicMode: cfg.handlers.PublicMode,
+		Now:        time.Now,
 	}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,

@@ -42,6 +42,18 @@ var routes = map[string]route{
 		h.track.ServeEvents(w, r, h.peer(r))
 	}},
 	"/api/health": {allow: "GET, HEAD, OPTIONS", serve: api(handlers.ServeHealth)},
+	// Stats (api.md §3).
+	"/api/stats/overview":  {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeOverview })},
+	"/api/stats/dashboard": {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeDashboard })},
+	"/api/stats/realtime":  {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeRealtime })},
+	"/api/stats/summary":   {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeSummary })},
+}
+
+// apiOf is api for a handler that lives on the Handler's provisioned state.
+func apiOf(serve func(h *Handler) http.HandlerFunc) func(h *Handler, w http.ResponseWriter, r *http.Request) {
+	return func(h *Handler, w http.ResponseWriter, r *http.Request) {
+		api(serve(h))(h, w, r)
+	}
 }
 
 // api wraps an /api handler with the security headers and access control.

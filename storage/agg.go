@@ -29,7 +29,7 @@ type aggregator struct {
 	// touched are the days the batch has records of; their state is
 	// dropped when the batch fails.
 	touched map[siteDay]bool
-	rows  func(site string, day Day, views func(*View), events func(*Event)) error
+	rows    func(site string, day Day, views func(*View), events func(*Event)) error
 }
 
 type siteDay struct {

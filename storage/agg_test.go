@@ -196,3 +196,63 @@ func TestAggregates_MatchBruteForceOverRawRows(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboard_BucketsChronologicalAcrossMidnight pins the fixed quirk:
+// buckets are in time order, not label order, when the window spans
+// midnight.
+func TestDashboard_BucketsChronologicalAcrossMidnight(t *testing.T) {
+	s := openTestStore(t, "")
+	now := time.Date(2026, 5, 10, 0, 20, 0, 0, time.UTC)
+	w := s.NewWriter(WriterConfig{})
+	for _, at := range []time.Time{now.Add(-90 * time.Minute), now.Add(-30 * time.Minute), now.Add(-10 * time.Minute)} {
+		w.AddView(View{CreatedAt: at, SiteID: "s", VisitorID: fmt.Sprint(at.Unix()), Path: "/"})
+		w.AddEvent(Event{CreatedAt: at, SiteID: "s", VisitorID: "e", EventType: "click"})
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Dashboard("s", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(d.Hourly.Visitors, d.Hourly.Events); got != "[{23:50 1} {00:10 1}] [{23:50 1} {00:10 1}]" {
+		t.Errorf("hourly %s", got)
+	}
+	if got := fmt.Sprint(d.Daily.Visitors, d.Daily.Events); got != "[{22:00 1} {23:00 1} {00:00 1}] [{22:00 1} {23:00 1} {00:00 1}]" {
+		t.Errorf("daily %s", got)
+	}
+	if len(d.RecentVisitors) != 2 || d.RecentVisitors[0].CreatedAt != "2026-05-10T00:10:00.000Z" {
+		t.Errorf("recent visitors, latest first: %+v", d.RecentVisitors)
+	}
+	if len(d.RecentEvents) != 2 || d.RecentEvents[0].CreatedAt != "2026-05-10T00:10:00.000Z" {
+		t.Errorf("recent events, newest first: %+v", d.RecentEvents)
+	}
+}
+
+// TestLast24h_UniqueVisitorsExactOverTwoDays: yesterday's visitors count
+// when their last view is in the window.
+func TestLast24h_UniqueVisitorsExactOverTwoDays(t *testing.T) {
+	s := openTestStore(t, "")
+	now := time.Date(2026, 5, 10, 6, 30, 0, 0, time.UTC)
+	w := s.NewWriter(WriterConfig{})
+	add := func(at time.Time, visitor string, score int) {
+		w.AddView(View{CreatedAt: at, SiteID: "s", VisitorID: visitor, Path: "/", BotScore: score})
+	}
+	// In time order: the live writer stores an earlier time as the newest.
+	add(now.Add(-30*time.Hour), "old", 0)                 // out of the window
+	add(now.Add(-29*time.Hour), "back", 0)                // yesterday 01:30 …
+	add(now.Add(-23*time.Hour-50*time.Minute), "edge", 0) // yesterday 06:40: the hour of now, a day ago: out
+	add(now.Add(-22*time.Hour), "y", 60)                  // yesterday 08:30, bot: in
+	add(now.Add(-20*time.Hour), "back", 0)                // … and 10:30: in
+	add(now.Add(-time.Hour), "t", 0)
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Last24h(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Summary{TotalViews: 3, HumanViews: 2, BotViews: 1, UniqueVisitors: 3}); sum != want {
+		t.Errorf("got %+v, want %+v", sum, want)
+	}
+}
