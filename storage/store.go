@@ -37,6 +37,8 @@ type Store struct {
 	sites  siteRegistry
 	agg    *aggregator
 
+	importMu sync.Mutex // serialises imports (import.go)
+
 	salt     atomic.Pointer[daySalt] // the newest day's salt, read lock-free
 	idMu     sync.Mutex              // guards making a salt and instance below
 	instance []byte
