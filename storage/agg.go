@@ -45,6 +45,7 @@ type dayState struct {
 type visitorState struct {
 	any, clean, evClean bool
 	lastHour            int8
+	lastClean, lastBot  int16 // minute of the day of the latest clean / bot view, -1 = none
 	hourMask            uint32   // hours with a clean view
 	seen                []uint64 // hashes of (dim, value) counted for the visitor
 }
@@ -180,7 +181,7 @@ func (st *dayState) visitor(id string) *visitorState {
 	}
 	vs := st.visitors[id]
 	if vs == nil {
-		vs = &visitorState{lastHour: -1}
+		vs = &visitorState{lastHour: -1, lastClean: -1, lastBot: -1}
 		st.visitors[id] = vs
 	}
 	return vs
@@ -202,8 +203,15 @@ func (a *aggregator) bump(k ckey, field int, n int64) {
 // visitors, one visitor the first time vs has the value that day.
 func (a *aggregator) count(vs *visitorState, k ckey) {
 	a.bump(k, fCount, 1)
-	if !uniqueDims[k.dim] || vs == nil {
-		return
+	if uniqueDims[k.dim] && a.first(vs, k) {
+		a.bump(k, fVisitors, 1)
+	}
+}
+
+// first reports whether vs meets k's value for the first time that day.
+func (a *aggregator) first(vs *visitorState, k ckey) bool {
+	if vs == nil {
+		return false
 	}
 	var h maphash.Hash
 	h.SetSeed(a.seed)
@@ -214,11 +222,32 @@ func (a *aggregator) count(vs *visitorState, k ckey) {
 	sum := h.Sum64()
 	for _, s := range vs.seen {
 		if s == sum {
-			return
+			return false
 		}
 	}
 	vs.seen = append(vs.seen, sum)
-	a.bump(k, fVisitors, 1)
+	return true
+}
+
+func minuteOf(ms int64) int {
+	sec := ms / 1000
+	return int((sec%86400+86400)%86400) / 60
+}
+
+// minuteLast moves vs's latest-view minute (*last) to m in the minute
+// counters' field f when m is later.
+func (a *aggregator) minuteLast(k ckey, last *int16, m int, f int) {
+	if m <= int(*last) {
+		return
+	}
+	if *last >= 0 {
+		old := k
+		old.a = minuteValues[*last]
+		a.bump(old, f, -1)
+	}
+	k.a = minuteValues[m]
+	a.bump(k, f, 1)
+	*last = int16(m)
 }
 
 func hourOf(ms int64) int {
@@ -245,9 +274,15 @@ func (a *aggregator) view(st *dayState, v *View) {
 			vs.lastHour = int8(h)
 		}
 	}
+	m := minuteOf(v.CreatedAt.UnixMilli())
+	minute := ckey{site: site, day: day, dim: dimMinute, a: minuteValues[m]}
 	if v.BotScore >= 50 {
 		a.bump(total, tBotViews, 1)
 		a.bump(hours, h*hourFields+hBotViews, 1)
+		a.bump(minute, mBotViews, 1)
+		if vs != nil {
+			a.minuteLast(minute, &vs.lastBot, m, mLastBot)
+		}
 		return
 	}
 	if v.BotScore < 0 {
@@ -259,7 +294,12 @@ func (a *aggregator) view(st *dayState, v *View) {
 		a.bump(total, tInterN, 1)
 	}
 	a.bump(hours, h*hourFields+hViews, 1)
+	a.bump(minute, mViews, 1)
 	if vs != nil {
+		a.minuteLast(minute, &vs.lastClean, m, mLastClean)
+		if a.first(vs, minute) {
+			a.bump(minute, mVisitors, 1)
+		}
 		if !vs.clean {
 			vs.clean = true
 			a.bump(total, tVisitors, 1)
@@ -322,6 +362,7 @@ func (a *aggregator) event(st *dayState, e *Event) {
 	h := hourOf(e.CreatedAt.UnixMilli())
 	a.bump(total, tEvents, 1)
 	a.bump(ckey{site: site, day: day, dim: dimHours}, h*hourFields+hEvents, 1)
+	a.bump(ckey{site: site, day: day, dim: dimMinute, a: minuteValues[minuteOf(e.CreatedAt.UnixMilli())]}, mEvents, 1)
 	vs := st.visitor(e.VisitorID)
 	if vs != nil && !vs.evClean {
 		vs.evClean = true

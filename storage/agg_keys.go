@@ -46,7 +46,27 @@ const (
 	dimCmpPth byte = 20 // campaign × path
 	dimCmpEvT byte = 21 // event campaign ("" = none) × event type
 	dimCmpEvs byte = 22 // event campaign ("" = none); all clean events
+	dimMinute byte = 23 // value: minute of the day, 2 bytes; minuteFields; deleted by the daily maintenance
 )
+
+// Fields of dimMinute, the live counters of the dashboard's last hour.
+const (
+	mViews     = iota // clean views
+	mVisitors         // distinct visitors with a clean view in the minute
+	mEvents           // clean events
+	mBotViews         // views scoring ≥ 50
+	mLastClean        // visitors whose latest clean view of the day is in the minute
+	mLastBot          // the same for views scoring ≥ 50
+	minuteFields
+)
+
+// minuteValues are the dimMinute values, one per minute of the day.
+var minuteValues = func() (m [1440]string) {
+	for i := range m {
+		m[i] = string([]byte{byte(i >> 8), byte(i)})
+	}
+	return m
+}()
 
 // Fields of a value dimension: clean views (or events) and distinct
 // visitors that day.
@@ -199,6 +219,8 @@ func fieldsOf(dim byte) int {
 		return totalFields
 	case dimHours:
 		return hoursFields
+	case dimMinute:
+		return minuteFields
 	}
 	return valueFields
 }

@@ -35,15 +35,19 @@ func dayCounts(txn *badger.Txn, site string, day Day, dim byte, dst []uint64) er
 	return item.Value(func(v []byte) error { return readCounts(v, dst) })
 }
 
+// counterIter is an iterator over site's counters; scans of days and
+// dimensions seek inside it instead of opening one iterator each.
+func counterIter(txn *badger.Txn, site string) *badger.Iterator {
+	return txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: siteCounterPrefix(site)})
+}
+
 // scanDim calls fn for every value of dim on site's day whose value starts
 // with valuePrefix.
-func scanDim(txn *badger.Txn, site string, day Day, dim byte, valuePrefix []byte, fn func(a, b string, c []uint64)) error {
+func scanDim(it *badger.Iterator, site string, day Day, dim byte, valuePrefix []byte, fn func(a, b string, c []uint64)) error {
 	prefix := append(counterPrefix(site, day, dim), valuePrefix...)
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: prefix})
-	defer it.Close()
 	head := len(prefix) - len(valuePrefix)
-	c := make([]uint64, valueFields)
-	for it.Rewind(); it.Valid(); it.Next() {
+	c := make([]uint64, fieldsOf(dim))
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
 		a, b, err := splitDimValue(dim, item.Key()[head:])
 		if err != nil {
@@ -59,14 +63,14 @@ func scanDim(txn *badger.Txn, site string, day Day, dim byte, valuePrefix []byte
 
 // tallyDays sums dim over days [from, to] of site, keyed by value; with a
 // campaign, only that campaign's values (two-part dims).
-func tallyDays(txn *badger.Txn, site string, from, to Day, dim byte, campaign *string) (map[[2]string]*Tally, error) {
+func tallyDays(it *badger.Iterator, site string, from, to Day, dim byte, campaign *string) (map[[2]string]*Tally, error) {
 	out := make(map[[2]string]*Tally)
 	var vp []byte
 	if campaign != nil {
 		vp = campaignValuePrefix(*campaign)
 	}
 	for d := from; d <= to; d++ {
-		err := scanDim(txn, site, d, dim, vp, func(a, b string, c []uint64) {
+		err := scanDim(it, site, d, dim, vp, func(a, b string, c []uint64) {
 			t := out[[2]string{a, b}]
 			if t == nil {
 				t = &Tally{Value: a, Sub: b}

@@ -87,6 +87,8 @@ func (s *Store) Overview(site string, days int, now time.Time) (Overview, error)
 	from, recent := today-Day(days), today-Day(min(days, 7))
 	o := Overview{SiteID: site, PeriodDays: days}
 	err := s.db.View(func(txn *badger.Txn) error {
+		it := counterIter(txn, site)
+		defer it.Close()
 		tot := make([]uint64, totalFields)
 		var interSum, interN uint64
 		for d := from; d <= today; d++ {
@@ -105,7 +107,7 @@ func (s *Store) Overview(site string, days int, now time.Time) (Overview, error)
 			o.AvgInteractionMS = interSum / interN
 		}
 		list := func(dim byte, since Day, limit int, add func(Tally)) error {
-			m, err := tallyDays(txn, site, since, today, dim, nil)
+			m, err := tallyDays(it, site, since, today, dim, nil)
 			if err != nil {
 				return err
 			}
@@ -231,7 +233,9 @@ func (s *Store) Totals(site string, day Day) (DayTotals, error) {
 func (s *Store) TopPaths(site string, day Day, limit int) ([]PathStat, error) {
 	var out []PathStat
 	err := s.db.View(func(txn *badger.Txn) error {
-		m, err := tallyDays(txn, site, day, day, dimPath, nil)
+		it := counterIter(txn, site)
+		defer it.Close()
+		m, err := tallyDays(it, site, day, day, dimPath, nil)
 		for _, t := range ranked(m, limit) {
 			out = append(out, PathStat{t.Value, t.Count, t.Visitors})
 		}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"time"
@@ -60,106 +61,44 @@ func nullable(s string) *string {
 	return &s
 }
 
-// Dashboard answers /api/stats/dashboard, clean rows only: now = last
-// 5 minutes, hourly = last 60 minutes per UTC minute (raw rows), daily =
-// the current UTC hour and the 23 before (hourly counters), recent lists
-// from the last hour. Buckets are in time order; empty ones are left out.
+// Dashboard answers /api/stats/dashboard, clean records only, from
+// counters: now = the current UTC minute and the 4 before it, hourly = the
+// last 60 minutes per minute, daily = the current UTC hour and the 23
+// before it per hour. recentVisitors and recentEvents read the newest raw
+// rows and stop after 20 (visitors' view counts come from the visitor
+// index), so no query here grows with the site's traffic. Buckets are in
+// time order; empty ones are left out.
 func (s *Store) Dashboard(site string, now time.Time) (Dashboard, error) {
 	var d Dashboard
 	now = now.UTC()
-	hourAgo, fiveAgo := now.Add(-time.Hour), now.Add(-5*time.Minute)
-
-	type minute struct {
-		visitors map[string]bool
-		events   uint64
-	}
-	minutes := map[int64]*minute{}
-	at := func(t time.Time) *minute {
-		k := t.Unix() / 60
-		m := minutes[k]
-		if m == nil {
-			m = &minute{visitors: map[string]bool{}}
-			minutes[k] = m
-		}
-		return m
-	}
-	active, bots := map[string]bool{}, map[string]bool{}
-	recent := map[string]*RecentVisitor{}
-	err := s.Views(site, hourAgo, now.Add(time.Millisecond), func(v *View) bool {
-		if !v.CreatedAt.Before(fiveAgo) {
-			switch {
-			case v.BotScore >= 50:
-				bots[v.VisitorID] = true
-			case v.BotScore >= 0:
-				active[v.VisitorID] = true
-				d.Now.Pageviews++
+	nowMin := now.Truncate(time.Minute)
+	err := s.db.View(func(txn *badger.Txn) error {
+		err := minuteCounts(txn, site, nowMin.Add(-59*time.Minute), nowMin, func(t time.Time, c []uint64) {
+			if !t.Before(nowMin.Add(-4 * time.Minute)) {
+				d.Now.ActiveVisitors += int(c[mLastClean])
+				d.Now.EstimatedBots += int(c[mLastBot])
+				d.Now.Pageviews += int(c[mViews])
 			}
+			label := t.Format("15:04")
+			if c[mVisitors] > 0 {
+				d.Hourly.Visitors = append(d.Hourly.Visitors, MinuteCount{label, c[mVisitors]})
+			}
+			if c[mEvents] > 0 {
+				d.Hourly.Events = append(d.Hourly.Events, MinuteCount{label, c[mEvents]})
+			}
+		})
+		if err != nil {
+			return err
 		}
-		if v.BotScore < 0 || v.BotScore >= 50 {
-			return true
+		if d.RecentVisitors, err = recentVisitors(txn, site, now); err != nil {
+			return err
 		}
-		at(v.CreatedAt).visitors[v.VisitorID] = true
-		r := recent[v.VisitorID]
-		if r == nil {
-			r = &RecentVisitor{VisitorID: v.VisitorID}
-			recent[v.VisitorID] = r
-		}
-		r.ViewCount++
-		r.CreatedAt = max(r.CreatedAt, v.CreatedAt.Format(TimeLayout))
-		maxField(&r.DeviceType, v.DeviceType)
-		maxField(&r.OSName, v.OSName)
-		maxField(&r.Browser, v.BrowserName)
-		maxField(&r.CountryCode, v.CountryCode)
-		return true
+		d.RecentEvents, err = recentEvents(txn, site, now)
+		return err
 	})
 	if err != nil {
-		return d, err
+		return d, fmt.Errorf("dashboard of %s: %w", site, err)
 	}
-	d.Now.ActiveVisitors, d.Now.EstimatedBots = len(active), len(bots)
-	err = s.Events(site, hourAgo, now.Add(time.Millisecond), func(e *Event) bool {
-		if e.BotScore < 0 || e.BotScore >= 50 {
-			return true
-		}
-		at(e.CreatedAt).events++
-		d.RecentEvents = append(d.RecentEvents, RecentEvent{e.EventType, site, nullable(e.VisitorID), e.CreatedAt.Format(TimeLayout)})
-		return true
-	})
-	if err != nil {
-		return d, err
-	}
-	keys := make([]int64, 0, len(minutes))
-	for k := range minutes {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		m, label := minutes[k], time.Unix(k*60, 0).UTC().Format("15:04")
-		if len(m.visitors) > 0 {
-			d.Hourly.Visitors = append(d.Hourly.Visitors, MinuteCount{label, uint64(len(m.visitors))})
-		}
-		if m.events > 0 {
-			d.Hourly.Events = append(d.Hourly.Events, MinuteCount{label, m.events})
-		}
-	}
-	for _, r := range recent {
-		d.RecentVisitors = append(d.RecentVisitors, *r)
-	}
-	slices.SortFunc(d.RecentVisitors, func(a, b RecentVisitor) int {
-		if a.CreatedAt != b.CreatedAt {
-			if a.CreatedAt > b.CreatedAt {
-				return -1
-			}
-			return 1
-		}
-		if a.VisitorID < b.VisitorID {
-			return -1
-		}
-		return 1
-	})
-	d.RecentVisitors = d.RecentVisitors[:min(20, len(d.RecentVisitors))]
-	slices.Reverse(d.RecentEvents)
-	d.RecentEvents = d.RecentEvents[:min(20, len(d.RecentEvents))]
-
 	if err := s.dailyHours(site, now, &d); err != nil {
 		return d, err
 	}
@@ -168,6 +107,151 @@ func (s *Store) Dashboard(site string, now time.Time) (Dashboard, error) {
 	nonNil(&d.RecentVisitors)
 	nonNil(&d.RecentEvents)
 	return d, nil
+}
+
+// minuteCounts calls fn for the minute counters of site from the minute of
+// from to the minute of to, in time order.
+func minuteCounts(txn *badger.Txn, site string, from, to time.Time, fn func(t time.Time, c []uint64)) error {
+	c := make([]uint64, minuteFields)
+	for day := DayOf(from); day <= DayOf(to); day++ {
+		prefix := counterPrefix(site, day, dimMinute)
+		first, last := 0, 1439
+		if day == DayOf(from) {
+			first = minuteOf(from.UnixMilli())
+		}
+		if day == DayOf(to) {
+			last = minuteOf(to.UnixMilli())
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		for it.Seek(append(slices.Clip(prefix), minuteValues[first]...)); it.ValidForPrefix(prefix); it.Next() {
+			k := it.Item().Key()[len(prefix):]
+			if len(k) != 2 {
+				it.Close()
+				return fmt.Errorf("%w: minute counter %x", errBadKey, it.Item().Key())
+			}
+			m := int(k[0])<<8 | int(k[1])
+			if m > last {
+				break
+			}
+			if err := it.Item().Value(func(v []byte) error { return readCounts(v, c) }); err != nil {
+				it.Close()
+				return err
+			}
+			fn(day.Time().Add(time.Duration(m)*time.Minute), c)
+		}
+		it.Close()
+	}
+	return nil
+}
+
+// scanRowsReverse walks the primary rows of one site in [from, to), newest
+// first.
+func scanRowsReverse(txn *badger.Txn, table byte, site string, from, to time.Time,
+	fn func(id uint64, val []byte) (bool, error)) error {
+	prefix := sitePrefix(table, site)
+	lower := rowKey(table, site, idFloor(ceilMilli(from)))
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+	defer it.Close()
+	for it.Seek(rowKey(table, site, idFloor(ceilMilli(to))-1)); it.Valid(); it.Next() {
+		item := it.Item()
+		key := item.Key()
+		if bytes.Compare(key, lower) < 0 {
+			return nil
+		}
+		if len(key) != len(prefix)+8 {
+			return fmt.Errorf("%w: %x", errBadKey, key)
+		}
+		var more bool
+		err := item.Value(func(val []byte) (err error) {
+			more, err = fn(keyID(key), val)
+			return err
+		})
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+const recentLimit = 20
+
+// recentVisitors is the dashboard's list: the 20 visitors with the latest
+// clean views of the last hour, each with its view count and the maximum
+// of each field over its clean views of that hour.
+func recentVisitors(txn *badger.Txn, site string, now time.Time) ([]RecentVisitor, error) {
+	from, to := now.Add(-time.Hour), now.Add(time.Millisecond)
+	var order []string
+	seen := map[string]bool{}
+	err := scanRowsReverse(txn, tableViews, site, from, to, func(id uint64, val []byte) (bool, error) {
+		v := View{ID: id, CreatedAt: idTime(id), SiteID: site}
+		if err := DecodeView(val, &v); err != nil {
+			return false, err
+		}
+		if v.BotScore >= 0 && v.BotScore < 50 && !seen[v.VisitorID] {
+			seen[v.VisitorID] = true
+			order = append(order, v.VisitorID)
+		}
+		return len(order) < recentLimit, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RecentVisitor, 0, len(order))
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tableVisitorViews}})
+	defer it.Close()
+	lo, hi := idFloor(ceilMilli(from)), idFloor(ceilMilli(to))
+	for _, vid := range order {
+		r := RecentVisitor{VisitorID: vid}
+		prefix := visitorPrefix(tableVisitorViews, vid)
+		for it.Seek(appendVisitorKey(nil, tableVisitorViews, vid, lo)); it.ValidForPrefix(prefix); it.Next() {
+			id := keyID(it.Item().Key())
+			if id >= hi {
+				break
+			}
+			var rowSite []byte
+			if rowSite, err = it.Item().ValueCopy(nil); err != nil {
+				return nil, err
+			}
+			if string(rowSite) != site {
+				continue
+			}
+			item, err := txn.Get(rowKey(tableViews, site, id))
+			if err != nil {
+				continue // deleted meanwhile
+			}
+			v := View{ID: id, CreatedAt: idTime(id), SiteID: site}
+			if err := item.Value(func(val []byte) error { return DecodeView(val, &v) }); err != nil {
+				return nil, err
+			}
+			if v.BotScore < 0 || v.BotScore >= 50 {
+				continue
+			}
+			r.ViewCount++
+			r.CreatedAt = max(r.CreatedAt, v.CreatedAt.Format(TimeLayout))
+			maxField(&r.DeviceType, v.DeviceType)
+			maxField(&r.OSName, v.OSName)
+			maxField(&r.Browser, v.BrowserName)
+			maxField(&r.CountryCode, v.CountryCode)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// recentEvents is the newest 20 clean events of the last hour.
+func recentEvents(txn *badger.Txn, site string, now time.Time) ([]RecentEvent, error) {
+	var out []RecentEvent
+	err := scanRowsReverse(txn, tableEvents, site, now.Add(-time.Hour), now.Add(time.Millisecond), func(id uint64, val []byte) (bool, error) {
+		e := Event{ID: id, CreatedAt: idTime(id), SiteID: site}
+		if err := DecodeEvent(val, &e); err != nil {
+			return false, err
+		}
+		if e.BotScore >= 0 && e.BotScore < 50 {
+			out = append(out, RecentEvent{e.EventType, site, nullable(e.VisitorID), e.CreatedAt.Format(TimeLayout)})
+		}
+		return len(out) < recentLimit, nil
+	})
+	return out, err
 }
 
 // maxField keeps the larger of *p and v, as SQL MAX over a column with
