@@ -21,18 +21,36 @@ type Tally struct {
 	Visitors   uint64 // sum of the daily distinct visitors
 }
 
+// pending are dirty counter deltas (aggregator.pendingFor) that a query
+// adds to what it reads.
+type pending map[string][]int64
+
+// add adds the pending delta of key to c.
+func (p pending) add(key []byte, c []uint64) {
+	for i, d := range p[string(key)] {
+		if i < len(c) {
+			c[i] = uint64(max(0, int64(c[i])+d))
+		}
+	}
+}
+
 // dayCounts reads one day's counter vector of a dimension without value
 // (dimTotal, dimHours) into dst.
-func dayCounts(txn *badger.Txn, site string, day Day, dim byte, dst []uint64) error {
-	item, err := txn.Get(counterPrefix(site, day, dim))
-	if errors.Is(err, badger.ErrKeyNotFound) {
+func dayCounts(txn *badger.Txn, p pending, site string, day Day, dim byte, dst []uint64) error {
+	key := counterPrefix(site, day, dim)
+	item, err := txn.Get(key)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
 		clear(dst)
-		return nil
-	}
-	if err != nil {
+	case err != nil:
 		return err
+	default:
+		if err := item.Value(func(v []byte) error { return readCounts(v, dst) }); err != nil {
+			return err
+		}
 	}
-	return item.Value(func(v []byte) error { return readCounts(v, dst) })
+	p.add(key, dst)
+	return nil
 }
 
 // counterIter is an iterator over site's counters; scans of days and
@@ -42,19 +60,42 @@ func counterIter(txn *badger.Txn, site string) *badger.Iterator {
 }
 
 // scanDim calls fn for every value of dim on site's day whose value starts
-// with valuePrefix.
-func scanDim(it *badger.Iterator, site string, day Day, dim byte, valuePrefix []byte, fn func(a, b string, c []uint64)) error {
+// with valuePrefix, stored or pending; pending-only values come last.
+func scanDim(it *badger.Iterator, p pending, site string, day Day, dim byte, valuePrefix []byte, fn func(a, b string, c []uint64)) error {
 	prefix := append(counterPrefix(site, day, dim), valuePrefix...)
 	head := len(prefix) - len(valuePrefix)
 	c := make([]uint64, fieldsOf(dim))
+	var used map[string]bool
+	if len(p) > 0 {
+		used = map[string]bool{}
+	}
 	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
-		a, b, err := splitDimValue(dim, item.Key()[head:])
+		key := item.Key()
+		a, b, err := splitDimValue(dim, key[head:])
 		if err != nil {
 			return err
 		}
 		if err := item.Value(func(v []byte) error { return readCounts(v, c) }); err != nil {
-			return fmt.Errorf("counter %x: %w", item.Key(), err)
+			return fmt.Errorf("counter %x: %w", key, err)
+		}
+		if used != nil {
+			p.add(key, c)
+			used[string(key)] = true
+		}
+		fn(a, b, c)
+	}
+	for key, d := range p {
+		if used[key] || !bytes.HasPrefix([]byte(key), prefix) {
+			continue
+		}
+		a, b, err := splitDimValue(dim, []byte(key)[head:])
+		if err != nil {
+			return err
+		}
+		clear(c)
+		for i := range min(len(c), len(d)) {
+			c[i] = uint64(max(0, d[i]))
 		}
 		fn(a, b, c)
 	}
@@ -63,14 +104,14 @@ func scanDim(it *badger.Iterator, site string, day Day, dim byte, valuePrefix []
 
 // tallyDays sums dim over days [from, to] of site, keyed by value; with a
 // campaign, only that campaign's values (two-part dims).
-func tallyDays(it *badger.Iterator, site string, from, to Day, dim byte, campaign *string) (map[[2]string]*Tally, error) {
+func tallyDays(it *badger.Iterator, p pending, site string, from, to Day, dim byte, campaign *string) (map[[2]string]*Tally, error) {
 	out := make(map[[2]string]*Tally)
 	var vp []byte
 	if campaign != nil {
 		vp = campaignValuePrefix(*campaign)
 	}
 	for d := from; d <= to; d++ {
-		err := scanDim(it, site, d, dim, vp, func(a, b string, c []uint64) {
+		err := scanDim(it, p, site, d, dim, vp, func(a, b string, c []uint64) {
 			t := out[[2]string{a, b}]
 			if t == nil {
 				t = &Tally{Value: a, Sub: b}

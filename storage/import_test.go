@@ -12,6 +12,9 @@ import (
 // counterDump is every counter key and value of a store.
 func counterDump(t *testing.T, s *Store) map[string]string {
 	t.Helper()
+	if err := s.agg.flush(); err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]string{}
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tableCounters}})

@@ -86,13 +86,14 @@ func (s *Store) Overview(site string, days int, now time.Time) (Overview, error)
 	today := DayOf(now)
 	from, recent := today-Day(days), today-Day(min(days, 7))
 	o := Overview{SiteID: site, PeriodDays: days}
+	p := pending(s.agg.pendingFor(site))
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := counterIter(txn, site)
 		defer it.Close()
 		tot := make([]uint64, totalFields)
 		var interSum, interN uint64
 		for d := from; d <= today; d++ {
-			if err := dayCounts(txn, site, d, dimTotal, tot); err != nil {
+			if err := dayCounts(txn, p, site, d, dimTotal, tot); err != nil {
 				return err
 			}
 			o.Visits += tot[tViews]
@@ -107,7 +108,7 @@ func (s *Store) Overview(site string, days int, now time.Time) (Overview, error)
 			o.AvgInteractionMS = interSum / interN
 		}
 		list := func(dim byte, since Day, limit int, add func(Tally)) error {
-			m, err := tallyDays(it, site, since, today, dim, nil)
+			m, err := tallyDays(it, p, site, since, today, dim, nil)
 			if err != nil {
 				return err
 			}
@@ -186,8 +187,9 @@ func (s *Store) Last24h(now time.Time) (Summary, error) {
 		hours := make([]uint64, hoursFields)
 		tot := make([]uint64, totalFields)
 		for _, site := range s.counterSites() {
+			p := pending(s.agg.pendingFor(site))
 			for _, d := range []Day{today - 1, today} {
-				if err := dayCounts(txn, site, d, dimHours, hours); err != nil {
+				if err := dayCounts(txn, p, site, d, dimHours, hours); err != nil {
 					return err
 				}
 				start := 0
@@ -203,7 +205,7 @@ func (s *Store) Last24h(now time.Time) (Summary, error) {
 					}
 				}
 			}
-			if err := dayCounts(txn, site, today, dimTotal, tot); err != nil {
+			if err := dayCounts(txn, p, site, today, dimTotal, tot); err != nil {
 				return err
 			}
 			sum.UniqueVisitors += tot[tAnyVisitors]
@@ -225,7 +227,8 @@ type DayTotals struct {
 // Totals reads site's counters of day.
 func (s *Store) Totals(site string, day Day) (DayTotals, error) {
 	tot := make([]uint64, totalFields)
-	err := s.db.View(func(txn *badger.Txn) error { return dayCounts(txn, site, day, dimTotal, tot) })
+	p := pending(s.agg.pendingFor(site))
+	err := s.db.View(func(txn *badger.Txn) error { return dayCounts(txn, p, site, day, dimTotal, tot) })
 	return DayTotals{tot[tViews], tot[tVisitors], tot[tBotViews], tot[tAnyVisitors], tot[tEvents], tot[tEvVisitors]}, err
 }
 
@@ -235,7 +238,7 @@ func (s *Store) TopPaths(site string, day Day, limit int) ([]PathStat, error) {
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := counterIter(txn, site)
 		defer it.Close()
-		m, err := tallyDays(it, site, day, day, dimPath, nil)
+		m, err := tallyDays(it, pending(s.agg.pendingFor(site)), site, day, day, dimPath, nil)
 		for _, t := range ranked(m, limit) {
 			out = append(out, PathStat{t.Value, t.Count, t.Visitors})
 		}

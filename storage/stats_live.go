@@ -72,8 +72,9 @@ func (s *Store) Dashboard(site string, now time.Time) (Dashboard, error) {
 	var d Dashboard
 	now = now.UTC()
 	nowMin := now.Truncate(time.Minute)
+	p := pending(s.agg.pendingFor(site))
 	err := s.db.View(func(txn *badger.Txn) error {
-		err := minuteCounts(txn, site, nowMin.Add(-59*time.Minute), nowMin, func(t time.Time, c []uint64) {
+		err := minuteCounts(txn, p, site, nowMin.Add(-59*time.Minute), nowMin, func(t time.Time, c []uint64) {
 			if !t.Before(nowMin.Add(-4 * time.Minute)) {
 				d.Now.ActiveVisitors += int(c[mLastClean])
 				d.Now.EstimatedBots += int(c[mLastBot])
@@ -99,7 +100,7 @@ func (s *Store) Dashboard(site string, now time.Time) (Dashboard, error) {
 	if err != nil {
 		return d, fmt.Errorf("dashboard of %s: %w", site, err)
 	}
-	if err := s.dailyHours(site, now, &d); err != nil {
+	if err := s.dailyHours(p, site, now, &d); err != nil {
 		return d, err
 	}
 	nonNil(&d.Hourly.Visitors, &d.Hourly.Events)
@@ -111,10 +112,15 @@ func (s *Store) Dashboard(site string, now time.Time) (Dashboard, error) {
 
 // minuteCounts calls fn for the minute counters of site from the minute of
 // from to the minute of to, in time order.
-func minuteCounts(txn *badger.Txn, site string, from, to time.Time, fn func(t time.Time, c []uint64)) error {
-	c := make([]uint64, minuteFields)
+func minuteCounts(txn *badger.Txn, p pending, site string, from, to time.Time, fn func(t time.Time, c []uint64)) error {
+	it := counterIter(txn, site)
+	defer it.Close()
+	type minute struct {
+		t time.Time
+		c []uint64
+	}
+	var out []minute
 	for day := DayOf(from); day <= DayOf(to); day++ {
-		prefix := counterPrefix(site, day, dimMinute)
 		first, last := 0, 1439
 		if day == DayOf(from) {
 			first = minuteOf(from.UnixMilli())
@@ -122,24 +128,21 @@ func minuteCounts(txn *badger.Txn, site string, from, to time.Time, fn func(t ti
 		if day == DayOf(to) {
 			last = minuteOf(to.UnixMilli())
 		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		for it.Seek(append(slices.Clip(prefix), minuteValues[first]...)); it.ValidForPrefix(prefix); it.Next() {
-			k := it.Item().Key()[len(prefix):]
-			if len(k) != 2 {
-				it.Close()
-				return fmt.Errorf("%w: minute counter %x", errBadKey, it.Item().Key())
+		err := scanDim(it, p, site, day, dimMinute, nil, func(a, _ string, c []uint64) {
+			if len(a) != 2 {
+				return
 			}
-			m := int(k[0])<<8 | int(k[1])
-			if m > last {
-				break
+			if m := int(a[0])<<8 | int(a[1]); m >= first && m <= last {
+				out = append(out, minute{day.Time().Add(time.Duration(m) * time.Minute), slices.Clone(c)})
 			}
-			if err := it.Item().Value(func(v []byte) error { return readCounts(v, c) }); err != nil {
-				it.Close()
-				return err
-			}
-			fn(day.Time().Add(time.Duration(m)*time.Minute), c)
+		})
+		if err != nil {
+			return err
 		}
-		it.Close()
+	}
+	slices.SortFunc(out, func(x, y minute) int { return x.t.Compare(y.t) })
+	for _, m := range out {
+		fn(m.t, m.c)
 	}
 	return nil
 }
@@ -267,13 +270,13 @@ func maxField(p **string, v string) {
 
 // dailyHours fills the dashboard's last-24-hours buckets from the hourly
 // counters of yesterday and today.
-func (s *Store) dailyHours(site string, now time.Time, d *Dashboard) error {
+func (s *Store) dailyHours(p pending, site string, now time.Time, d *Dashboard) error {
 	today := DayOf(now)
 	first := hourOf(now.UnixMilli()) + 1
 	return s.db.View(func(txn *badger.Txn) error {
 		hours := make([]uint64, hoursFields)
 		for _, day := range []Day{today - 1, today} {
-			if err := dayCounts(txn, site, day, dimHours, hours); err != nil {
+			if err := dayCounts(txn, p, site, day, dimHours, hours); err != nil {
 				return err
 			}
 			start, end := 0, hourOf(now.UnixMilli())+1

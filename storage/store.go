@@ -26,6 +26,9 @@ type Options struct {
 	Logger badger.Logger
 	// InMemory keeps everything in memory and ignores Dir: for tests.
 	InMemory bool
+	// CounterPersist is how often the aggregates' pending changes are
+	// written (agg.go); default 5 minutes. Queries see them at once.
+	CounterPersist time.Duration
 }
 
 // Store is an open Badger database with Echelon's tables. It is safe for
@@ -72,7 +75,7 @@ func Open(opt Options) (*Store, error) {
 		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID},
 		writers: make(map[*Writer]struct{}),
 	}
-	s.agg = newAggregator(s.dayRows)
+	s.agg = newAggregator(db, opt.CounterPersist, s.dayRows)
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", opt.Dir, err)
@@ -209,6 +212,9 @@ func (s *Store) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	if err := s.agg.flush(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close badger: %w", err))
 	}
@@ -319,7 +325,7 @@ func (s *Store) writeAssigned(t *recordTable, n int, highest uint64, ref func(in
 			return err
 		}
 	}
-	done, err := s.agg.batch(s.db, wb, aggregate)
+	done, err := s.agg.batch(wb, aggregate)
 	if err != nil {
 		return fmt.Errorf("aggregates: %w", err)
 	}

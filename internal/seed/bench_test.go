@@ -24,11 +24,11 @@ func BenchmarkQueries(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("ECHELON_BENCH_LARGE")); err == nil && n > 0 {
 		large = n
 	}
-	st, err := storage.Open(storage.Options{Dir: b.TempDir()})
+	dir := b.TempDir()
+	st, err := storage.Open(storage.Options{Dir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
 	end := time.Date(2026, 11, 20, 15, 30, 0, 0, time.UTC)
 	for _, s := range []struct {
 		site  string
@@ -38,6 +38,14 @@ func BenchmarkQueries(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// As with `caddy echelon seed` followed by Caddy: close, then serve.
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if st, err = storage.Open(storage.Options{Dir: dir}); err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
 	queries := []struct {
 		name string
 		run  func(site string) (any, error)
