@@ -198,7 +198,9 @@ func testAggregatesBruteForce(t *testing.T, persist time.Duration) {
 				}
 			}
 			hours := make([]uint64, hoursFields)
-			if err := s.db.View(func(txn *badger.Txn) error { return dayCounts(txn, pending(s.agg.pendingFor(site)), site, day, dimHours, hours) }); err != nil {
+			if err := s.db.View(func(txn *badger.Txn) error {
+				return dayCounts(txn, pending(s.agg.pendingFor(site)), site, day, dimHours, hours)
+			}); err != nil {
 				t.Fatal(err)
 			}
 			for h := range 24 {
