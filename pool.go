@@ -36,6 +36,8 @@ type shared struct {
 
 	// scripts caches assembled trackers for every handler of the directory.
 	scripts *tracker.Assembler
+	// maint runs the daily maintenance (maintain.go).
+	maint *maintainer
 
 	mu      sync.Mutex
 	limit   *scoring.RateLimiter
@@ -78,6 +80,11 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 				}
 			},
 		})
+		sh.maint = startMaintainer(st, &storage.Maintenance{
+			RetentionDays:    cfg.retentionDays,
+			BotRetentionDays: cfg.botRetentionDays,
+			Now:              time.Now,
+		}, logger)
 		return sh, nil
 	})
 	if err != nil {
@@ -142,6 +149,7 @@ func (s *shared) verifier(cfg settings, logger *zap.Logger) (*pow.Verifier, erro
 func (s *shared) Destruct() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.shutdown)
 	defer cancel()
+	s.maint.close()
 	werr := s.writer.Close(ctx)
 	if err := s.store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)

@@ -262,7 +262,7 @@ func (a *aggregator) state(site string, day Day) (*dayState, error) {
 	if st := a.days[sd]; st != nil {
 		return st, nil
 	}
-	st, err := a.rederive(site, day, nil)
+	st, _, err := a.rederive(site, day, nil, true)
 	if err != nil {
 		return nil, err
 	}
@@ -277,8 +277,9 @@ func (a *aggregator) state(site string, day Day) (*dayState, error) {
 
 // rederive computes the counters of site's day from its stored rows
 // (skipping the visitors excluded, if set), replaces the stored ones with
-// them and returns the day's visitor states. The caller holds a.mu.
-func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}) (*dayState, error) {
+// them (without minute counters unless minutes) and returns the day's
+// visitor states and the number of counters written. The caller holds a.mu.
+func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}, minutes bool) (*dayState, int, error) {
 	st := &dayState{visitors: make(map[string]*visitorState)}
 	saved := a.delta
 	a.delta = make(map[ckey][]int64)
@@ -297,29 +298,34 @@ func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	a.forget(site, day)
 	if err := deleteDayCounters(a.db, site, day); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	wb := a.db.NewWriteBatch()
 	defer wb.Cancel()
 	var kb []byte
+	n := 0
 	for k, d := range a.delta {
+		if k.dim == dimMinute && !minutes {
+			continue
+		}
 		kb = appendCounterKey(kb[:0], &k)
 		vals := make([]uint64, len(d))
 		for i := range d {
 			vals[i] = uint64(max(0, d[i]))
 		}
 		if err := wb.Set(slices.Clone(kb), appendCounts(nil, vals)); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
+		n++
 	}
 	if err := wb.Flush(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return st, nil
+	return st, n, nil
 }
 
 func (st *dayState) visitor(id string) *visitorState {

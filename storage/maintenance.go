@@ -1,0 +1,274 @@
+package storage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Daily maintenance (api.md §9, with the issue's improvements): re-derive
+// finished days from raw rows with exclusions and current scores, purge raw
+// rows past retention and counters past two years, reclaim space, and keep
+// a maintenance_log row per day.
+//
+// maintenance_log (tableMaintenance):
+//
+//	0x0c | "YYYY-MM-DD"  →  JSON of LogEntry
+const tableMaintenance byte = 0x0c
+
+// Maintenance configures the daily run.
+type Maintenance struct {
+	// RetentionDays keeps clean raw rows; BotRetentionDays rows scoring ≥ 50
+	// or < 0 (ingested). Counters are kept CounterDays (default 730).
+	RetentionDays, BotRetentionDays, CounterDays int
+	// Excluded returns the visitor ids whose rows finished days must not
+	// count; nil means none.
+	Excluded func() (map[string]struct{}, error)
+	// Now is the clock; the run is due once per UTC date from 03:00.
+	Now func() time.Time
+	// CatchUp is how many finished days without a complete log row a run
+	// re-derives (default 7), so a server that was down at 03:00 catches up.
+	CatchUp int
+
+	mu      sync.Mutex
+	lastRun Day // the UTC date of the last run, in memory
+}
+
+// LogEntry is one maintenance_log row.
+type LogEntry struct {
+	Date        string `json:"date"`
+	Status      string `json:"status"` // started, complete, failed
+	RollupRows  int    `json:"rollup_rows"`
+	PurgeViews  int    `json:"purge_views"`
+	PurgeEvents int    `json:"purge_events"`
+	StartedAt   string `json:"started_at"`
+	CompletedAt string `json:"completed_at,omitempty"`
+	Error       string `json:"error,omitempty"`
+}
+
+// Tick runs the maintenance if it is due: the UTC hour is 3 or later and it
+// has not run today in this process. It reports whether it ran.
+func (m *Maintenance) Tick(s *Store) (bool, error) {
+	now := m.Now().UTC()
+	today := DayOf(now)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if now.Hour() < 3 || m.lastRun == today {
+		return false, nil
+	}
+	m.lastRun = today
+	return true, s.Maintain(m, now)
+}
+
+// Maintain runs the daily maintenance for now: every finished day of the
+// last CatchUp days whose log row is missing or not complete (oldest
+// first; yesterday always) is re-derived and logged, then rows and
+// counters past retention are purged (counted in yesterday's row) and the
+// value log is garbage-collected.
+func (s *Store) Maintain(m *Maintenance, now time.Time) error {
+	today := DayOf(now)
+	catchUp := cmpOr(m.CatchUp, 7)
+	var errs []error
+	excluded := map[string]struct{}{}
+	if m.Excluded != nil {
+		ex, err := m.Excluded()
+		if err != nil {
+			return fmt.Errorf("maintenance: exclusions: %w", err)
+		}
+		excluded = ex
+	}
+	for day := today - Day(catchUp); day < today; day++ {
+		entry, ok, err := s.logEntry(day)
+		if err != nil {
+			return err
+		}
+		if ok && entry.Status == "complete" {
+			continue
+		}
+		entry = LogEntry{Date: day.String(), Status: "started", StartedAt: now.Format(TimeLayout)}
+		if err := s.putLog(entry); err != nil {
+			return err
+		}
+		rows, err := s.rollup(day, excluded)
+		if err == nil && day == today-1 {
+			entry.PurgeViews, entry.PurgeEvents, err = s.purge(m, now)
+		}
+		entry.RollupRows = rows
+		if err != nil {
+			entry.Status, entry.Error = "failed", err.Error()
+			errs = append(errs, fmt.Errorf("maintenance of %s: %w", day, err))
+		} else {
+			entry.Status, entry.CompletedAt = "complete", now.Format(TimeLayout)
+		}
+		if err := s.putLog(entry); err != nil {
+			return err
+		}
+	}
+	s.reclaim()
+	return errors.Join(errs...)
+}
+
+// rollup re-derives day's counters of every site from the raw rows,
+// without the excluded visitors and with the scores as stored now; the
+// finished day keeps no minute counters. It returns the counters written.
+func (s *Store) rollup(day Day, excluded map[string]struct{}) (int, error) {
+	a := s.agg
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.flushLocked(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, site := range s.sites.all() {
+		_, written, err := a.rederive(site, day, excluded, false)
+		if err != nil {
+			return n, err
+		}
+		n += written
+	}
+	return n, nil
+}
+
+// purge deletes raw rows past retention and counters past CounterDays.
+func (s *Store) purge(m *Maintenance, now time.Time) (views, events int, err error) {
+	cleanCut := (DayOf(now) - Day(cmpOr(m.RetentionDays, 90))).Time()
+	botCut := (DayOf(now) - Day(cmpOr(m.BotRetentionDays, cmpOr(m.RetentionDays, 90)))).Time()
+	counterCut := DayOf(now) - Day(cmpOr(m.CounterDays, 730))
+	for _, site := range s.sites.all() {
+		nv, err := s.purgeRows(tableViews, tableVisitorViews, site, cleanCut, botCut, func(val []byte) (string, int, error) {
+			var v View
+			err := DecodeView(val, &v)
+			return v.VisitorID, v.BotScore, err
+		})
+		views += nv
+		if err != nil {
+			return views, events, err
+		}
+		ne, err := s.purgeRows(tableEvents, tableVisitorEvents, site, cleanCut, botCut, func(val []byte) (string, int, error) {
+			var e Event
+			err := DecodeEvent(val, &e)
+			return e.VisitorID, e.BotScore, err
+		})
+		events += ne
+		if err != nil {
+			return views, events, err
+		}
+		end := counterPrefix(site, counterCut, 0)
+		if err := deletePrefix(s.db, siteCounterPrefix(site), end[:len(end)-1]); err != nil {
+			return views, events, err
+		}
+	}
+	return views, events, nil
+}
+
+// purgeRows deletes site's rows of table (and their visitor index entries)
+// that are clean and before cleanCut, or not clean and before botCut.
+func (s *Store) purgeRows(table, index byte, site string, cleanCut, botCut time.Time, decode func([]byte) (string, int, error)) (int, error) {
+	end := cleanCut
+	if botCut.After(end) {
+		end = botCut
+	}
+	cleanMax, botMax := idFloor(ceilMilli(cleanCut)), idFloor(ceilMilli(botCut))
+	n := 0
+	for {
+		var keys [][]byte
+		more := false
+		err := s.db.View(func(txn *badger.Txn) error {
+			return scanRows(txn, table, site, time.Unix(0, 0), end, func(id uint64, val []byte) (bool, error) {
+				visitor, score, err := decode(val)
+				if err != nil {
+					return false, err
+				}
+				clean := score >= 0 && score < 50
+				if clean && id < cleanMax || !clean && id < botMax {
+					keys = append(keys, rowKey(table, site, id))
+					if visitor != "" {
+						keys = append(keys, appendVisitorKey(nil, index, visitor, id))
+					}
+					n++
+				}
+				if len(keys) >= 20_000 {
+					more = true
+					return false, nil
+				}
+				return true, nil
+			})
+		})
+		if err != nil {
+			return n, err
+		}
+		wb := s.db.NewWriteBatch()
+		for _, k := range keys {
+			if err := wb.Delete(k); err != nil {
+				wb.Cancel()
+				return n, err
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			return n, err
+		}
+		if !more {
+			return n, nil
+		}
+	}
+}
+
+// reclaim runs Badger's value-log GC until it finds nothing to rewrite.
+func (s *Store) reclaim() {
+	for i := 0; i < 100; i++ {
+		if s.db.RunValueLogGC(0.5) != nil {
+			return
+		}
+	}
+}
+
+func logKey(day Day) []byte { return append([]byte{tableMaintenance}, day.String()...) }
+
+func (s *Store) putLog(e LogEntry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	day, err := time.Parse(time.DateOnly, e.Date)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(logKey(DayOf(day)), b) })
+}
+
+func (s *Store) logEntry(day Day) (LogEntry, bool, error) {
+	var e LogEntry
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(logKey(day))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, &e) })
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return e, false, nil
+	}
+	return e, err == nil, err
+}
+
+// MaintenanceLog returns the log rows, oldest first.
+func (s *Store) MaintenanceLog() ([]LogEntry, error) {
+	var out []LogEntry
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tableMaintenance}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var e LogEntry
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
