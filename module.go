@@ -111,15 +111,16 @@ type Handler struct {
 	// pages. Reserved: the injector lands with the full tracker.
 	Inject string `json:"inject,omitempty"`
 
-	cfg      settings
-	logger   *zap.Logger
-	shared   *shared
-	poolKey  string
-	track    *handlers.Tracking
-	policy   *auth.Policy
-	counters *counters
-	injector *inject.Injector
-	stats    *handlers.Stats
+	cfg       settings
+	logger    *zap.Logger
+	shared    *shared
+	poolKey   string
+	track     *handlers.Tracking
+	policy    *auth.Policy
+	counters  *counters
+	injector  *inject.Injector
+	stats     *handlers.Stats
+	campaigns *handlers.Campaigns
 }
 
 // CaddyModule returns the Caddy module information.
@@ -165,6 +166,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		PoW:     verifier,
 		Scripts: sh.scripts,
 		Observe: h.counters,
+		UTM:     sh.store,
 		Now:     time.Now,
 	}
 	if cfg.debug {
@@ -184,6 +186,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		PublicMode: cfg.handlers.PublicMode,
 		Now:        time.Now,
 	}
+	h.campaigns = &handlers.Campaigns{Store: sh.store, Now: time.Now}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,
@@ -217,7 +220,7 @@ func (h *Handler) Cleanup() error {
 // ServeHTTP routes Echelon's paths and passes everything else on.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	path, ok := strings.CutPrefix(r.URL.Path, h.cfg.handlers.BasePath)
-	rt, owned := routes[path]
+	rt, owned := lookupRoute(path)
 	if !ok || !owned {
 		return h.serveNext(w, r, next)
 	}

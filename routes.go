@@ -16,7 +16,10 @@ type route struct {
 	allow string
 	// tracking paths get the tracking CORS rules on preflight.
 	tracking bool
-	serve    func(h *Handler, w http.ResponseWriter, r *http.Request)
+	// param routes end in "/" and serve every path one segment below
+	// (/api/campaigns/:id).
+	param bool
+	serve func(h *Handler, w http.ResponseWriter, r *http.Request)
 }
 
 // allows reports whether method is in allow; SplitSeq keeps this free of
@@ -43,10 +46,29 @@ var routes = map[string]route{
 	}},
 	"/api/health": {allow: "GET, HEAD, OPTIONS", serve: api(handlers.ServeHealth)},
 	// Stats (api.md §3).
-	"/api/stats/overview":  {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeOverview })},
-	"/api/stats/dashboard": {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeDashboard })},
-	"/api/stats/realtime":  {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeRealtime })},
-	"/api/stats/summary":   {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeSummary })},
+	"/api/stats/overview":        {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeOverview })},
+	"/api/stats/dashboard":       {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeDashboard })},
+	"/api/stats/realtime":        {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeRealtime })},
+	"/api/stats/summary":         {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeSummary })},
+	"/api/stats/campaigns":       {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeCampaignStats })},
+	"/api/stats/campaign-events": {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeCampaignEvents })},
+	// UTM campaigns (api.md §5).
+	"/api/campaigns":  {allow: "GET, HEAD, POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.campaigns.ServeCollection })},
+	"/api/campaigns/": {allow: "PATCH, DELETE, OPTIONS", param: true, serve: apiOf(func(h *Handler) http.HandlerFunc { return h.campaigns.ServeItem })},
+}
+
+// lookupRoute finds path's route: an exact entry, or a param route for
+// the path's parent ("/api/campaigns/x" → "/api/campaigns/").
+func lookupRoute(path string) (route, bool) {
+	if rt, ok := routes[path]; ok {
+		return rt, true
+	}
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 || i == len(path)-1 {
+		return route{}, false
+	}
+	rt, ok := routes[path[:i+1]]
+	return rt, ok && rt.param
 }
 
 // apiOf is api for a handler that lives on the Handler's provisioned state.

@@ -40,7 +40,8 @@ type Store struct {
 	sites  siteRegistry
 	agg    *aggregator
 
-	importMu sync.Mutex // serialises imports (import.go)
+	importMu  sync.Mutex // serialises imports (import.go)
+	campaigns campaignRegistry
 
 	salt     atomic.Pointer[daySalt] // the newest day's salt, read lock-free
 	idMu     sync.Mutex              // guards making a salt and instance below
@@ -76,7 +77,11 @@ func Open(opt Options) (*Store, error) {
 		writers: make(map[*Writer]struct{}),
 	}
 	s.agg = newAggregator(db, opt.CounterPersist, s.dayRows)
-	if err := s.load(); err != nil {
+	err = s.load()
+	if err == nil {
+		err = s.loadCampaigns()
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", opt.Dir, err)
 	}
