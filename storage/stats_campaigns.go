@@ -135,8 +135,12 @@ func (s *Store) Detail(c Campaign, days int, now time.Time) (CampaignDetail, err
 			return nil
 		}
 		err := joinErr(
-			list(dimCmpSrc, func(t Tally) { d.BySource = append(d.BySource, SourceStat{orDefault(t.Sub, "direct"), t.Count, t.Visitors}) }),
-			list(dimCmpMed, func(t Tally) { d.ByMedium = append(d.ByMedium, MediumStat{orDefault(t.Sub, "none"), t.Count, t.Visitors}) }),
+			list(dimCmpSrc, func(t Tally) {
+				d.BySource = append(d.BySource, SourceStat{orDefault(t.Sub, "direct"), t.Count, t.Visitors})
+			}),
+			list(dimCmpMed, func(t Tally) {
+				d.ByMedium = append(d.ByMedium, MediumStat{orDefault(t.Sub, "none"), t.Count, t.Visitors})
+			}),
 			list(dimCmpCon, func(t Tally) { d.ByContent = append(d.ByContent, ContentStat{orDefault(t.Sub, "none"), t.Count}) }),
 			list(dimCmpTrm, func(t Tally) { d.ByTerm = append(d.ByTerm, TermStat{orDefault(t.Sub, "none"), t.Count}) }),
 			list(dimCmpPth, func(t Tally) { d.TopPaths = append(d.TopPaths, PathStat{t.Sub, t.Count, t.Visitors}) }),
