@@ -121,6 +121,7 @@ type Handler struct {
 	injector  *inject.Injector
 	stats     *handlers.Stats
 	campaigns *handlers.Campaigns
+	ingest    *handlers.Ingest
 }
 
 // CaddyModule returns the Caddy module information.
@@ -187,6 +188,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Now:        time.Now,
 	}
 	h.campaigns = &handlers.Campaigns{Store: sh.store, Now: time.Now}
+	h.ingest = &handlers.Ingest{Store: sh.store, Now: time.Now, Window: time.Duration(cfg.botRetentionDays) * 24 * time.Hour}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,

@@ -42,6 +42,7 @@ type Store struct {
 
 	importMu  sync.Mutex // serialises imports (import.go)
 	campaigns campaignRegistry
+	ingestMu  sync.Mutex // serialises ingest dedupe (ingest.go)
 
 	salt     atomic.Pointer[daySalt] // the newest day's salt, read lock-free
 	idMu     sync.Mutex              // guards making a salt and instance below
