@@ -340,24 +340,26 @@ func (st *dayState) visitor(id string) *visitorState {
 	return vs
 }
 
-func (a *aggregator) bump(k ckey, field int, n int64) {
-	if a.delta == nil {
-		return
-	}
+// vec is the batch's delta vector of counter k, made on first use: one
+// map lookup per counter and record, whatever the fields it changes.
+func (a *aggregator) vec(k ckey) []int64 {
 	d := a.delta[k]
 	if d == nil {
 		d = make([]int64, fieldsOf(k.dim))
 		a.delta[k] = d
 	}
-	d[field] += n
+	return d
 }
+
+func (a *aggregator) bump(k ckey, field int, n int64) { a.vec(k)[field] += n }
 
 // count adds one to a value dimension and, for the dims that count
 // visitors, one visitor the first time vs has the value that day.
 func (a *aggregator) count(vs *visitorState, k ckey) {
-	a.bump(k, fCount, 1)
+	d := a.vec(k)
+	d[fCount]++
 	if uniqueDims[k.dim] && a.first(vs, k) {
-		a.bump(k, fVisitors, 1)
+		d[fVisitors]++
 	}
 }
 
@@ -387,19 +389,18 @@ func minuteOf(ms int64) int {
 	return int((sec%86400+86400)%86400) / 60
 }
 
-// minuteLast moves vs's latest-view minute (*last) to m in the minute
-// counters' field f when m is later.
-func (a *aggregator) minuteLast(k ckey, last *int16, m int, f int) {
+// minuteLast moves vs's latest-view minute (*last) to m (whose vector is
+// cur) in the minute counters' field f when m is later.
+func (a *aggregator) minuteLast(k ckey, cur []int64, last *int16, m int, f int) {
 	if m <= int(*last) {
 		return
 	}
 	if *last >= 0 {
 		old := k
 		old.a = minuteValues[*last]
-		a.bump(old, f, -1)
+		a.vec(old)[f]--
 	}
-	k.a = minuteValues[m]
-	a.bump(k, f, 1)
+	cur[f]++
 	*last = int16(m)
 }
 
@@ -412,54 +413,56 @@ func hourOf(ms int64) int {
 func (a *aggregator) view(st *dayState, v *View) {
 	site, day := v.SiteID, DayOf(v.CreatedAt)
 	h := hourOf(v.CreatedAt.UnixMilli())
-	total := ckey{site: site, day: day, dim: dimTotal}
-	hours := ckey{site: site, day: day, dim: dimHours}
+	tot := a.vec(ckey{site: site, day: day, dim: dimTotal})
+	hrs := a.vec(ckey{site: site, day: day, dim: dimHours})
+	hr := hrs[h*hourFields : (h+1)*hourFields]
 	vs := st.visitor(v.VisitorID)
 	if vs != nil {
 		switch {
 		case !vs.any:
 			vs.any, vs.lastHour = true, int8(h)
-			a.bump(total, tAnyVisitors, 1)
-			a.bump(hours, h*hourFields+hAnyLast, 1)
+			tot[tAnyVisitors]++
+			hr[hAnyLast]++
 		case h > int(vs.lastHour):
-			a.bump(hours, int(vs.lastHour)*hourFields+hAnyLast, -1)
-			a.bump(hours, h*hourFields+hAnyLast, 1)
+			hrs[int(vs.lastHour)*hourFields+hAnyLast]--
+			hr[hAnyLast]++
 			vs.lastHour = int8(h)
 		}
 	}
 	m := minuteOf(v.CreatedAt.UnixMilli())
 	minute := ckey{site: site, day: day, dim: dimMinute, a: minuteValues[m]}
+	mv := a.vec(minute)
 	if v.BotScore >= 50 {
-		a.bump(total, tBotViews, 1)
-		a.bump(hours, h*hourFields+hBotViews, 1)
-		a.bump(minute, mBotViews, 1)
+		tot[tBotViews]++
+		hr[hBotViews]++
+		mv[mBotViews]++
 		if vs != nil {
-			a.minuteLast(minute, &vs.lastBot, m, mLastBot)
+			a.minuteLast(minute, mv, &vs.lastBot, m, mLastBot)
 		}
 		return
 	}
 	if v.BotScore < 0 {
 		return
 	}
-	a.bump(total, tViews, 1)
+	tot[tViews]++
 	if v.InteractionMS > 0 {
-		a.bump(total, tInterSum, v.InteractionMS)
-		a.bump(total, tInterN, 1)
+		tot[tInterSum] += v.InteractionMS
+		tot[tInterN]++
 	}
-	a.bump(hours, h*hourFields+hViews, 1)
-	a.bump(minute, mViews, 1)
+	hr[hViews]++
+	mv[mViews]++
 	if vs != nil {
-		a.minuteLast(minute, &vs.lastClean, m, mLastClean)
+		a.minuteLast(minute, mv, &vs.lastClean, m, mLastClean)
 		if a.first(vs, minute) {
-			a.bump(minute, mVisitors, 1)
+			mv[mVisitors]++
 		}
 		if !vs.clean {
 			vs.clean = true
-			a.bump(total, tVisitors, 1)
+			tot[tVisitors]++
 		}
 		if vs.hourMask&(1<<h) == 0 {
 			vs.hourMask |= 1 << h
-			a.bump(hours, h*hourFields+hVisitors, 1)
+			hr[hVisitors]++
 		}
 	}
 	k := ckey{site: site, day: day}
