@@ -531,12 +531,17 @@ func (a *aggregator) event(st *dayState, e *Event) {
 
 // addViews folds a batch of views, whose ids are assigned, into the deltas.
 func (a *aggregator) addViews(views []View) error {
+	var last siteDay
+	var st *dayState
 	for i := range views {
 		v := &views[i]
 		v.CreatedAt = idTime(v.ID)
-		st, err := a.state(v.SiteID, DayOf(v.CreatedAt))
-		if err != nil {
-			return err
+		if sd := (siteDay{v.SiteID, DayOf(v.CreatedAt)}); st == nil || sd != last {
+			var err error
+			if st, err = a.state(sd.site, sd.day); err != nil {
+				return err
+			}
+			last = sd
 		}
 		a.view(st, v)
 	}
@@ -545,12 +550,17 @@ func (a *aggregator) addViews(views []View) error {
 
 // addEvents is addViews for events.
 func (a *aggregator) addEvents(events []Event) error {
+	var last siteDay
+	var st *dayState
 	for i := range events {
 		e := &events[i]
 		e.CreatedAt = idTime(e.ID)
-		st, err := a.state(e.SiteID, DayOf(e.CreatedAt))
-		if err != nil {
-			return err
+		if sd := (siteDay{e.SiteID, DayOf(e.CreatedAt)}); st == nil || sd != last {
+			var err error
+			if st, err = a.state(sd.site, sd.day); err != nil {
+				return err
+			}
+			last = sd
 		}
 		a.event(st, e)
 	}
