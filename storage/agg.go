@@ -39,6 +39,7 @@ type aggregator struct {
 	// touched are the days the batch has records of; their state is
 	// dropped when the batch fails.
 	touched      map[siteDay]bool
+	hour         uint8 // UTC hour of the record being folded
 	lastPersist  time.Time
 	persistEvery time.Duration
 	rows         func(site string, day Day, views func(*View), events func(*Event)) error
@@ -136,16 +137,39 @@ func (a *aggregator) mergeDelta() { a.addDelta(1) }
 func (a *aggregator) unmergeDelta() { a.addDelta(-1) }
 
 func (a *aggregator) addDelta(sign int64) {
-	var kb []byte
-	for k, d := range a.delta {
-		kb = appendCounterKey(kb[:0], &k)
-		p := a.dirty[string(kb)]
+	a.deltaKeys(func(k ckey, key []byte, d []int64) {
+		p := a.dirty[string(key)]
 		if p == nil {
 			p = &pendingDelta{k: k, d: make([]int64, len(d))}
-			a.dirty[string(kb)] = p
+			a.dirty[string(key)] = p
 		}
 		for i := range d {
 			p.d[i] += sign * d[i]
+		}
+	})
+}
+
+// deltaKeys calls fn with the stored key and fields of every counter in
+// the batch's deltas: a value dimension's vector carries its 24 hourly
+// counts after its own fields, each a counter of its own (hourlyDim). key
+// is only valid during the call.
+func (a *aggregator) deltaKeys(fn func(k ckey, key []byte, d []int64)) {
+	var kb []byte
+	for k, d := range a.delta {
+		kb = appendCounterKey(kb[:0], &k)
+		if !hasHourly(k.dim) {
+			fn(k, kb, d)
+			continue
+		}
+		fn(k, kb, d[:valueFields])
+		for h, n := range d[valueFields:] {
+			if n == 0 {
+				continue
+			}
+			hk := k
+			hk.dim, hk.hour = k.dim|hourlyDim, uint8(h)
+			kb = appendCounterKey(kb[:0], &hk)
+			fn(hk, kb, []int64{n, 0})
 		}
 	}
 }
@@ -306,21 +330,21 @@ func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}
 	}
 	wb := a.db.NewWriteBatch()
 	defer wb.Cancel()
-	var kb []byte
 	n := 0
-	for k, d := range a.delta {
-		if k.dim == dimMinute && !minutes {
-			continue
+	var setErr error
+	a.deltaKeys(func(k ckey, key []byte, d []int64) {
+		if k.dim == dimMinute && !minutes || setErr != nil {
+			return
 		}
-		kb = appendCounterKey(kb[:0], &k)
 		vals := make([]uint64, len(d))
 		for i := range d {
 			vals[i] = uint64(max(0, d[i]))
 		}
-		if err := wb.Set(slices.Clone(kb), appendCounts(nil, vals)); err != nil {
-			return nil, 0, err
-		}
+		setErr = wb.Set(slices.Clone(key), appendCounts(nil, vals))
 		n++
+	})
+	if setErr != nil {
+		return nil, 0, setErr
 	}
 	if err := wb.Flush(); err != nil {
 		return nil, 0, err
@@ -345,7 +369,11 @@ func (st *dayState) visitor(id string) *visitorState {
 func (a *aggregator) vec(k ckey) []int64 {
 	d := a.delta[k]
 	if d == nil {
-		d = make([]int64, fieldsOf(k.dim))
+		n := fieldsOf(k.dim)
+		if hasHourly(k.dim) {
+			n += 24
+		}
+		d = make([]int64, n)
 		a.delta[k] = d
 	}
 	return d
@@ -360,6 +388,9 @@ func (a *aggregator) count(vs *visitorState, k ckey) {
 	d[fCount]++
 	if uniqueDims[k.dim] && a.first(vs, k) {
 		d[fVisitors]++
+	}
+	if hasHourly(k.dim) {
+		d[valueFields+int(a.hour)]++
 	}
 }
 
@@ -413,6 +444,7 @@ func hourOf(ms int64) int {
 func (a *aggregator) view(st *dayState, v *View) {
 	site, day := v.SiteID, DayOf(v.CreatedAt)
 	h := hourOf(v.CreatedAt.UnixMilli())
+	a.hour = uint8(h)
 	tot := a.vec(ckey{site: site, day: day, dim: dimTotal})
 	hrs := a.vec(ckey{site: site, day: day, dim: dimHours})
 	hr := hrs[h*hourFields : (h+1)*hourFields]
@@ -516,6 +548,7 @@ func (a *aggregator) event(st *dayState, e *Event) {
 		return
 	}
 	h := hourOf(e.CreatedAt.UnixMilli())
+	a.hour = uint8(h)
 	a.bump(total, tEvents, 1)
 	a.bump(ckey{site: site, day: day, dim: dimHours}, h*hourFields+hEvents, 1)
 	a.bump(ckey{site: site, day: day, dim: dimMinute, a: minuteValues[minuteOf(e.CreatedAt.UnixMilli())]}, mEvents, 1)

@@ -68,6 +68,14 @@ var minuteValues = func() (m [1440]string) {
 	return m
 }()
 
+// hourlyDim marks the hourly copy of a value dimension (dimPath …
+// dimEvType): key …| day | dim|hourlyDim | hour(1) | value, fields: the
+// count only (distinct visitors are daily).
+const hourlyDim byte = 0x80
+
+// hasHourly reports whether a value dimension also has hourly counters.
+func hasHourly(dim byte) bool { return dim >= dimPath && dim <= dimEvType }
+
 // Fields of a value dimension: clean views (or events) and distinct
 // visitors that day.
 const (
@@ -126,7 +134,8 @@ func (d Day) String() string { return d.Time().Format(time.DateOnly) }
 type ckey struct {
 	site string
 	day  Day
-	dim  byte
+	dim  byte // | hourlyDim for an hourly counter
+	hour uint8
 	a, b string // value; b only for the two-part dims (campaign, browser)
 }
 
@@ -150,7 +159,10 @@ func appendCounterKey(dst []byte, k *ckey) []byte {
 	dst = append(dst, 0)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(k.day))
 	dst = append(dst, k.dim)
-	return appendDimValue(dst, k.dim, k.a, k.b)
+	if k.dim&hourlyDim != 0 {
+		dst = append(dst, k.hour)
+	}
+	return appendDimValue(dst, k.dim&^hourlyDim, k.a, k.b)
 }
 
 func appendDimValue(dst []byte, dim byte, a, b string) []byte {

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -71,6 +72,7 @@ type bruteDay struct {
 	totals DayTotals
 	paths  map[string][2]uint64 // views, visitors
 	hourV  [24]map[string]bool
+	hourP  [24]map[string]uint64 // views per path and hour
 }
 
 func bruteForce(t *testing.T, s *Store, site string, day Day) bruteDay {
@@ -80,6 +82,7 @@ func bruteForce(t *testing.T, s *Store, site string, day Day) bruteDay {
 	pathVis := map[string]map[string]bool{}
 	for h := range b.hourV {
 		b.hourV[h] = map[string]bool{}
+		b.hourP[h] = map[string]uint64{}
 	}
 	err := s.Views(site, day.Time(), (day + 1).Time(), func(v *View) bool {
 		any[v.VisitorID] = true
@@ -90,6 +93,7 @@ func bruteForce(t *testing.T, s *Store, site string, day Day) bruteDay {
 		b.totals.Views++
 		clean[v.VisitorID] = true
 		b.hourV[v.CreatedAt.Hour()][v.VisitorID] = true
+		b.hourP[v.CreatedAt.Hour()][v.Path]++
 		if pathVis[v.Path] == nil {
 			pathVis[v.Path] = map[string]bool{}
 		}
@@ -207,6 +211,13 @@ func testAggregatesBruteForce(t *testing.T, persist time.Duration) {
 				if got, want := hours[h*hourFields+hVisitors], uint64(len(want.hourV[h])); got != want {
 					t.Errorf("%s %s %02d:00 visitors: got %d, brute force %d", site, day, h, got, want)
 				}
+			}
+			hourly, err := s.HourlyCounts(site, day, "path")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(hourly, want.hourP) {
+				t.Errorf("%s %s hourly path views:\n got %v\nwant %v", site, day, hourly, want.hourP)
 			}
 			if want.totals.Views == 0 && day > DayOf(end)-4 {
 				t.Errorf("%s %s: dataset has no views; the test checks nothing", site, day)

@@ -198,3 +198,37 @@ func deletePrefix(db *badger.DB, prefix, end []byte) error {
 		}
 	}
 }
+
+// Dimensions by name, for HourlyCounts.
+var dimNames = map[string]byte{
+	"path": dimPath, "device_type": dimDevice, "os_name": dimOS, "browser": dimBrowse, "country_code": dimCountr,
+	"referrer_type": dimRefTyp, "referrer": dimRefOrg, "resolution": dimResol, "utm_source": dimUTMSrc,
+	"utm_medium": dimUTMMed, "utm_campaign": dimUTMCmp, "utm_content": dimUTMCon, "utm_term": dimUTMTrm,
+	"event_type": dimEvType,
+}
+
+// HourlyCounts reads the hourly counters of one dimension (by its column
+// name: path, device_type, os_name, browser, country_code, referrer_type,
+// referrer, resolution, utm_*, event_type) of site's day: per UTC hour,
+// clean views (events for event_type) by value.
+func (s *Store) HourlyCounts(site string, day Day, dimension string) ([24]map[string]uint64, error) {
+	var out [24]map[string]uint64
+	dim, ok := dimNames[dimension]
+	if !ok {
+		return out, fmt.Errorf("hourly counts: unknown dimension %q", dimension)
+	}
+	for h := range out {
+		out[h] = map[string]uint64{}
+	}
+	p := pending(s.agg.pendingFor(site))
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := counterIter(txn, site)
+		defer it.Close()
+		return scanDim(it, p, site, day, dim|hourlyDim, nil, func(a, _ string, c []uint64) {
+			if len(a) > 0 && a[0] < 24 {
+				out[a[0]][a[1:]] += c[fCount]
+			}
+		})
+	})
+	return out, err
+}
