@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,9 +66,9 @@ func (m *Maintenance) Tick(s *Store) (bool, error) {
 	return true, s.Maintain(m, now)
 }
 
-// Maintain runs the daily maintenance for now: every finished day of the
-// last CatchUp days whose log row is missing or not complete (oldest
-// first; yesterday always) is re-derived and logged, then rows and
+// Maintain runs the daily maintenance for now: every day whose log row is
+// not complete (any age), and every finished day of the last CatchUp days
+// without a row, oldest first, is re-derived and logged, then rows and
 // counters past retention are purged (counted in yesterday's row) and the
 // value log is garbage-collected.
 func (s *Store) Maintain(m *Maintenance, now time.Time) error {
@@ -81,7 +83,22 @@ func (s *Store) Maintain(m *Maintenance, now time.Time) error {
 		}
 		excluded = ex
 	}
+	// Every logged day not complete, whatever its age, then the recent days
+	// without a row.
+	days := map[Day]bool{}
+	log, err := s.MaintenanceLog()
+	if err != nil {
+		return fmt.Errorf("maintenance: %w", err)
+	}
+	for _, e := range log {
+		if t, err := time.Parse(time.DateOnly, e.Date); err == nil && e.Status != "complete" && DayOf(t) < today {
+			days[DayOf(t)] = true
+		}
+	}
 	for day := today - Day(catchUp); day < today; day++ {
+		days[day] = true
+	}
+	for _, day := range slices.Sorted(maps.Keys(days)) {
 		entry, ok, err := s.logEntry(day)
 		if err != nil {
 			return err

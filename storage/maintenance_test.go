@@ -112,8 +112,12 @@ func TestMaintenance_PurgesByRetentionAndRerunsIncompleteDays(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// Day 3 failed before; day 2 was never logged (server down).
+	// Day 3 failed before, day 20 was left started (a crash), day 2 was
+	// never logged (server down).
 	if err := s.putLog(LogEntry{Date: DayOf(day(3)).String(), Status: "failed"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.putLog(LogEntry{Date: DayOf(day(20)).String(), Status: "started"}); err != nil {
 		t.Fatal(err)
 	}
 	m := &Maintenance{RetentionDays: 30, BotRetentionDays: 10, Now: func() time.Time { return now }}
@@ -142,7 +146,7 @@ func TestMaintenance_PurgesByRetentionAndRerunsIncompleteDays(t *testing.T) {
 	for _, e := range log {
 		status[e.Date] = e
 	}
-	for _, d := range []int{7, 3, 2, 1} {
+	for _, d := range []int{20, 7, 3, 2, 1} {
 		if e := status[DayOf(day(d)).String()]; e.Status != "complete" {
 			t.Errorf("day -%d: log %+v, want complete", d, e)
 		}
