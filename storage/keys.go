@@ -19,6 +19,10 @@ const (
 	tableSalts byte = 0x07 // daily visitor salts
 )
 
+// Tables of the stats work, each documented in its file: 0x0c
+// maintenance_log (maintenance.go), 0x0d UTM campaigns (campaigns.go),
+// 0x10 counters (agg_keys.go), 0x2f ingest event ids (ingest.go).
+
 // Meta keys: tableMeta followed by an ASCII name.
 //
 //	"\x00layout"           →  layoutVersion(1)
