@@ -145,7 +145,7 @@ func (c *Campaigns) ServeItem(w http.ResponseWriter, r *http.Request) {
 func (s *Stats) ServeCampaignStats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	days := intParam(q, "days", 30, 1, 90)
-	if !q.Has("id") {
+	if q.Get("id") == "" {
 		list, err := s.Store.CampaignList(days, s.Now())
 		if err != nil {
 			s.fail(w, err)
