@@ -38,8 +38,12 @@ type aggregator struct {
 	delta map[ckey][]int64 // the batch being aggregated
 	// touched are the days the batch has records of; their state is
 	// dropped when the batch fails.
-	touched      map[siteDay]bool
-	hour         uint8 // UTC hour of the record being folded
+	touched map[siteDay]bool
+	hour    uint8 // UTC hour of the record being folded
+	newest  Day   // the newest day a batch had records of
+	// excluded are the visitors the last maintenance run left out of
+	// finished days.
+	excluded     map[string]struct{}
 	lastPersist  time.Time
 	persistEvery time.Duration
 	rows         func(site string, day Day, views func(*View), events func(*Event)) error
@@ -286,7 +290,14 @@ func (a *aggregator) state(site string, day Day) (*dayState, error) {
 	if st := a.days[sd]; st != nil {
 		return st, nil
 	}
-	st, _, err := a.rederive(site, day, nil, true)
+	// A finished day is rebuilt as the daily maintenance left it: without
+	// the visitors it last excluded.
+	var excluded map[string]struct{}
+	if day < a.newest {
+		excluded = a.excluded
+	}
+	a.newest = max(a.newest, day)
+	st, _, err := a.rederive(site, day, excluded, true)
 	if err != nil {
 		return nil, err
 	}

@@ -139,6 +139,8 @@ func (s *Store) rollup(day Day, excluded map[string]struct{}) (int, error) {
 	if err := a.flushLocked(); err != nil {
 		return 0, err
 	}
+	a.excluded = excluded
+	a.newest = max(a.newest, day+1) // day is finished
 	n := 0
 	for _, site := range s.sites.all() {
 		_, written, err := a.rederive(site, day, excluded, false)

@@ -84,9 +84,17 @@ func TestMaintenance_RederivesYesterdayWithExclusionsAndRaisedScores(t *testing.
 	if last.Date != "2026-06-01" || last.Status != "complete" || last.RollupRows == 0 || last.CompletedAt != "2026-06-02T03:01:00.000Z" {
 		t.Errorf("log %+v", last)
 	}
+	// A late record for the finished day rebuilds its state as the
+	// maintenance left it: still without the excluded visitor.
+	if err := s.ImportViews([]View{{CreatedAt: yesterday.Add(time.Hour), SiteID: "s", VisitorID: "late", Path: "/"}}); err != nil {
+		t.Fatal(err)
+	}
+	if tot, _ := s.Totals("s", DayOf(yesterday)); tot.Views != 3 || tot.Visitors != 2 {
+		t.Errorf("after a late record: %+v, want 3 clean views of 2 visitors", tot)
+	}
 	// Overview reads the corrected history.
 	o, _ := s.Overview("s", 7, clock.t)
-	if o.Visits != 2 || o.UniqueVisitors != 1 {
+	if o.Visits != 3 || o.UniqueVisitors != 2 {
 		t.Errorf("overview after maintenance: %d visits, %d visitors", o.Visits, o.UniqueVisitors)
 	}
 }
