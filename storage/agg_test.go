@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -323,5 +324,47 @@ func TestAggregates_LostPendingCountersRepairedOnNextWrite(t *testing.T) {
 	}
 	if tot, _ := s.Totals("s", DayOf(at)); tot.Views != 51 || tot.Visitors != 8 {
 		t.Errorf("after the next write: %+v, want 51 views of 8 visitors", tot)
+	}
+}
+
+// TestDashboard_RecentVisitorsOfABusyHour: with more than smallHour rows
+// in the hour the newest minute is read first and counts come from the
+// visitors' histories; the result equals a count over the hour's rows.
+func TestDashboard_RecentVisitorsOfABusyHour(t *testing.T) {
+	s := openTestStore(t, "")
+	now := time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
+	w := s.NewWriter(WriterConfig{})
+	for i := range 1500 {
+		at := now.Add(-time.Hour + time.Duration(i)*2400*time.Millisecond)
+		w.AddView(View{CreatedAt: at, SiteID: "s", VisitorID: fmt.Sprintf("v%03d", i%97), Path: "/",
+			DeviceType: []string{"desktop", "mobile"}[i%2], BotScore: []int{0, 10, 70}[i%3]})
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Dashboard("s", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, count := map[string]string{}, map[string]int{}
+	var order []string
+	s.Views("s", now.Add(-time.Hour), now.Add(time.Millisecond), func(v *View) bool {
+		if v.BotScore < 50 {
+			latest[v.VisitorID] = v.CreatedAt.Format(TimeLayout)
+			count[v.VisitorID]++
+		}
+		return true
+	})
+	for id := range latest {
+		order = append(order, id)
+	}
+	slices.SortFunc(order, func(a, b string) int { return strings.Compare(latest[b], latest[a]) })
+	if len(d.RecentVisitors) != 20 {
+		t.Fatalf("%d recent visitors", len(d.RecentVisitors))
+	}
+	for i, r := range d.RecentVisitors {
+		if r.VisitorID != order[i] || r.CreatedAt != latest[order[i]] || r.ViewCount != count[order[i]] {
+			t.Errorf("recent %d: %+v, want %s at %s with %d views", i, r, order[i], latest[order[i]], count[order[i]])
+		}
 	}
 }

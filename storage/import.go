@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // Backdated writes. The writer's ids (ids.go) never go back in time: a
@@ -70,56 +68,38 @@ func (s *Store) ImportEvents(events []Event) error {
 func (s *Store) backdatedIDs(t *recordTable, n int, ref func(int) recordRef) error {
 	taken := make(map[uint64]bool, n)
 	next := make(map[int64]uint64) // ms → next candidate seq
-	return s.db.View(func(txn *badger.Txn) error {
-		for i := range n {
-			r := ref(i)
-			ms := max(r.createdAt.UnixMilli(), idEpochMS)
-			base := idFloor(ms)
-			seq := max(next[ms], importSeqBase)
-			for ; ; seq++ {
-				if seq >= 1<<idSeqBits {
-					return fmt.Errorf("%w: %s", errMillisecondFull, msTime(ms).Format(time.RFC3339Nano))
-				}
-				id := base | seq
-				if taken[id] {
-					continue
-				}
-				used, err := s.idStored(txn, t, id, r.site)
-				if err != nil {
-					return err
-				}
-				if !used {
-					*r.id = id
-					taken[id] = true
-					next[ms] = seq + 1
-					break
-				}
+	for i := range n {
+		r := ref(i)
+		ms := max(r.createdAt.UnixMilli(), idEpochMS)
+		base := idFloor(ms)
+		for seq := max(next[ms], importSeqBase); ; seq++ {
+			if seq >= 1<<idSeqBits {
+				return fmt.Errorf("%w: %s", errMillisecondFull, msTime(ms).Format(time.RFC3339Nano))
+			}
+			id := base | seq
+			if taken[id] {
+				continue
+			}
+			used, err := s.idStored(t, id)
+			if err != nil {
+				return err
+			}
+			if !used {
+				*r.id, taken[id], next[ms] = id, true, seq+1
+				break
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
-// idStored reports whether a row of t has id on any registered site or on
-// site.
-func (s *Store) idStored(txn *badger.Txn, t *recordTable, id uint64, site string) (bool, error) {
-	check := func(site string) (bool, error) {
-		_, err := txn.Get(rowKey(t.rows, site, id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return false, nil
-		}
-		return err == nil, err
+// idStored reports whether a record of t has id, on any site. It goes
+// through the public reads, whatever the row layout.
+func (s *Store) idStored(t *recordTable, id uint64) (bool, error) {
+	if t == &s.views {
+		_, ok, err := s.ViewByID(id)
+		return ok, err
 	}
-	if used, err := check(site); used || err != nil {
-		return used, err
-	}
-	for _, other := range s.sites.all() {
-		if other == site {
-			continue
-		}
-		if used, err := check(other); used || err != nil {
-			return used, err
-		}
-	}
-	return false, nil
+	_, ok, err := s.EventByID(id)
+	return ok, err
 }

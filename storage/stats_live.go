@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"time"
@@ -65,16 +64,19 @@ func nullable(s string) *string {
 // counters: now = the current UTC minute and the 4 before it, hourly = the
 // last 60 minutes per minute, daily = the current UTC hour and the 23
 // before it per hour. recentVisitors and recentEvents read the newest raw
-// rows and stop after 20 (visitors' view counts come from the visitor
-// index), so no query here grows with the site's traffic. Buckets are in
+// rows, a minute first, and stop after 20 (visitors' view counts come from
+// their own histories), so no query here grows with the site's traffic. Buckets are in
 // time order; empty ones are left out.
 func (s *Store) Dashboard(site string, now time.Time) (Dashboard, error) {
 	var d Dashboard
 	now = now.UTC()
 	nowMin := now.Truncate(time.Minute)
 	p := pending(s.agg.pendingFor(site))
+	var hourViews, hourEvents uint64
 	err := s.db.View(func(txn *badger.Txn) error {
 		err := minuteCounts(txn, p, site, nowMin.Add(-59*time.Minute), nowMin, func(t time.Time, c []uint64) {
+			hourViews += c[mViews] + c[mBotViews]
+			hourEvents += c[mEvents]
 			if !t.Before(nowMin.Add(-4 * time.Minute)) {
 				d.Now.ActiveVisitors += int(c[mLastClean])
 				d.Now.EstimatedBots += int(c[mLastBot])
@@ -88,15 +90,14 @@ func (s *Store) Dashboard(site string, now time.Time) (Dashboard, error) {
 				d.Hourly.Events = append(d.Hourly.Events, MinuteCount{label, c[mEvents]})
 			}
 		})
-		if err != nil {
-			return err
-		}
-		if d.RecentVisitors, err = recentVisitors(txn, site, now); err != nil {
-			return err
-		}
-		d.RecentEvents, err = recentEvents(txn, site, now)
 		return err
 	})
+	if err == nil {
+		d.RecentVisitors, err = s.recentVisitors(site, now, hourViews <= smallHour)
+	}
+	if err == nil {
+		d.RecentEvents, err = s.recentEvents(site, now, hourEvents <= smallHour)
+	}
 	if err != nil {
 		return d, fmt.Errorf("dashboard of %s: %w", site, err)
 	}
@@ -147,113 +148,148 @@ func minuteCounts(txn *badger.Txn, p pending, site string, from, to time.Time, f
 	return nil
 }
 
-// scanRowsReverse walks the primary rows of one site in [from, to), newest
-// first.
-func scanRowsReverse(txn *badger.Txn, table byte, site string, from, to time.Time,
-	fn func(id uint64, val []byte) (bool, error)) error {
-	prefix := sitePrefix(table, site)
-	lower := rowKey(table, site, idFloor(ceilMilli(from)))
-	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
-	defer it.Close()
-	for it.Seek(rowKey(table, site, idFloor(ceilMilli(to))-1)); it.Valid(); it.Next() {
-		item := it.Item()
-		key := item.Key()
-		if bytes.Compare(key, lower) < 0 {
-			return nil
-		}
-		if len(key) != len(prefix)+8 {
-			return fmt.Errorf("%w: %x", errBadKey, key)
-		}
-		var more bool
-		err := item.Value(func(val []byte) (err error) {
-			more, err = fn(keyID(key), val)
-			return err
-		})
-		if err != nil || !more {
+const (
+	recentLimit = 20
+	// smallHour is the most rows an hour may have for the recent lists to
+	// read it in one scan; busier hours are read a minute first.
+	smallHour = 200
+)
+
+// newestFirst calls scan over growing windows back from now (1, 5, 15
+// and 60 minutes, or the whole hour at once when whole) until done reports
+// true, so finding the newest rows of a busy site reads about a minute of
+// rows, not the hour. It goes through the public reads only, whatever the
+// row layout.
+func newestFirst(now time.Time, whole bool, scan func(from, to time.Time) error, done func() bool) error {
+	to := now.Add(time.Millisecond)
+	windows := []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+	if whole {
+		windows = windows[3:]
+	}
+	for _, back := range windows {
+		from := now.Add(-back)
+		if err := scan(from, to); err != nil || done() {
 			return err
 		}
+		to = from
 	}
 	return nil
 }
 
-const recentLimit = 20
-
 // recentVisitors is the dashboard's list: the 20 visitors with the latest
 // clean views of the last hour, each with its view count and the maximum
-// of each field over its clean views of that hour.
-func recentVisitors(txn *badger.Txn, site string, now time.Time) ([]RecentVisitor, error) {
-	from, to := now.Add(-time.Hour), now.Add(time.Millisecond)
+// of each field over its clean views of that hour. A quiet hour (whole) is
+// read once; on a busy one the newest minute usually names the 20, and
+// their counts come from their own histories, so the cost follows the 20
+// visitors, not the site.
+func (s *Store) recentVisitors(site string, now time.Time, whole bool) ([]RecentVisitor, error) {
 	var order []string
-	seen := map[string]bool{}
-	err := scanRowsReverse(txn, tableViews, site, from, to, func(id uint64, val []byte) (bool, error) {
-		v := View{ID: id, CreatedAt: idTime(id), SiteID: site}
-		if err := DecodeView(val, &v); err != nil {
-			return false, err
+	byID := map[string]*RecentVisitor{}
+	hourAgo := now.Add(-time.Hour)
+	add := func(r *RecentVisitor, v *View) {
+		r.ViewCount++
+		r.CreatedAt = max(r.CreatedAt, v.CreatedAt.Format(TimeLayout))
+		maxField(&r.DeviceType, v.DeviceType)
+		maxField(&r.OSName, v.OSName)
+		maxField(&r.Browser, v.BrowserName)
+		maxField(&r.CountryCode, v.CountryCode)
+	}
+	err := newestFirst(now, whole, func(from, to time.Time) error {
+		var window []*View
+		err := s.Views(site, from, to, func(v *View) bool {
+			if v.BotScore >= 0 && v.BotScore < 50 {
+				c := *v
+				window = append(window, &c)
+			}
+			return true
+		})
+		for i := len(window) - 1; i >= 0; i-- {
+			v := window[i]
+			r := byID[v.VisitorID]
+			if r == nil {
+				r = &RecentVisitor{VisitorID: v.VisitorID}
+				byID[v.VisitorID] = r
+				order = append(order, v.VisitorID)
+			}
+			if whole {
+				add(r, v)
+			}
 		}
-		if v.BotScore >= 0 && v.BotScore < 50 && !seen[v.VisitorID] {
-			seen[v.VisitorID] = true
-			order = append(order, v.VisitorID)
-		}
-		return len(order) < recentLimit, nil
-	})
+		return err
+	}, func() bool { return len(order) >= recentLimit })
 	if err != nil {
 		return nil, err
 	}
+	order = order[:min(recentLimit, len(order))]
 	out := make([]RecentVisitor, 0, len(order))
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tableVisitorViews}})
-	defer it.Close()
-	lo, hi := idFloor(ceilMilli(from)), idFloor(ceilMilli(to))
 	for _, vid := range order {
-		r := RecentVisitor{VisitorID: vid}
-		prefix := visitorPrefix(tableVisitorViews, vid)
-		for it.Seek(appendVisitorKey(nil, tableVisitorViews, vid, lo)); it.ValidForPrefix(prefix); it.Next() {
-			id := keyID(it.Item().Key())
-			if id >= hi {
-				break
-			}
-			var rowSite []byte
-			if rowSite, err = it.Item().ValueCopy(nil); err != nil {
-				return nil, err
-			}
-			if string(rowSite) != site {
-				continue
-			}
-			item, err := txn.Get(rowKey(tableViews, site, id))
+		r := byID[vid]
+		if !whole {
+			*r = RecentVisitor{VisitorID: vid}
+			ids, err := s.visitorIDsSince(vid, site, hourAgo, now)
 			if err != nil {
-				continue // deleted meanwhile
-			}
-			v := View{ID: id, CreatedAt: idTime(id), SiteID: site}
-			if err := item.Value(func(val []byte) error { return DecodeView(val, &v) }); err != nil {
 				return nil, err
 			}
-			if v.BotScore < 0 || v.BotScore >= 50 {
-				continue
+			for _, id := range ids {
+				v, ok, err := s.ViewByID(id)
+				if err != nil {
+					return nil, err
+				}
+				if ok && v.SiteID == site && v.BotScore >= 0 && v.BotScore < 50 {
+					add(r, &v)
+				}
 			}
-			r.ViewCount++
-			r.CreatedAt = max(r.CreatedAt, v.CreatedAt.Format(TimeLayout))
-			maxField(&r.DeviceType, v.DeviceType)
-			maxField(&r.OSName, v.OSName)
-			maxField(&r.Browser, v.BrowserName)
-			maxField(&r.CountryCode, v.CountryCode)
 		}
-		out = append(out, r)
+		out = append(out, *r)
 	}
 	return out, nil
 }
 
-// recentEvents is the newest 20 clean events of the last hour.
-func recentEvents(txn *badger.Txn, site string, now time.Time) ([]RecentEvent, error) {
-	var out []RecentEvent
-	err := scanRowsReverse(txn, tableEvents, site, now.Add(-time.Hour), now.Add(time.Millisecond), func(id uint64, val []byte) (bool, error) {
-		e := Event{ID: id, CreatedAt: idTime(id), SiteID: site}
-		if err := DecodeEvent(val, &e); err != nil {
-			return false, err
+// visitorIDsSince lists the ids of visitor's views on site in [from, to]
+// from the visitor index (keys.go): a seek to from, not the whole history.
+func (s *Store) visitorIDsSince(visitor, site string, from, to time.Time) ([]uint64, error) {
+	var ids []uint64
+	lo, hi := idFloor(ceilMilli(from)), idFloor(ceilMilli(to.Add(time.Millisecond)))
+	err := s.db.View(func(txn *badger.Txn) error {
+		prefix := visitorPrefix(tableVisitorViews, visitor)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(appendVisitorKey(nil, tableVisitorViews, visitor, lo)); it.ValidForPrefix(prefix); it.Next() {
+			id := keyID(it.Item().Key())
+			if id >= hi {
+				break
+			}
+			err := it.Item().Value(func(v []byte) error {
+				if string(v) == site {
+					ids = append(ids, id)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 		}
-		if e.BotScore >= 0 && e.BotScore < 50 {
-			out = append(out, RecentEvent{e.EventType, site, nullable(e.VisitorID), e.CreatedAt.Format(TimeLayout)})
-		}
-		return len(out) < recentLimit, nil
+		return nil
 	})
+	return ids, err
+}
+
+// recentEvents is the newest 20 clean events of the last hour.
+func (s *Store) recentEvents(site string, now time.Time, whole bool) ([]RecentEvent, error) {
+	var out []RecentEvent
+	err := newestFirst(now, whole, func(from, to time.Time) error {
+		var window []RecentEvent
+		err := s.Events(site, from, to, func(e *Event) bool {
+			if e.BotScore >= 0 && e.BotScore < 50 {
+				window = append(window, RecentEvent{e.EventType, site, nullable(e.VisitorID), e.CreatedAt.Format(TimeLayout)})
+			}
+			return true
+		})
+		for i := len(window) - 1; i >= 0 && len(out) < recentLimit; i-- {
+			out = append(out, window[i])
+		}
+		return err
+	}, func() bool { return len(out) >= recentLimit })
 	return out, err
 }
 
