@@ -124,7 +124,7 @@ func (c *Campaigns) ServeItem(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		status, _ := obj["status"].(string)
-		if !slices.Contains(storage.CampaignStatuses, status) {
+		if !slices.Contains(storage.CampaignStatuses(), status) {
 			writeError(w, http.StatusBadRequest, "invalid_payload", "status must be one of active, paused, archived")
 			return
 		}

@@ -23,8 +23,8 @@ import (
 // lookup.
 const tableCampaigns byte = 0x0d
 
-// Campaign statuses.
-var CampaignStatuses = []string{"active", "paused", "archived"}
+// CampaignStatuses are the statuses a campaign may have.
+func CampaignStatuses() []string { return []string{"active", "paused", "archived"} }
 
 // Campaign is one registered UTM campaign.
 type Campaign struct {
