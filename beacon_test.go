@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 var wantPixel = []byte{
@@ -16,6 +18,10 @@ var wantPixel = []byte{
 
 func TestBeacon_StoresEveryField(t *testing.T) {
 	_, dir := startCaddy(t, "")
+	// Views keep UTM fields only for an active campaign of their site.
+	if err := sharedOf(t, dir).store.CreateCampaign(storage.Campaign{ID: "w", Name: "Winter", UTMCampaign: "winter-sale", SiteID: "shop"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	q := beaconQuery("/blog/ünïcode?q=a%20b", "shop", map[string]string{
 		"tok": mint(t, dir, testSID, "shop", time.Now()),
 		"ref": b64("https://www.google.com/search?q=x"),

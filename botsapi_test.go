@@ -12,16 +12,6 @@ import (
 )
 
 // keysOf returns the sorted keys of a JSON object.
-func keysOf(t *testing.T, obj map[string]any) []string {
-	t.Helper()
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func sorted(keys ...string) []string {
 	slices.Sort(keys)
 	return keys

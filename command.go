@@ -15,13 +15,17 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "echelon",
-		Usage: "hash-password",
+		Usage: "hash-password | seed --db <dir> --site <id> --days N --views N",
 		Short: "Echelon analytics tools",
 		Long: `Tools for the echelon module.
 
 hash-password reads a password from standard input (one line) and prints the
-pbkdf2 line for the password_hash subdirective or ECHELON_PASSWORD_HASH.`,
+pbkdf2 line for the password_hash subdirective or ECHELON_PASSWORD_HASH.
+
+seed writes realistic synthetic history into a data directory (not one a
+running Caddy has open).`,
 		CobraFunc: func(cmd *cobra.Command) {
+			cmd.AddCommand(seedCommand())
 			cmd.AddCommand(&cobra.Command{
 				Use:   "hash-password",
 				Short: "Print a pbkdf2 password hash for password_hash",

@@ -125,18 +125,21 @@ type Handler struct {
 	// FeedRefresh is how often the threat feeds are fetched. Default 6h.
 	FeedRefresh *caddy.Duration `json:"feed_refresh,omitempty"`
 
-	cfg      settings
-	logger   *zap.Logger
-	shared   *shared
-	poolKey  string
-	track    *handlers.Tracking
-	policy   *auth.Policy
-	counters *counters
-	injector *inject.Injector
-	perf     *handlers.Perf
-	settings *handlers.Settings
-	bots     *handlers.Bots
-	manage   *handlers.Manage
+	cfg       settings
+	logger    *zap.Logger
+	shared    *shared
+	poolKey   string
+	track     *handlers.Tracking
+	policy    *auth.Policy
+	counters  *counters
+	injector  *inject.Injector
+	perf      *handlers.Perf
+	settings  *handlers.Settings
+	bots      *handlers.Bots
+	manage    *handlers.Manage
+	stats     *handlers.Stats
+	campaigns *handlers.Campaigns
+	ingest    *handlers.Ingest
 }
 
 // CaddyModule returns the Caddy module information.
@@ -186,6 +189,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		PoW:     verifier,
 		Scripts: sh.scripts,
 		Observe: h.counters,
+		UTM:     sh.store,
 		Now:     time.Now,
 
 		Burst:    sh.burst,
@@ -206,6 +210,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.bots = &handlers.Bots{Store: sh.store, Now: time.Now}
 	h.manage = &handlers.Manage{Store: sh.store, Now: time.Now, PublicMode: cfg.handlers.PublicMode}
+	h.stats = &handlers.Stats{
+		Store: sh.store,
+		Pending: func() (int, int) {
+			st := sh.writer.Stats()
+			return st.PendingViews, st.PendingEvents
+		},
+		PublicMode: cfg.handlers.PublicMode,
+		Now:        time.Now,
+	}
+	h.campaigns = &handlers.Campaigns{Store: sh.store, Now: time.Now}
+	h.ingest = &handlers.Ingest{Store: sh.store, Now: time.Now, Window: time.Duration(cfg.botRetentionDays) * 24 * time.Hour}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,

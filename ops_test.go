@@ -17,10 +17,10 @@ import (
 
 const opsSecret = "ops-secret"
 
-var bearer = http.Header{"Authorization": {"Bearer " + opsSecret}}
+var opsBearer = http.Header{"Authorization": {"Bearer " + opsSecret}}
 
 func withBearer(h http.Header) http.Header {
-	out := http.Header{"Authorization": bearer["Authorization"]}
+	out := http.Header{"Authorization": opsBearer["Authorization"]}
 	for k, v := range h {
 		out[k] = v
 	}
@@ -58,7 +58,7 @@ func TestPerfAPI_StoreListAndTrends(t *testing.T) {
 		t.Fatalf("second POST: %d %s", code, body)
 	}
 
-	code, _, body = do(t, "GET", baseURL+"/api/perf", nil, bearer)
+	code, _, body = do(t, "GET", baseURL+"/api/perf", nil, opsBearer)
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(body), &rows); code != 200 || err != nil || len(rows) != 3 {
 		t.Fatalf("GET /api/perf: %d %v %s", code, err, body)
@@ -95,14 +95,14 @@ func TestPerfAPI_StoreListAndTrends(t *testing.T) {
 		{"?since=2999-01-01", 0},
 		{"?since=2000-01-01T00:00:00.000Z", 3},
 	} {
-		_, _, b := do(t, "GET", baseURL+"/api/perf"+tc.query, nil, bearer)
+		_, _, b := do(t, "GET", baseURL+"/api/perf"+tc.query, nil, opsBearer)
 		var got []any
 		if err := json.Unmarshal([]byte(b), &got); err != nil || len(got) != tc.n {
 			t.Errorf("GET /api/perf%s: %d rows (%v); want %d: %s", tc.query, len(got), err, tc.n, b)
 		}
 	}
 
-	code, _, body = do(t, "GET", baseURL+"/api/perf/trends?limit=5", nil, bearer)
+	code, _, body = do(t, "GET", baseURL+"/api/perf/trends?limit=5", nil, opsBearer)
 	var trends map[string][]map[string]any
 	if err := json.Unmarshal([]byte(body), &trends); code != 200 || err != nil {
 		t.Fatalf("trends: %d %v %s", code, err, body)
@@ -113,7 +113,7 @@ func TestPerfAPI_StoreListAndTrends(t *testing.T) {
 	if trends["build/time"][0]["value"] != 12.5 || trends["build/time"][1]["value"] != 11.0 {
 		t.Fatalf("trends not oldest first: %s", body)
 	}
-	_, _, body = do(t, "GET", baseURL+"/api/perf/trends?limit=1", nil, bearer)
+	_, _, body = do(t, "GET", baseURL+"/api/perf/trends?limit=1", nil, opsBearer)
 	if err := json.Unmarshal([]byte(body), &trends); err != nil || len(trends["build/time"]) != 1 || trends["build/time"][0]["value"] != 11.0 {
 		t.Fatalf("trends limit=1 keeps the latest: %s", body)
 	}
@@ -142,14 +142,14 @@ func TestPerfAPI_Errors(t *testing.T) {
 		{"one bad item among good", "[" + item + `,{"category":"c"}]`, 400, "invalid_payload"},
 		{"body over 64 KiB", big, 413, "payload_too_large"},
 	} {
-		code, _, body := do(t, "POST", baseURL+"/api/perf", strings.NewReader(tc.body), bearer)
+		code, _, body := do(t, "POST", baseURL+"/api/perf", strings.NewReader(tc.body), opsBearer)
 		var e struct{ Error, Message string }
 		if err := json.Unmarshal([]byte(body), &e); code != tc.status || err != nil || e.Error != tc.code || e.Message == "" {
 			t.Errorf("%s: %d %s; want %d %s with a message", tc.name, code, body, tc.status, tc.code)
 		}
 	}
 	// Nothing of the refused batches was stored.
-	if _, _, body := do(t, "GET", baseURL+"/api/perf", nil, bearer); body != "[]" {
+	if _, _, body := do(t, "GET", baseURL+"/api/perf", nil, opsBearer); body != "[]" {
 		t.Fatalf("refused batches stored something: %s", body)
 	}
 	// Auth: none or a wrong token is 401.
@@ -158,7 +158,7 @@ func TestPerfAPI_Errors(t *testing.T) {
 			t.Errorf("GET with %v: %d %s", h, code, body)
 		}
 	}
-	if code, hdr, _ := do(t, "DELETE", baseURL+"/api/perf", nil, bearer); code != 405 || hdr.Get("Allow") != "GET, POST, OPTIONS" {
+	if code, hdr, _ := do(t, "DELETE", baseURL+"/api/perf", nil, opsBearer); code != 405 || hdr.Get("Allow") != "GET, POST, OPTIONS" {
 		t.Errorf("DELETE: %d Allow %q", code, hdr.Get("Allow"))
 	}
 }
@@ -166,20 +166,20 @@ func TestPerfAPI_Errors(t *testing.T) {
 func TestTelemetryAPI(t *testing.T) {
 	startCaddy(t, "secret "+opsSecret)
 	url := baseURL + "/api/telemetry"
-	if code, _, body := do(t, "GET", url, nil, bearer); code != 200 || body != `{"telemetry":"undecided","envOverride":null}` {
+	if code, _, body := do(t, "GET", url, nil, opsBearer); code != 200 || body != `{"telemetry":"undecided","envOverride":null}` {
 		t.Fatalf("GET: %d %s", code, body)
 	}
-	if code, _, body := do(t, "POST", url, strings.NewReader(`{"optin":true}`), bearer); code != 200 || body != `{"telemetry":"on"}` {
+	if code, _, body := do(t, "POST", url, strings.NewReader(`{"optin":true}`), opsBearer); code != 200 || body != `{"telemetry":"on"}` {
 		t.Fatalf("POST true: %d %s", code, body)
 	}
-	if _, _, body := do(t, "GET", url, nil, bearer); body != `{"telemetry":"on","envOverride":null}` {
+	if _, _, body := do(t, "GET", url, nil, opsBearer); body != `{"telemetry":"on","envOverride":null}` {
 		t.Fatalf("GET after opt-in: %s", body)
 	}
-	if _, _, body := do(t, "POST", url, strings.NewReader(`{"optin":false}`), bearer); body != `{"telemetry":"off"}` {
+	if _, _, body := do(t, "POST", url, strings.NewReader(`{"optin":false}`), opsBearer); body != `{"telemetry":"off"}` {
 		t.Fatalf("POST false: %s", body)
 	}
 	for _, bad := range []string{``, `{}`, `{"optin":"yes"}`, `[true]`, `{"optin":null}`} {
-		code, _, body := do(t, "POST", url, strings.NewReader(bad), bearer)
+		code, _, body := do(t, "POST", url, strings.NewReader(bad), opsBearer)
 		if code != 400 || !strings.HasPrefix(body, `{"error":"invalid_body"`) {
 			t.Errorf("POST %q: %d %s", bad, code, body)
 		}
@@ -192,10 +192,10 @@ func TestTelemetryAPI(t *testing.T) {
 func TestTelemetryAPI_LockedByConfig(t *testing.T) {
 	startCaddy(t, "secret "+opsSecret+"\n\t\ttelemetry false")
 	url := baseURL + "/api/telemetry"
-	if _, _, body := do(t, "GET", url, nil, bearer); body != `{"telemetry":"off","envOverride":"off"}` {
+	if _, _, body := do(t, "GET", url, nil, opsBearer); body != `{"telemetry":"off","envOverride":"off"}` {
 		t.Fatalf("GET: %s", body)
 	}
-	if code, _, body := do(t, "POST", url, strings.NewReader(`{"optin":true}`), bearer); code != 409 || !strings.HasPrefix(body, `{"error":"locked"`) {
+	if code, _, body := do(t, "POST", url, strings.NewReader(`{"optin":true}`), opsBearer); code != 409 || !strings.HasPrefix(body, `{"error":"locked"`) {
 		t.Fatalf("POST: %d %s", code, body)
 	}
 }
@@ -203,10 +203,10 @@ func TestTelemetryAPI_LockedByConfig(t *testing.T) {
 func TestDebugAPI(t *testing.T) {
 	startCaddy(t, "secret "+opsSecret)
 	url := baseURL + "/api/debug"
-	if code, _, body := do(t, "GET", url, nil, bearer); code != 200 || body != `{"debug":false,"envOverride":false}` {
+	if code, _, body := do(t, "GET", url, nil, opsBearer); code != 200 || body != `{"debug":false,"envOverride":false}` {
 		t.Fatalf("GET: %d %s", code, body)
 	}
-	if _, _, body := do(t, "POST", url, strings.NewReader(`{"enabled":true}`), bearer); body != `{"debug":true}` {
+	if _, _, body := do(t, "POST", url, strings.NewReader(`{"enabled":true}`), opsBearer); body != `{"debug":true}` {
 		t.Fatalf("POST: %s", body)
 	}
 	// The switch reaches the tracking observer: the beacon is still stored
@@ -214,10 +214,10 @@ func TestDebugAPI(t *testing.T) {
 	if code, _, _ := do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "dbg", nil), nil, nil); code != 200 {
 		t.Fatalf("beacon: %d", code)
 	}
-	if _, _, body := do(t, "GET", url, nil, bearer); body != `{"debug":true,"envOverride":false}` {
+	if _, _, body := do(t, "GET", url, nil, opsBearer); body != `{"debug":true,"envOverride":false}` {
 		t.Fatalf("GET after POST: %s", body)
 	}
-	if code, _, body := do(t, "POST", url, strings.NewReader(`{"enabled":1}`), bearer); code != 400 || !strings.HasPrefix(body, `{"error":"invalid_body"`) {
+	if code, _, body := do(t, "POST", url, strings.NewReader(`{"enabled":1}`), opsBearer); code != 400 || !strings.HasPrefix(body, `{"error":"invalid_body"`) {
 		t.Fatalf("bad POST: %d %s", code, body)
 	}
 }
@@ -225,10 +225,10 @@ func TestDebugAPI(t *testing.T) {
 func TestDebugAPI_LockedByConfig(t *testing.T) {
 	startCaddy(t, "secret "+opsSecret+"\n\t\tdebug true")
 	url := baseURL + "/api/debug"
-	if _, _, body := do(t, "GET", url, nil, bearer); body != `{"debug":true,"envOverride":true}` {
+	if _, _, body := do(t, "GET", url, nil, opsBearer); body != `{"debug":true,"envOverride":true}` {
 		t.Fatalf("GET: %s", body)
 	}
-	if code, _, body := do(t, "POST", url, strings.NewReader(`{"enabled":false}`), bearer); code != 409 || !strings.HasPrefix(body, `{"error":"locked"`) {
+	if code, _, body := do(t, "POST", url, strings.NewReader(`{"enabled":false}`), opsBearer); code != 409 || !strings.HasPrefix(body, `{"error":"locked"`) {
 		t.Fatalf("POST: %d %s", code, body)
 	}
 }
@@ -240,7 +240,7 @@ func TestVitalsAPI_CountsRequests(t *testing.T) {
 	}
 	do(t, "GET", baseURL+"/", nil, nil)     // the upstream file server
 	do(t, "GET", baseURL+"/nope", nil, nil) // 404 from upstream
-	code, _, body := do(t, "GET", baseURL+"/api/stats/vitals", nil, bearer)
+	code, _, body := do(t, "GET", baseURL+"/api/stats/vitals", nil, opsBearer)
 	if code != 200 {
 		t.Fatalf("vitals: %d %s", code, body)
 	}
@@ -295,7 +295,7 @@ func TestOpsAPI_PublicMode(t *testing.T) {
 			t.Errorf("%s %s: %d %s; want %d %s", tc.method, tc.path, code, body, tc.status, tc.want)
 		}
 	}
-	if code, _, body := do(t, "POST", baseURL+"/api/telemetry", strings.NewReader(`{"optin":true}`), bearer); code != 200 || body != `{"telemetry":"on"}` {
+	if code, _, body := do(t, "POST", baseURL+"/api/telemetry", strings.NewReader(`{"optin":true}`), opsBearer); code != 200 || body != `{"telemetry":"on"}` {
 		t.Errorf("authenticated telemetry POST in public mode: %d %s", code, body)
 	}
 }
@@ -320,7 +320,7 @@ func TestVitals_UpstreamErrorsCount(t *testing.T) {
 	t.Cleanup(func() { unload(t) })
 	do(t, "GET", baseURL+"/boom", nil, nil)
 	do(t, "GET", baseURL+"/ok", nil, nil)
-	_, _, body := do(t, "GET", baseURL+"/api/stats/vitals", nil, bearer)
+	_, _, body := do(t, "GET", baseURL+"/api/stats/vitals", nil, opsBearer)
 	var v struct {
 		TotalRequests, TotalErrors int
 		ErrorRate                  float64

@@ -37,14 +37,13 @@ type shared struct {
 
 	// scripts caches assembled trackers for every handler of the directory.
 	scripts *tracker.Assembler
-	// requests times every request of the directory's handlers
-	// (/api/stats/vitals); kept across reloads.
-	requests *handlers.RequestStats
-
 	// stats times requests for /api/stats/vitals; debug is the runtime
 	// switch of /api/debug.
 	stats *handlers.RequestStats
 	debug atomic.Bool
+
+	// maint runs the daily maintenance (maintain.go).
+	maint *maintainer
 
 	mu      sync.Mutex
 	limit   *scoring.RateLimiter
@@ -98,6 +97,12 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 				}
 			},
 		})
+		sh.maint = startMaintainer(st, &storage.Maintenance{
+			RetentionDays:    cfg.retentionDays,
+			BotRetentionDays: cfg.botRetentionDays,
+			Excluded:         st.Excluded,
+			Now:              time.Now,
+		}, logger)
 		return sh, nil
 	})
 	if err != nil {
@@ -163,6 +168,7 @@ func (s *shared) Destruct() error {
 	s.stopBotDefense()
 	ctx, cancel := context.WithTimeout(context.Background(), s.shutdown)
 	defer cancel()
+	s.maint.close()
 	werr := s.writer.Close(ctx)
 	if err := s.store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)

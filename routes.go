@@ -58,6 +58,18 @@ var routes = map[string]route{
 	"/api/experiments/:id":   {allow: "PATCH, OPTIONS", serve: manage((*handlers.Manage).ServeExperiment)},
 	"/api/stats/experiments": {allow: "GET, HEAD, OPTIONS", serve: manage((*handlers.Manage).ServeExperimentStats)},
 	"/api/sites/:id":         {allow: "GET, HEAD, PATCH, OPTIONS", serve: manage((*handlers.Manage).ServeSite)},
+
+	// Stats (api.md §3).
+	"/api/stats/overview":        {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeOverview })},
+	"/api/stats/dashboard":       {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeDashboard })},
+	"/api/stats/realtime":        {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeRealtime })},
+	"/api/stats/summary":         {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeSummary })},
+	"/api/stats/campaigns":       {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeCampaignStats })},
+	"/api/stats/campaign-events": {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeCampaignEvents })},
+	"/api/ingest":                {allow: "POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.ingest.ServeHTTP })},
+	// UTM campaigns (api.md §5).
+	"/api/campaigns":     {allow: "GET, HEAD, POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.campaigns.ServeCollection })},
+	"/api/campaigns/:id": {allow: "PATCH, DELETE, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.campaigns.ServeItem })},
 }
 
 // byMethod picks the GET or the POST handler of a path.

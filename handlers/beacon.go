@@ -121,6 +121,9 @@ func (t *Tracking) collectBeacon(r *http.Request, ua string, peer Peer, bot bool
 		UTMContent:     b.UTMContent,
 		UTMTerm:        b.UTMTerm,
 	}
+	if t.UTM != nil && (v.UTMCampaign == "" || !t.UTM.CampaignActive(v.SiteID, v.UTMCampaign)) {
+		v.UTMSource, v.UTMMedium, v.UTMCampaign, v.UTMContent, v.UTMTerm = "", "", "", "", ""
+	}
 	if b.ScreenValid {
 		v.ScreenWidth, v.ScreenHeight = b.ScreenWidth, b.ScreenHeight
 		v.DeviceType = scoring.DeviceFromScreen(b.ScreenWidth)

@@ -46,7 +46,7 @@ func bit(b bool) int {
 }
 
 func (b *Bots) internal(w http.ResponseWriter) {
-	writeAPIError(w, http.StatusInternalServerError, "internal", "the store could not answer")
+	writeError(w, http.StatusInternalServerError, "internal", "the store could not answer")
 }
 
 // ParseIntParam reads an integer query parameter as JavaScript's parseInt
@@ -95,7 +95,7 @@ func (b *Bots) Suspicious(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	site := q.Get("site_id")
 	if site != "" && !storage.ValidSiteID(site) {
-		writeAPIError(w, http.StatusBadRequest, "invalid_site_id", "site_id must be 1-64 characters of A-Z a-z 0-9 . _ -")
+		writeError(w, http.StatusBadRequest, "invalid_site_id", "site_id must be 1-64 characters of A-Z a-z 0-9 . _ -")
 		return
 	}
 	minScore, ok := ParseIntParam(q.Get("min_score"))
@@ -209,17 +209,17 @@ func cutUTF8(s string, n int) string {
 func (b *Bots) Exclude(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxExcludeBody))
 	if err != nil {
-		writeAPIError(w, http.StatusBadRequest, "invalid_payload", "body unreadable or over 64 KB")
+		writeError(w, http.StatusBadRequest, "invalid_payload", "body unreadable or over 64 KB")
 		return
 	}
 	req, err := ParseExclude(body)
 	if err != nil {
-		writeAPIError(w, http.StatusBadRequest, "invalid_payload", err.Error())
+		writeError(w, http.StatusBadRequest, "invalid_payload", err.Error())
 		return
 	}
 	if _, err := b.Store.Exclude(req.VisitorID, req.Label, req.HasLabel, b.Now()); err != nil {
 		if errors.Is(err, storage.ErrTooManyExclusions) {
-			writeAPIError(w, http.StatusConflict, "too_many_exclusions", err.Error())
+			writeError(w, http.StatusConflict, "too_many_exclusions", err.Error())
 			return
 		}
 		b.internal(w)
@@ -329,7 +329,7 @@ func (b *Bots) ScoreDetail(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	viewID, eventID := q.Get("view_id"), q.Get("event_id")
 	if viewID == "" && eventID == "" {
-		writeAPIError(w, http.StatusBadRequest, "missing_param", "view_id or event_id required")
+		writeError(w, http.StatusBadRequest, "missing_param", "view_id or event_id required")
 		return
 	}
 	var (
@@ -354,7 +354,7 @@ func (b *Bots) ScoreDetail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found {
-		writeAPIError(w, http.StatusNotFound, "not_found", "no row with that id")
+		writeError(w, http.StatusNotFound, "not_found", "no row with that id")
 		return
 	}
 	out := struct {

@@ -53,18 +53,18 @@ func (m *Manage) ServeExperiments(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := m.Store.ListExperiments(maxListExperiments)
 	if err != nil {
-		replyError(w, http.StatusInternalServerError, "internal", "")
+		writeError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
 	rows := make([]experimentRow, len(list))
 	for i, e := range list {
 		rows[i] = experimentRow{
-			ExperimentID: e.ID, Name: e.Name, Description: orNull(e.Description),
+			ExperimentID: e.ID, Name: e.Name, Description: nullable(e.Description),
 			MetricEventType: e.MetricEventType, Status: e.Status, AllocationPercent: e.AllocationPercent,
 			CreatedAt: apiTimeOrNull(e.CreatedAt), StartedAt: apiTimeOrNull(e.StartedAt), EndedAt: apiTimeOrNull(e.EndedAt),
 		}
 	}
-	replyJSON(w, http.StatusOK, rows)
+	writeJSON(w, http.StatusOK, rows)
 }
 
 type createExperimentBody struct {
@@ -160,17 +160,17 @@ func (m *Manage) createExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := ParseExperiment(raw)
 	if err != nil {
-		replyError(w, http.StatusBadRequest, "invalid_payload", err.Error())
+		writeError(w, http.StatusBadRequest, "invalid_payload", err.Error())
 		return
 	}
 	e.CreatedAt = m.Now().UTC()
 	switch err := m.Store.CreateExperiment(e); {
 	case errors.Is(err, storage.ErrConflict):
-		replyError(w, http.StatusConflict, "conflict", "Experiment creation failed")
+		writeError(w, http.StatusConflict, "conflict", "Experiment creation failed")
 	case err != nil:
-		replyError(w, http.StatusInternalServerError, "internal", "")
+		writeError(w, http.StatusInternalServerError, "internal", "")
 	default:
-		replyJSON(w, http.StatusCreated, map[string]string{"created": e.ID})
+		writeJSON(w, http.StatusCreated, map[string]string{"created": e.ID})
 	}
 }
 
@@ -185,22 +185,22 @@ func (m *Manage) ServeExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 	to := jsonString(in.Status)
 	if statuses := storage.ExperimentStatuses(); !slices.Contains(statuses, to) {
-		replyError(w, http.StatusBadRequest, "invalid_payload", "status must be one of: "+strings.Join(statuses, ", "))
+		writeError(w, http.StatusBadRequest, "invalid_payload", "status must be one of: "+strings.Join(statuses, ", "))
 		return
 	}
 	err := m.Store.TransitionExperiment(id, to, m.Now().UTC())
 	var te *storage.TransitionError
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		replyError(w, http.StatusNotFound, "not_found", "Experiment not found")
+		writeError(w, http.StatusNotFound, "not_found", "Experiment not found")
 	case errors.As(err, &te):
-		replyError(w, http.StatusBadRequest, "invalid_transition", te.Error())
+		writeError(w, http.StatusBadRequest, "invalid_transition", te.Error())
 	case errors.Is(err, storage.ErrConflict):
-		replyError(w, http.StatusConflict, "conflict", "Experiment status changed meanwhile")
+		writeError(w, http.StatusConflict, "conflict", "Experiment status changed meanwhile")
 	case err != nil:
-		replyError(w, http.StatusInternalServerError, "internal", "")
+		writeError(w, http.StatusInternalServerError, "internal", "")
 	default:
-		replyJSON(w, http.StatusOK, map[string]string{"updated": id})
+		writeJSON(w, http.StatusOK, map[string]string{"updated": id})
 	}
 }
 
@@ -240,7 +240,7 @@ func (m *Manage) ServeExperimentStats(w http.ResponseWriter, r *http.Request) {
 		list, err = m.Store.ExperimentsWithStatus(storage.StatusActive, storage.StatusCompleted)
 	}
 	if err != nil {
-		replyError(w, http.StatusInternalServerError, "internal", "")
+		writeError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
 	out := make([]experimentStats, 0, len(list))
@@ -257,7 +257,7 @@ func (m *Manage) ServeExperimentStats(w http.ResponseWriter, r *http.Request) {
 		})
 		res, err := m.Store.ExperimentResults(e)
 		if err != nil {
-			replyError(w, http.StatusInternalServerError, "internal", "")
+			writeError(w, http.StatusInternalServerError, "internal", "")
 			return
 		}
 		out = append(out, experimentStats{
@@ -265,7 +265,7 @@ func (m *Manage) ServeExperimentStats(w http.ResponseWriter, r *http.Request) {
 			Variants: variantResults(e.Variants, res),
 		})
 	}
-	replyJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, out)
 }
 
 // variantResults computes rates, uplift and significance against the

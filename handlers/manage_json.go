@@ -11,33 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/echelon-analytics/caddy-echelon/auth"
 )
 
 // Helpers shared by the /api handlers (api.md §1).
 
 // maxManageBody bounds the JSON body of the management writes.
 const maxManageBody = 64 << 10
-
-// replyJSON writes v as JSON with status; HTML characters are not escaped.
-func replyJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		auth.WriteJSONError(w, http.StatusInternalServerError, "internal", "")
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-}
-
-// replyError writes the API's error body {"error":code,"message":msg}.
-func replyError(w http.ResponseWriter, status int, code, msg string) {
-	auth.WriteJSONError(w, status, code, msg)
-}
 
 var errBodyOverLimit = errors.New("body too large")
 
@@ -46,7 +25,7 @@ var errBodyOverLimit = errors.New("body too large")
 // on failure.
 func readObjectBody(w http.ResponseWriter, r *http.Request, limit int64, fields any) bool {
 	if r.ContentLength > limit {
-		replyError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
+		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
 		return false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
@@ -54,12 +33,12 @@ func readObjectBody(w http.ResponseWriter, r *http.Request, limit int64, fields 
 		err = errBodyOverLimit
 	}
 	if errors.Is(err, errBodyOverLimit) {
-		replyError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
+		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
 		return false
 	}
 	body = bytes.TrimSpace(body)
 	if err != nil || len(body) == 0 || body[0] != '{' || json.Unmarshal(body, fields) != nil {
-		replyError(w, http.StatusBadRequest, "invalid_payload", "Body must be a JSON object")
+		writeError(w, http.StatusBadRequest, "invalid_payload", "Body must be a JSON object")
 		return false
 	}
 	return true
@@ -117,13 +96,5 @@ func apiTimeOrNull(t time.Time) *string {
 		return nil
 	}
 	s := apiTime(t)
-	return &s
-}
-
-// orNull is nil for "", else a pointer to s.
-func orNull(s string) *string {
-	if s == "" {
-		return nil
-	}
 	return &s
 }

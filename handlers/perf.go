@@ -65,7 +65,7 @@ func (p *Perf) ServeList(w http.ResponseWriter, r *http.Request) {
 		Category: q.Get("category"),
 		Metric:   q.Get("metric"),
 		Since:    q.Get("since"),
-		Limit:    queryInt(r, "limit", 100, 1, 1000),
+		Limit:    intParam(r.URL.Query(), "limit", 100, 1, 1000),
 	})
 	if err != nil {
 		auth.WriteJSONError(w, http.StatusInternalServerError, "internal", "")
@@ -81,7 +81,7 @@ func (p *Perf) ServeList(w http.ResponseWriter, r *http.Request) {
 // ServeTrends answers GET /api/perf/trends: per "category/metric" its
 // latest limit (1–1000, 30) metrics since since, oldest first.
 func (p *Perf) ServeTrends(w http.ResponseWriter, r *http.Request) {
-	series, err := p.Store.PerfTrends(queryInt(r, "limit", 30, 1, 1000), r.URL.Query().Get("since"))
+	series, err := p.Store.PerfTrends(intParam(r.URL.Query(), "limit", 30, 1, 1000), r.URL.Query().Get("since"))
 	if err != nil {
 		auth.WriteJSONError(w, http.StatusInternalServerError, "internal", "")
 		return
@@ -168,7 +168,7 @@ func parsePerfItem(item map[string]json.RawMessage) (storage.PerfMetric, error) 
 		if json.Unmarshal(item[f.name], &s) != nil || s == "" {
 			return m, fmt.Errorf("%s must be a non-empty string", f.name)
 		}
-		*f.dst = cut(s, f.max)
+		*f.dst = truncateRunes(s, f.max)
 	}
 	var v float64
 	if raw, ok := item["value"]; !ok || json.Unmarshal(raw, &v) != nil || math.IsInf(v, 0) || math.IsNaN(v) {
@@ -188,7 +188,7 @@ func parsePerfItem(item map[string]json.RawMessage) (storage.PerfMetric, error) 
 		if json.Unmarshal(raw, &s) != nil {
 			return m, fmt.Errorf("%s must be a string", f.name)
 		}
-		s = cut(s, f.max)
+		s = truncateRunes(s, f.max)
 		*f.dst = &s
 	}
 	if raw, ok := item["metadata"]; ok && string(raw) != "null" {

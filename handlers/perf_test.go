@@ -35,7 +35,7 @@ func TestQueryInt(t *testing.T) {
 		{"5000", 1000}, {"99999999999999999999999", 1000}, {"-99999999999999999999999", 1}, {"1.9", 1},
 	} {
 		r := httptest.NewRequest("GET", "/?limit="+tc.raw, nil)
-		if got := queryInt(r, "limit", 100, 1, 1000); got != tc.want {
+		if got := intParam(r.URL.Query(), "limit", 100, 1, 1000); got != tc.want {
 			t.Errorf("limit=%q: %d; want %d", tc.raw, got, tc.want)
 		}
 	}

@@ -17,7 +17,7 @@ const invalidSiteMessage = "site id must match ^[A-Za-z0-9._-]{1,64}$"
 func (m *Manage) ServeSite(w http.ResponseWriter, r *http.Request) {
 	site := routeID(r)
 	if !scoring.ValidSiteID(site) {
-		replyError(w, http.StatusBadRequest, "invalid_site_id", invalidSiteMessage)
+		writeError(w, http.StatusBadRequest, "invalid_site_id", invalidSiteMessage)
 		return
 	}
 	if r.Method == http.MethodPatch {
@@ -28,19 +28,19 @@ func (m *Manage) ServeSite(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := m.Store.SetConsentCSS(site, SanitizeConsentCSS(jsonString(in.ConsentCSS)), m.Now().UTC()); err != nil {
-			replyError(w, http.StatusInternalServerError, "internal", "")
+			writeError(w, http.StatusInternalServerError, "internal", "")
 			return
 		}
-		replyJSON(w, http.StatusOK, map[string]string{"updated": site})
+		writeJSON(w, http.StatusOK, map[string]string{"updated": site})
 		return
 	}
 	st, _, err := m.Store.SiteSettings(site)
 	if err != nil {
-		replyError(w, http.StatusInternalServerError, "internal", "")
+		writeError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
-	replyJSON(w, http.StatusOK, struct {
+	writeJSON(w, http.StatusOK, struct {
 		SiteID     string  `json:"site_id"`
 		ConsentCSS *string `json:"consent_css"`
-	}{site, orNull(st.ConsentCSS)})
+	}{site, nullable(st.ConsentCSS)})
 }

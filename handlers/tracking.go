@@ -34,6 +34,13 @@ type SaltSource interface {
 	DailySalt(now time.Time) ([]byte, error)
 }
 
+// CampaignFilter says whether a utm_campaign is an active campaign of a
+// site (api.md §3: views keep UTM fields only then); storage.Store is the
+// real one, with an in-memory set refreshed on every campaign write.
+type CampaignFilter interface {
+	CampaignActive(site, utmCampaign string) bool
+}
+
 // Observer counts outcomes; the module backs it with Prometheus counters.
 type Observer interface {
 	Beacon(outcome string)
@@ -57,6 +64,8 @@ type Tracking struct {
 	// Settings gives each site's script its experiments and consent CSS;
 	// nil serves scripts without them.
 	Settings SiteSettings
+	// UTM decides which views keep their UTM fields; nil keeps them all.
+	UTM CampaignFilter
 
 	hasher visitorHasher
 	uas    uaCache

@@ -174,3 +174,30 @@ func BenchmarkDailySalt(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAggregateView is the flush-time cost of the aggregates per view:
+// folding a realistic view into the batch's deltas and visitor state (no
+// Badger write; the merged counters are written once per flush).
+func BenchmarkAggregateView(b *testing.B) {
+	s := openTestStore(b, "")
+	views := realisticViews(4096, 11)
+	for i := range views {
+		views[i].ID = idFloor(views[i].CreatedAt.UnixMilli())
+	}
+	a := s.agg
+	a.touched = map[siteDay]bool{}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%2048 == 0 {
+			clear(a.delta)
+		}
+		v := &views[i&4095]
+		st, err := a.state(v.SiteID, DayOf(v.CreatedAt))
+		if err != nil {
+			b.Fatal(err)
+		}
+		a.view(st, v)
+		i++
+	}
+}

@@ -1,10 +1,11 @@
 package storage
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -23,10 +24,14 @@ import (
 //
 // kind is blockLive for the writer's flushes. Live ids only grow, so live
 // blocks never overlap: the block holding a live row is the last block
-// whose firstID ≤ its id. Backdated imports (ids in the past) are stored
-// one row per block with kind blockImport; such a block can fall inside a
-// live block's id range, so readers merge by id and a lookup walks back
-// over import blocks to the live block before them.
+// whose firstID ≤ its id, one reverse seek. Backdated imports (ids in the
+// past) that could fall inside a live block's id range are stored one row
+// per block, kind blockImport, in a table of their own (importTable):
+//
+//	tableImportedViews / tableImportedEvents: table(1) | site | 0x00 | id(8)  →  one-row block
+//
+// so a lookup is a point read there or one reverse seek among the live
+// blocks, and a range read merges the two tables by id.
 const (
 	blockLive   byte = 1
 	blockImport byte = 2
@@ -87,160 +92,171 @@ func blockRows(firstID uint64, val []byte, dst []blockRow) ([]blockRow, byte, er
 	return dst, kind, err
 }
 
-// scanBlocks walks the rows of one site with from ≤ id < to, in id order.
-func scanBlocks(txn *badger.Txn, table byte, site string, from, to uint64, fn func(id uint64, rec []byte) (bool, error)) error {
+// Tables of imported rows that may overlap live blocks (blocks.go).
+const (
+	tableImportedViews  byte = 0x0e
+	tableImportedEvents byte = 0x0f
+)
+
+// importTable is the import table of a row table.
+func importTable(table byte) byte {
+	if table == tableViews {
+		return tableImportedViews
+	}
+	return tableImportedEvents
+}
+
+// rowStream yields the rows of one table's blocks in key order, block by
+// block; for the live table that is id order.
+type rowStream struct {
+	it   *badger.Iterator
+	end  []byte
+	rows []blockRow
+	err  error
+}
+
+func newRowStream(txn *badger.Txn, table byte, site string, start, end uint64) *rowStream {
 	prefix := sitePrefix(table, site)
-	start, err := liveBlockAtOrBefore(txn, prefix, table, site, from)
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 16, Prefix: prefix})
+	it.Seek(rowKey(table, site, start))
+	return &rowStream{it: it, end: rowKey(table, site, end)}
+}
+
+// peek returns the next row, or false at the end (or on an error, in err).
+func (rs *rowStream) peek() (blockRow, bool) {
+	for len(rs.rows) == 0 {
+		if rs.err != nil || !rs.it.Valid() || bytes.Compare(rs.it.Item().Key(), rs.end) >= 0 {
+			return blockRow{}, false
+		}
+		item := rs.it.Item()
+		key := item.Key()
+		if len(key) < 9 {
+			rs.err = fmt.Errorf("%w: %x", errBadKey, key)
+			return blockRow{}, false
+		}
+		val, err := item.ValueCopy(nil)
+		if err == nil {
+			rs.rows, _, err = blockRows(keyID(key), val, rs.rows[:0])
+		}
+		if err != nil {
+			rs.err = err
+			return blockRow{}, false
+		}
+		rs.it.Next()
+	}
+	return rs.rows[0], true
+}
+
+func (rs *rowStream) next() { rs.rows = rs.rows[1:] }
+
+// scanBlocks walks the rows of one site with from ≤ id < to, in id order:
+// the live blocks (from the one that may hold from) merged with the
+// imported rows.
+func scanBlocks(txn *badger.Txn, table byte, site string, from, to uint64, fn func(id uint64, rec []byte) (bool, error)) error {
+	start, err := liveBlockAtOrBefore(txn, table, site, from)
 	if err != nil {
 		return err
 	}
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 16, Prefix: prefix})
-	defer it.Close()
-	// pending holds decoded rows not yet handed out, in id order; a block
-	// overlapping earlier ones (an import) is merged in.
-	var pending []blockRow
-	emit := func(below uint64) (bool, error) {
-		n := 0
-		for ; n < len(pending) && pending[n].id < below; n++ {
-			r := pending[n]
-			if r.id < from {
-				continue
-			}
-			if more, err := fn(r.id, r.rec); err != nil || !more {
-				return false, err
-			}
+	live := newRowStream(txn, table, site, start, to)
+	defer live.it.Close()
+	imp := newRowStream(txn, importTable(table), site, from, to)
+	defer imp.it.Close()
+	for {
+		l, lok := live.peek()
+		m, mok := imp.peek()
+		var r blockRow
+		switch {
+		case lok && (!mok || l.id < m.id):
+			r = l
+			live.next()
+		case mok:
+			r = m
+			imp.next()
+		default:
+			return cmp.Or(live.err, imp.err)
 		}
-		pending = pending[n:]
-		return true, nil
-	}
-	for it.Seek(rowKey(table, site, start)); it.Valid(); it.Next() {
-		item := it.Item()
-		key := item.Key()
-		if len(key) != len(prefix)+8 {
-			return fmt.Errorf("%w: %x", errBadKey, key)
+		if r.id < from || r.id >= to {
+			continue
 		}
-		first := keyID(key)
-		if more, err := emit(min(first, to)); err != nil || !more {
+		if more, err := fn(r.id, r.rec); err != nil || !more {
 			return err
 		}
-		if first >= to {
-			return nil
-		}
-		val, err := item.ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		rows, _, err := blockRows(first, val, nil)
-		if err != nil {
-			return err
-		}
-		if len(pending) == 0 {
-			pending = rows
-		} else {
-			pending = append(pending, rows...)
-			slices.SortStableFunc(pending, func(a, b blockRow) int { return cmpID(a.id, b.id) })
-		}
 	}
-	_, err = emit(to)
-	return err
-}
-
-func cmpID(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // liveBlockAtOrBefore returns the firstID of the last live block starting
 // at or before id (the one that may hold id and later rows), or id itself
-// when there is none. Import blocks passed on the way hold one row each,
-// before id, so they do not matter to a scan starting at id.
-func liveBlockAtOrBefore(txn *badger.Txn, prefix []byte, table byte, site string, id uint64) (uint64, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: false})
+// when there is none.
+func liveBlockAtOrBefore(txn *badger.Txn, table byte, site string, id uint64) (uint64, error) {
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: sitePrefix(table, site), PrefetchValues: false})
 	defer it.Close()
-	for it.Seek(rowKey(table, site, id)); it.Valid(); it.Next() {
-		item := it.Item()
-		var kind byte
-		if err := item.Value(func(v []byte) error {
-			if len(v) > 0 {
-				kind = v[0]
-			}
-			return nil
-		}); err != nil {
-			return 0, err
-		}
-		if kind == blockLive {
-			return keyID(item.Key()), nil
-		}
+	if it.Seek(rowKey(table, site, id)); it.Valid() {
+		return keyID(it.Item().Key()), nil
 	}
 	return id, nil
 }
 
-// findRow reads the record of row id of site: the block holding it is an
-// import block starting at id, or the first live block found walking back
-// from id. fn gets the record (valid during the call) and the block's
-// firstID.
-func findRow(txn *badger.Txn, table byte, site string, id uint64, fn func(rec []byte, blockID uint64) error) (bool, error) {
-	prefix := sitePrefix(table, site)
-	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: false})
-	defer it.Close()
-	for it.Seek(rowKey(table, site, id)); it.Valid(); it.Next() {
-		item := it.Item()
-		first := keyID(item.Key())
-		var found, live bool
-		err := item.Value(func(val []byte) error {
-			var hit []byte
-			kind, err := decodeBlock(first, val, func(rid uint64, rec []byte) bool {
-				if rid == id {
-					found, hit = true, rec
-					return false
-				}
-				return rid < id
-			})
-			if err != nil {
-				return err
-			}
-			live = kind == blockLive
-			if !found {
-				return nil
-			}
-			return fn(hit, first)
-		})
-		if err != nil || found || live {
-			return found, err
-		}
+// findRow reads the record of row id of site: a point read among the
+// imported rows, else the last live block starting at or before id. fn
+// gets the record (valid during the call) and the key of its block.
+func findRow(txn *badger.Txn, table byte, site string, id uint64, fn func(rec []byte, blockKey []byte) error) (bool, error) {
+	key := rowKey(importTable(table), site, id)
+	item, err := txn.Get(key)
+	switch {
+	case err == nil:
+		return blockHas(item, id, fn)
+	case !errors.Is(err, badger.ErrKeyNotFound):
+		return false, err
 	}
-	return false, nil
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: sitePrefix(table, site), PrefetchValues: false})
+	defer it.Close()
+	if it.Seek(rowKey(table, site, id)); !it.Valid() {
+		return false, nil
+	}
+	return blockHas(it.Item(), id, fn)
+}
+
+// blockHas looks for row id in the block item and hands its record to fn.
+func blockHas(item *badger.Item, id uint64, fn func(rec []byte, blockKey []byte) error) (found bool, err error) {
+	key := item.KeyCopy(nil)
+	err = item.Value(func(val []byte) error {
+		var hit []byte
+		if _, err := decodeBlock(keyID(key), val, func(rid uint64, rec []byte) bool {
+			if rid == id {
+				found, hit = true, rec
+			}
+			return rid < id
+		}); err != nil || !found {
+			return err
+		}
+		return fn(hit, key)
+	})
+	return found, err
 }
 
 // highestBlockID is the highest row id of a site: the last live block's
-// last row, or a later import row.
+// last row, or a later imported row.
 func highestBlockID(txn *badger.Txn, table byte, site string) (uint64, error) {
-	prefix := sitePrefix(table, site)
-	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
-	defer it.Close()
 	var highest uint64
-	for it.Seek(rowKey(table, site, 1<<64-1)); it.Valid(); it.Next() {
-		item := it.Item()
-		first := keyID(item.Key())
-		var kind byte
-		err := item.Value(func(val []byte) (err error) {
-			kind, err = decodeBlock(first, val, func(id uint64, _ []byte) bool {
-				highest = max(highest, id)
-				return true
+	for _, tb := range []byte{table, importTable(table)} {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: sitePrefix(tb, site)})
+		it.Seek(rowKey(tb, site, 1<<64-1))
+		if it.Valid() {
+			item := it.Item()
+			first := keyID(item.Key())
+			err := item.Value(func(val []byte) error {
+				_, err := decodeBlock(first, val, func(id uint64, _ []byte) bool {
+					highest = max(highest, id)
+					return true
+				})
+				return err
 			})
-			return err
-		})
-		if err != nil {
-			return 0, err
+			if err != nil {
+				it.Close()
+				return 0, err
+			}
 		}
-		if kind == blockLive {
-			break
-		}
+		it.Close()
 	}
 	return highest, nil
 }
@@ -286,8 +302,12 @@ func (s *Store) setRows(wb *badger.WriteBatch, t *recordTable, n int, ref func(i
 					return err
 				}
 			}
+			table := t.rows
+			if kind == blockImport {
+				table = importTable(t.rows)
+			}
 			blockKey = len(blocks)
-			blocks = appendRowKey(blocks, t.rows, r.site, *r.id)
+			blocks = appendRowKey(blocks, table, r.site, *r.id)
 			blockVal = len(blocks)
 			blocks = append(blocks, kind)
 			rows, prev, limit = 0, *r.id, run
@@ -366,14 +386,16 @@ func (s *Store) importRun(t *recordTable, n, i int, ref func(int) recordRef) (ki
 }
 
 // rewriteRow replaces the record of row id of site within its block: edit
-// gets the current record and returns the new one, or ok false to leave
-// the row alone. set stores the rebuilt block (a transaction's Set, which
-// later reads of the same transaction see). found is false when there is
+// gets the current record and returns the new one (nil: delete the row),
+// or ok false to leave the row alone. set and del store the rebuilt block
+// (a transaction's Set and Delete, which later reads of the same
+// transaction see); a block left empty is deleted, one that lost its first
+// row moves to the key of its new first row. found is false when there is
 // no such row.
-func rewriteRow(txn *badger.Txn, table byte, site string, id uint64, edit func(rec []byte) (out []byte, ok bool, err error), set func(k, v []byte) error) (found, changed bool, err error) {
-	var key, block []byte
-	found, err = findRow(txn, table, site, id, func(_ []byte, first uint64) error {
-		key = rowKey(table, site, first)
+func rewriteRow(txn *badger.Txn, table byte, site string, id uint64, edit func(rec []byte) (out []byte, ok bool, err error), set func(k, v []byte) error, del ...func(k []byte) error) (found, changed bool, err error) {
+	var key []byte
+	found, err = findRow(txn, table, site, id, func(_ []byte, blockKey []byte) error {
+		key = blockKey
 		return nil
 	})
 	if err != nil || !found {
@@ -383,12 +405,13 @@ func rewriteRow(txn *badger.Txn, table byte, site string, id uint64, edit func(r
 	if err != nil {
 		return true, false, err
 	}
-	if block, err = item.ValueCopy(nil); err != nil {
+	block, err := item.ValueCopy(nil)
+	if err != nil {
 		return true, false, err
 	}
 	first := keyID(key)
 	out := append(make([]byte, 0, len(block)+64), block[0])
-	prev := first
+	newFirst, prev, rows := uint64(0), uint64(0), 0
 	var editErr error
 	_, err = decodeBlock(first, block, func(rid uint64, rec []byte) bool {
 		if rid == id {
@@ -398,15 +421,34 @@ func rewriteRow(txn *badger.Txn, table byte, site string, id uint64, edit func(r
 				return false
 			}
 			if ok {
-				rec, changed = edited, true
+				changed = true
+				if edited == nil {
+					return true // dropped
+				}
+				rec = edited
 			}
 		}
+		if rows == 0 {
+			newFirst, prev = rid, rid
+		}
 		out = appendBlockRow(out, prev, rid, rec)
-		prev = rid
+		prev, rows = rid, rows+1
 		return true
 	})
 	if err = cmp.Or(err, editErr); err != nil || !changed {
 		return true, false, err
+	}
+	if rows == 0 || newFirst != first {
+		if len(del) == 0 {
+			return true, false, fmt.Errorf("block %d: deleting a row needs a delete function", first)
+		}
+		if err := del[0](key); err != nil {
+			return true, false, err
+		}
+		if rows == 0 {
+			return true, true, nil
+		}
+		key = rowKey(key[0], site, newFirst)
 	}
 	return true, true, set(key, out)
 }

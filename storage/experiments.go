@@ -318,7 +318,7 @@ func (s *Store) ListExperiments(limit int) ([]Experiment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list experiments: %w", err)
 	}
-	newestFirst(out)
+	sortNewestFirst(out)
 	if len(out) > limit {
 		out = out[:limit]
 	}
@@ -362,11 +362,11 @@ func (s *Store) ExperimentsWithStatus(statuses ...string) ([]Experiment, error) 
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %w", err)
 	}
-	newestFirst(out)
+	sortNewestFirst(out)
 	return out, nil
 }
 
-func newestFirst(list []Experiment) {
+func sortNewestFirst(list []Experiment) {
 	sort.SliceStable(list, func(i, j int) bool {
 		if !list[i].CreatedAt.Equal(list[j].CreatedAt) {
 			return list[i].CreatedAt.After(list[j].CreatedAt)

@@ -20,6 +20,8 @@ const (
 	// 0x08 tableExclusions: excluded visitors (exclusions.go).
 	// 0x09 tableScoreIndex: views by score (scoreindex.go).
 	// 0x0a–0x0b are reserved for bot defense.
+	// 0x0e, 0x0f tableImportedViews, tableImportedEvents: backdated rows
+	// that may fall inside a live block's id range (blocks.go).
 
 	// Experiments and settings (experiments.go, settings.go); perf metrics and
 	// instance settings are 0x40–0x42 (perf.go, instance.go).
@@ -29,6 +31,10 @@ const (
 	tableConversions  byte = 0x33 // metric names sent, by session
 	tableSiteSettings byte = 0x34 // per-site settings (consent CSS)
 )
+
+// Tables of the stats work, each documented in its file: 0x0c
+// maintenance_log (maintenance.go), 0x0d UTM campaigns (campaigns.go),
+// 0x10 counters (agg_keys.go), 0x2f ingest event ids (ingest.go).
 
 // Meta keys: tableMeta followed by an ASCII name.
 //

@@ -145,7 +145,7 @@ func scanVisitor(txn *badger.Txn, index, table byte, visitor string,
 			return err
 		}
 		more := true
-		if _, err := findRow(txn, table, string(site), id, func(val []byte, _ uint64) (err error) {
+		if _, err := findRow(txn, table, string(site), id, func(val []byte, _ []byte) (err error) {
 			more, err = fn(string(site), id, val)
 			return err
 		}); err != nil || !more {
@@ -161,7 +161,7 @@ func (s *Store) getByID(txn *badger.Txn, table byte, id uint64, fn func(site str
 		return false, nil
 	}
 	for _, site := range s.sites.all() {
-		found, err := findRow(txn, table, site, id, func(val []byte, _ uint64) error { return fn(site, val) })
+		found, err := findRow(txn, table, site, id, func(val []byte, _ []byte) error { return fn(site, val) })
 		if err != nil || found {
 			return found, err
 		}

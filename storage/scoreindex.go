@@ -199,7 +199,7 @@ func (s *Store) scanScore(txn *badger.Txn, prefix []byte, score int, add func(*V
 		site := string(key[2 : len(key)-9])
 		id := keyID(key)
 		v := View{ID: id, CreatedAt: idTime(id), SiteID: site}
-		found, err := findRow(txn, tableViews, site, id, func(val []byte, _ uint64) error { return DecodeView(val, &v) })
+		found, err := findRow(txn, tableViews, site, id, func(val []byte, _ []byte) error { return DecodeView(val, &v) })
 		if err != nil {
 			return err
 		}

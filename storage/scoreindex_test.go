@@ -53,7 +53,8 @@ func TestScoreIndex_AgreesWithFullScan(t *testing.T) {
 		return s.Views("b", time.Time{}, t0.AddDate(1, 0, 0), func(v *View) bool {
 			if v.BotScore >= 25 && deleted < 10 {
 				deleted++
-				_ = txn.Delete(rowKey(tableViews, "b", v.ID))
+				drop := func([]byte) ([]byte, bool, error) { return nil, true, nil }
+				_, _, _ = rewriteRow(txn, tableViews, "b", v.ID, drop, txn.Set, txn.Delete)
 			}
 			return true
 		})

@@ -25,6 +25,9 @@ type Options struct {
 	Logger badger.Logger
 	// InMemory keeps everything in memory and ignores Dir: for tests.
 	InMemory bool
+	// CounterPersist is how often the aggregates' pending changes are
+	// written (agg.go); default 5 minutes. Queries see them at once.
+	CounterPersist time.Duration
 }
 
 // Store is an open Badger database with Echelon's tables. It is safe for
@@ -34,6 +37,11 @@ type Store struct {
 	views  recordTable
 	events recordTable
 	sites  siteRegistry
+	agg    *aggregator
+
+	importMu  sync.Mutex // serialises imports (import.go)
+	campaigns campaignRegistry
+	ingestMu  sync.Mutex // serialises ingest dedupe (ingest.go)
 
 	salt     atomic.Pointer[daySalt] // the newest day's salt, read lock-free
 	idMu     sync.Mutex              // guards making a salt and instance below
@@ -78,7 +86,12 @@ func Open(opt Options) (*Store, error) {
 		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID},
 		writers: make(map[*Writer]struct{}),
 	}
-	if err := s.load(); err != nil {
+	s.agg = newAggregator(db, opt.CounterPersist, s.dayRows)
+	err = s.load()
+	if err == nil {
+		err = s.loadCampaigns()
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", opt.Dir, err)
 	}
@@ -212,6 +225,9 @@ func (s *Store) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	if err := s.agg.flush(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close badger: %w", err))
 	}
@@ -244,7 +260,7 @@ func (s *Store) writeViews(views []View) error {
 		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil}
 	}, func(dst []byte, i int) []byte {
 		return EncodeView(dst, &views[i])
-	})
+	}, func(a *aggregator) error { return a.addViews(views) })
 }
 
 // writeEvents is writeViews for events.
@@ -254,7 +270,7 @@ func (s *Store) writeEvents(events []Event) error {
 		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID, e}
 	}, func(dst []byte, i int) []byte {
 		return EncodeEvent(dst, &events[i])
-	})
+	}, func(a *aggregator) error { return a.addEvents(events) })
 }
 
 // recordRef is what the keys of a record are made of.
@@ -266,12 +282,19 @@ type recordRef struct {
 }
 
 // writeRecords stores n records of table t: ref(i) gives record i's key
-// fields, encode appends its value.
-func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, encode func(dst []byte, i int) []byte) error {
+// fields, encode appends its value, aggregate folds the records (ids
+// assigned) into the counters of the same batch (agg.go).
+func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, encode func(dst []byte, i int) []byte, aggregate func(*aggregator) error) error {
 	highest := t.ids.assign(n, func(i int) (*uint64, time.Time) {
 		r := ref(i)
 		return r.id, r.createdAt
 	})
+	return s.writeAssigned(t, n, highest, ref, encode, aggregate)
+}
+
+// writeAssigned is writeRecords after the ids are assigned; highest is the
+// highest of them, or 0 to leave t's last id alone (backdated imports).
+func (s *Store) writeAssigned(t *recordTable, n int, highest uint64, ref func(int) recordRef, encode func(dst []byte, i int) []byte, aggregate func(*aggregator) error) (err error) {
 	fresh := s.sites.missing(n, func(i int) string { return ref(i).site })
 	metrics, err := s.loadMetrics()
 	if err != nil {
@@ -287,10 +310,14 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 			return err
 		}
 	}
-	if err := wb.Set(t.lastID, binary.BigEndian.AppendUint64(nil, highest)); err != nil {
-		return err
+	if highest != 0 {
+		if err := wb.Set(t.lastID, binary.BigEndian.AppendUint64(nil, highest)); err != nil {
+			return err
+		}
 	}
-	if err := s.setRows(wb, t, n, ref, encode, false); err != nil {
+	// highest is 0 for backdated imports (import.go), whose rows take the
+	// import path of setRows.
+	if err := s.setRows(wb, t, n, ref, encode, highest == 0); err != nil {
 		return err
 	}
 	// Events tagged with an experiment, or carrying a metric, go into the
@@ -302,7 +329,13 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 			}
 		}
 	}
-	if err := wb.Flush(); err != nil {
+	done, err := s.agg.batch(wb, aggregate)
+	if err != nil {
+		return fmt.Errorf("aggregates: %w", err)
+	}
+	err = wb.Flush()
+	done(err == nil)
+	if err != nil {
 		return err
 	}
 	s.sites.add(fresh)

@@ -1,0 +1,187 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
+)
+
+// Campaigns serves the UTM campaign registry (api.md §5): GET and POST
+// /api/campaigns, PATCH and DELETE /api/campaigns/:id.
+type Campaigns struct {
+	Store *storage.Store
+	Now   Clock
+}
+
+const maxAPIBody = 64 << 10
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// ServeCollection answers GET (newest 200) and POST /api/campaigns.
+func (c *Campaigns) ServeCollection(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		c.create(w, r)
+		return
+	}
+	all, err := c.Store.Campaigns()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", "")
+		return
+	}
+	if all == nil {
+		all = []storage.Campaign{}
+	}
+	writeJSON(w, http.StatusOK, all[:min(200, len(all))])
+}
+
+// readObject decodes a JSON object body of at most maxAPIBody bytes; on
+// failure it has written the 400.
+func readObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	var obj map[string]any
+	if err == nil {
+		err = json.Unmarshal(body, &obj)
+	}
+	if err != nil || obj == nil {
+		writeError(w, http.StatusBadRequest, "invalid_payload", "Body must be a JSON object")
+		return nil, false
+	}
+	return obj, true
+}
+
+// cleanText cuts s to n bytes (whole runes) and removes bytes 0x00–0x1F.
+func cleanText(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 {
+			return -1
+		}
+		return r
+	}, s)
+	return truncateRunes(s, n)
+}
+
+func (c *Campaigns) create(w http.ResponseWriter, r *http.Request) {
+	obj, ok := readObject(w, r)
+	if !ok {
+		return
+	}
+	id, _ := obj["id"].(string)
+	name, _ := obj["name"].(string)
+	utm, _ := obj["utm_campaign"].(string)
+	if id == "" || name == "" || utm == "" {
+		writeError(w, http.StatusBadRequest, "invalid_payload", "Missing required fields: id, name, utm_campaign")
+		return
+	}
+	if len(id) > 128 || !idPattern.MatchString(id) {
+		writeError(w, http.StatusBadRequest, "invalid_id", "id must be at most 128 characters of A-Z a-z 0-9 . _ -")
+		return
+	}
+	site, _ := obj["site_id"].(string)
+	camp := storage.Campaign{ID: id, Name: cleanText(name, 256), UTMCampaign: cleanText(utm, 256), SiteID: lenientSite(site)}
+	switch err := c.Store.CreateCampaign(camp, c.Now()); {
+	case errors.Is(err, storage.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", "A campaign with this id or utm_campaign and site_id exists")
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "internal", "")
+	default:
+		writeJSON(w, http.StatusCreated, map[string]string{"created": id})
+	}
+}
+
+// pathID is the URL-decoded path segment after prefix, cut to 128 bytes.
+func pathID(r *http.Request, prefix string) string {
+	esc := r.URL.EscapedPath()
+	i := strings.LastIndex(esc, prefix)
+	if i < 0 {
+		return ""
+	}
+	id, err := url.PathUnescape(esc[i+len(prefix):])
+	if err != nil {
+		id = esc[i+len(prefix):]
+	}
+	return truncateRunes(id, 128)
+}
+
+// ServeItem answers PATCH {"status"} and DELETE /api/campaigns/:id.
+func (c *Campaigns) ServeItem(w http.ResponseWriter, r *http.Request) {
+	id := pathID(r, "/api/campaigns/")
+	var ok bool
+	var err error
+	var reply map[string]string
+	if r.Method == http.MethodDelete {
+		ok, err = c.Store.DeleteCampaign(id)
+		reply = map[string]string{"deleted": id}
+	} else {
+		obj, valid := readObject(w, r)
+		if !valid {
+			return
+		}
+		status, _ := obj["status"].(string)
+		if !slices.Contains(storage.CampaignStatuses(), status) {
+			writeError(w, http.StatusBadRequest, "invalid_payload", "status must be one of active, paused, archived")
+			return
+		}
+		ok, err = c.Store.SetCampaignStatus(id, status)
+		reply = map[string]string{"updated": id}
+	}
+	switch {
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "internal", "")
+	case !ok:
+		writeError(w, http.StatusNotFound, "not_found", "Campaign not found")
+	default:
+		writeJSON(w, http.StatusOK, reply)
+	}
+}
+
+// ServeCampaignStats answers GET /api/stats/campaigns?days&id.
+func (s *Stats) ServeCampaignStats(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	days := intParam(q, "days", 30, 1, 90)
+	if q.Get("id") == "" {
+		list, err := s.Store.CampaignList(days, s.Now())
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, list)
+		return
+	}
+	c, ok, err := s.Store.CampaignByID(truncateRunes(q.Get("id"), 128))
+	switch {
+	case err != nil:
+		s.fail(w, err)
+		return
+	case !ok:
+		writeError(w, http.StatusNotFound, "not_found", "")
+		return
+	}
+	d, err := s.Store.Detail(c, days, s.Now())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// ServeCampaignEvents answers GET /api/stats/campaign-events?site_id&days&event_type.
+func (s *Stats) ServeCampaignEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	site, ok := strictSite(w, q)
+	if !ok {
+		return
+	}
+	rows, err := s.Store.CampaignEvents(site, intParam(q, "days", 30, 1, 90), truncateRunes(q.Get("event_type"), 128), s.Now())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rows)
+}

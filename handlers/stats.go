@@ -1,0 +1,87 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
+)
+
+// Stats serves the GET /api/stats/* endpoints of api.md §3 (vitals and
+// experiments live elsewhere). Access control is the caller's.
+type Stats struct {
+	Store *storage.Store
+	// Pending reports the records buffered and not yet stored.
+	Pending    func() (views, events int)
+	PublicMode bool
+	Now        Clock
+}
+
+func (s *Stats) fail(w http.ResponseWriter, _ error) {
+	writeError(w, http.StatusInternalServerError, "internal", "stats query failed")
+}
+
+// ServeOverview answers GET /api/stats/overview?site_id&days (1–730, 30).
+func (s *Stats) ServeOverview(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	site, ok := strictSite(w, q)
+	if !ok {
+		return
+	}
+	o, err := s.Store.Overview(site, intParam(q, "days", 30, 1, 730), s.Now())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+// ServeDashboard answers GET /api/stats/dashboard?site_id.
+func (s *Stats) ServeDashboard(w http.ResponseWriter, r *http.Request) {
+	site, ok := strictSite(w, r.URL.Query())
+	if !ok {
+		return
+	}
+	d, err := s.Store.Dashboard(site, s.Now())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// ServeRealtime answers GET /api/stats/realtime?site_id.
+func (s *Stats) ServeRealtime(w http.ResponseWriter, r *http.Request) {
+	site, ok := strictSite(w, r.URL.Query())
+	if !ok {
+		return
+	}
+	rt, err := s.Store.Realtime(site, s.Now())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rt)
+}
+
+// ServeSummary answers GET /api/stats/summary: the last 24 hours of every
+// site, and the buffered record counts except in public mode.
+func (s *Stats) ServeSummary(w http.ResponseWriter, r *http.Request) {
+	sum, err := s.Store.Last24h(s.Now())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	type buffers struct {
+		Views  int `json:"views"`
+		Events int `json:"events"`
+	}
+	out := struct {
+		Buffers *buffers        `json:"buffers,omitempty"`
+		Last24h storage.Summary `json:"last_24h"`
+	}{Last24h: sum}
+	if !s.PublicMode && s.Pending != nil {
+		v, e := s.Pending()
+		out.Buffers = &buffers{v, e}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,366 @@
+package storage
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Daily maintenance (api.md §9, with the issue's improvements): re-derive
+// finished days from raw rows with exclusions and current scores, purge raw
+// rows past retention and counters past two years, reclaim space, and keep
+// a maintenance_log row per day.
+//
+// maintenance_log (tableMaintenance):
+//
+//	0x0c | "YYYY-MM-DD"  →  JSON of LogEntry
+const tableMaintenance byte = 0x0c
+
+// Maintenance configures the daily run.
+type Maintenance struct {
+	// RetentionDays keeps clean raw rows; BotRetentionDays rows scoring ≥ 50
+	// or < 0 (ingested). Counters are kept CounterDays (default 730).
+	RetentionDays, BotRetentionDays, CounterDays int
+	// Excluded returns the visitor ids whose rows finished days must not
+	// count; nil means none.
+	Excluded func() (map[string]struct{}, error)
+	// Now is the clock; the run is due once per UTC date from 03:00.
+	Now func() time.Time
+	// CatchUp is how many finished days without a complete log row a run
+	// re-derives (default 7), so a server that was down at 03:00 catches up.
+	CatchUp int
+
+	mu      sync.Mutex
+	lastRun Day // the UTC date of the last run, in memory
+}
+
+// LogEntry is one maintenance_log row.
+type LogEntry struct {
+	Date        string `json:"date"`
+	Status      string `json:"status"` // started, complete, failed
+	RollupRows  int    `json:"rollup_rows"`
+	PurgeViews  int    `json:"purge_views"`
+	PurgeEvents int    `json:"purge_events"`
+	StartedAt   string `json:"started_at"`
+	CompletedAt string `json:"completed_at,omitempty"`
+	Error       string `json:"error,omitempty"`
+}
+
+// Tick runs the maintenance if it is due: the UTC hour is 3 or later and it
+// has not run today in this process. It reports whether it ran.
+func (m *Maintenance) Tick(s *Store) (bool, error) {
+	now := m.Now().UTC()
+	today := DayOf(now)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if now.Hour() < 3 || m.lastRun == today {
+		return false, nil
+	}
+	m.lastRun = today
+	return true, s.Maintain(m, now)
+}
+
+// Maintain runs the daily maintenance for now: every day whose log row is
+// not complete (any age), and every finished day of the last CatchUp days
+// without a row, oldest first, is re-derived and logged, then rows and
+// counters past retention are purged (counted in yesterday's row) and the
+// value log is garbage-collected.
+func (s *Store) Maintain(m *Maintenance, now time.Time) error {
+	today := DayOf(now)
+	catchUp := cmpOr(m.CatchUp, 7)
+	var errs []error
+	excluded := map[string]struct{}{}
+	if m.Excluded != nil {
+		ex, err := m.Excluded()
+		if err != nil {
+			return fmt.Errorf("maintenance: exclusions: %w", err)
+		}
+		excluded = ex
+	}
+	// Every logged day not complete, whatever its age, then the recent days
+	// without a row.
+	days := map[Day]bool{}
+	log, err := s.MaintenanceLog()
+	if err != nil {
+		return fmt.Errorf("maintenance: %w", err)
+	}
+	for _, e := range log {
+		if t, err := time.Parse(time.DateOnly, e.Date); err == nil && e.Status != "complete" && DayOf(t) < today {
+			days[DayOf(t)] = true
+		}
+	}
+	for day := today - Day(catchUp); day < today; day++ {
+		days[day] = true
+	}
+	for _, day := range slices.Sorted(maps.Keys(days)) {
+		entry, ok, err := s.logEntry(day)
+		if err != nil {
+			return err
+		}
+		if ok && entry.Status == "complete" {
+			continue
+		}
+		entry = LogEntry{Date: day.String(), Status: "started", StartedAt: now.Format(TimeLayout)}
+		if err := s.putLog(entry); err != nil {
+			return err
+		}
+		rows, err := s.rollup(day, excluded)
+		if err == nil && day == today-1 {
+			entry.PurgeViews, entry.PurgeEvents, err = s.purge(m, now)
+		}
+		entry.RollupRows = rows
+		if err != nil {
+			entry.Status, entry.Error = "failed", err.Error()
+			errs = append(errs, fmt.Errorf("maintenance of %s: %w", day, err))
+		} else {
+			entry.Status, entry.CompletedAt = "complete", now.Format(TimeLayout)
+		}
+		if err := s.putLog(entry); err != nil {
+			return err
+		}
+	}
+	s.reclaim()
+	return errors.Join(errs...)
+}
+
+// rollup re-derives day's counters of every site from the raw rows,
+// without the excluded visitors and with the scores as stored now; the
+// finished day keeps no minute counters. It returns the counters written.
+func (s *Store) rollup(day Day, excluded map[string]struct{}) (int, error) {
+	a := s.agg
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.flushLocked(); err != nil {
+		return 0, err
+	}
+	a.excluded = excluded
+	a.newest = max(a.newest, day+1) // day is finished
+	n := 0
+	for _, site := range s.sites.all() {
+		_, written, err := a.rederive(site, day, excluded, false)
+		if err != nil {
+			return n, err
+		}
+		n += written
+	}
+	return n, nil
+}
+
+// purge deletes raw rows past retention and counters past CounterDays.
+func (s *Store) purge(m *Maintenance, now time.Time) (views, events int, err error) {
+	cleanCut := (DayOf(now) - Day(cmpOr(m.RetentionDays, 90))).Time()
+	botCut := (DayOf(now) - Day(cmpOr(m.BotRetentionDays, cmpOr(m.RetentionDays, 90)))).Time()
+	counterCut := DayOf(now) - Day(cmpOr(m.CounterDays, 730))
+	for _, site := range s.sites.all() {
+		nv, err := s.purgeRows(tableViews, tableVisitorViews, site, cleanCut, botCut, func(val []byte) (string, int, error) {
+			var v View
+			err := DecodeView(val, &v)
+			return v.VisitorID, v.BotScore, err
+		})
+		views += nv
+		if err != nil {
+			return views, events, err
+		}
+		ne, err := s.purgeRows(tableEvents, tableVisitorEvents, site, cleanCut, botCut, func(val []byte) (string, int, error) {
+			var e Event
+			err := DecodeEvent(val, &e)
+			return e.VisitorID, e.BotScore, err
+		})
+		events += ne
+		if err != nil {
+			return views, events, err
+		}
+		end := counterPrefix(site, counterCut, 0)
+		if err := deletePrefix(s.db, siteCounterPrefix(site), end[:len(end)-1]); err != nil {
+			return views, events, err
+		}
+	}
+	// The experiment index follows the events (its entries carry the day
+	// of their last event); perf metrics follow the raw-row retention
+	// (api.md §9).
+	indexCut := cleanCut
+	if botCut.Before(indexCut) {
+		indexCut = botCut
+	}
+	if _, err := s.PurgeExperimentIndex(indexCut); err != nil {
+		return views, events, err
+	}
+	if _, err := s.PurgePerf(cleanCut); err != nil {
+		return views, events, err
+	}
+	return views, events, nil
+}
+
+// purgeRows deletes site's rows of table (and their visitor index entries)
+// that are clean and before cleanCut, or not clean and before botCut. Rows
+// live in blocks (blocks.go): a block that loses every row is deleted, one
+// that keeps some is stored again with those, under its first kept id.
+func (s *Store) purgeRows(table, index byte, site string, cleanCut, botCut time.Time, decode func([]byte) (string, int, error)) (int, error) {
+	n := 0
+	for _, tb := range []byte{table, importTable(table)} {
+		m, err := s.purgeBlocks(tb, index, site, cleanCut, botCut, decode)
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// purgeBlocks is purgeRows for one table of blocks.
+func (s *Store) purgeBlocks(table, index byte, site string, cleanCut, botCut time.Time, decode func([]byte) (string, int, error)) (int, error) {
+	cleanMax, botMax := idFloor(ceilMilli(cleanCut)), idFloor(ceilMilli(botCut))
+	end := max(cleanMax, botMax)
+	prefix := sitePrefix(table, site)
+	n := 0
+	from := uint64(0)
+	for {
+		type edit struct {
+			key, val []byte // val nil: delete key
+		}
+		var edits []edit
+		more := false
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			defer it.Close()
+			for it.Seek(rowKey(table, site, from)); it.Valid(); it.Next() {
+				item := it.Item()
+				first := keyID(item.Key())
+				if first >= end {
+					return nil
+				}
+				if len(edits) >= 20_000 {
+					more, from = true, first
+					return nil
+				}
+				val, err := item.ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				var kept []byte
+				keptFirst, prev, dropped := uint64(0), uint64(0), 0
+				var derr error
+				_, err = decodeBlock(first, val, func(id uint64, rec []byte) bool {
+					visitor, score, err := decode(rec)
+					if err != nil {
+						derr = err
+						return false
+					}
+					clean := score >= 0 && score < 50
+					if clean && id < cleanMax || !clean && id < botMax {
+						dropped++
+						if visitor != "" {
+							edits = append(edits, edit{appendVisitorKey(nil, index, visitor, id), nil})
+						}
+						return true
+					}
+					if kept == nil {
+						kept, keptFirst, prev = []byte{val[0]}, id, id
+					}
+					kept = appendBlockRow(kept, prev, id, rec)
+					prev = id
+					return true
+				})
+				if err = cmp.Or(err, derr); err != nil {
+					return err
+				}
+				if dropped == 0 {
+					continue
+				}
+				n += dropped
+				if kept == nil || keptFirst != first {
+					edits = append(edits, edit{item.KeyCopy(nil), nil})
+				}
+				if kept != nil {
+					edits = append(edits, edit{rowKey(table, site, keptFirst), kept})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		wb := s.db.NewWriteBatch()
+		for _, e := range edits {
+			var err error
+			if e.val == nil {
+				err = wb.Delete(e.key)
+			} else {
+				err = wb.Set(e.key, e.val)
+			}
+			if err != nil {
+				wb.Cancel()
+				return n, err
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			return n, err
+		}
+		if !more {
+			return n, nil
+		}
+	}
+}
+
+// reclaim runs Badger's value-log GC until it finds nothing to rewrite.
+func (s *Store) reclaim() {
+	for i := 0; i < 100; i++ {
+		if s.db.RunValueLogGC(0.5) != nil {
+			return
+		}
+	}
+}
+
+func logKey(day Day) []byte { return append([]byte{tableMaintenance}, day.String()...) }
+
+func (s *Store) putLog(e LogEntry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	day, err := time.Parse(time.DateOnly, e.Date)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(logKey(DayOf(day)), b) })
+}
+
+func (s *Store) logEntry(day Day) (LogEntry, bool, error) {
+	var e LogEntry
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(logKey(day))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, &e) })
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return e, false, nil
+	}
+	return e, err == nil, err
+}
+
+// MaintenanceLog returns the log rows, oldest first.
+func (s *Store) MaintenanceLog() ([]LogEntry, error) {
+	var out []LogEntry
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tableMaintenance}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var e LogEntry
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,258 @@
+package storage
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The stats queries of api.md §3. Everything older than the last hour comes
+// from counters; the last hour (dashboard, realtime) from raw rows. Clean
+// means bot_score 0–49.
+
+// TimeLayout is how the API writes times: UTC ISO-8601 with milliseconds.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// Overview is GET /api/stats/overview.
+type Overview struct {
+	SiteID           string         `json:"site_id"`
+	PeriodDays       int            `json:"period_days"`
+	Visits           uint64         `json:"visits"`
+	UniqueVisitors   uint64         `json:"unique_visitors"`
+	AvgInteractionMS uint64         `json:"avg_interaction_ms"`
+	TopPaths         []PathStat     `json:"top_paths"`
+	Devices          []DeviceStat   `json:"devices"`
+	Countries        []CountryStat  `json:"countries"`
+	Referrers        []ReferrerStat `json:"referrers"`
+	OSSystems        []OSStat       `json:"os_systems"`
+	Browsers         []BrowserStat  `json:"browsers"`
+	Resolutions      []ResStat      `json:"resolutions"`
+	DailyTrend       []TrendStat    `json:"daily_trend"`
+}
+
+type (
+	PathStat struct {
+		Path     string `json:"path"`
+		Views    uint64 `json:"views"`
+		Visitors uint64 `json:"visitors"`
+	}
+	DeviceStat struct {
+		DeviceType string `json:"device_type"`
+		Visits     uint64 `json:"visits"`
+	}
+	CountryStat struct {
+		CountryCode string `json:"country_code"`
+		Visits      uint64 `json:"visits"`
+		Visitors    uint64 `json:"visitors"`
+	}
+	ReferrerStat struct {
+		ReferrerType string `json:"referrer_type"`
+		Views        uint64 `json:"views"`
+	}
+	OSStat struct {
+		OSName string `json:"os_name"`
+		Views  uint64 `json:"views"`
+	}
+	BrowserStat struct {
+		Browser string `json:"browser"`
+		Views   uint64 `json:"views"`
+	}
+	ResStat struct {
+		Resolution string `json:"resolution"`
+		Views      uint64 `json:"views"`
+	}
+	TrendStat struct {
+		Date     string `json:"date"`
+		Visits   uint64 `json:"visits"`
+		Visitors uint64 `json:"visitors"`
+	}
+)
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Overview answers /api/stats/overview for the days [today−days, today],
+// all from counters, so there is no gap between midnight and the daily
+// maintenance. Lists of paths, referrers, OS, browsers and resolutions
+// cover the last min(days, 7) days.
+func (s *Store) Overview(site string, days int, now time.Time) (Overview, error) {
+	today := DayOf(now)
+	from, recent := today-Day(days), today-Day(min(days, 7))
+	o := Overview{SiteID: site, PeriodDays: days}
+	p := pending(s.agg.pendingFor(site))
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := counterIter(txn, site)
+		defer it.Close()
+		tot := make([]uint64, totalFields)
+		var interSum, interN uint64
+		for d := from; d <= today; d++ {
+			if err := dayCounts(txn, p, site, d, dimTotal, tot); err != nil {
+				return err
+			}
+			o.Visits += tot[tViews]
+			o.UniqueVisitors += tot[tVisitors]
+			interSum += tot[tInterSum]
+			interN += tot[tInterN]
+			if tot[tViews] > 0 {
+				o.DailyTrend = append(o.DailyTrend, TrendStat{Date: d.String(), Visits: tot[tViews], Visitors: tot[tVisitors]})
+			}
+		}
+		if interN > 0 {
+			o.AvgInteractionMS = interSum / interN
+		}
+		list := func(dim byte, since Day, limit int, add func(Tally)) error {
+			m, err := tallyDays(it, p, site, since, today, dim, nil)
+			if err != nil {
+				return err
+			}
+			for _, t := range ranked(m, limit) {
+				add(t)
+			}
+			return nil
+		}
+		return joinErr(
+			list(dimDevice, from, 0, func(t Tally) {
+				o.Devices = append(o.Devices, DeviceStat{orDefault(t.Value, "unknown"), t.Count})
+			}),
+			list(dimCountr, from, 11, func(t Tally) {
+				if t.Value != "" && len(o.Countries) < 10 {
+					o.Countries = append(o.Countries, CountryStat{t.Value, t.Count, t.Visitors})
+				}
+			}),
+			list(dimPath, recent, 20, func(t Tally) { o.TopPaths = append(o.TopPaths, PathStat{t.Value, t.Count, t.Visitors}) }),
+			list(dimRefTyp, recent, 0, func(t Tally) {
+				o.Referrers = append(o.Referrers, ReferrerStat{orDefault(t.Value, "direct_or_unknown"), t.Count})
+			}),
+			list(dimOS, recent, 20, func(t Tally) { o.OSSystems = append(o.OSSystems, OSStat{orDefault(t.Value, "Unknown"), t.Count}) }),
+			list(dimBrowse, recent, 20, func(t Tally) { o.Browsers = append(o.Browsers, BrowserStat{orDefault(t.Value, "Unknown"), t.Count}) }),
+			list(dimResol, recent, 20, func(t Tally) { o.Resolutions = append(o.Resolutions, ResStat{orDefault(t.Value, "0x0"), t.Count}) }),
+		)
+	})
+	if err != nil {
+		return Overview{}, fmt.Errorf("overview of %s: %w", site, err)
+	}
+	nonNil(&o.TopPaths)
+	nonNil(&o.Devices)
+	nonNil(&o.Countries)
+	nonNil(&o.Referrers)
+	nonNil(&o.OSSystems)
+	nonNil(&o.Browsers)
+	nonNil(&o.Resolutions)
+	nonNil(&o.DailyTrend)
+	return o, nil
+}
+
+func joinErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nonNil makes empty lists encode as [] rather than null.
+func nonNil[T any](lists ...*[]T) {
+	for _, l := range lists {
+		if *l == nil {
+			*l = []T{}
+		}
+	}
+}
+
+// Summary is GET /api/stats/summary without the buffers.
+type Summary struct {
+	TotalViews     uint64 `json:"total_views"`
+	HumanViews     uint64 `json:"human_views"`
+	BotViews       uint64 `json:"bot_views"`
+	UniqueVisitors uint64 `json:"unique_visitors"`
+}
+
+// Last24h sums the views of every site over the current UTC hour and the
+// 23 before it, from the hourly counters. Unique visitors (any score) are
+// exact: all of today's, plus yesterday's whose last view falls in the
+// window (ids rotate daily, so the two days never share a visitor).
+func (s *Store) Last24h(now time.Time) (Summary, error) {
+	today := DayOf(now)
+	first := hourOf(now.UnixMilli()) + 1 // yesterday's hours from here are in the window
+	var sum Summary
+	err := s.db.View(func(txn *badger.Txn) error {
+		hours := make([]uint64, hoursFields)
+		tot := make([]uint64, totalFields)
+		for _, site := range s.counterSites() {
+			p := pending(s.agg.pendingFor(site))
+			for _, d := range []Day{today - 1, today} {
+				if err := dayCounts(txn, p, site, d, dimHours, hours); err != nil {
+					return err
+				}
+				start := 0
+				if d != today {
+					start = first
+				}
+				for h := start; h < 24; h++ {
+					slot := hours[h*hourFields:]
+					sum.HumanViews += slot[hViews]
+					sum.BotViews += slot[hBotViews]
+					if d != today {
+						sum.UniqueVisitors += slot[hAnyLast]
+					}
+				}
+			}
+			if err := dayCounts(txn, p, site, today, dimTotal, tot); err != nil {
+				return err
+			}
+			sum.UniqueVisitors += tot[tAnyVisitors]
+		}
+		return nil
+	})
+	sum.TotalViews = sum.HumanViews + sum.BotViews
+	if err != nil {
+		return Summary{}, fmt.Errorf("summary: %w", err)
+	}
+	return sum, nil
+}
+
+// DayTotals are one day's site totals, for tests and tools.
+type DayTotals struct {
+	Views, Visitors, BotViews, AnyVisitors, Events, EventVisitors uint64
+}
+
+// Totals reads site's counters of day.
+func (s *Store) Totals(site string, day Day) (DayTotals, error) {
+	tot := make([]uint64, totalFields)
+	p := pending(s.agg.pendingFor(site))
+	err := s.db.View(func(txn *badger.Txn) error { return dayCounts(txn, p, site, day, dimTotal, tot) })
+	return DayTotals{tot[tViews], tot[tVisitors], tot[tBotViews], tot[tAnyVisitors], tot[tEvents], tot[tEvVisitors]}, err
+}
+
+// TopPaths is the day's paths by views, at most limit.
+func (s *Store) TopPaths(site string, day Day, limit int) ([]PathStat, error) {
+	var out []PathStat
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := counterIter(txn, site)
+		defer it.Close()
+		m, err := tallyDays(it, pending(s.agg.pendingFor(site)), site, day, day, dimPath, nil)
+		for _, t := range ranked(m, limit) {
+			out = append(out, PathStat{t.Value, t.Count, t.Visitors})
+		}
+		return err
+	})
+	return out, err
+}
+
+// sortByCount orders xs by count descending, then key ascending.
+func sortByCount[T any](xs []T, count func(T) uint64, key func(T) string) {
+	slices.SortFunc(xs, func(a, b T) int {
+		if c := cmp.Compare(count(b), count(a)); c != 0 {
+			return c
+		}
+		return cmp.Compare(key(a), key(b))
+	})
+}

@@ -1,0 +1,270 @@
+package storage
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// CampaignStat is one item of GET /api/stats/campaigns without id.
+type CampaignStat struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	UTMCampaign string `json:"utm_campaign"`
+	SiteID      string `json:"site_id"`
+	Status      string `json:"status"`
+	Views       uint64 `json:"views"`
+	Visitors    uint64 `json:"visitors"`
+}
+
+// CampaignList counts every registered campaign's clean views and visitors
+// (sum of daily uniques) on its site since cutoff(days), views descending.
+func (s *Store) CampaignList(days int, now time.Time) ([]CampaignStat, error) {
+	all, err := s.Campaigns()
+	if err != nil {
+		return nil, err
+	}
+	today := DayOf(now)
+	out := make([]CampaignStat, 0, len(all))
+	pend := map[string]pending{}
+	err = s.db.View(func(txn *badger.Txn) error {
+		c := make([]uint64, valueFields)
+		for _, cp := range all {
+			st := CampaignStat{ID: cp.ID, Name: cp.Name, UTMCampaign: cp.UTMCampaign, SiteID: cp.SiteID, Status: cp.Status}
+			p, ok := pend[cp.SiteID]
+			if !ok {
+				p = pending(s.agg.pendingFor(cp.SiteID))
+				pend[cp.SiteID] = p
+			}
+			for d := today - Day(days); d <= today; d++ {
+				if err := valueCounts(txn, p, cp.SiteID, d, dimUTMCmp, cp.UTMCampaign, c); err != nil {
+					return err
+				}
+				st.Views += c[fCount]
+				st.Visitors += c[fVisitors]
+			}
+			out = append(out, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaign stats: %w", err)
+	}
+	slices.SortStableFunc(out, func(a, b CampaignStat) int { return cmp.Compare(b.Views, a.Views) })
+	return out, nil
+}
+
+// valueCounts reads one value's counter of a day.
+func valueCounts(txn *badger.Txn, p pending, site string, day Day, dim byte, value string, dst []uint64) error {
+	key := append(counterPrefix(site, day, dim), value...)
+	item, err := txn.Get(key)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		clear(dst)
+	case err != nil:
+		return err
+	default:
+		if err := item.Value(func(v []byte) error { return readCounts(v, dst) }); err != nil {
+			return err
+		}
+	}
+	p.add(key, dst)
+	return nil
+}
+
+// CampaignDetail is GET /api/stats/campaigns?id=.
+type CampaignDetail struct {
+	CampaignID string          `json:"campaign_id"`
+	BySource   []SourceStat    `json:"bySource"`
+	ByMedium   []MediumStat    `json:"byMedium"`
+	ByContent  []ContentStat   `json:"byContent"`
+	ByTerm     []TermStat      `json:"byTerm"`
+	TopPaths   []PathStat      `json:"topPaths"`
+	DailyTrend []CampaignTrend `json:"dailyTrend"`
+}
+
+type (
+	SourceStat struct {
+		UTMSource string `json:"utm_source"`
+		Views     uint64 `json:"views"`
+		Visitors  uint64 `json:"visitors"`
+	}
+	MediumStat struct {
+		UTMMedium string `json:"utm_medium"`
+		Views     uint64 `json:"views"`
+		Visitors  uint64 `json:"visitors"`
+	}
+	ContentStat struct {
+		UTMContent string `json:"utm_content"`
+		Views      uint64 `json:"views"`
+	}
+	TermStat struct {
+		UTMTerm string `json:"utm_term"`
+		Views   uint64 `json:"views"`
+	}
+	CampaignTrend struct {
+		Date     string `json:"date"`
+		Views    uint64 `json:"views"`
+		Visitors uint64 `json:"visitors"`
+	}
+)
+
+// Detail breaks a campaign's clean views since cutoff(days) down by
+// source ("direct" when missing), medium, content, term ("none"), path and
+// day; top 20 each, trend ascending.
+func (s *Store) Detail(c Campaign, days int, now time.Time) (CampaignDetail, error) {
+	today := DayOf(now)
+	from := today - Day(days)
+	d := CampaignDetail{CampaignID: c.ID}
+	p := pending(s.agg.pendingFor(c.SiteID))
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := counterIter(txn, c.SiteID)
+		defer it.Close()
+		list := func(dim byte, add func(Tally)) error {
+			m, err := tallyDays(it, p, c.SiteID, from, today, dim, &c.UTMCampaign)
+			if err != nil {
+				return err
+			}
+			for _, t := range ranked(m, 20) {
+				add(t)
+			}
+			return nil
+		}
+		err := joinErr(
+			list(dimCmpSrc, func(t Tally) {
+				d.BySource = append(d.BySource, SourceStat{orDefault(t.Sub, "direct"), t.Count, t.Visitors})
+			}),
+			list(dimCmpMed, func(t Tally) {
+				d.ByMedium = append(d.ByMedium, MediumStat{orDefault(t.Sub, "none"), t.Count, t.Visitors})
+			}),
+			list(dimCmpCon, func(t Tally) { d.ByContent = append(d.ByContent, ContentStat{orDefault(t.Sub, "none"), t.Count}) }),
+			list(dimCmpTrm, func(t Tally) { d.ByTerm = append(d.ByTerm, TermStat{orDefault(t.Sub, "none"), t.Count}) }),
+			list(dimCmpPth, func(t Tally) { d.TopPaths = append(d.TopPaths, PathStat{t.Sub, t.Count, t.Visitors}) }),
+		)
+		if err != nil {
+			return err
+		}
+		cnt := make([]uint64, valueFields)
+		for day := from; day <= today; day++ {
+			if err := valueCounts(txn, p, c.SiteID, day, dimUTMCmp, c.UTMCampaign, cnt); err != nil {
+				return err
+			}
+			if cnt[fCount] > 0 {
+				d.DailyTrend = append(d.DailyTrend, CampaignTrend{day.String(), cnt[fCount], cnt[fVisitors]})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return d, fmt.Errorf("campaign %s: %w", c.ID, err)
+	}
+	nonNil(&d.BySource)
+	nonNil(&d.ByMedium)
+	nonNil(&d.ByContent)
+	nonNil(&d.ByTerm)
+	nonNil(&d.TopPaths)
+	nonNil(&d.DailyTrend)
+	return d, nil
+}
+
+// CampaignEventStat is one item of GET /api/stats/campaign-events.
+type CampaignEventStat struct {
+	CampaignID       *string          `json:"campaign_id"`
+	CampaignName     *string          `json:"campaign_name"`
+	UTMCampaign      *string          `json:"utm_campaign"`
+	Visitors         uint64           `json:"visitors"`
+	EventVisitors    uint64           `json:"event_visitors"`
+	Events           uint64           `json:"events"`
+	EventRate        float64          `json:"event_rate"`
+	EventsPerVisitor float64          `json:"events_per_visitor"`
+	EventTypes       []EventTypeCount `json:"event_types"`
+}
+
+type EventTypeCount struct {
+	EventType      string `json:"event_type"`
+	Count          uint64 `json:"count"`
+	UniqueVisitors uint64 `json:"unique_visitors"`
+}
+
+// CampaignEvents is one row per utm_campaign value of site's clean views
+// since cutoff(days) ("" = organic, null in JSON): visitors, and the clean
+// events of the same campaign (only eventType if set). Top 50 by visitors;
+// event_types are each campaign's top 10 types, whatever eventType.
+func (s *Store) CampaignEvents(site string, days int, eventType string, now time.Time) ([]CampaignEventStat, error) {
+	today := DayOf(now)
+	from := today - Day(days)
+	all, err := s.Campaigns()
+	if err != nil {
+		return nil, err
+	}
+	reg := map[string]Campaign{}
+	for _, c := range all {
+		if c.SiteID == site {
+			reg[c.UTMCampaign] = c
+		}
+	}
+	p := pending(s.agg.pendingFor(site))
+	var out []CampaignEventStat
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := counterIter(txn, site)
+		defer it.Close()
+		viewers, err := tallyDays(it, p, site, from, today, dimUTMCmp, nil)
+		if err != nil {
+			return err
+		}
+		evTotals, err := tallyDays(it, p, site, from, today, dimCmpEvs, nil)
+		if err != nil {
+			return err
+		}
+		byType, err := tallyDays(it, p, site, from, today, dimCmpEvT, nil)
+		if err != nil {
+			return err
+		}
+		types := map[string][]EventTypeCount{}
+		for _, t := range ranked(byType, 500) {
+			if len(types[t.Value]) < 10 {
+				types[t.Value] = append(types[t.Value], EventTypeCount{t.Sub, t.Count, t.Visitors})
+			}
+		}
+		rows := ranked(viewers, 0)
+		slices.SortStableFunc(rows, func(a, b Tally) int { return cmp.Compare(b.Visitors, a.Visitors) })
+		for _, v := range rows[:min(50, len(rows))] {
+			r := CampaignEventStat{Visitors: v.Visitors, EventTypes: types[v.Value]}
+			if v.Value != "" {
+				r.UTMCampaign = &v.Value
+				if c, ok := reg[v.Value]; ok {
+					r.CampaignID, r.CampaignName = &c.ID, &c.Name
+				}
+			}
+			var ev *Tally
+			if eventType == "" {
+				ev = evTotals[[2]string{v.Value, ""}]
+			} else {
+				ev = byType[[2]string{v.Value, eventType}]
+			}
+			if ev != nil {
+				r.Events, r.EventVisitors = ev.Count, ev.Visitors
+			}
+			if r.Visitors > 0 {
+				r.EventRate = float64(r.EventVisitors) / float64(r.Visitors)
+				r.EventsPerVisitor = float64(r.Events) / float64(r.Visitors)
+			}
+			if r.EventTypes == nil {
+				r.EventTypes = []EventTypeCount{}
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaign events of %s: %w", site, err)
+	}
+	if out == nil {
+		out = []CampaignEventStat{}
+	}
+	return out, nil
+}
