@@ -37,7 +37,12 @@ func (p pending) add(key []byte, c []uint64) {
 // dayCounts reads one day's counter vector of a dimension without value
 // (dimTotal, dimHours) into dst.
 func dayCounts(txn *badger.Txn, p pending, site string, day Day, dim byte, dst []uint64) error {
-	key := counterPrefix(site, day, dim)
+	return readCounter(txn, p, counterPrefix(site, day, dim), dst)
+}
+
+// readCounter reads the counter vector at key into dst, pending changes
+// included.
+func readCounter(txn *badger.Txn, p pending, key []byte, dst []uint64) error {
 	item, err := txn.Get(key)
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -60,20 +59,7 @@ func (s *Store) CampaignList(days int, now time.Time) ([]CampaignStat, error) {
 
 // valueCounts reads one value's counter of a day.
 func valueCounts(txn *badger.Txn, p pending, site string, day Day, dim byte, value string, dst []uint64) error {
-	key := append(counterPrefix(site, day, dim), value...)
-	item, err := txn.Get(key)
-	switch {
-	case errors.Is(err, badger.ErrKeyNotFound):
-		clear(dst)
-	case err != nil:
-		return err
-	default:
-		if err := item.Value(func(v []byte) error { return readCounts(v, dst) }); err != nil {
-			return err
-		}
-	}
-	p.add(key, dst)
-	return nil
+	return readCounter(txn, p, append(counterPrefix(site, day, dim), value...), dst)
 }
 
 // CampaignDetail is GET /api/stats/campaigns?id=.
