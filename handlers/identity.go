@@ -21,7 +21,16 @@ type visitorHasher struct {
 
 type saltedPool struct {
 	salt []byte
-	pool sync.Pool
+	pool sync.Pool // of *keyedMAC
+}
+
+// keyedMAC is a keyed HMAC state with room for its input and sum, so that
+// hashing allocates nothing (a stack buffer passed to an interface method
+// would escape).
+type keyedMAC struct {
+	mac hash.Hash
+	msg []byte
+	sum [sha256.Size]byte
 }
 
 func (vh *visitorHasher) pool(salt []byte) *saltedPool {
@@ -30,26 +39,27 @@ func (vh *visitorHasher) pool(salt []byte) *saltedPool {
 	}
 	key := bytes.Clone(salt)
 	p := &saltedPool{salt: key}
-	p.pool.New = func() any { return hmac.New(sha256.New, key) }
+	p.pool.New = func() any { return &keyedMAC{mac: hmac.New(sha256.New, key), msg: make([]byte, 0, 512)} }
 	vh.cur.Store(p)
 	return p
 }
 
 func (vh *visitorHasher) id(salt []byte, ip, ua, site string, now time.Time) string {
 	p := vh.pool(salt)
-	mac := p.pool.Get().(hash.Hash)
-	mac.Reset()
-	var buf [512]byte
-	msg := append(buf[:0], ip...)
+	k := p.pool.Get().(*keyedMAC)
+	k.mac.Reset()
+	msg := append(k.msg[:0], ip...)
 	msg = append(msg, '|')
 	msg = append(msg, ua...)
 	msg = append(msg, '|')
 	msg = append(msg, site...)
 	msg = append(msg, '|')
 	msg = now.UTC().AppendFormat(msg, time.DateOnly)
-	mac.Write(msg)
-	var sum [sha256.Size]byte
-	mac.Sum(sum[:0])
-	p.pool.Put(mac)
-	return hex.EncodeToString(sum[:8])
+	k.mac.Write(msg)
+	id := hex.EncodeToString(k.mac.Sum(k.sum[:0])[:8])
+	if cap(msg) <= 4096 { // keep the buffer unless a huge UA grew it
+		k.msg = msg[:0]
+	}
+	p.pool.Put(k)
+	return id
 }

@@ -81,28 +81,49 @@ func ClassifyReferrer(raw string) (origin, class string) {
 	if !ok {
 		return ReferrerUnknown, ReferrerUnknown
 	}
-	origin = scheme + "://" + host
-	if port != "" {
-		origin += ":" + port
+	// Most referrers are already in origin form: reuse their bytes.
+	n := len(scheme) + 3 + len(host)
+	if t := strings.TrimLeftFunc(raw, func(r rune) bool { return r <= ' ' }); port == "" && len(t) >= n &&
+		t[:len(scheme)] == scheme && t[len(scheme):len(scheme)+3] == "://" && t[len(scheme)+3:n] == host {
+		origin = t[:n]
+	} else {
+		origin = scheme + "://" + host
+		if port != "" {
+			origin += ":" + port
+		}
 	}
 	return origin, hostClass(host)
 }
 
+// hostClass is the class of the most specific listed domain that equals
+// host or is a parent of it: a map lookup per label instead of a walk of
+// the table.
 func hostClass(host string) string {
 	h := strings.TrimSuffix(host, ".")
 	h = strings.TrimPrefix(h, "www.")
-	for _, d := range referrerDomains {
-		if h == d.domain || isSubdomain(h, d.domain) {
-			return d.class
+	for {
+		if class, ok := referrerClasses[h]; ok {
+			return class
 		}
+		dot := strings.IndexByte(h, '.')
+		if dot < 0 {
+			return ReferrerUnknown
+		}
+		h = h[dot+1:]
 	}
-	return ReferrerUnknown
 }
 
-func isSubdomain(host, parent string) bool {
-	n := len(host) - len(parent)
-	return n > 1 && host[n-1] == '.' && host[n:] == parent
-}
+// referrerClasses is referrerDomains as a map; the table lists specific
+// domains before their parents, so the first entry of a domain wins.
+var referrerClasses = func() map[string]string {
+	m := make(map[string]string, len(referrerDomains))
+	for _, d := range referrerDomains {
+		if _, ok := m[d.domain]; !ok {
+			m[d.domain] = d.class
+		}
+	}
+	return m
+}()
 
 // splitOrigin extracts the lower-cased scheme, host and normalized port of
 // an absolute http(s) URL.

@@ -112,3 +112,33 @@ func FuzzClassifyReferrer(f *testing.F) {
 		}
 	})
 }
+
+// TestHostClass_MapAgreesWithTheTableWalk checks the map lookup against the
+// ordered walk of referrerDomains for every listed domain, its subdomains
+// and near misses.
+func TestHostClass_MapAgreesWithTheTableWalk(t *testing.T) {
+	for _, d := range referrerDomains {
+		for _, h := range []string{d.domain, "www." + d.domain, "a.b." + d.domain, d.domain + ".", "x" + d.domain, "com" + d.domain[len(d.domain)-1:], "gemini." + d.domain} {
+			if got, want := hostClass(h), hostClassByWalk(h); got != want {
+				t.Errorf("%q: map %q, walk %q", h, got, want)
+			}
+		}
+	}
+}
+
+// hostClassByWalk is the ordered table walk that hostClass replaces.
+func hostClassByWalk(host string) string {
+	h := strings.TrimSuffix(host, ".")
+	h = strings.TrimPrefix(h, "www.")
+	for _, d := range referrerDomains {
+		if h == d.domain || isSubdomain(h, d.domain) {
+			return d.class
+		}
+	}
+	return ReferrerUnknown
+}
+
+func isSubdomain(host, parent string) bool {
+	n := len(host) - len(parent)
+	return n > 1 && host[n-1] == '.' && host[n:] == parent
+}

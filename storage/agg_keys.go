@@ -242,8 +242,26 @@ func resolution(w, h int) string {
 	if w == 0 && h == 0 {
 		return ""
 	}
-	b := make([]byte, 0, 10)
-	b = strconv.AppendInt(b, int64(w), 10)
+	var buf [24]byte
+	b := strconv.AppendInt(buf[:0], int64(w), 10)
 	b = append(b, 'x')
-	return string(strconv.AppendInt(b, int64(h), 10))
+	b = strconv.AppendInt(b, int64(h), 10)
+	if common, ok := commonResolutions[string(b)]; ok {
+		return common // the map lookup does not allocate; the string would
+	}
+	return string(b)
 }
+
+// commonResolutions interns the screen sizes most views have.
+var commonResolutions = func() map[string]string {
+	m := map[string]string{}
+	for _, r := range []string{
+		"1920x1080", "1366x768", "1536x864", "1440x900", "1280x720", "1600x900", "2560x1440", "1280x800",
+		"1680x1050", "1280x1024", "3840x2160", "2560x1600", "1920x1200", "1024x768", "360x800", "390x844",
+		"393x873", "412x915", "414x896", "375x812", "428x926", "430x932", "393x852", "360x780", "375x667",
+		"768x1024", "810x1080", "820x1180", "834x1194", "1024x1366", "800x1280", "412x892", "384x854",
+	} {
+		m[r] = r
+	}
+	return m
+}()
