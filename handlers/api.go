@@ -1,8 +1,7 @@
 package handlers
 
 import (
-	"bytes"
-	"encoding/json"
+	"github.com/echelon-analytics/caddy-echelon/auth"
 	"net/http"
 	"net/url"
 
@@ -12,19 +11,9 @@ import (
 // Helpers shared by the /api handlers (api.md §1).
 
 // writeError writes {"error":code,"message":message}, without message when
-// it is empty.
+// it is empty: auth.WriteJSONError, the one error writer of the API.
 func writeError(w http.ResponseWriter, status int, code, message string) {
-	body := struct {
-		Error   string `json:"error"`
-		Message string `json:"message,omitempty"`
-	}{code, message}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(body)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	auth.WriteJSONError(w, status, code, message)
 }
 
 // intParam parses an integer parameter like the reference's parseInt:

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
@@ -68,7 +67,7 @@ func (p *Perf) ServeList(w http.ResponseWriter, r *http.Request) {
 		Limit:    intParam(r.URL.Query(), "limit", 100, 1, 1000),
 	})
 	if err != nil {
-		auth.WriteJSONError(w, http.StatusInternalServerError, "internal", "")
+		writeError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
 	out := make([]perfJSON, len(ms))
@@ -83,7 +82,7 @@ func (p *Perf) ServeList(w http.ResponseWriter, r *http.Request) {
 func (p *Perf) ServeTrends(w http.ResponseWriter, r *http.Request) {
 	series, err := p.Store.PerfTrends(intParam(r.URL.Query(), "limit", 30, 1, 1000), r.URL.Query().Get("since"))
 	if err != nil {
-		auth.WriteJSONError(w, http.StatusInternalServerError, "internal", "")
+		writeError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
 	out := make(map[string][]perfJSON, len(series))
@@ -101,25 +100,25 @@ func (p *Perf) ServeTrends(w http.ResponseWriter, r *http.Request) {
 // in one transaction, or none of them.
 func (p *Perf) ServeAdd(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > perfMaxBody {
-		auth.WriteJSONError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds 65536 bytes")
+		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds 65536 bytes")
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, perfMaxBody+1))
 	if err != nil {
-		auth.WriteJSONError(w, http.StatusBadRequest, "invalid_payload", "Unreadable body")
+		writeError(w, http.StatusBadRequest, "invalid_payload", "Unreadable body")
 		return
 	}
 	if len(body) > perfMaxBody {
-		auth.WriteJSONError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds 65536 bytes")
+		writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "Body exceeds 65536 bytes")
 		return
 	}
 	metrics, err := ParsePerfMetrics(body)
 	if err != nil {
-		auth.WriteJSONError(w, http.StatusBadRequest, "invalid_payload", err.Error())
+		writeError(w, http.StatusBadRequest, "invalid_payload", err.Error())
 		return
 	}
 	if err := p.Store.AddPerfMetrics(metrics, p.Now()); err != nil {
-		auth.WriteJSONError(w, http.StatusInternalServerError, "internal", "")
+		writeError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"inserted": len(metrics)})

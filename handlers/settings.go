@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
-
-	"github.com/echelon-analytics/caddy-echelon/auth"
 )
 
 // SettingStore keeps instance settings; storage.Store is the real one.
@@ -63,24 +62,24 @@ func onOff(b bool) string {
 func (s *Settings) ServeTelemetry(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		if s.Telemetry != nil {
-			auth.WriteJSONError(w, http.StatusConflict, "locked", "Telemetry is set by the server configuration")
+			writeError(w, http.StatusConflict, "locked", "Telemetry is set by the server configuration")
 			return
 		}
 		var body struct {
 			OptIn *bool `json:"optin"`
 		}
 		if !decodeSmallJSON(r, &body) || body.OptIn == nil {
-			auth.WriteJSONError(w, http.StatusBadRequest, "invalid_body", `Expected {"optin": true|false}`)
+			writeError(w, http.StatusBadRequest, "invalid_body", `Expected {"optin": true|false}`)
 			return
 		}
-		if err := s.Store.SetSetting(telemetryKey, map[bool]string{true: "true", false: "false"}[*body.OptIn], s.Now()); err != nil {
-			auth.WriteJSONError(w, http.StatusInternalServerError, "internal", "")
+		if err := s.Store.SetSetting(telemetryKey, strconv.FormatBool(*body.OptIn), s.Now()); err != nil {
+			writeError(w, http.StatusInternalServerError, "internal", "")
 			return
 		}
 	}
 	state, override, err := s.TelemetryState()
 	if err != nil {
-		auth.WriteJSONError(w, http.StatusInternalServerError, "internal", "")
+		writeError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
 	if r.Method == http.MethodPost {
@@ -90,7 +89,7 @@ func (s *Settings) ServeTelemetry(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		Telemetry   string  `json:"telemetry"`
 		EnvOverride *string `json:"envOverride"`
-	}{state, nonEmpty(override)})
+	}{state, nullable(override)})
 }
 
 // ServeDebug answers GET and POST /api/debug. The switch lives in memory
@@ -98,14 +97,14 @@ func (s *Settings) ServeTelemetry(w http.ResponseWriter, r *http.Request) {
 func (s *Settings) ServeDebug(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		if s.DebugLocked {
-			auth.WriteJSONError(w, http.StatusConflict, "locked", "Debug is turned on by the server configuration")
+			writeError(w, http.StatusConflict, "locked", "Debug is turned on by the server configuration")
 			return
 		}
 		var body struct {
 			Enabled *bool `json:"enabled"`
 		}
 		if !decodeSmallJSON(r, &body) || body.Enabled == nil {
-			auth.WriteJSONError(w, http.StatusBadRequest, "invalid_body", `Expected {"enabled": true|false}`)
+			writeError(w, http.StatusBadRequest, "invalid_body", `Expected {"enabled": true|false}`)
 			return
 		}
 		s.Debug.Store(*body.Enabled)
@@ -125,11 +124,4 @@ func decodeSmallJSON(r *http.Request, v any) bool {
 		return false
 	}
 	return json.Unmarshal(body, v) == nil
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/echelon-analytics/caddy-echelon/auth"
 )
 
 // RequestStats times every request the server handles, for
@@ -156,7 +154,7 @@ func round2(x float64) float64 { return math.Round(x*100) / 100 }
 func (s *RequestStats) ServeVitals(public bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		if public {
-			auth.WriteJSONError(w, http.StatusForbidden, "redacted", "Not available in public mode")
+			writeError(w, http.StatusForbidden, "redacted", "Not available in public mode")
 			return
 		}
 		writeJSON(w, http.StatusOK, s.Snapshot())

@@ -57,39 +57,39 @@ func appendBlockRow(dst []byte, prev, id uint64, rec []byte) []byte {
 }
 
 // decodeBlock calls fn for each row of a block value, in id order.
-func decodeBlock(firstID uint64, val []byte, fn func(id uint64, rec []byte) bool) (kind byte, err error) {
+func decodeBlock(firstID uint64, val []byte, fn func(id uint64, rec []byte) bool) error {
 	if len(val) == 0 || val[0] != blockLive && val[0] != blockImport {
-		return 0, fmt.Errorf("block %d: unknown kind", firstID)
+		return fmt.Errorf("block %d: unknown kind", firstID)
 	}
-	kind, b := val[0], val[1:]
+	b := val[1:]
 	id := firstID
 	for first := true; len(b) > 0; first = false {
 		delta, n := binary.Uvarint(b)
 		if n <= 0 || !first && delta == 0 || delta > 1<<62 {
-			return kind, fmt.Errorf("block %d: %w", firstID, errTruncated)
+			return fmt.Errorf("block %d: %w", firstID, errTruncated)
 		}
 		b = b[n:]
 		size, n := binary.Uvarint(b)
 		if n <= 0 || size > uint64(len(b)-n) {
-			return kind, fmt.Errorf("block %d: %w", firstID, errTruncated)
+			return fmt.Errorf("block %d: %w", firstID, errTruncated)
 		}
 		b = b[n:]
 		id += delta
 		if !fn(id, b[:size]) {
-			return kind, nil
+			return nil
 		}
 		b = b[size:]
 	}
-	return kind, nil
+	return nil
 }
 
 // blockRows decodes a whole block into rows (aliasing val).
-func blockRows(firstID uint64, val []byte, dst []blockRow) ([]blockRow, byte, error) {
-	kind, err := decodeBlock(firstID, val, func(id uint64, rec []byte) bool {
+func blockRows(firstID uint64, val []byte, dst []blockRow) ([]blockRow, error) {
+	err := decodeBlock(firstID, val, func(id uint64, rec []byte) bool {
 		dst = append(dst, blockRow{id, rec})
 		return true
 	})
-	return dst, kind, err
+	return dst, err
 }
 
 // Tables of imported rows that may overlap live blocks (blocks.go).
@@ -136,7 +136,7 @@ func (rs *rowStream) peek() (blockRow, bool) {
 		}
 		val, err := item.ValueCopy(nil)
 		if err == nil {
-			rs.rows, _, err = blockRows(keyID(key), val, rs.rows[:0])
+			rs.rows, err = blockRows(keyID(key), val, rs.rows[:0])
 		}
 		if err != nil {
 			rs.err = err
@@ -221,7 +221,7 @@ func blockHas(item *badger.Item, id uint64, fn func(rec []byte, blockKey []byte)
 	key := item.KeyCopy(nil)
 	err = item.Value(func(val []byte) error {
 		var hit []byte
-		if _, err := decodeBlock(keyID(key), val, func(rid uint64, rec []byte) bool {
+		if err := decodeBlock(keyID(key), val, func(rid uint64, rec []byte) bool {
 			if rid == id {
 				found, hit = true, rec
 			}
@@ -245,7 +245,7 @@ func highestBlockID(txn *badger.Txn, table byte, site string) (uint64, error) {
 			item := it.Item()
 			first := keyID(item.Key())
 			err := item.Value(func(val []byte) error {
-				_, err := decodeBlock(first, val, func(id uint64, _ []byte) bool {
+				err := decodeBlock(first, val, func(id uint64, _ []byte) bool {
 					highest = max(highest, id)
 					return true
 				})
@@ -371,7 +371,7 @@ func (s *Store) importRun(t *recordTable, n, i int, ref func(int) recordRef) (ki
 		}
 		return it.Item().Value(func(val []byte) error {
 			end := before
-			_, err := decodeBlock(before, val, func(id uint64, _ []byte) bool {
+			err := decodeBlock(before, val, func(id uint64, _ []byte) bool {
 				end = id
 				return true
 			})
@@ -390,9 +390,9 @@ func (s *Store) importRun(t *recordTable, n, i int, ref func(int) recordRef) (ki
 // or ok false to leave the row alone. set and del store the rebuilt block
 // (a transaction's Set and Delete, which later reads of the same
 // transaction see); a block left empty is deleted, one that lost its first
-// row moves to the key of its new first row. found is false when there is
-// no such row.
-func rewriteRow(txn *badger.Txn, table byte, site string, id uint64, edit func(rec []byte) (out []byte, ok bool, err error), set func(k, v []byte) error, del ...func(k []byte) error) (found, changed bool, err error) {
+// row moves to the key of its new first row. del may be nil when edit
+// never deletes. found is false when there is no such row.
+func rewriteRow(txn *badger.Txn, table byte, site string, id uint64, edit func(rec []byte) (out []byte, ok bool, err error), set func(k, v []byte) error, del func(k []byte) error) (found, changed bool, err error) {
 	var key []byte
 	found, err = findRow(txn, table, site, id, func(_ []byte, blockKey []byte) error {
 		key = blockKey
@@ -413,7 +413,7 @@ func rewriteRow(txn *badger.Txn, table byte, site string, id uint64, edit func(r
 	out := append(make([]byte, 0, len(block)+64), block[0])
 	newFirst, prev, rows := uint64(0), uint64(0), 0
 	var editErr error
-	_, err = decodeBlock(first, block, func(rid uint64, rec []byte) bool {
+	err = decodeBlock(first, block, func(rid uint64, rec []byte) bool {
 		if rid == id {
 			edited, ok, err := edit(rec)
 			if err != nil {
@@ -439,10 +439,10 @@ func rewriteRow(txn *badger.Txn, table byte, site string, id uint64, edit func(r
 		return true, false, err
 	}
 	if rows == 0 || newFirst != first {
-		if len(del) == 0 {
+		if del == nil {
 			return true, false, fmt.Errorf("block %d: deleting a row needs a delete function", first)
 		}
-		if err := del[0](key); err != nil {
+		if err := del(key); err != nil {
 			return true, false, err
 		}
 		if rows == 0 {

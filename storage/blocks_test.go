@@ -20,7 +20,7 @@ func blockKeys(t *testing.T, s *Store, table byte, site string) (firsts []uint64
 			first := keyID(it.Item().Key())
 			n := 0
 			if err := it.Item().Value(func(v []byte) error {
-				_, err := decodeBlock(first, v, func(uint64, []byte) bool { n++; return true })
+				err := decodeBlock(first, v, func(uint64, []byte) bool { n++; return true })
 				return err
 			}); err != nil {
 				return err
@@ -147,7 +147,7 @@ func TestBlocks_ImportInsideALiveBlock(t *testing.T) {
 
 func TestBlocks_CorruptBlockIsAnError(t *testing.T) {
 	for _, val := range [][]byte{nil, {9}, {blockLive, 0, 5, 1}, {blockLive, 0, 1, 'x', 0, 1, 'y'}} {
-		if _, err := decodeBlock(1, val, func(uint64, []byte) bool { return true }); err == nil {
+		if err := decodeBlock(1, val, func(uint64, []byte) bool { return true }); err == nil {
 			t.Errorf("block %x decoded without error", val)
 		}
 	}

@@ -247,7 +247,7 @@ func (s *Store) purgeBlocks(table, index byte, site string, cleanCut, botCut tim
 				var kept []byte
 				keptFirst, prev, dropped := uint64(0), uint64(0), 0
 				var derr error
-				_, err = decodeBlock(first, val, func(id uint64, rec []byte) bool {
+				err = decodeBlock(first, val, func(id uint64, rec []byte) bool {
 					visitor, score, err := decode(rec)
 					if err != nil {
 						derr = err

@@ -19,7 +19,7 @@ func raiseScore(t *testing.T, s *Store, v View, score int) {
 	err := s.db.Update(func(txn *badger.Txn) error {
 		found, _, err := rewriteRow(txn, tableViews, v.SiteID, v.ID, func([]byte) ([]byte, bool, error) {
 			return EncodeView(nil, &v), true, nil
-		}, txn.Set)
+		}, txn.Set, nil)
 		if err == nil && !found {
 			t.Errorf("view %d not found", v.ID)
 		}

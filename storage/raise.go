@@ -74,16 +74,7 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 			return res, fmt.Errorf("raise scores: %w", err)
 		}
 		for _, id := range ids {
-			changed, err := raiseRow(txn, tableViews, r.Site, id, r, set, func(val []byte) (score int, detail string, enc func(int, string) []byte, err error) {
-				var v View
-				if err = DecodeView(val, &v); err != nil {
-					return 0, "", nil, err
-				}
-				return v.BotScore, v.BotScoreDetail, func(sc int, d string) []byte {
-					v.BotScore, v.BotScoreDetail = sc, d
-					return EncodeView(nil, &v)
-				}, nil
-			}, viewReindexer(w, mark, r.Site, vid, id))
+			changed, err := raiseRow(txn, tableViews, r.Site, id, r, set, viewCodec, viewReindexer(w, mark, r.Site, vid, id))
 			if err != nil {
 				return res, fmt.Errorf("raise scores: view: %w", err)
 			}
@@ -99,16 +90,7 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 			return res, fmt.Errorf("raise scores: %w", err)
 		}
 		for _, id := range ids {
-			changed, err := raiseRow(txn, tableEvents, r.Site, id, r, set, func(val []byte) (score int, detail string, enc func(int, string) []byte, err error) {
-				var e Event
-				if err = DecodeEvent(val, &e); err != nil {
-					return 0, "", nil, err
-				}
-				return e.BotScore, e.BotScoreDetail, func(sc int, d string) []byte {
-					e.BotScore, e.BotScoreDetail = sc, d
-					return EncodeEvent(nil, &e)
-				}, nil
-			}, nil)
+			changed, err := raiseRow(txn, tableEvents, r.Site, id, r, set, eventCodec, nil)
 			if err != nil {
 				return res, fmt.Errorf("raise scores: event: %w", err)
 			}
@@ -123,7 +105,31 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 	return res, nil
 }
 
+// rowCodec reads a stored record's score and detail and gives back a way
+// to encode it with new ones.
 type rowCodec func(val []byte) (score int, detail string, encode func(score int, detail string) []byte, err error)
+
+func viewCodec(val []byte) (int, string, func(int, string) []byte, error) {
+	var v View
+	if err := DecodeView(val, &v); err != nil {
+		return 0, "", nil, err
+	}
+	return v.BotScore, v.BotScoreDetail, func(sc int, d string) []byte {
+		v.BotScore, v.BotScoreDetail = sc, d
+		return EncodeView(nil, &v)
+	}, nil
+}
+
+func eventCodec(val []byte) (int, string, func(int, string) []byte, error) {
+	var e Event
+	if err := DecodeEvent(val, &e); err != nil {
+		return 0, "", nil, err
+	}
+	return e.BotScore, e.BotScoreDetail, func(sc int, d string) []byte {
+		e.BotScore, e.BotScoreDetail = sc, d
+		return EncodeEvent(nil, &e)
+	}, nil
+}
 
 // raiseRow raises one row if it is still 0–49 and unmarked; after, if not
 // nil, runs in the same transaction with the old and new score.
@@ -141,7 +147,7 @@ func raiseRow(txn *badger.Txn, table byte, site string, id uint64, r Raise, set 
 		}
 		raised = min(score+r.Penalty, 100)
 		return encode(raised, AddDetailKey(detail, r.Marker, r.Value)), true, nil
-	}, set)
+	}, set, nil) // a raise never deletes the row
 	if err != nil || !changed {
 		return false, err
 	}
@@ -270,16 +276,7 @@ func (s *Store) markBounces(site string, visitors []string, now time.Time) (int,
 				if id < from || id >= to {
 					continue
 				}
-				changed, err := raiseRow(txn, tableViews, site, id, r, txn.Set, func(val []byte) (int, string, func(int, string) []byte, error) {
-					var v View
-					if err := DecodeView(val, &v); err != nil {
-						return 0, "", nil, err
-					}
-					return v.BotScore, v.BotScoreDetail, func(sc int, d string) []byte {
-						v.BotScore, v.BotScoreDetail = sc, d
-						return EncodeView(nil, &v)
-					}, nil
-				}, viewReindexer(w, mark, site, vid, id))
+				changed, err := raiseRow(txn, tableViews, site, id, r, txn.Set, viewCodec, viewReindexer(w, mark, site, vid, id))
 				if err != nil {
 					return err
 				}
