@@ -62,6 +62,7 @@ type options struct {
 	strict     bool
 	cpuprofile string
 	profileFor time.Duration
+	profRoute  string
 	keep       bool
 	// serverProcs and clientProcs are the GOMAXPROCS of the Caddy process
 	// and of the load processes.
@@ -82,6 +83,7 @@ func parseFlags() (options, bool) {
 	flag.BoolVar(&o.strict, "strict", false, "exit 2 when the ratio is under -target")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "after the measured rounds, profile the server process during one more beacon round and write the profile to `file`")
 	flag.DurationVar(&o.profileFor, "profile-duration", 10*time.Second, "length of the -cpuprofile round")
+	flag.StringVar(&o.profRoute, "profile-route", "beacon", "route of the -cpuprofile round: beacon or plain")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (Badger data) and print its path")
 	// Half the cores each by default (1 and 1 on a 2-core machine), so the
 	// server, not the shared CPU, is what limits throughput; see README.
@@ -93,7 +95,8 @@ func parseFlags() (options, bool) {
 		o.settle = o.viewFlush + 250*time.Millisecond
 	}
 	ok := o.rounds >= 1 && o.duration > 0 && o.workers >= 1 && o.ips >= 1 && o.ips <= 1<<24 &&
-		o.rateLimit >= 0 && o.viewFlush > 0 && o.profileFor > 0 && o.serverProcs >= 1 && o.clientProcs >= 1 && flag.NArg() == 0
+		o.rateLimit >= 0 && o.viewFlush > 0 && o.profileFor > 0 && o.serverProcs >= 1 && o.clientProcs >= 1 && flag.NArg() == 0 &&
+		(o.profRoute == "beacon" || o.profRoute == "plain")
 	return o, ok
 }
 
@@ -170,9 +173,9 @@ func run() int {
 
 // runRounds warms both routes up, then alternates them in ABBA order
 // (plain beacon, beacon plain, …) so a slow drift of the machine hits both
-// alike. With -cpuprofile, one more beacon round runs under the profiler;
-// it is not measured, so profiling costs the figures nothing and the
-// profile holds beacon traffic only.
+// alike. With -cpuprofile, one more round of -profile-route (beacon unless
+// told) runs under the profiler; it is not measured, so profiling costs the
+// figures nothing and the profile holds that route's traffic only.
 func runRounds(o options, so serverOptions, self string) ([]round, error) {
 	plan := []round{{label: "w", route: "plain"}, {label: "w", route: "beacon"}}
 	for i := range o.rounds {
@@ -184,7 +187,7 @@ func runRounds(o options, so serverOptions, self string) ([]round, error) {
 		plan = append(plan, round{label: n, route: a, measured: true}, round{label: n, route: b, measured: true})
 	}
 	if o.cpuprofile != "" {
-		plan = append(plan, round{label: "prof", route: "beacon"})
+		plan = append(plan, round{label: "prof", route: o.profRoute})
 	}
 
 	fmt.Println("per request: server CPU, server allocs, load-process CPU; cores: CPU time / round time")
