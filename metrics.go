@@ -51,7 +51,7 @@ func newCounters(reg *prometheus.Registry, logger *zap.Logger) *counters {
 		}, []string{"outcome"})),
 		flush: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "echelon", Name: "flush_duration_seconds",
-			Help:    "Time to write one buffer flush to Badger.",
+			Help:    "Time to write one buffer flush (kind views, events) or visitor index merge (kind index) to Badger.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
 		}, []string{"kind"})),
 	}

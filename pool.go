@@ -93,7 +93,7 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 					c.flushed(kind, took)
 				}
 				if err != nil {
-					logger.Error("flush failed; records kept for retry", zap.String("kind", kind), zap.Int("records", n), zap.Error(err))
+					logger.Error("flush failed; kept for retry", zap.String("kind", kind), zap.Int("records", n), zap.Error(err))
 				}
 			},
 		})

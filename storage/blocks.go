@@ -261,23 +261,22 @@ func highestBlockID(txn *badger.Txn, table byte, site string) (uint64, error) {
 	return highest, nil
 }
 
-// setRows adds the blocks and visitor index keys of n records with
-// assigned ids to wb. Consecutive records of one site share a block of up
+// setRows adds the blocks and the visitor index log entries
+// (visitorindex.go) of n records with assigned ids to wb, and returns how
+// many log entries it added. Consecutive records of one site share a block of up
 // to maxBlockRows. Live records (the writer's) make live blocks. Imported
 // (backdated) records must come sorted by site and id; a run of them makes
 // a live block only where no stored block overlaps its id range and it
 // lies below every live id to come, else each becomes an import block.
-func (s *Store) setRows(wb *badger.WriteBatch, t *recordTable, n int, ref func(int) recordRef, encode func(dst []byte, i int) []byte, imported bool) error {
+func (s *Store) setRows(wb *badger.WriteBatch, t *recordTable, n int, ref func(int) recordRef, encode func(dst []byte, i int) []byte, imported bool) (int, error) {
 	// Keys and values must stay untouched until the batch commits;
 	// appending them to arenas and slicing those keeps that true even when
-	// an arena grows. Blocks and index keys have an arena each, so a
-	// block's bytes stay contiguous. Records of one site share the index
-	// value.
+	// an arena grows. Blocks and the index log have an arena each, so a
+	// block's bytes stay contiguous.
 	blocks := make([]byte, 0, 140*n)
-	index := make([]byte, 0, 24*n)
+	index := newLogSegment(t.log.table, n)
 	var scratch []byte
 	var site string
-	var siteVal []byte
 	// The open block: where its key and value start in blocks, its row
 	// count, the id of its last row and whether it may take more rows.
 	blockKey, blockVal, rows, prev, limit := -1, -1, 0, uint64(0), 0
@@ -293,13 +292,13 @@ func (s *Store) setRows(wb *badger.WriteBatch, t *recordTable, n int, ref func(i
 		r := ref(i)
 		if rows == limit || r.site != site {
 			if err := closeBlock(); err != nil {
-				return err
+				return 0, err
 			}
 			kind, run := blockLive, maxBlockRows
 			if imported {
 				var err error
 				if kind, run, err = s.importRun(t, n, i, ref); err != nil {
-					return err
+					return 0, err
 				}
 			}
 			table := t.rows
@@ -312,22 +311,18 @@ func (s *Store) setRows(wb *badger.WriteBatch, t *recordTable, n int, ref func(i
 			blocks = append(blocks, kind)
 			rows, prev, limit = 0, *r.id, run
 		}
-		if r.site != site {
-			site, siteVal = r.site, []byte(r.site)
-		}
+		site = r.site
 		scratch = encode(scratch[:0], i)
 		blocks = appendBlockRow(blocks, prev, *r.id, scratch)
 		rows, prev = rows+1, *r.id
-		if r.visitor == "" {
-			continue
-		}
-		start := len(index)
-		index = appendVisitorKey(index, t.visitors, r.visitor, *r.id)
-		if err := wb.Set(index[start:len(index):len(index)], siteVal); err != nil {
-			return err
+		if r.visitor != "" {
+			index.add(r.site, r.visitor, *r.id)
 		}
 	}
-	return closeBlock()
+	if err := closeBlock(); err != nil {
+		return 0, err
+	}
+	return index.total, index.set(wb)
 }
 
 // importRun decides the block that imported record i starts: up to

@@ -159,7 +159,7 @@ func importViews(t *testing.T, s *Store, views []View) {
 	t.Helper()
 	wb := s.DB().NewWriteBatch()
 	defer wb.Cancel()
-	err := s.setRows(wb, &s.views, len(views), func(i int) recordRef {
+	logged, err := s.setRows(wb, &s.views, len(views), func(i int) recordRef {
 		v := &views[i]
 		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil}
 	}, func(dst []byte, i int) []byte { return EncodeView(dst, &views[i]) }, true)
@@ -169,6 +169,7 @@ func importViews(t *testing.T, s *Store, views []View) {
 	if err := wb.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	s.views.indexLogged(logged)
 }
 
 func TestBlocks_ImportsBlockUpOnlyWhereNothingOverlaps(t *testing.T) {

@@ -19,7 +19,8 @@ const (
 	tableSalts byte = 0x07 // daily visitor salts
 	// 0x08 tableExclusions: excluded visitors (exclusions.go).
 	// 0x09 tableScoreIndex: views by score (scoreindex.go).
-	// 0x0a–0x0b are reserved for bot defense.
+	// 0x0a, 0x0b tableViewIndexLog, tableEventIndexLog: the visitor
+	// index's log (visitorindex.go).
 	// 0x0e, 0x0f tableImportedViews, tableImportedEvents: backdated rows
 	// that may fall inside a live block's id range (blocks.go).
 
@@ -56,8 +57,11 @@ var (
 // layoutVersion is the key layout this file describes. Layout 1 had a time
 // field before the id in row and visitor keys, id index tables and Badger
 // sequences for ids; layout 2 had one key per row where layout 3 stores
-// blocks of rows (blocks.go). Open refuses a directory of another layout.
-const layoutVersion byte = 3
+// blocks of rows (blocks.go); layout 3 had one visitor index key per row
+// where layout 4 has chunks and an index log (visitorindex.go). Open
+// upgrades layout 3 in place (its index keys are valid chunks) and refuses
+// any other.
+const layoutVersion byte = 4
 
 func siteMetaKey(site string) []byte {
 	k := make([]byte, 0, len(metaSitePrefix)+len(site))
@@ -117,16 +121,17 @@ func sitePrefix(table byte, site string) []byte {
 	return append(k, 0)
 }
 
-// Visitor index (tableVisitorViews, tableVisitorEvents):
+// Visitor index (tableVisitorViews, tableVisitorEvents): chunks of one
+// visitor's row ids, see visitorindex.go:
 //
-//	table(1) | token(visitor id) | id(8)  →  site
+//	table(1) | token(visitor) | firstID(8)  →  site [ 0x00 | id deltas… ]
 //
-// (The row is in the site's block found by findRow.)
-// token is the self-delimiting form of appendKeyToken (uvarint header, then
-// the id, 16 hex chars packed to 8 bytes), so no visitor's prefix is another
+// (A row is in the site's block found by findRow.) token is the
+// self-delimiting form of appendKeyToken (uvarint header, then the id, 16
+// hex chars packed to 8 bytes), so no visitor's prefix is another
 // visitor's prefix, and one visitor's history is a prefix scan in id (=
-// time) order. The value, the site, completes the primary key. A 16-hex
-// visitor id makes an 18-byte key.
+// time) order of its chunks' first ids. A 16-hex visitor id makes an
+// 18-byte key.
 func appendVisitorKey(k []byte, table byte, visitor string, id uint64) []byte {
 	k = append(k, table)
 	k = appendKeyToken(k, visitor)

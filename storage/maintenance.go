@@ -203,6 +203,9 @@ func (s *Store) purge(m *Maintenance, now time.Time) (views, events int, err err
 // live in blocks (blocks.go): a block that loses every row is deleted, one
 // that keeps some is stored again with those, under its first kept id.
 func (s *Store) purgeRows(table, index byte, site string, cleanCut, botCut time.Time, decode func([]byte) (string, int, error)) (int, error) {
+	if err := s.syncIndexes(); err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, tb := range []byte{table, importTable(table)} {
 		m, err := s.purgeBlocks(tb, index, site, cleanCut, botCut, decode)
@@ -226,6 +229,8 @@ func (s *Store) purgeBlocks(table, index byte, site string, cleanCut, botCut tim
 			key, val []byte // val nil: delete key
 		}
 		var edits []edit
+		gone := make(map[string][]uint64) // visitor → purged row ids
+		goneN := 0
 		more := false
 		err := s.db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
@@ -236,7 +241,7 @@ func (s *Store) purgeBlocks(table, index byte, site string, cleanCut, botCut tim
 				if first >= end {
 					return nil
 				}
-				if len(edits) >= 20_000 {
+				if len(edits)+goneN >= 20_000 {
 					more, from = true, first
 					return nil
 				}
@@ -257,7 +262,8 @@ func (s *Store) purgeBlocks(table, index byte, site string, cleanCut, botCut tim
 					if clean && id < cleanMax || !clean && id < botMax {
 						dropped++
 						if visitor != "" {
-							edits = append(edits, edit{appendVisitorKey(nil, index, visitor, id), nil})
+							gone[visitor] = append(gone[visitor], id)
+							goneN++
 						}
 						return true
 					}
@@ -301,6 +307,11 @@ func (s *Store) purgeBlocks(table, index byte, site string, cleanCut, botCut tim
 			}
 		}
 		if err := wb.Flush(); err != nil {
+			return n, err
+		}
+		// After the rows: an index entry whose row is gone is skipped by
+		// readers, a row without its entry would be lost to them.
+		if err := s.unindex(index, gone); err != nil {
 			return n, err
 		}
 		if !more {

@@ -43,6 +43,9 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 	if !ValidSiteID(r.Site) || r.Marker == "" || r.Penalty <= 0 {
 		return res, fmt.Errorf("raise scores: bad raise (site %q, marker %q, penalty %d)", r.Site, r.Marker, r.Penalty)
 	}
+	if err := s.syncIndexes(); err != nil {
+		return res, fmt.Errorf("raise scores: %w", err)
+	}
 	txn := s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	mark, err := scoreIndexed(txn)
@@ -166,26 +169,13 @@ func viewReindexer(w txnWriter, mark uint64, site, visitor string, id uint64) fu
 
 // visitorRowIDs returns the ids of visitor's rows on site.
 func visitorRowIDs(txn *badger.Txn, index byte, visitor, site string) ([]uint64, error) {
-	prefix := visitorPrefix(index, visitor)
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: prefix})
-	defer it.Close()
-	var ids []uint64
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		key := item.Key()
-		if len(key) != len(prefix)+8 {
-			return nil, fmt.Errorf("%w: %x", errBadKey, key)
-		}
-		id := keyID(key)
-		err := item.Value(func(v []byte) error {
-			if string(v) == site {
-				ids = append(ids, id)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	entries, err := visitorEntries(txn, index, visitor, site, 0, 1<<64-1)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uint64, len(entries))
+	for i, e := range entries {
+		ids[i] = e.id
 	}
 	return ids, nil
 }
@@ -252,6 +242,9 @@ func (s *Store) MarkBounces(now time.Time) (int, error) {
 
 func (s *Store) markBounces(site string, visitors []string, now time.Time) (int, error) {
 	from, to := idFloor(ceilMilli(now.Add(-BounceMaxAge))), idFloor(ceilMilli(now.Add(-BounceMinAge)))
+	if err := s.syncIndexes(); err != nil {
+		return 0, fmt.Errorf("bounces of %s: %w", site, err)
+	}
 	n := 0
 	err := s.db.Update(func(txn *badger.Txn) error {
 		mark, err := scoreIndexed(txn)

@@ -55,15 +55,18 @@ func (s *Store) Events(site string, from, to time.Time, fn func(*Event) bool) er
 // VisitorViews calls fn for every view of visitorID, on all sites, oldest
 // first: one prefix scan of the visitor index plus a point read per view.
 func (s *Store) VisitorViews(visitorID string, fn func(*View) bool) error {
-	err := s.db.View(func(txn *badger.Txn) error {
-		return scanVisitor(txn, tableVisitorViews, tableViews, visitorID, func(site string, id uint64, val []byte) (bool, error) {
-			v := View{ID: id, CreatedAt: idTime(id), SiteID: site}
-			if err := DecodeView(val, &v); err != nil {
-				return false, fmt.Errorf("id %d: %w", id, err)
-			}
-			return fn(&v), nil
+	err := s.syncIndexes()
+	if err == nil {
+		err = s.db.View(func(txn *badger.Txn) error {
+			return scanVisitor(txn, tableVisitorViews, tableViews, visitorID, func(site string, id uint64, val []byte) (bool, error) {
+				v := View{ID: id, CreatedAt: idTime(id), SiteID: site}
+				if err := DecodeView(val, &v); err != nil {
+					return false, fmt.Errorf("id %d: %w", id, err)
+				}
+				return fn(&v), nil
+			})
 		})
-	})
+	}
 	if err != nil {
 		return fmt.Errorf("views of visitor: %w", err)
 	}
@@ -73,15 +76,18 @@ func (s *Store) VisitorViews(visitorID string, fn func(*View) bool) error {
 // VisitorEvents is VisitorViews for events. Events without a visitor id
 // (ingested ones) are in no visitor's history.
 func (s *Store) VisitorEvents(visitorID string, fn func(*Event) bool) error {
-	err := s.db.View(func(txn *badger.Txn) error {
-		return scanVisitor(txn, tableVisitorEvents, tableEvents, visitorID, func(site string, id uint64, val []byte) (bool, error) {
-			e := Event{ID: id, CreatedAt: idTime(id), SiteID: site}
-			if err := DecodeEvent(val, &e); err != nil {
-				return false, fmt.Errorf("id %d: %w", id, err)
-			}
-			return fn(&e), nil
+	err := s.syncIndexes()
+	if err == nil {
+		err = s.db.View(func(txn *badger.Txn) error {
+			return scanVisitor(txn, tableVisitorEvents, tableEvents, visitorID, func(site string, id uint64, val []byte) (bool, error) {
+				e := Event{ID: id, CreatedAt: idTime(id), SiteID: site}
+				if err := DecodeEvent(val, &e); err != nil {
+					return false, fmt.Errorf("id %d: %w", id, err)
+				}
+				return fn(&e), nil
+			})
 		})
-	})
+	}
 	if err != nil {
 		return fmt.Errorf("events of visitor: %w", err)
 	}
@@ -130,23 +136,14 @@ func scanRows(txn *badger.Txn, table byte, site string, from, to time.Time,
 // skipped.
 func scanVisitor(txn *badger.Txn, index, table byte, visitor string,
 	fn func(site string, id uint64, val []byte) (bool, error)) error {
-	prefix := visitorPrefix(index, visitor)
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: prefix})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		key := item.Key()
-		if len(key) != len(prefix)+8 {
-			return fmt.Errorf("%w: %x", errBadKey, key)
-		}
-		id := keyID(key)
-		site, err := item.ValueCopy(nil)
-		if err != nil {
-			return err
-		}
+	entries, err := visitorEntries(txn, index, visitor, "", 0, 1<<64-1)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
 		more := true
-		if _, err := findRow(txn, table, string(site), id, func(val []byte, _ []byte) (err error) {
-			more, err = fn(string(site), id, val)
+		if _, err := findRow(txn, table, e.site, e.id, func(val []byte, _ []byte) (err error) {
+			more, err = fn(e.site, e.id, val)
 			return err
 		}); err != nil || !more {
 			return err

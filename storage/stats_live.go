@@ -248,28 +248,17 @@ func (s *Store) recentVisitors(site string, now time.Time, whole bool) ([]Recent
 // visitorIDsSince lists the ids of visitor's views on site in [from, to]
 // from the visitor index (keys.go): a seek to from, not the whole history.
 func (s *Store) visitorIDsSince(visitor, site string, from, to time.Time) ([]uint64, error) {
+	if err := s.syncIndexes(); err != nil {
+		return nil, err
+	}
 	var ids []uint64
 	lo, hi := idFloor(ceilMilli(from)), idFloor(ceilMilli(to.Add(time.Millisecond)))
 	err := s.db.View(func(txn *badger.Txn) error {
-		prefix := visitorPrefix(tableVisitorViews, visitor)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		for it.Seek(appendVisitorKey(nil, tableVisitorViews, visitor, lo)); it.ValidForPrefix(prefix); it.Next() {
-			id := keyID(it.Item().Key())
-			if id >= hi {
-				break
-			}
-			err := it.Item().Value(func(v []byte) error {
-				if string(v) == site {
-					ids = append(ids, id)
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
+		entries, err := visitorEntries(txn, tableVisitorViews, visitor, site, lo, hi)
+		for _, e := range entries {
+			ids = append(ids, e.id)
 		}
-		return nil
+		return err
 	})
 	return ids, err
 }

@@ -67,6 +67,7 @@ type recordTable struct {
 	rows, visitors byte
 	lastID         []byte // meta key of the highest id a batch wrote
 	ids            idSource
+	log            indexLog // the visitor index's log (visitorindex.go)
 }
 
 // Open opens (or creates) the store in opt.Dir.
@@ -82,14 +83,20 @@ func Open(opt Options) (*Store, error) {
 	}
 	s := &Store{
 		db:      db,
-		views:   recordTable{rows: tableViews, visitors: tableVisitorViews, lastID: metaLastViewID},
-		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID},
+		views:   recordTable{rows: tableViews, visitors: tableVisitorViews, lastID: metaLastViewID, log: indexLog{table: tableViewIndexLog}},
+		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID, log: indexLog{table: tableEventIndexLog}},
 		writers: make(map[*Writer]struct{}),
 	}
 	s.agg = newAggregator(db, opt.CounterPersist, s.dayRows)
 	err = s.load()
 	if err == nil {
 		err = s.loadCampaigns()
+	}
+	// A crash leaves the index log of the last flushes unmerged.
+	for _, t := range []*recordTable{&s.views, &s.events} {
+		if err == nil {
+			_, err = s.mergeIndex(t)
+		}
 	}
 	if err != nil {
 		db.Close()
@@ -149,12 +156,22 @@ func (s *Store) load() error {
 func checkLayout(txn *badger.Txn) error {
 	item, err := txn.Get(metaLayout)
 	if err == nil {
-		return item.Value(func(v []byte) error {
-			if len(v) != 1 || v[0] != layoutVersion {
-				return fmt.Errorf("key layout %x, want %d: the directory was written by another version; use a new db_path", v, layoutVersion)
+		var upgrade bool
+		err := item.Value(func(v []byte) error {
+			switch {
+			case len(v) == 1 && v[0] == layoutVersion:
+				return nil
+			case len(v) == 1 && v[0] == 3:
+				// Layout 3's index keys are one-id chunks of layout 4.
+				upgrade = true
+				return nil
 			}
-			return nil
+			return fmt.Errorf("key layout %x, want %d: the directory was written by another version; use a new db_path", v, layoutVersion)
 		})
+		if err == nil && upgrade {
+			err = txn.Set(metaLayout, []byte{layoutVersion})
+		}
+		return err
 	}
 	if !errors.Is(err, badger.ErrKeyNotFound) {
 		return err
@@ -317,7 +334,8 @@ func (s *Store) writeAssigned(t *recordTable, n int, highest uint64, ref func(in
 	}
 	// highest is 0 for backdated imports (import.go), whose rows take the
 	// import path of setRows.
-	if err := s.setRows(wb, t, n, ref, encode, highest == 0); err != nil {
+	logged, err := s.setRows(wb, t, n, ref, encode, highest == 0)
+	if err != nil {
 		return err
 	}
 	// Events tagged with an experiment, or carrying a metric, go into the
@@ -339,5 +357,6 @@ func (s *Store) writeAssigned(t *recordTable, n int, highest uint64, ref func(in
 		return err
 	}
 	s.sites.add(fresh)
+	t.indexLogged(logged)
 	return nil
 }

@@ -23,7 +23,9 @@ type WriterConfig struct {
 	// OnFlush, if set, is called from the writer goroutine after each
 	// flush that had records: kind is "views" or "events", n the records in
 	// the batch, took the time spent, err the failure (the records are then
-	// kept for the next flush). It must not call Flush or Close.
+	// kept for the next flush). It must not call Flush or Close. Merges of
+	// the visitor index log (visitorindex.go) are reported as kind "index",
+	// n the entries merged (on failure the log is kept for the next merge).
 	OnFlush func(kind string, n int, took time.Duration, err error)
 }
 
@@ -177,12 +179,17 @@ func (w *Writer) run(viewEvery, eventEvery time.Duration) {
 		select {
 		case <-viewTick.C:
 			w.views.flush(w.report)
+			w.mergeIndex()
 		case <-eventTick.C:
 			w.events.flush(w.report)
+			w.mergeIndex()
 		case <-w.kick:
 			w.flushAll()
+			w.mergeIndex()
 		case reply := <-w.flushes:
-			reply <- w.flushAll()
+			err := w.flushAll()
+			w.mergeIndex()
+			reply <- err
 		case <-w.quit:
 			if w.result = w.flushAll(); w.result != nil {
 				// One more try, then what still fails is lost.
@@ -192,6 +199,16 @@ func (w *Writer) run(viewEvery, eventEvery time.Duration) {
 			}
 			return
 		}
+	}
+}
+
+// mergeIndex folds the visitor index log into chunks when it is due
+// (visitorindex.go), between flushes, and reports it as kind "index".
+func (w *Writer) mergeIndex() {
+	start := time.Now()
+	n, err := w.store.mergeDue(start)
+	if (n > 0 || err != nil) && w.report != nil {
+		w.report("index", n, time.Since(start), err)
 	}
 }
 

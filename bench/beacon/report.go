@@ -73,8 +73,8 @@ func report(o options, rounds []round, metrics map[string]float64, merr error, s
 			took := time.Duration(metrics[`echelon_flush_duration_seconds_sum{kind="views"}`] / flushes * float64(time.Second))
 			mean = fmt.Sprintf(" (mean %s)", took.Round(10*time.Microsecond))
 		}
-		fmt.Printf("metrics: %.0f view flushes to Badger during the run%s; beacons %s; buffer dropped %.0f\n",
-			flushes, mean, outcomes(metrics), metrics["echelon_buffer_dropped_total"])
+		fmt.Printf("metrics: %.0f view flushes to Badger during the run%s, %.0f visitor index merges; beacons %s; buffer dropped %.0f\n",
+			flushes, mean, metrics[`echelon_flush_duration_seconds_count{kind="index"}`], outcomes(metrics), metrics["echelon_buffer_dropped_total"])
 	}
 
 	code := exitOK
@@ -95,7 +95,11 @@ func report(o options, rounds []round, metrics map[string]float64, merr error, s
 		code = exitTooSlow
 	}
 	if o.cpuprofile != "" {
-		fmt.Fprintf(os.Stderr, "profile: go tool pprof -top -cum -focus=caddy-echelon %s\n", o.cpuprofile)
+		focus := " -focus=caddy-echelon"
+		if o.profRoute == "plain" {
+			focus = ""
+		}
+		fmt.Fprintf(os.Stderr, "profile: go tool pprof -top -cum%s %s\n", focus, o.cpuprofile)
 	}
 	return code
 }

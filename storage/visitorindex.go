@@ -1,0 +1,433 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Visitor index (tableVisitorViews, tableVisitorEvents), key layout 4: one
+// visitor's history is a prefix scan of chunks,
+//
+//	table(1) | token(visitor) | firstID(8)  →  site [ 0x00 | uvarint(id − previous id)… ]
+//
+// A chunk lists, in order, ids of the visitor's rows on one site within one
+// UTC day of ids, the first in the key (token: appendKeyToken). A chunk of
+// one id is the site alone, which is how layout 3 stored every index
+// entry, so its keys read as chunks unchanged. Site ids hold no 0x00.
+//
+// The writer does not insert chunk keys on the beacon path: a skiplist
+// insert per row was the largest single cost of storing a view. Its flush
+// appends the batch's (site, visitor, id) entries to the index log, in the
+// same batch as the rows, so the index is exactly as durable as they are:
+//
+//	log table(1) | firstID(8)  →  { uvarint(len(site)) site | uvarint(len(visitor)) visitor | varint(id − previous id) }…
+//
+// (a site length of 0 repeats the previous entry's site; at most
+// segmentEntries entries a key). mergeIndex folds the log into chunks, one
+// per visitor, site and day, and deletes the segments it folded: when a
+// table has mergeEntries entries waiting or mergeEvery has passed (the
+// writer checks after each flush), at Open, and before anything reads the
+// index, so readers see every stored row. A chunk key that already exists
+// (a merge repeated after a crash between writing chunks and deleting their
+// segments) is overwritten with the same ids or more; readers drop
+// duplicate ids.
+const (
+	tableViewIndexLog  byte = 0x0a
+	tableEventIndexLog byte = 0x0b
+
+	segmentEntries = 16384
+	mergeEntries   = 1 << 16
+	mergeEvery     = 5 * time.Minute
+)
+
+// indexLog is a record table's unmerged index log.
+type indexLog struct {
+	table   byte
+	pending atomic.Int64 // entries written to the log and not merged yet
+	merged  atomic.Int64 // Unix ns of the last merge
+	mu      sync.Mutex   // serialises merges
+}
+
+// appendLogEntry appends one entry to a segment value; prevSite and prevID
+// are the previous entry's (empty and 0 for the first).
+func appendLogEntry(dst []byte, site, prevSite, visitor string, id, prevID uint64) []byte {
+	if site == prevSite {
+		dst = append(dst, 0)
+	} else {
+		dst = binary.AppendUvarint(dst, uint64(len(site)))
+		dst = append(dst, site...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(visitor)))
+	dst = append(dst, visitor...)
+	return binary.AppendVarint(dst, int64(id-prevID))
+}
+
+// decodeSegment calls fn for each entry of a segment value.
+func decodeSegment(val []byte, fn func(site, visitor string, id uint64)) error {
+	var site string
+	var id uint64
+	for len(val) > 0 {
+		n, k := binary.Uvarint(val)
+		if k <= 0 || n > uint64(len(val)-k) || n == 0 && site == "" {
+			return fmt.Errorf("index log: %w", errTruncated)
+		}
+		val = val[k:]
+		if n > 0 {
+			site, val = string(val[:n]), val[n:]
+		}
+		n, k = binary.Uvarint(val)
+		if k <= 0 || n > uint64(len(val)-k) {
+			return fmt.Errorf("index log: %w", errTruncated)
+		}
+		visitor := string(val[k : k+int(n)])
+		val = val[k+int(n):]
+		d, k := binary.Varint(val)
+		if k <= 0 {
+			return fmt.Errorf("index log: %w", errTruncated)
+		}
+		val = val[k:]
+		id += uint64(d)
+		fn(site, visitor, id)
+	}
+	return nil
+}
+
+// logSegment collects one flush's index entries into segment values.
+type logSegment struct {
+	table    byte
+	buf      []byte // keys and values, one after the other
+	start    int    // where the open segment's key starts in buf, -1: none
+	entries  int    // in the open segment
+	total    int
+	prevSite string
+	prevID   uint64
+	done     [][2]int // [key start, value end] of closed segments
+}
+
+func newLogSegment(table byte, n int) *logSegment {
+	return &logSegment{table: table, buf: make([]byte, 0, 32*n), start: -1}
+}
+
+func (l *logSegment) add(site, visitor string, id uint64) {
+	if l.start >= 0 && l.entries == segmentEntries {
+		l.close()
+	}
+	if l.start < 0 {
+		l.start = len(l.buf)
+		l.buf = append(l.buf, l.table)
+		l.buf = binary.BigEndian.AppendUint64(l.buf, id)
+		l.prevSite, l.prevID, l.entries = "", 0, 0
+	}
+	l.buf = appendLogEntry(l.buf, site, l.prevSite, visitor, id, l.prevID)
+	l.prevSite, l.prevID = site, id
+	l.entries++
+	l.total++
+}
+
+func (l *logSegment) close() {
+	if l.start >= 0 {
+		l.done = append(l.done, [2]int{l.start, len(l.buf)})
+		l.start = -1
+	}
+}
+
+// set adds the segments to wb. The keys and values alias buf, which must
+// stay untouched until the batch commits.
+func (l *logSegment) set(wb *badger.WriteBatch) error {
+	l.close()
+	for _, s := range l.done {
+		key, val := l.buf[s[0]:s[0]+9:s[0]+9], l.buf[s[0]+9:s[1]:s[1]]
+		if err := wb.Set(key, val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chunkGroup is what one chunk holds ids of.
+type chunkGroup struct {
+	visitor, site string
+	day           Day
+}
+
+// appendChunk appends the value of a chunk of ids (sorted, at least one).
+func appendChunk(dst []byte, site string, ids []uint64) []byte {
+	dst = append(dst, site...)
+	if len(ids) == 1 {
+		return dst
+	}
+	dst = append(dst, 0)
+	for i := 1; i < len(ids); i++ {
+		dst = binary.AppendUvarint(dst, ids[i]-ids[i-1])
+	}
+	return dst
+}
+
+// decodeChunk reads a chunk value whose key holds first.
+func decodeChunk(first uint64, val []byte, ids []uint64) (site string, _ []uint64, err error) {
+	s, rest, more := strings.Cut(string(val), "\x00")
+	ids = append(ids, first)
+	if !more {
+		return s, ids, nil
+	}
+	id := first
+	for b := []byte(rest); len(b) > 0; {
+		d, n := binary.Uvarint(b)
+		if n <= 0 || d == 0 || id+d < id {
+			return "", nil, fmt.Errorf("index chunk %d: %w", first, errTruncated)
+		}
+		id += d
+		ids = append(ids, id)
+		b = b[n:]
+	}
+	return s, ids, nil
+}
+
+// indexEntry is one row of a visitor's history.
+type indexEntry struct {
+	id   uint64
+	site string
+}
+
+// visitorEntries lists visitor's index entries with lo ≤ id < hi, on site
+// ("" for all), in id order without duplicates. Chunks never span two
+// days, so the scan starts at the chunks of lo's day.
+func visitorEntries(txn *badger.Txn, index byte, visitor, site string, lo, hi uint64) ([]indexEntry, error) {
+	prefix := visitorPrefix(index, visitor)
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: prefix})
+	defer it.Close()
+	var out []indexEntry
+	var ids []uint64
+	start := idFloor(DayOf(idTime(lo)).Time().UnixMilli())
+	for it.Seek(binary.BigEndian.AppendUint64(slices.Clone(prefix), start)); it.Valid(); it.Next() {
+		item := it.Item()
+		key := item.Key()
+		if len(key) != len(prefix)+8 {
+			return nil, fmt.Errorf("%w: %x", errBadKey, key)
+		}
+		first := keyID(key)
+		if first >= hi {
+			break
+		}
+		var s string
+		err := item.Value(func(v []byte) (err error) {
+			s, ids, err = decodeChunk(first, v, ids[:0])
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if site != "" && s != site {
+			continue
+		}
+		for _, id := range ids {
+			if id >= lo && id < hi {
+				out = append(out, indexEntry{id, s})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b indexEntry) int { return cmpUint(a.id, b.id) })
+	return slices.CompactFunc(out, func(a, b indexEntry) bool { return a.id == b.id }), nil
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// indexLogged counts n entries written to t's log.
+func (t *recordTable) indexLogged(n int) { t.log.pending.Add(int64(n)) }
+
+// indexDue reports whether t's log should be merged now.
+func (t *recordTable) indexDue(now time.Time) bool {
+	n := t.log.pending.Load()
+	if n <= 0 {
+		return false
+	}
+	return n >= mergeEntries || now.Sub(time.Unix(0, t.log.merged.Load())) >= mergeEvery
+}
+
+// syncIndexes merges both index logs if they hold anything, so that a read
+// of the visitor index that follows sees every stored row.
+func (s *Store) syncIndexes() error {
+	for _, t := range []*recordTable{&s.views, &s.events} {
+		if t.log.pending.Load() == 0 {
+			continue
+		}
+		if _, err := s.mergeIndex(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeDue merges the index logs that are due (the writer calls it after
+// its flushes); n is the entries merged.
+func (s *Store) mergeDue(now time.Time) (n int, err error) {
+	for _, t := range []*recordTable{&s.views, &s.events} {
+		if !t.indexDue(now) {
+			continue
+		}
+		m, err := s.mergeIndex(t)
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// mergeIndex folds every segment of t's index log into chunks and deletes
+// the segments; it returns how many entries it merged. Segments written
+// while it runs wait for the next merge.
+func (s *Store) mergeIndex(t *recordTable) (int, error) {
+	t.log.mu.Lock()
+	defer t.log.mu.Unlock()
+	groups := make(map[chunkGroup][]uint64)
+	var segments [][]byte
+	n := 0
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{t.log.table}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			err := item.Value(func(v []byte) error {
+				return decodeSegment(v, func(site, visitor string, id uint64) {
+					g := chunkGroup{visitor, site, DayOf(idTime(id))}
+					groups[g] = append(groups[g], id)
+					n++
+				})
+			})
+			if err != nil {
+				return fmt.Errorf("%x: %w", item.Key(), err)
+			}
+			segments = append(segments, item.KeyCopy(nil))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("merge visitor index: %w", err)
+	}
+	if len(segments) == 0 {
+		t.log.pending.Store(0)
+		t.log.merged.Store(time.Now().UnixNano())
+		return 0, nil
+	}
+	// Chunks first, then the segments' deletion: a crash in between leaves
+	// the segments for the next merge, which writes the same chunks again.
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	var buf []byte
+	for g, ids := range groups {
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		start := len(buf)
+		buf = appendVisitorKey(buf, t.visitors, g.visitor, ids[0])
+		mid := len(buf)
+		buf = appendChunk(buf, g.site, ids)
+		// Copies, since buf may move as it grows.
+		if err := wb.Set(slices.Clone(buf[start:mid]), slices.Clone(buf[mid:])); err != nil {
+			return 0, fmt.Errorf("merge visitor index: %w", err)
+		}
+		buf = buf[:0]
+	}
+	if err := wb.Flush(); err != nil {
+		return 0, fmt.Errorf("merge visitor index: %w", err)
+	}
+	del := s.db.NewWriteBatch()
+	defer del.Cancel()
+	for _, k := range segments {
+		if err := del.Delete(k); err != nil {
+			return 0, fmt.Errorf("merge visitor index: %w", err)
+		}
+	}
+	if err := del.Flush(); err != nil {
+		return 0, fmt.Errorf("merge visitor index: %w", err)
+	}
+	if t.log.pending.Add(-int64(n)) < 0 {
+		t.log.pending.Store(0)
+	}
+	t.log.merged.Store(time.Now().UnixNano())
+	return n, nil
+}
+
+// unindex removes ids from visitors' chunks (retention purge): purged maps
+// a visitor to the ids of its rows that are gone.
+func (s *Store) unindex(index byte, purged map[string][]uint64) error {
+	if len(purged) == 0 {
+		return nil
+	}
+	type edit struct{ key, val []byte } // val nil: delete
+	var edits []edit
+	err := s.db.View(func(txn *badger.Txn) error {
+		for visitor, gone := range purged {
+			drop := make(map[uint64]bool, len(gone))
+			for _, id := range gone {
+				drop[id] = true
+			}
+			prefix := visitorPrefix(index, visitor)
+			it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefix})
+			for it.Rewind(); it.Valid(); it.Next() {
+				item := it.Item()
+				key := item.Key()
+				if len(key) != len(prefix)+8 {
+					it.Close()
+					return fmt.Errorf("%w: %x", errBadKey, key)
+				}
+				var site string
+				var ids []uint64
+				err := item.Value(func(v []byte) (err error) {
+					site, ids, err = decodeChunk(keyID(key), v, nil)
+					return err
+				})
+				if err != nil {
+					it.Close()
+					return err
+				}
+				kept := slices.DeleteFunc(slices.Clone(ids), func(id uint64) bool { return drop[id] })
+				if len(kept) == len(ids) {
+					continue
+				}
+				edits = append(edits, edit{item.KeyCopy(nil), nil})
+				if len(kept) > 0 {
+					edits = append(edits, edit{appendVisitorKey(nil, index, visitor, kept[0]), appendChunk(nil, site, kept)})
+				}
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("unindex: %w", err)
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, e := range edits {
+		// A rewritten chunk may keep its key: deletes come before sets.
+		if e.val == nil {
+			if err := wb.Delete(e.key); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range edits {
+		if e.val != nil {
+			if err := wb.Set(e.key, e.val); err != nil {
+				return err
+			}
+		}
+	}
+	return wb.Flush()
+}
