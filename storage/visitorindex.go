@@ -27,7 +27,7 @@ import (
 // appends the batch's (site, visitor, id) entries to the index log, in the
 // same batch as the rows, so the index is exactly as durable as they are:
 //
-//	log table(1) | firstID(8)  →  { uvarint(len(site)) site | uvarint(len(visitor)) visitor | varint(id − previous id) }…
+//	log table(1) | firstID(8)  →  { uvarint(len(site)) site | token(visitor) | varint(id − previous id) }…
 //
 // (a site length of 0 repeats the previous entry's site; at most
 // segmentEntries entries a key). mergeIndex folds the log into chunks, one
@@ -64,37 +64,46 @@ func appendLogEntry(dst []byte, site, prevSite, visitor string, id, prevID uint6
 		dst = binary.AppendUvarint(dst, uint64(len(site)))
 		dst = append(dst, site...)
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(visitor)))
-	dst = append(dst, visitor...)
+	dst = appendKeyToken(dst, visitor)
 	return binary.AppendVarint(dst, int64(id-prevID))
 }
 
-// decodeSegment calls fn for each entry of a segment value.
-func decodeSegment(val []byte, fn func(site, visitor string, id uint64)) error {
-	var site string
+// splitKeyToken splits an appendKeyToken token off the front of b.
+func splitKeyToken(b []byte) (token, rest []byte, ok bool) {
+	h, k := binary.Uvarint(b)
+	if k <= 0 || h>>1 > uint64(len(b)-k) {
+		return nil, nil, false
+	}
+	end := k + int(h>>1)
+	return b[:end], b[end:], true
+}
+
+// decodeSegment calls fn for each entry of a segment value, with the
+// visitor's key token (appendKeyToken); site and token alias val.
+func decodeSegment(val []byte, fn func(site, token []byte, id uint64)) error {
+	var site []byte
 	var id uint64
 	for len(val) > 0 {
 		n, k := binary.Uvarint(val)
-		if k <= 0 || n > uint64(len(val)-k) || n == 0 && site == "" {
+		if k <= 0 || n > uint64(len(val)-k) || n == 0 && site == nil {
 			return fmt.Errorf("index log: %w", errTruncated)
 		}
 		val = val[k:]
 		if n > 0 {
-			site, val = string(val[:n]), val[n:]
+			site, val = val[:n], val[n:]
 		}
-		n, k = binary.Uvarint(val)
-		if k <= 0 || n > uint64(len(val)-k) {
+		token, rest, ok := splitKeyToken(val)
+		if !ok {
 			return fmt.Errorf("index log: %w", errTruncated)
 		}
-		visitor := string(val[k : k+int(n)])
-		val = val[k+int(n):]
+		val = rest
 		d, k := binary.Varint(val)
 		if k <= 0 {
 			return fmt.Errorf("index log: %w", errTruncated)
 		}
 		val = val[k:]
 		id += uint64(d)
-		fn(site, visitor, id)
+		fn(site, token, id)
 	}
 	return nil
 }
@@ -151,10 +160,41 @@ func (l *logSegment) set(wb *badger.WriteBatch) error {
 	return nil
 }
 
-// chunkGroup is what one chunk holds ids of.
+// chunkGroup is one chunk being gathered: a visitor's ids on one site and
+// day.
 type chunkGroup struct {
-	visitor, site string
-	day           Day
+	token []byte // the visitor's key token
+	site  string
+	ids   []uint64
+}
+
+// chunkGroups gathers log entries into chunks without allocating per
+// entry: groups are found by a key built in a scratch buffer.
+type chunkGroups struct {
+	byKey   map[string]*chunkGroup // day(4) | site | 0x00 | token
+	sites   map[string]string      // interned site ids
+	scratch []byte
+}
+
+func (c *chunkGroups) add(site, token []byte, id uint64) {
+	day := unixDay(idTime(id))
+	k := binary.BigEndian.AppendUint32(c.scratch[:0], uint32(day))
+	k = append(k, site...)
+	k = append(k, 0)
+	k = append(k, token...)
+	c.scratch = k
+	g := c.byKey[string(k)]
+	if g == nil {
+		s, ok := c.sites[string(site)]
+		if !ok {
+			s = string(site)
+			c.sites[s] = s
+		}
+		key := string(k)
+		g = &chunkGroup{token: []byte(key[len(key)-len(token):]), site: s}
+		c.byKey[key] = g
+	}
+	g.ids = append(g.ids, id)
 }
 
 // appendChunk appends the value of a chunk of ids (sorted, at least one).
@@ -295,7 +335,7 @@ func (s *Store) mergeDue(now time.Time) (n int, err error) {
 func (s *Store) mergeIndex(t *recordTable) (int, error) {
 	t.log.mu.Lock()
 	defer t.log.mu.Unlock()
-	groups := make(map[chunkGroup][]uint64)
+	groups := chunkGroups{byKey: make(map[string]*chunkGroup), sites: make(map[string]string)}
 	var segments [][]byte
 	n := 0
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -304,9 +344,8 @@ func (s *Store) mergeIndex(t *recordTable) (int, error) {
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			err := item.Value(func(v []byte) error {
-				return decodeSegment(v, func(site, visitor string, id uint64) {
-					g := chunkGroup{visitor, site, DayOf(idTime(id))}
-					groups[g] = append(groups[g], id)
+				return decodeSegment(v, func(site, visitor []byte, id uint64) {
+					groups.add(site, visitor, id)
 					n++
 				})
 			})
@@ -329,19 +368,21 @@ func (s *Store) mergeIndex(t *recordTable) (int, error) {
 	// the segments for the next merge, which writes the same chunks again.
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	var buf []byte
-	for g, ids := range groups {
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
+	// Keys and values are slices of one arena, which only grows: a slice
+	// taken stays valid (and untouched) when a later append moves it.
+	buf := make([]byte, 0, 32*n)
+	for _, g := range groups.byKey {
+		slices.Sort(g.ids)
+		ids := slices.Compact(g.ids)
 		start := len(buf)
-		buf = appendVisitorKey(buf, t.visitors, g.visitor, ids[0])
+		buf = append(buf, t.visitors)
+		buf = append(buf, g.token...)
+		buf = binary.BigEndian.AppendUint64(buf, ids[0])
 		mid := len(buf)
 		buf = appendChunk(buf, g.site, ids)
-		// Copies, since buf may move as it grows.
-		if err := wb.Set(slices.Clone(buf[start:mid]), slices.Clone(buf[mid:])); err != nil {
+		if err := wb.Set(buf[start:mid:mid], buf[mid:len(buf):len(buf)]); err != nil {
 			return 0, fmt.Errorf("merge visitor index: %w", err)
 		}
-		buf = buf[:0]
 	}
 	if err := wb.Flush(); err != nil {
 		return 0, fmt.Errorf("merge visitor index: %w", err)

@@ -282,7 +282,7 @@ func TestVisitorIndex_SegmentAndChunkRoundTrip(t *testing.T) {
 		site, visitor string
 		id            uint64
 	}
-	in := []entry{{"a", "v1", 100}, {"a", "v2", 90}, {"bb", "v1", 1 << 50}, {"bb", "", 7}, {"a", "v1", 101}}
+	in := []entry{{"a", "v1", 100}, {"a", "0123456789abcdef", 90}, {"bb", "v1", 1 << 50}, {"bb", "", 7}, {"a", "v1", 101}}
 	l := newLogSegment(tableViewIndexLog, len(in))
 	var val []byte
 	var prevSite string
@@ -297,11 +297,16 @@ func TestVisitorIndex_SegmentAndChunkRoundTrip(t *testing.T) {
 		t.Fatalf("logSegment value differs from the entries appended")
 	}
 	var out []entry
-	if err := decodeSegment(val, func(site, visitor string, id uint64) { out = append(out, entry{site, visitor, id}) }); err != nil {
+	if err := decodeSegment(val, func(site, token []byte, id uint64) {
+		out = append(out, entry{string(site), string(token), id})
+	}); err != nil {
 		t.Fatal(err)
 	}
+	for i := range in {
+		in[i].visitor = string(appendKeyToken(nil, in[i].visitor))
+	}
 	if !slices.Equal(out, in) {
-		t.Errorf("decoded %v, want %v", out, in)
+		t.Errorf("decoded %+v, want %+v", out, in)
 	}
 	ids := []uint64{5, 6, 1000, 1 << 40}
 	site, got, err := decodeChunk(ids[0], appendChunk(nil, "shop", ids), nil)
@@ -325,7 +330,7 @@ func TestVisitorIndex_SegmentsSplit(t *testing.T) {
 	}
 	n := 0
 	for _, d := range l.done {
-		if err := decodeSegment(l.buf[d[0]+9:d[1]], func(string, string, uint64) { n++ }); err != nil {
+		if err := decodeSegment(l.buf[d[0]+9:d[1]], func([]byte, []byte, uint64) { n++ }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -339,8 +344,8 @@ func FuzzDecodeIndexValues(f *testing.F) {
 	f.Add([]byte{0, 0, 0}, []byte("a\x00\x00"))
 	f.Add([]byte{5, 'a'}, []byte("a\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"))
 	f.Fuzz(func(t *testing.T, segment, chunk []byte) {
-		_ = decodeSegment(segment, func(site, _ string, _ uint64) {
-			if site == "" {
+		_ = decodeSegment(segment, func(site, _ []byte, _ uint64) {
+			if len(site) == 0 {
 				t.Fatal("entry without a site")
 			}
 		})
