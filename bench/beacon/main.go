@@ -63,6 +63,7 @@ type options struct {
 	cpuprofile string
 	profileFor time.Duration
 	profRoute  string
+	memprofile string
 	keep       bool
 	// serverProcs and clientProcs are the GOMAXPROCS of the Caddy process
 	// and of the load processes.
@@ -84,6 +85,7 @@ func parseFlags() (options, bool) {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "after the measured rounds, profile the server process during one more beacon round and write the profile to `file`")
 	flag.DurationVar(&o.profileFor, "profile-duration", 10*time.Second, "length of the -cpuprofile round")
 	flag.StringVar(&o.profRoute, "profile-route", "beacon", "route of the -cpuprofile round: beacon or plain")
+	flag.StringVar(&o.memprofile, "memprofile", "", "with -cpuprofile, write a heap profile (live objects and allocations) at the end of the profiled round to `file`")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (Badger data) and print its path")
 	// Half the cores each by default (1 and 1 on a 2-core machine), so the
 	// server, not the shared CPU, is what limits throughput; see README.
@@ -215,6 +217,9 @@ func runRounds(o options, so serverOptions, self string) ([]round, error) {
 		}
 		err := measure(&r, self, addr, d, o, seq)
 		stop()
+		if r.label == "prof" && o.memprofile != "" && err == nil {
+			err = writeHeapProfile(o.memprofile)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -241,6 +246,21 @@ func startProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// writeHeapProfile writes a heap profile after a GC, so its in-use figures
+// are the live heap.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // measure runs one load process against addr and fills r with its result
