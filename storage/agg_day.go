@@ -19,6 +19,9 @@ type dayState struct {
 	values       [dimMinute]map[string]*counter    // one-part values by dim
 	pairs        [dimMinute]map[[2]string]*counter // values with a second part
 	nextID       int32                             // the next value's id
+	// screens are the dimResol counters by screen size, which skips
+	// formatting the "WxH" label of every view.
+	screens map[[2]int]*counter
 
 	batch   []*counter // the counters with a delta in the current batch
 	inBatch bool       // the state is in aggregator.batchDays
@@ -110,6 +113,19 @@ func (st *dayState) value(dim byte, a, b string) *counter {
 		}
 		c = st.newValue(dim, a, b)
 		st.pairs[dim][[2]string{c.a, c.b}] = c
+	}
+	return c
+}
+
+// screen is the dimResol counter of a w × h screen.
+func (st *dayState) screen(w, h int) *counter {
+	c := st.screens[[2]int{w, h}]
+	if c == nil {
+		if st.screens == nil {
+			st.screens = make(map[[2]int]*counter)
+		}
+		c = st.value(dimResol, resolution(w, h), "")
+		st.screens[[2]int{w, h}] = c
 	}
 	return c
 }

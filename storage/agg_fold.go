@@ -108,7 +108,7 @@ func (st *dayState) view(v *View) {
 	dim(dimCountr, v.CountryCode, "")
 	dim(dimRefTyp, v.ReferrerType, "")
 	dim(dimRefOrg, v.Referrer, "")
-	dim(dimResol, resolution(v.ScreenWidth, v.ScreenHeight), "")
+	st.count(vs, st.screen(v.ScreenWidth, v.ScreenHeight), h)
 	dim(dimUTMCmp, v.UTMCampaign, "")
 	if v.UTMCampaign == "" {
 		return
