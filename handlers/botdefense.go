@@ -127,7 +127,7 @@ func printOf(ua scoring.UserAgent, b *Beacon, country string, r *http.Request) s
 	if b.ScreenValid {
 		fp.Width, fp.Height = b.ScreenWidth, b.ScreenHeight
 	}
-	if v := r.Header.Values("Accept-Language"); len(v) > 0 {
+	if v := r.Header["Accept-Language"]; len(v) > 0 { // canonical key: no Values
 		fp.Language = v[0]
 	}
 	return fp
