@@ -110,7 +110,7 @@ func (t *Tracking) stateInputs(in *scoring.Input, ua string, peer Peer, now time
 		return key, scoring.IPTierNone, false
 	}
 	if t.Burst != nil {
-		bk := scoring.BurstKey(key, ua)
+		bk := scoring.BurstKeyOf(key, t.uaInfo(ua).hash) // = BurstKey(key, ua), the UA hashed once
 		if countHit {
 			in.Burst = t.Burst.Hit(bk, now)
 		} else {
