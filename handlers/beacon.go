@@ -22,7 +22,11 @@ func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool)
 	hw.set("Content-Length", "43")
 	hw.setSecurity()
 	if cors {
-		t.Config.setCORS(&hw, r.Header.Get("Origin"))
+		origin := ""
+		if v := r.Header["Origin"]; len(v) > 0 { // canonical key: no Get
+			origin = v[0]
+		}
+		t.Config.setCORS(&hw, origin)
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(pixel)

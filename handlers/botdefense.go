@@ -110,7 +110,7 @@ func (t *Tracking) stateInputs(in *scoring.Input, ua string, peer Peer, now time
 		return key, scoring.IPTierNone, false
 	}
 	if t.Burst != nil {
-		bk := scoring.BurstKey(key, ua)
+		bk := scoring.BurstKeyOf(key, t.uaInfo(ua).hash) // = BurstKey(key, ua), the UA hashed once
 		if countHit {
 			in.Burst = t.Burst.Hit(bk, now)
 		} else {
@@ -127,7 +127,7 @@ func printOf(ua scoring.UserAgent, b *Beacon, country string, r *http.Request) s
 	if b.ScreenValid {
 		fp.Width, fp.Height = b.ScreenWidth, b.ScreenHeight
 	}
-	if v := r.Header.Values("Accept-Language"); len(v) > 0 {
+	if v := r.Header["Accept-Language"]; len(v) > 0 { // canonical key: no Values
 		fp.Language = v[0]
 	}
 	return fp

@@ -18,12 +18,14 @@ func decodeB64(s string) (string, bool) {
 // decodeB64Raw is decodeB64 of a query value that may still be
 // URL-escaped: %XX escapes are undone into a stack buffer first, and a
 // '+' stays a '+' (a query's '+' is a space, which decodeB64 would turn
-// back into '+'). One allocation: the result.
+// back into '+'). One allocation: the result, for values up to 512
+// bytes: the stack buffers are zeroed on every call, and at 1 KB each that
+// was a tenth of the parse; longer values (rare) take heap buffers.
 func decodeB64Raw(s string, escaped bool) (string, bool) {
 	if s == "" {
 		return "", false
 	}
-	var unesc [1024]byte
+	var unesc [512]byte
 	src := unesc[:0]
 	if escaped || strings.IndexByte(s, ' ') >= 0 {
 		if len(s) > len(unesc) {
@@ -56,7 +58,7 @@ func decodeB64Raw(s string, escaped bool) (string, bool) {
 	if bytes.IndexByte(src, '-') >= 0 || bytes.IndexByte(src, '_') >= 0 {
 		enc = base64.RawURLEncoding
 	}
-	var stack [1024]byte
+	var stack [512]byte
 	buf := stack[:]
 	if n := enc.DecodedLen(len(src)); n > len(buf) {
 		buf = make([]byte, n)

@@ -54,7 +54,7 @@ func (vh *visitorHasher) id(salt []byte, ip, ua, site string, now time.Time) str
 	msg = append(msg, '|')
 	msg = append(msg, site...)
 	msg = append(msg, '|')
-	msg = now.UTC().AppendFormat(msg, time.DateOnly)
+	msg = appendDate(msg, now.UTC())
 	k.mac.Write(msg)
 	id := hex.EncodeToString(k.mac.Sum(k.sum[:0])[:8])
 	if cap(msg) <= 4096 { // keep the buffer unless a huge UA grew it
@@ -62,4 +62,18 @@ func (vh *visitorHasher) id(salt []byte, ip, ua, site string, now time.Time) str
 	}
 	p.pool.Put(k)
 	return id
+}
+
+// appendDate appends t as YYYY-MM-DD, what t.AppendFormat(dst,
+// time.DateOnly) appends, without the layout walk that showed in the
+// beacon profile. Years outside 0–9999 take AppendFormat.
+func appendDate(dst []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, time.DateOnly)
+	}
+	return append(dst,
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-',
+		byte('0'+d/10), byte('0'+d%10))
 }

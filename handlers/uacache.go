@@ -26,6 +26,7 @@ type uaEntry struct {
 	ua     string
 	parsed scoring.UserAgent
 	bot    bool
+	hash   uint64 // scoring.UAHash(ua), for burst keys
 }
 
 // uaInfo returns the parse and bot match of ua, from the cache or fresh.
@@ -36,7 +37,7 @@ func (t *Tracking) uaInfo(ua string) *uaEntry {
 	if e := slot.Load(); e != nil && e.ua == ua {
 		return e
 	}
-	e := &uaEntry{ua: ua, parsed: scoring.ParseUA(ua)}
+	e := &uaEntry{ua: ua, parsed: scoring.ParseUA(ua), hash: scoring.UAHash(ua)}
 	if t.Bots != nil {
 		_, e.bot = t.Bots.Match(ua)
 	}

@@ -115,20 +115,37 @@ func (b *Burst) Len() int {
 // key. The IP key is already a secret-keyed hash, so a plain FNV-1a is
 // enough here: nobody can aim a UA at another client's counter without
 // knowing that client's IP key.
-func BurstKey(ip [16]byte, ua string) uint64 {
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	h := uint64(offset)
-	for _, c := range ip {
-		h = (h ^ uint64(c)) * prime
-	}
+func BurstKey(ip [16]byte, ua string) uint64 { return BurstKeyOf(ip, UAHash(ua)) }
+
+// UAHash is the FNV-1a hash of a User-Agent for BurstKeyOf. Hashing a UA
+// byte by byte is most of a burst key's cost, so a caller that sees the
+// same UAs over and over (the handlers' UA cache) keeps it.
+func UAHash(ua string) uint64 {
+	h := uint64(fnvOffset)
 	for i := 0; i < len(ua); i++ {
-		h = (h ^ uint64(ua[i])) * prime
+		h = (h ^ uint64(ua[i])) * fnvPrime
 	}
 	return h
 }
+
+// BurstKeyOf is BurstKey of a UA hashed by UAHash: FNV-1a over the IP key,
+// then the UA hash.
+func BurstKeyOf(ip [16]byte, uaHash uint64) uint64 {
+	h := uint64(fnvOffset)
+	for _, c := range ip {
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	for i := 0; i < 8; i++ {
+		h = (h ^ uaHash&0xff) * fnvPrime
+		uaHash >>= 8
+	}
+	return h
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
 
 // lock finds key's shard and locks it; the caller unlocks. t is now on the
 // map's clock and h the key's hash.

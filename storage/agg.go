@@ -3,7 +3,6 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -31,16 +30,16 @@ import (
 type aggregator struct {
 	mu    sync.Mutex // held from aggregating a batch to its commit
 	db    *badger.DB
-	seed  maphash.Seed
 	days  map[siteDay]*dayState
 	cache map[string][]uint64 // stored counter values, as last read or written
 	dirty map[string]*pendingDelta
-	delta map[ckey][]int64 // the batch being aggregated
+	// batchDays are the states holding the deltas of the batch being
+	// aggregated (agg_day.go).
+	batchDays []*dayState
 	// touched are the days the batch has records of; their state is
 	// dropped when the batch fails.
 	touched map[siteDay]bool
-	hour    uint8 // UTC hour of the record being folded
-	newest  Day   // the newest day a batch had records of
+	newest  Day // the newest day a batch had records of
 	// excluded are the visitors the last maintenance run left out of
 	// finished days.
 	excluded     map[string]struct{}
@@ -60,19 +59,6 @@ type siteDay struct {
 	day  Day
 }
 
-type dayState struct {
-	visitors map[string]*visitorState
-}
-
-// visitorState is what one visitor did on one site and day.
-type visitorState struct {
-	any, clean, evClean bool
-	lastHour            int8
-	lastClean, lastBot  int16    // minute of the day of the latest clean / bot view, -1 = none
-	hourMask            uint32   // hours with a clean view
-	seen                []uint64 // hashes of (dim, value) counted for the visitor
-}
-
 const (
 	cacheCap            = 200_000
 	dirtyCap            = 20_000
@@ -82,11 +68,9 @@ const (
 func newAggregator(db *badger.DB, persistEvery time.Duration, rows func(string, Day, func(*View), func(*Event)) error) *aggregator {
 	return &aggregator{
 		db:           db,
-		seed:         maphash.MakeSeed(),
 		days:         make(map[siteDay]*dayState),
 		cache:        make(map[string][]uint64),
 		dirty:        make(map[string]*pendingDelta),
-		delta:        make(map[ckey][]int64),
 		persistEvery: cmpOr(persistEvery, defaultPersistEvery),
 		rows:         rows,
 	}
@@ -97,13 +81,12 @@ func newAggregator(db *badger.DB, persistEvery time.Duration, rows func(string, 
 // the outcome of the batch's commit, and releases the lock.
 func (a *aggregator) batch(wb *badger.WriteBatch, add func(a *aggregator) error) (done func(ok bool), err error) {
 	a.mu.Lock()
-	clear(a.delta)
 	a.touched = map[siteDay]bool{}
 	fail := func() {
 		for sd := range a.touched {
 			delete(a.days, sd)
 		}
-		clear(a.delta)
+		a.endBatch()
 		a.mu.Unlock()
 	}
 	if err := add(a); err != nil {
@@ -129,7 +112,7 @@ func (a *aggregator) batch(wb *badger.WriteBatch, add func(a *aggregator) error)
 		if persist {
 			a.persisted(written)
 		}
-		clear(a.delta)
+		a.endBatch()
 		a.mu.Unlock()
 	}, nil
 }
@@ -141,41 +124,27 @@ func (a *aggregator) mergeDelta() { a.addDelta(1) }
 func (a *aggregator) unmergeDelta() { a.addDelta(-1) }
 
 func (a *aggregator) addDelta(sign int64) {
-	a.deltaKeys(func(k ckey, key []byte, d []int64) {
-		p := a.dirty[string(key)]
-		if p == nil {
-			p = &pendingDelta{k: k, d: make([]int64, len(d))}
-			a.dirty[string(key)] = p
-		}
-		for i := range d {
-			p.d[i] += sign * d[i]
-		}
-	})
+	for _, st := range a.batchDays {
+		st.deltaKeys(func(k ckey, key []byte, d []int64) {
+			p := a.dirty[string(key)]
+			if p == nil {
+				p = &pendingDelta{k: k, d: make([]int64, len(d))}
+				a.dirty[string(key)] = p
+			}
+			for i := range d {
+				p.d[i] += sign * d[i]
+			}
+		})
+	}
 }
 
-// deltaKeys calls fn with the stored key and fields of every counter in
-// the batch's deltas: a value dimension's vector carries its 24 hourly
-// counts after its own fields, each a counter of its own (hourlyDim). key
-// is only valid during the call.
-func (a *aggregator) deltaKeys(fn func(k ckey, key []byte, d []int64)) {
-	var kb []byte
-	for k, d := range a.delta {
-		kb = appendCounterKey(kb[:0], &k)
-		if !hasHourly(k.dim) {
-			fn(k, kb, d)
-			continue
-		}
-		fn(k, kb, d[:valueFields])
-		for h, n := range d[valueFields:] {
-			if n == 0 {
-				continue
-			}
-			hk := k
-			hk.dim, hk.hour = k.dim|hourlyDim, uint8(h)
-			kb = appendCounterKey(kb[:0], &hk)
-			fn(hk, kb, []int64{n, 0})
-		}
+// endBatch zeroes the batch's deltas.
+func (a *aggregator) endBatch() {
+	for _, st := range a.batchDays {
+		st.endBatch()
 	}
+	clear(a.batchDays)
+	a.batchDays = a.batchDays[:0]
 }
 
 // persisted records that the dirty counters were written as written.
@@ -282,14 +251,28 @@ func (a *aggregator) forget(site string, day Day) {
 	clear(a.cache)
 }
 
-// state returns the visitor states of (site, day), rebuilding them from the
-// stored rows when missing, and keeps at most two days per site.
+// state returns the state of (site, day), rebuilding it from the stored
+// rows when missing, and enters it in the batch.
 func (a *aggregator) state(site string, day Day) (*dayState, error) {
 	sd := siteDay{site, day}
 	a.touched[sd] = true
-	if st := a.days[sd]; st != nil {
-		return st, nil
+	st := a.days[sd]
+	if st == nil {
+		var err error
+		if st, err = a.load(site, day); err != nil {
+			return nil, err
+		}
 	}
+	if !st.inBatch {
+		st.inBatch = true
+		a.batchDays = append(a.batchDays, st)
+	}
+	return st, nil
+}
+
+// load rebuilds the visitor states of (site, day) and keeps at most two
+// days per site.
+func (a *aggregator) load(site string, day Day) (*dayState, error) {
 	// A finished day is rebuilt as the daily maintenance left it: without
 	// the visitors it last excluded.
 	var excluded map[string]struct{}
@@ -306,7 +289,7 @@ func (a *aggregator) state(site string, day Day) (*dayState, error) {
 			delete(a.days, k)
 		}
 	}
-	a.days[sd] = st
+	a.days[siteDay{site, day}] = st
 	return st, nil
 }
 
@@ -315,21 +298,18 @@ func (a *aggregator) state(site string, day Day) (*dayState, error) {
 // them (without minute counters unless minutes) and returns the day's
 // visitor states and the number of counters written. The caller holds a.mu.
 func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}, minutes bool) (*dayState, int, error) {
-	st := &dayState{visitors: make(map[string]*visitorState)}
-	saved := a.delta
-	a.delta = make(map[ckey][]int64)
-	defer func() { a.delta = saved }()
+	st := newDayState(site, day)
 	skip := func(visitor string) bool {
 		_, ok := excluded[visitor]
 		return ok && visitor != ""
 	}
 	err := a.rows(site, day, func(v *View) {
 		if !skip(v.VisitorID) {
-			a.view(st, v)
+			st.view(v)
 		}
 	}, func(e *Event) {
 		if !skip(e.VisitorID) {
-			a.event(st, e)
+			st.event(e)
 		}
 	})
 	if err != nil {
@@ -343,7 +323,7 @@ func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}
 	defer wb.Cancel()
 	n := 0
 	var setErr error
-	a.deltaKeys(func(k ckey, key []byte, d []int64) {
+	st.deltaKeys(func(k ckey, key []byte, d []int64) {
 		if k.dim == dimMinute && !minutes || setErr != nil {
 			return
 		}
@@ -360,5 +340,6 @@ func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}
 	if err := wb.Flush(); err != nil {
 		return nil, 0, err
 	}
+	st.endBatch()
 	return st, n, nil
 }

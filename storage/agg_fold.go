@@ -1,91 +1,38 @@
 package storage
 
-import "hash/maphash"
-
 // How one record changes the counters: the aggregator folds each stored
-// view and event into its day's visitor state and the batch's deltas.
-
-func (st *dayState) visitor(id string) *visitorState {
-	if id == "" {
-		return nil
-	}
-	vs := st.visitors[id]
-	if vs == nil {
-		vs = &visitorState{lastHour: -1, lastClean: -1, lastBot: -1}
-		st.visitors[id] = vs
-	}
-	return vs
-}
-
-// vec is the batch's delta vector of counter k, made on first use: one
-// map lookup per counter and record, whatever the fields it changes.
-func (a *aggregator) vec(k ckey) []int64 {
-	d := a.delta[k]
-	if d == nil {
-		n := fieldsOf(k.dim)
-		if hasHourly(k.dim) {
-			n += 24
-		}
-		d = make([]int64, n)
-		a.delta[k] = d
-	}
-	return d
-}
-
-func (a *aggregator) bump(k ckey, field int, n int64) { a.vec(k)[field] += n }
-
-// count adds one to a value dimension and, for the dims that count
-// visitors, one visitor the first time vs has the value that day.
-func (a *aggregator) count(vs *visitorState, k ckey) {
-	d := a.vec(k)
-	d[fCount]++
-	if uniqueDims[k.dim] && a.first(vs, k) {
-		d[fVisitors]++
-	}
-	if hasHourly(k.dim) {
-		d[valueFields+int(a.hour)]++
-	}
-}
-
-// first reports whether vs meets k's value for the first time that day.
-func (a *aggregator) first(vs *visitorState, k ckey) bool {
-	if vs == nil {
-		return false
-	}
-	var h maphash.Hash
-	h.SetSeed(a.seed)
-	h.WriteByte(k.dim)
-	h.WriteString(k.a)
-	h.WriteByte(0xff)
-	h.WriteString(k.b)
-	sum := h.Sum64()
-	for _, s := range vs.seen {
-		if s == sum {
-			return false
-		}
-	}
-	vs.seen = append(vs.seen, sum)
-	return true
-}
+// view and event into its day's state: visitor state and the batch's
+// deltas (agg_day.go).
 
 func minuteOf(ms int64) int {
 	sec := ms / 1000
 	return int((sec%86400+86400)%86400) / 60
 }
 
-// minuteLast moves vs's latest-view minute (*last) to m (whose vector is
+// minuteLast moves vs's latest-view minute (*last) to m (whose delta is
 // cur) in the minute counters' field f when m is later.
-func (a *aggregator) minuteLast(k ckey, cur []int64, last *int16, m int, f int) {
+func (st *dayState) minuteLast(cur []int64, last *int16, m int, f int) {
 	if m <= int(*last) {
 		return
 	}
 	if *last >= 0 {
-		old := k
-		old.a = minuteValues[*last]
-		a.vec(old)[f]--
+		st.touch(st.minute(int(*last)))[f]--
 	}
 	cur[f]++
 	*last = int16(m)
+}
+
+// count adds one to a value dimension and, for the dims that count
+// visitors, one visitor the first time vs has the value that day.
+func (st *dayState) count(vs *visitorState, c *counter, hour int) {
+	d := st.touch(c)
+	d[fCount]++
+	if uniqueDims[c.dim] && vs.first(c.id) {
+		d[fVisitors]++
+	}
+	if hasHourly(c.dim) {
+		d[valueFields+hour]++
+	}
 }
 
 func hourOf(ms int64) int {
@@ -93,13 +40,12 @@ func hourOf(ms int64) int {
 	return int((sec%86400+86400)%86400) / 3600
 }
 
-// view folds one stored view into st (and the batch's deltas).
-func (a *aggregator) view(st *dayState, v *View) {
-	site, day := v.SiteID, DayOf(v.CreatedAt)
-	h := hourOf(v.CreatedAt.UnixMilli())
-	a.hour = uint8(h)
-	tot := a.vec(ckey{site: site, day: day, dim: dimTotal})
-	hrs := a.vec(ckey{site: site, day: day, dim: dimHours})
+// view folds one stored view, of st's site and day, into st.
+func (st *dayState) view(v *View) {
+	ms := v.CreatedAt.UnixMilli()
+	h := hourOf(ms)
+	tot := st.touch(st.total)
+	hrs := st.touch(st.hours)
 	hr := hrs[h*hourFields : (h+1)*hourFields]
 	vs := st.visitor(v.VisitorID)
 	if vs != nil {
@@ -114,15 +60,15 @@ func (a *aggregator) view(st *dayState, v *View) {
 			vs.lastHour = int8(h)
 		}
 	}
-	m := minuteOf(v.CreatedAt.UnixMilli())
-	minute := ckey{site: site, day: day, dim: dimMinute, a: minuteValues[m]}
-	mv := a.vec(minute)
+	m := minuteOf(ms)
+	minute := st.minute(m)
+	mv := st.touch(minute)
 	if v.BotScore >= 50 {
 		tot[tBotViews]++
 		hr[hBotViews]++
 		mv[mBotViews]++
 		if vs != nil {
-			a.minuteLast(minute, mv, &vs.lastBot, m, mLastBot)
+			st.minuteLast(mv, &vs.lastBot, m, mLastBot)
 		}
 		return
 	}
@@ -137,8 +83,8 @@ func (a *aggregator) view(st *dayState, v *View) {
 	hr[hViews]++
 	mv[mViews]++
 	if vs != nil {
-		a.minuteLast(minute, mv, &vs.lastClean, m, mLastClean)
-		if a.first(vs, minute) {
+		st.minuteLast(mv, &vs.lastClean, m, mLastClean)
+		if vs.first(minute.id) {
 			mv[mVisitors]++
 		}
 		if !vs.clean {
@@ -150,11 +96,7 @@ func (a *aggregator) view(st *dayState, v *View) {
 			hr[hVisitors]++
 		}
 	}
-	k := ckey{site: site, day: day}
-	dim := func(d byte, x, y string) {
-		k.dim, k.a, k.b = d, x, y
-		a.count(vs, k)
-	}
+	dim := func(d byte, x, y string) { st.count(vs, st.value(d, x, y), h) }
 	dim(dimPath, v.Path, "")
 	dim(dimDevice, v.DeviceType, "")
 	dim(dimOS, v.OSName, "")
@@ -166,7 +108,7 @@ func (a *aggregator) view(st *dayState, v *View) {
 	dim(dimCountr, v.CountryCode, "")
 	dim(dimRefTyp, v.ReferrerType, "")
 	dim(dimRefOrg, v.Referrer, "")
-	dim(dimResol, resolution(v.ScreenWidth, v.ScreenHeight), "")
+	st.count(vs, st.screen(v.ScreenWidth, v.ScreenHeight), h)
 	dim(dimUTMCmp, v.UTMCampaign, "")
 	if v.UTMCampaign == "" {
 		return
@@ -188,31 +130,30 @@ func (a *aggregator) view(st *dayState, v *View) {
 	dim(dimCmpPth, v.UTMCampaign, v.Path)
 }
 
-// event folds one stored event into st (and the batch's deltas).
-func (a *aggregator) event(st *dayState, e *Event) {
-	site, day := e.SiteID, DayOf(e.CreatedAt)
-	total := ckey{site: site, day: day, dim: dimTotal}
+// event folds one stored event, of st's site and day, into st.
+func (st *dayState) event(e *Event) {
 	switch {
 	case e.BotScore >= 50:
-		a.bump(total, tBotEvents, 1)
+		st.touch(st.total)[tBotEvents]++
 		return
 	case e.BotScore < 0:
-		a.bump(total, tOtherEvents, 1)
+		st.touch(st.total)[tOtherEvents]++
 		return
 	}
-	h := hourOf(e.CreatedAt.UnixMilli())
-	a.hour = uint8(h)
-	a.bump(total, tEvents, 1)
-	a.bump(ckey{site: site, day: day, dim: dimHours}, h*hourFields+hEvents, 1)
-	a.bump(ckey{site: site, day: day, dim: dimMinute, a: minuteValues[minuteOf(e.CreatedAt.UnixMilli())]}, mEvents, 1)
+	ms := e.CreatedAt.UnixMilli()
+	h := hourOf(ms)
+	tot := st.touch(st.total)
+	tot[tEvents]++
+	st.touch(st.hours)[h*hourFields+hEvents]++
+	st.touch(st.minute(minuteOf(ms)))[mEvents]++
 	vs := st.visitor(e.VisitorID)
 	if vs != nil && !vs.evClean {
 		vs.evClean = true
-		a.bump(total, tEvVisitors, 1)
+		tot[tEvVisitors]++
 	}
-	a.count(vs, ckey{site: site, day: day, dim: dimEvType, a: e.EventType})
-	a.count(vs, ckey{site: site, day: day, dim: dimCmpEvT, a: e.UTMCampaign, b: e.EventType})
-	a.count(vs, ckey{site: site, day: day, dim: dimCmpEvs, a: e.UTMCampaign})
+	st.count(vs, st.value(dimEvType, e.EventType, ""), h)
+	st.count(vs, st.value(dimCmpEvT, e.UTMCampaign, e.EventType), h)
+	st.count(vs, st.value(dimCmpEvs, e.UTMCampaign, ""), h)
 }
 
 // addViews folds a batch of views, whose ids are assigned, into the deltas.
@@ -229,7 +170,7 @@ func (a *aggregator) addViews(views []View) error {
 			}
 			last = sd
 		}
-		a.view(st, v)
+		st.view(v)
 	}
 	return nil
 }
@@ -248,7 +189,7 @@ func (a *aggregator) addEvents(events []Event) error {
 			}
 			last = sd
 		}
-		a.event(st, e)
+		st.event(e)
 	}
 	return nil
 }

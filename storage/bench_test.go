@@ -208,14 +208,14 @@ func BenchmarkAggregateView(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		if i%2048 == 0 {
-			clear(a.delta)
+			a.endBatch()
 		}
 		v := &views[i&4095]
 		st, err := a.state(v.SiteID, DayOf(v.CreatedAt))
 		if err != nil {
 			b.Fatal(err)
 		}
-		a.view(st, v)
+		st.view(v)
 		i++
 	}
 }
