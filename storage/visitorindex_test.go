@@ -362,3 +362,41 @@ func FuzzDecodeIndexValues(f *testing.F) {
 		}
 	})
 }
+
+// Readers merge while the writer flushes and merges: every row ends up in
+// the index exactly once.
+func TestVisitorIndex_ConcurrentReadsAndFlushes(t *testing.T) {
+	s := openTestStore(t, "")
+	w := s.NewWriter(WriterConfig{ViewFlush: time.Millisecond})
+	const n = 3000
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			for !w.AddView(View{SiteID: "a", Path: "/", VisitorID: "v", CreatedAt: t0.Add(time.Duration(i) * time.Millisecond)}) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	reads := 0
+	for running := true; running; reads++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		if err := s.VisitorViews("v", func(*View) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var ids []uint64
+	if err := s.VisitorViews("v", func(v *View) bool { ids = append(ids, v.ID); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != n || !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != n {
+		t.Errorf("history: %d ids (sorted %v), want %d distinct in order, after %d concurrent reads", len(ids), slices.IsSorted(ids), n, reads)
+	}
+}
