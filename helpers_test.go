@@ -45,8 +45,12 @@ func testPortOffset() int {
 	return n
 }
 
-// newTester is caddytest.NewTester on this suite's admin port.
+// newTester is a caddytest tester on this package's admin port. It drops
+// the default client's idle keep-alive connections first: the config the
+// test loads replaces the server they lead to, which closes them, and a
+// POST sent on one fails with a reset instead of being retried.
 func newTester(t *testing.T) *caddytest.Tester {
+	http.DefaultClient.CloseIdleConnections()
 	return caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
 }
 
@@ -65,6 +69,7 @@ func startCaddyTrusting(t *testing.T, cidr, echelonBody string) (*caddytest.Test
 	dir := t.TempDir()
 	tc := newTester(t)
 	tc.InitServer(strings.Replace(siteConfig(dir, echelonBody), "10.9.9.9/32", cidr, 1), "caddyfile")
+
 	t.Cleanup(func() { unload(t) })
 	return tc, filepath.Join(dir, "db")
 }

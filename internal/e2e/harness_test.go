@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -146,6 +147,9 @@ func load(t *testing.T, config string) {
 	if !failed && t.Failed() {
 		t.FailNow()
 	}
+	// Keep-alive connections to the server this load replaced are closed
+	// by it; reusing one for a POST fails with a reset instead of retrying.
+	http.DefaultClient.CloseIdleConnections()
 }
 
 // unload replaces the config with one without echelon; the pool destructor
