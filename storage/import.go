@@ -42,10 +42,20 @@ func (s *Store) ImportViews(views []View) error {
 	}
 	// Blocks of imported rows need them by site and id (blocks.go).
 	slices.SortFunc(views, func(a, b View) int { return cmp.Or(cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.ID, b.ID)) })
-	return s.writeAssigned(&s.views, len(views), 0, ref, func(dst []byte, i int) []byte {
+	err := s.writeAssigned(&s.views, len(views), 0, ref, func(dst []byte, i int) []byte {
 		return EncodeView(dst, &views[i])
 	}, func(a *aggregator) error { return a.addViews(views) })
+	if err == nil {
+		s.mergeImported()
+	}
+	return err
 }
+
+// mergeImported merges the visitor index log when due after an import,
+// which no writer's loop follows. The rows are stored whatever happens: a
+// failed merge keeps the log for the next one (a writer's, a reader's or
+// Open's), which reports its error.
+func (s *Store) mergeImported() { _, _ = s.mergeDue(time.Now()) }
 
 // ImportEvents is ImportViews for events.
 func (s *Store) ImportEvents(events []Event) error {
@@ -64,9 +74,13 @@ func (s *Store) ImportEvents(events []Event) error {
 		return fmt.Errorf("import events: %w", err)
 	}
 	slices.SortFunc(events, func(a, b Event) int { return cmp.Or(cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.ID, b.ID)) })
-	return s.writeAssigned(&s.events, len(events), 0, ref, func(dst []byte, i int) []byte {
+	err := s.writeAssigned(&s.events, len(events), 0, ref, func(dst []byte, i int) []byte {
 		return EncodeEvent(dst, &events[i])
 	}, func(a *aggregator) error { return a.addEvents(events) })
+	if err == nil {
+		s.mergeImported()
+	}
+	return err
 }
 
 // backdatedIDs gives each record the first free import id of its

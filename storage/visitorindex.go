@@ -33,11 +33,12 @@ import (
 // segmentEntries entries a key). mergeIndex folds the log into chunks, one
 // per visitor, site and day, and deletes the segments it folded: when a
 // table has mergeEntries entries waiting or mergeEvery has passed (the
-// writer checks after each flush), at Open, and before anything reads the
-// index, so readers see every stored row. A chunk key that already exists
-// (a merge repeated after a crash between writing chunks and deleting their
-// segments) is overwritten with the same ids or more; readers drop
-// duplicate ids.
+// writer checks after each flush; an import checks after its batch), at
+// Open, and before anything reads the index, so readers see every stored
+// row. A merge that crashed between writing its chunks and deleting its
+// segments is repeated: a chunk key it writes again is overwritten, and any
+// id the old chunk had and the new one lacks is still in a segment, to be
+// merged into another chunk (mergePass). Readers drop duplicate ids.
 const (
 	tableViewIndexLog  byte = 0x0a
 	tableEventIndexLog byte = 0x0b
@@ -45,6 +46,11 @@ const (
 	segmentEntries = 16384
 	mergeEntries   = 1 << 16
 	mergeEvery     = 5 * time.Minute
+	// maxPassSegments keeps a merge pass's deletion of its segments to one
+	// Badger transaction, so it is atomic: a pass's segments are all gone
+	// or all there, and a chunk a repeated pass overwrites only loses ids
+	// that are still in segments.
+	maxPassSegments = 1024
 )
 
 // indexLog is a record table's unmerged index log.
@@ -330,22 +336,52 @@ func (s *Store) mergeDue(now time.Time) (n int, err error) {
 }
 
 // mergeIndex folds every segment of t's index log into chunks and deletes
-// the segments; it returns how many entries it merged. Segments written
-// while it runs wait for the next merge.
+// the segments, in passes of about mergeEntries entries so that a long log
+// (after an import, or a crash under load) does not need its whole
+// grouping in memory at once; it returns how many entries it merged.
+// Segments written while it runs wait for the next merge. (Chunks from
+// two passes can share a visitor, site and day: they are two chunks.)
 func (s *Store) mergeIndex(t *recordTable) (int, error) {
 	t.log.mu.Lock()
 	defer t.log.mu.Unlock()
+	total := 0
+	for {
+		n, more, err := s.mergePass(t)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("merge visitor index: %w", err)
+		}
+		if t.log.pending.Add(-int64(n)) < 0 {
+			t.log.pending.Store(0)
+		}
+		if !more {
+			break
+		}
+	}
+	if total == 0 {
+		t.log.pending.Store(0)
+	}
+	t.log.merged.Store(time.Now().UnixNano())
+	return total, nil
+}
+
+// mergePass folds the oldest segments, up to about mergeEntries entries
+// and maxPassSegments segments; more reports that segments are left.
+func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 	groups := chunkGroups{byKey: make(map[string]*chunkGroup), sites: make(map[string]string)}
 	var segments [][]byte
-	n := 0
-	err := s.db.View(func(txn *badger.Txn) error {
+	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{t.log.table}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
+			if n >= mergeEntries || len(segments) == maxPassSegments {
+				more = true
+				return nil
+			}
 			item := it.Item()
 			err := item.Value(func(v []byte) error {
-				return decodeSegment(v, func(site, visitor []byte, id uint64) {
-					groups.add(site, visitor, id)
+				return decodeSegment(v, func(site, token []byte, id uint64) {
+					groups.add(site, token, id)
 					n++
 				})
 			})
@@ -356,13 +392,8 @@ func (s *Store) mergeIndex(t *recordTable) (int, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("merge visitor index: %w", err)
-	}
-	if len(segments) == 0 {
-		t.log.pending.Store(0)
-		t.log.merged.Store(time.Now().UnixNano())
-		return 0, nil
+	if err != nil || len(segments) == 0 {
+		return 0, false, err
 	}
 	// Chunks first, then the segments' deletion: a crash in between leaves
 	// the segments for the next merge, which writes the same chunks again.
@@ -381,27 +412,20 @@ func (s *Store) mergeIndex(t *recordTable) (int, error) {
 		mid := len(buf)
 		buf = appendChunk(buf, g.site, ids)
 		if err := wb.Set(buf[start:mid:mid], buf[mid:len(buf):len(buf)]); err != nil {
-			return 0, fmt.Errorf("merge visitor index: %w", err)
+			return 0, false, err
 		}
 	}
 	if err := wb.Flush(); err != nil {
-		return 0, fmt.Errorf("merge visitor index: %w", err)
+		return 0, false, err
 	}
 	del := s.db.NewWriteBatch()
 	defer del.Cancel()
 	for _, k := range segments {
 		if err := del.Delete(k); err != nil {
-			return 0, fmt.Errorf("merge visitor index: %w", err)
+			return 0, false, err
 		}
 	}
-	if err := del.Flush(); err != nil {
-		return 0, fmt.Errorf("merge visitor index: %w", err)
-	}
-	if t.log.pending.Add(-int64(n)) < 0 {
-		t.log.pending.Store(0)
-	}
-	t.log.merged.Store(time.Now().UnixNano())
-	return n, nil
+	return n, more, del.Flush()
 }
 
 // unindex removes ids from visitors' chunks (retention purge): purged maps

@@ -400,3 +400,61 @@ func TestVisitorIndex_ConcurrentReadsAndFlushes(t *testing.T) {
 		t.Errorf("history: %d ids (sorted %v), want %d distinct in order, after %d concurrent reads", len(ids), slices.IsSorted(ids), n, reads)
 	}
 }
+
+// A long log is merged in passes (mergeEntries entries, maxPassSegments
+// segments each), and an import merges when the log is due.
+func TestVisitorIndex_LongLogsMergeInPasses(t *testing.T) {
+	s := openTestStore(t, "")
+	s.sites.add([]string{"a"})
+	// More entries than one pass takes, from one import: the import
+	// merges them before it returns.
+	const n = mergeEntries + 5000
+	views := make([]View, n)
+	for i := range views {
+		views[i] = View{SiteID: "a", Path: "/", VisitorID: []string{"v1", "v2"}[i%2], CreatedAt: t0.Add(time.Duration(i) * time.Millisecond)}
+	}
+	if err := s.ImportViews(views); err != nil {
+		t.Fatal(err)
+	}
+	if segs := len(keysOf(t, s, []byte{tableViewIndexLog})); segs != 0 || s.views.log.pending.Load() != 0 {
+		t.Fatalf("after the import: %d segments, %d pending; want both 0", segs, s.views.log.pending.Load())
+	}
+	// More segments than one pass deletes: one entry each.
+	const segs = maxPassSegments + 100
+	wb := s.DB().NewWriteBatch()
+	var want []uint64
+	for i := range segs {
+		id := idFloor(t0.Add(time.Hour).UnixMilli()) + uint64(i)<<idSeqBits
+		l := newLogSegment(tableViewIndexLog, 1)
+		l.add("a", "v3", id)
+		if err := l.set(wb); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	s.views.indexLogged(segs)
+	merged, err := s.mergeIndex(&s.views)
+	if err != nil || merged != segs {
+		t.Fatalf("merged %d, %v; want %d", merged, err, segs)
+	}
+	var got []uint64
+	err = s.DB().View(func(txn *badger.Txn) (err error) {
+		got, err = visitorRowIDs(txn, tableVisitorViews, "v3", "a")
+		return err
+	})
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("v3's ids after two passes: %d ids, %v; want %d", len(got), err, len(want))
+	}
+	for _, v := range []string{"v1", "v2"} {
+		k := 0
+		if err := s.VisitorViews(v, func(*View) bool { k++; return true }); err != nil {
+			t.Fatal(err)
+		}
+		if k != n/2 {
+			t.Errorf("%s: %d views in its history, want %d", v, k, n/2)
+		}
+	}
+}
