@@ -1,10 +1,11 @@
 package storage
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -218,13 +219,13 @@ func appendChunk(dst []byte, site string, ids []uint64) []byte {
 
 // decodeChunk reads a chunk value whose key holds first.
 func decodeChunk(first uint64, val []byte, ids []uint64) (site string, _ []uint64, err error) {
-	s, rest, more := strings.Cut(string(val), "\x00")
+	s, b, more := bytes.Cut(val, []byte{0})
 	ids = append(ids, first)
 	if !more {
-		return s, ids, nil
+		return string(s), ids, nil
 	}
 	id := first
-	for b := []byte(rest); len(b) > 0; {
+	for len(b) > 0 {
 		d, n := binary.Uvarint(b)
 		if n <= 0 || d == 0 || id+d < id {
 			return "", nil, fmt.Errorf("index chunk %d: %w", first, errTruncated)
@@ -233,7 +234,7 @@ func decodeChunk(first uint64, val []byte, ids []uint64) (site string, _ []uint6
 		ids = append(ids, id)
 		b = b[n:]
 	}
-	return s, ids, nil
+	return string(s), ids, nil
 }
 
 // indexEntry is one row of a visitor's history.
@@ -252,7 +253,7 @@ func visitorEntries(txn *badger.Txn, index byte, visitor, site string, lo, hi ui
 	var out []indexEntry
 	var ids []uint64
 	start := idFloor(DayOf(idTime(lo)).Time().UnixMilli())
-	for it.Seek(binary.BigEndian.AppendUint64(slices.Clone(prefix), start)); it.Valid(); it.Next() {
+	for it.Seek(appendVisitorKey(nil, index, visitor, start)); it.Valid(); it.Next() {
 		item := it.Item()
 		key := item.Key()
 		if len(key) != len(prefix)+8 {
@@ -279,18 +280,8 @@ func visitorEntries(txn *badger.Txn, index byte, visitor, site string, lo, hi ui
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b indexEntry) int { return cmpUint(a.id, b.id) })
+	slices.SortFunc(out, func(a, b indexEntry) int { return cmp.Compare(a.id, b.id) })
 	return slices.CompactFunc(out, func(a, b indexEntry) bool { return a.id == b.id }), nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // indexLogged counts n entries written to t's log.
@@ -461,8 +452,9 @@ func (s *Store) unindex(index byte, purged map[string][]uint64) error {
 					it.Close()
 					return err
 				}
-				kept := slices.DeleteFunc(slices.Clone(ids), func(id uint64) bool { return drop[id] })
-				if len(kept) == len(ids) {
+				n := len(ids)
+				kept := slices.DeleteFunc(ids, func(id uint64) bool { return drop[id] })
+				if len(kept) == n {
 					continue
 				}
 				edits = append(edits, edit{item.KeyCopy(nil), nil})
