@@ -341,19 +341,20 @@ func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyht
 // peer resolves the client address per decision 5.
 func (h *Handler) peer(r *http.Request) handlers.Peer {
 	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
-	p := handlers.Peer{TrustedProxy: trusted, IP: socketIP(r.RemoteAddr)}
 	if h.cfg.handlers.BehindCloudflare && trusted {
-		if cf := r.Header.Get("Cf-Connecting-Ip"); validIP(cf) {
-			p.IP = cf
-			return p
+		if cf := r.Header.Get("Cf-Connecting-Ip"); cf != "" {
+			if p := handlers.NewPeer(strings.TrimSpace(cf), trusted); p.Addr.IsValid() {
+				return p
+			}
 		}
 	}
+	ip := socketIP(r.RemoteAddr)
 	if h.cfg.trustProxy {
-		if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
-			p.IP = ip
+		if v, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && v != "" {
+			ip = v
 		}
 	}
-	return p
+	return handlers.NewPeer(ip, trusted)
 }
 
 // Interface guards

@@ -3,7 +3,6 @@ package echelon
 import (
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 
@@ -161,9 +160,4 @@ func socketIP(remote string) string {
 		return host
 	}
 	return remote
-}
-
-func validIP(s string) bool {
-	_, err := netip.ParseAddr(strings.TrimSpace(s))
-	return err == nil
 }

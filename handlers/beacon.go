@@ -42,12 +42,12 @@ func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool)
 // ServeBeacon handles GET b.gif (tracker-protocol.md §4.1): whatever the
 // input, the answer is the pixel; only what passes every gate is stored.
 func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer) {
-	ua := r.UserAgent()
-	bot := t.isKnownBot(ua)
+	uai := t.uaInfo(r.UserAgent()) // once: parse, bot match and hash
+	bot := uai.bot
 	if bot {
 		t.sighting(peer)
 	}
-	if lim, _ := t.limited(peer.IP); lim {
+	if lim, _ := t.limited(peer); lim {
 		t.Observe.Beacon(OutcomeRateLimited)
 		t.flag(r, peer, scoring.SiteOrDefault(scanQuery(r.URL.RawQuery)[qSite]))
 		t.writePixel(w, r, false)
@@ -58,7 +58,7 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 		t.writePixel(w, r, false)
 		return
 	}
-	outcome, cookie := t.collectBeacon(r, ua, peer, bot)
+	outcome, cookie := t.collectBeacon(r, uai, peer, bot)
 	if cookie != "" {
 		setVisitorCookie(w, cookie)
 	}
@@ -68,7 +68,7 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 
 // collectBeacon runs the gates and stores the view; it returns the outcome
 // and the _ev cookie to set, if any.
-func (t *Tracking) collectBeacon(r *http.Request, ua string, peer Peer, bot bool) (outcome, cookie string) {
+func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot bool) (outcome, cookie string) {
 	if bot {
 		t.dropped(EndpointBeacon, DropKnownUA, 1)
 		return OutcomeBotDropped, ""
@@ -90,16 +90,16 @@ func (t *Tracking) collectBeacon(r *http.Request, ua string, peer Peer, bot bool
 		return OutcomeExcluded, vis.setCookie
 	}
 	origin, class := scoring.ClassifyReferrer(b.Referrer)
-	in := t.scoreInput(r, ua, peer, scoring.HitBeacon, b.Site)
+	in := t.scoreInput(r, uai.ua, peer, scoring.HitBeacon, b.Site)
 	in.SPA, in.InteractionMS = b.SPA, b.InteractionMS
 	in.ScreenSent, in.ScreenValid = b.ScreenSent, b.ScreenValid
 	in.ExternalReferrer = origin != "direct_or_unknown"
 	in.Path = b.Path
-	ipKey, tier, keyed := t.stateInputs(&in, ua, peer, now, true)
+	ipKey, tier, keyed := t.stateInputs(&in, uai, peer, now, true)
 	res := t.Rules.Score(&in)
 	t.checkPoW(&res, b.Token, b.SessionID, b.Site, vis.id, now, true)
 	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
-	parsed := t.uaInfo(ua).parsed
+	parsed := uai.parsed
 	if t.Prints != nil && keyed {
 		fp := printOf(parsed, &b, in.Country, r)
 		t.Prints.Record(ipKey, vis.id, b.Site, &fp, res.Score >= scoring.EvidenceScore, tier == scoring.IPTierConfirmed, now)

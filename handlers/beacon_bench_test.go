@@ -53,7 +53,7 @@ func benchmarkServeBeacon(b *testing.B, botState bool) {
 	// beacon would trip the burst signal after 15.
 	peers := make([]Peer, 1<<16)
 	for i := range peers {
-		peers[i] = Peer{IP: fmt.Sprintf("10.%d.%d.7", i>>8, i&255)}
+		peers[i] = NewPeer(fmt.Sprintf("10.%d.%d.7", i>>8, i&255), false)
 	}
 	i := 0
 	b.ReportAllocs()

@@ -49,10 +49,9 @@ func (t *Tracking) excluded(visitorID string) bool {
 }
 
 // isKnownBot matches the request's User-Agent against the known-bot list
-// once; every route calls it first.
-func (t *Tracking) isKnownBot(ua string) bool {
-	return t.Bots != nil && t.uaInfo(ua).bot
-}
+// (cached per UA, uacache.go). b.gif and e take the whole cache entry
+// once instead, for its parse and hash too.
+func (t *Tracking) isKnownBot(ua string) bool { return t.uaInfo(ua).bot }
 
 // clientKey is the client's IP key (scoring.IPKey with the day's visitor
 // salt) and parsed address; ok is false when no salt is available.
@@ -61,8 +60,7 @@ func (t *Tracking) clientKey(peer Peer, now time.Time) (key [16]byte, ip netip.A
 	if err != nil {
 		return key, ip, false
 	}
-	ip, _ = netip.ParseAddr(peer.IP)
-	return t.ipKeys.Key(ip, salt), ip, true
+	return t.ipKeys.Key(peer.Addr, salt), peer.Addr, true
 }
 
 // sighting puts the IP of a known-bot User-Agent into the suspected tier,
@@ -104,20 +102,20 @@ func (t *Tracking) scoreInput(r *http.Request, ua string, peer Peer, hit scoring
 // It returns the client's IP key (ok false if there is none: no salt)
 // and its bot-IP tier, which the caller adds after the proof of work
 // (Rules.BotIP).
-func (t *Tracking) stateInputs(in *scoring.Input, ua string, peer Peer, now time.Time, countHit bool) (key [16]byte, tier scoring.IPTier, ok bool) {
+func (t *Tracking) stateInputs(in *scoring.Input, uai *uaEntry, peer Peer, now time.Time, countHit bool) (key [16]byte, tier scoring.IPTier, ok bool) {
 	key, ip, ok := t.clientKey(peer, now)
 	if !ok {
 		return key, scoring.IPTierNone, false
 	}
 	if t.Burst != nil {
-		bk := scoring.BurstKeyOf(key, t.uaInfo(ua).hash) // = BurstKey(key, ua), the UA hashed once
+		bk := scoring.BurstKeyOf(key, uai.hash) // = BurstKey(key, ua), the UA's hash cached with its parse
 		if countHit {
 			in.Burst = t.Burst.Hit(bk, now)
 		} else {
 			in.Burst = t.Burst.Count(bk, now)
 		}
 	}
-	t.Feeds.Fill(in, ua, ip)
+	t.Feeds.Fill(in, uai.ua, ip)
 	return key, t.BotIPs.Tier(key, now), true
 }
 

@@ -57,11 +57,12 @@ func TestLimited_IPv6CountsPer64(t *testing.T) {
 		{"::ffff:192.0.2.1", true}, // the same IPv4 address
 		{"192.0.2.2", false},
 	} {
-		if got, _ := tr.limited(tc.ip); got != tc.limited {
+		if got, _ := tr.limited(NewPeer(tc.ip, false)); got != tc.limited {
 			t.Errorf("%s: limited %v, want %v", tc.ip, got, tc.limited)
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() { tr.limited("2001:db8:9::1"); tr.limited("198.51.100.9") }); n != 0 {
+	p6, p4 := NewPeer("2001:db8:9::1", false), NewPeer("198.51.100.9", false)
+	if n := testing.AllocsPerRun(100, func() { tr.limited(p6); tr.limited(p4) }); n != 0 {
 		t.Errorf("%v allocations per limit check", n)
 	}
 }

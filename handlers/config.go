@@ -6,6 +6,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -43,9 +44,18 @@ type Peer struct {
 	// IP is the client address (Caddy's client_ip when trust_proxy is on,
 	// otherwise the socket peer).
 	IP string
+	// Addr is IP parsed once for the rate limiter and the IP key; the
+	// zero Addr when IP is not an address.
+	Addr netip.Addr
 	// TrustedProxy reports whether the socket peer is a trusted proxy, which
 	// is the condition for honouring CF-Connecting-IP and CF-* headers.
 	TrustedProxy bool
+}
+
+// NewPeer is the Peer of client address ip.
+func NewPeer(ip string, trustedProxy bool) Peer {
+	addr, _ := netip.ParseAddr(ip)
+	return Peer{IP: ip, Addr: addr, TrustedProxy: trustedProxy}
 }
 
 // Clock returns the current time; tests inject a fake one.

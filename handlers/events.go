@@ -16,12 +16,12 @@ import (
 func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer) {
 	hw := newHeaderWriter(w.Header(), 4+corsHeaders)
 	hw.setSecurity()
-	ua := r.UserAgent()
-	bot := t.isKnownBot(ua)
+	uai := t.uaInfo(r.UserAgent())
+	bot := uai.bot
 	if bot {
 		t.sighting(peer)
 	}
-	if lim, retry := t.limited(peer.IP); lim {
+	if lim, retry := t.limited(peer); lim {
 		t.Observe.Events(OutcomeRateLimited, 1)
 		hw.set("Retry-After", retryAfterSeconds(retry))
 		w.WriteHeader(http.StatusTooManyRequests)
@@ -38,7 +38,7 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 		var batch EventBatch
 		batch, err = ParseEvents(body)
 		if err == nil {
-			t.collectEvents(r, ua, bot, peer, &batch)
+			t.collectEvents(r, uai, bot, peer, &batch)
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
@@ -51,7 +51,7 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 	w.WriteHeader(http.StatusBadRequest)
 }
 
-func (t *Tracking) collectEvents(r *http.Request, ua string, bot bool, peer Peer, batch *EventBatch) {
+func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer Peer, batch *EventBatch) {
 	if batch.Skipped > 0 {
 		t.Observe.Events(OutcomeInvalid, batch.Skipped)
 	}
@@ -81,8 +81,8 @@ func (t *Tracking) collectEvents(r *http.Request, ua string, bot bool, peer Peer
 		t.Observe.Events(OutcomeExcluded, n)
 		return
 	}
-	in := t.scoreInput(r, ua, peer, scoring.HitEvents, site)
-	_, tier, _ := t.stateInputs(&in, ua, peer, now, false)
+	in := t.scoreInput(r, uai.ua, peer, scoring.HitEvents, site)
+	_, tier, _ := t.stateInputs(&in, uai, peer, now, false)
 	res := t.Rules.Score(&in)
 	t.checkPoW(&res, batch.Token, batch.Events[0].SessionID, site, vis.id, now, false)
 	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
@@ -92,7 +92,7 @@ func (t *Tracking) collectEvents(r *http.Request, ua string, bot bool, peer Peer
 		return
 	}
 	detail := res.DetailJSON()
-	device := scoring.DeviceFromUA(ua, r.Header.Get("Sec-Ch-Ua-Mobile"))
+	device := scoring.DeviceFromUA(uai.ua, r.Header.Get("Sec-Ch-Ua-Mobile"))
 	referrer := ""
 	if o, _ := scoring.ClassifyReferrer(r.Header.Get("Referer")); o != "direct_or_unknown" {
 		referrer = o

@@ -20,7 +20,7 @@ func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer
 	if t.isKnownBot(r.UserAgent()) {
 		t.sighting(peer) // ea.js is served to known bots, but marks their IP (§1)
 	}
-	if lim, retry := t.limited(peer.IP); lim {
+	if lim, retry := t.limited(peer); lim {
 		t.Observe.Beacon(OutcomeRateLimited)
 		t.flag(r, peer, site)
 		hw.set("Retry-After", retryAfterSeconds(retry))

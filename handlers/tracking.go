@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/echelon-analytics/caddy-echelon/pow"
@@ -138,13 +137,13 @@ func setVisitorCookie(w http.ResponseWriter, id string) {
 // The key is the address in binary, an IPv4-mapped one as IPv4, and an
 // IPv6 client counts as its /64, which one subscriber can rotate through
 // at will (bot-defense.md §11). An unparsable address is its own key.
-func (t *Tracking) limited(ip string) (bool, time.Duration) {
+func (t *Tracking) limited(peer Peer) (bool, time.Duration) {
 	if t.Limiter == nil {
 		return false, 0
 	}
-	key := ip
+	key := peer.IP
 	var buf [9]byte
-	if a, err := netip.ParseAddr(ip); err == nil {
+	if a := peer.Addr; a.IsValid() {
 		a = a.Unmap()
 		if a.Is4() {
 			buf[0] = 4

@@ -25,7 +25,7 @@ const uaCacheSlots = 4096
 type uaEntry struct {
 	ua     string
 	parsed scoring.UserAgent
-	bot    bool
+	bot    bool   // the known-bot list matches ua (false without a list)
 	hash   uint64 // scoring.UAHash(ua), for burst keys
 }
 
