@@ -65,6 +65,7 @@ var subdirectives = map[string]setter{
 	"suspect_points":         integer(func(h *Handler) **int { return &h.SuspectPoints }),
 	"bot_discard_threshold":  integer(func(h *Handler) **int { return &h.BotDiscardThreshold }),
 	"rate_limit_max":         integer(func(h *Handler) **int { return &h.RateLimitMax }),
+	"max_sites":              integer(func(h *Handler) **int { return &h.MaxSites }),
 	"live_stats_minutes":     integer(func(h *Handler) **int { return &h.LiveStatsMinutes }),
 	"pow_difficulty":         integer(func(h *Handler) **int { return &h.PoWDifficulty }),
 	"pow_missing_points":     integer(func(h *Handler) **int { return &h.PoWMissingPoints }),

@@ -1,6 +1,7 @@
 package echelon
 
 import (
+	"context"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,7 +27,7 @@ func startMaintainer(st *storage.Store, m *storage.Maintenance, logger *zap.Logg
 		tick := time.NewTicker(maintainEvery)
 		defer tick.Stop()
 		for {
-			ran, err := m.Tick(st)
+			ran, err := m.Tick(context.Background(), st)
 			if err != nil {
 				logger.Error("daily maintenance failed; the day is retried on the next run", zap.Error(err))
 			} else if ran {

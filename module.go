@@ -61,6 +61,12 @@ type Handler struct {
 	AllowedOrigins *[]string `json:"allowed_origins,omitempty"`
 	// AllowedSites, when non-empty, are the only site ids stored.
 	AllowedSites *[]string `json:"allowed_sites,omitempty"`
+	// MaxSites caps the site ids that get their own statistics. A site is
+	// registered by its first clean hit (score below 50), never by a
+	// bot's, while fewer than MaxSites are registered; the hits of every
+	// other site id are stored and counted under the site "(other)".
+	// Default 1000.
+	MaxSites *int `json:"max_sites,omitempty"`
 	// RateLimitMax is the per-IP request budget of the tracking paths per
 	// RateLimitWindow; 0 disables the limiter. Default 100 per 60s.
 	RateLimitMax    *int            `json:"rate_limit_max,omitempty"`

@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -21,15 +23,17 @@ import (
 // deltas of their site to what they read (pendingFor).
 //
 // Distinct visitors are exact per day: for each (site, day) it has seen it
-// keeps every visitor's state (counted yet? which values counted?) in
-// memory. State it does not have, after a restart or for an older day, is
-// rebuilt from that day's stored rows, and the day's counters are
-// re-derived from them at the same time, so a crash that lost dirty deltas
-// is repaired the first time the day is written again. Only the two newest
-// days of a site are kept.
+// keeps every visitor's state (counted yet? which values counted?), in
+// memory up to a budget and on disk past it (agg_visitors.go). State it
+// does not have, after a restart or for an older day, is rebuilt from that
+// day's stored rows, and the day's counters are re-derived from them at
+// the same time, so a crash that lost dirty deltas is repaired the first
+// time the day is written again. Only the two newest days of a site, and
+// no day older than the day before the newest, are kept.
 type aggregator struct {
 	mu    sync.Mutex // held from aggregating a batch to its commit
 	db    *badger.DB
+	lim   *limits
 	days  map[siteDay]*dayState
 	cache map[string][]uint64 // stored counter values, as last read or written
 	dirty map[string]*pendingDelta
@@ -42,11 +46,18 @@ type aggregator struct {
 	newest  Day // the newest day a batch had records of
 	// excluded are the visitors the last maintenance run left out of
 	// finished days.
-	excluded     map[string]struct{}
+	excluded map[string]struct{}
+	// rolling counts, for the (site, day) a rollup re-derives without the
+	// lock, the batches that have touched it since it began (rollupSite).
+	rolling      map[siteDay]int
 	lastPersist  time.Time
 	persistEvery time.Duration
-	rows         func(site string, day Day, views func(*View), events func(*Event)) error
+	rows         dayRowsFunc
 }
+
+// dayRowsFunc reads the stored rows of site's day; a callback returning
+// false stops the read.
+type dayRowsFunc func(site string, day Day, views func(*View) bool, events func(*Event) bool) error
 
 // pendingDelta is a counter's committed change not yet written.
 type pendingDelta struct {
@@ -65,14 +76,42 @@ const (
 	defaultPersistEvery = 5 * time.Minute
 )
 
-func newAggregator(db *badger.DB, persistEvery time.Duration, rows func(string, Day, func(*View), func(*Event)) error) *aggregator {
+// aggConfig configures newAggregator; zero values take the defaults.
+type aggConfig struct {
+	persistEvery  time.Duration
+	maxValues     int   // DefaultMaxValues
+	valueBudget   int   // DefaultValueBudget
+	visitorMemory int64 // DefaultVisitorMemory
+}
+
+func newAggregator(db *badger.DB, cfg aggConfig, rows dayRowsFunc) *aggregator {
+	lim := &limits{
+		db:            db,
+		maxValues:     cmpOr(cfg.maxValues, DefaultMaxValues),
+		valueBudget:   int64(cmpOr(cfg.valueBudget, DefaultValueBudget)),
+		visitorBudget: DefaultVisitorMemory,
+	}
+	if cfg.visitorMemory > 0 {
+		lim.visitorBudget = cfg.visitorMemory
+	}
+	lim.gen.Store(uint64(time.Now().UnixNano()))
 	return &aggregator{
 		db:           db,
+		lim:          lim,
 		days:         make(map[siteDay]*dayState),
 		cache:        make(map[string][]uint64),
 		dirty:        make(map[string]*pendingDelta),
-		persistEvery: cmpOr(persistEvery, defaultPersistEvery),
+		rolling:      make(map[siteDay]int),
+		persistEvery: cmpOr(cfg.persistEvery, defaultPersistEvery),
 		rows:         rows,
+	}
+}
+
+// drop lets go of the state of sd, if held. The caller holds a.mu.
+func (a *aggregator) drop(sd siteDay) {
+	if st := a.days[sd]; st != nil {
+		st.release()
+		delete(a.days, sd)
 	}
 }
 
@@ -83,15 +122,22 @@ func (a *aggregator) batch(wb *badger.WriteBatch, add func(a *aggregator) error)
 	a.mu.Lock()
 	a.touched = map[siteDay]bool{}
 	fail := func() {
-		for sd := range a.touched {
-			delete(a.days, sd)
-		}
 		a.endBatch()
+		for sd := range a.touched {
+			a.drop(sd)
+		}
 		a.mu.Unlock()
 	}
 	if err := add(a); err != nil {
 		fail()
 		return nil, err
+	}
+	// Visitors kept on disk are written with the batch's rows.
+	for _, st := range a.batchDays {
+		if err := st.spill.writeBatch(wb.Set); err != nil {
+			fail()
+			return nil, err
+		}
 	}
 	a.mergeDelta()
 	persist := time.Since(a.lastPersist) >= a.persistEvery || len(a.dirty) >= dirtyCap
@@ -239,10 +285,27 @@ func (a *aggregator) pendingFor(site string) map[string][]int64 {
 	return out
 }
 
+// pendingBySite is pendingFor of every site with dirty deltas, in one pass
+// (summaries over all sites).
+func (a *aggregator) pendingBySite() map[string]pending {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]pending)
+	for key, p := range a.dirty {
+		m := out[p.k.site]
+		if m == nil {
+			m = make(pending)
+			out[p.k.site] = m
+		}
+		m[key] = slices.Clone(p.d)
+	}
+	return out
+}
+
 // forget drops what the aggregator holds for site's day, after the day's
 // counters were rewritten from raw rows. The caller holds a.mu.
 func (a *aggregator) forget(site string, day Day) {
-	delete(a.days, siteDay{site, day})
+	a.drop(siteDay{site, day})
 	for key, p := range a.dirty {
 		if p.k.site == site && p.k.day == day {
 			delete(a.dirty, key)
@@ -256,6 +319,9 @@ func (a *aggregator) forget(site string, day Day) {
 func (a *aggregator) state(site string, day Day) (*dayState, error) {
 	sd := siteDay{site, day}
 	a.touched[sd] = true
+	if n, ok := a.rolling[sd]; ok {
+		a.rolling[sd] = n + 1
+	}
 	st := a.days[sd]
 	if st == nil {
 		var err error
@@ -271,7 +337,7 @@ func (a *aggregator) state(site string, day Day) (*dayState, error) {
 }
 
 // load rebuilds the visitor states of (site, day) and keeps at most two
-// days per site.
+// days per site, and none older than the day before the newest.
 func (a *aggregator) load(site string, day Day) (*dayState, error) {
 	// A finished day is rebuilt as the daily maintenance left it: without
 	// the visitors it last excluded.
@@ -279,45 +345,80 @@ func (a *aggregator) load(site string, day Day) (*dayState, error) {
 	if day < a.newest {
 		excluded = a.excluded
 	}
-	a.newest = max(a.newest, day)
-	st, _, err := a.rederive(site, day, excluded, true)
+	if day > a.newest {
+		for k := range a.days {
+			if k.day < day-1 {
+				a.drop(k)
+			}
+		}
+		a.newest = day
+	}
+	st, err := a.build(context.Background(), site, day, excluded)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := a.install(st, true); err != nil {
+		st.release()
 		return nil, err
 	}
 	for k := range a.days {
 		if k.site == site && k.day < day-1 {
-			delete(a.days, k)
+			a.drop(k)
 		}
 	}
 	a.days[siteDay{site, day}] = st
 	return st, nil
 }
 
-// rederive computes the counters of site's day from its stored rows
-// (skipping the visitors excluded, if set), replaces the stored ones with
-// them (without minute counters unless minutes) and returns the day's
-// visitor states and the number of counters written. The caller holds a.mu.
-func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}, minutes bool) (*dayState, int, error) {
-	st := newDayState(site, day)
+// build folds the stored rows of site's day (skipping the visitors
+// excluded, if set) into a new state, whose deltas are then the day's
+// counters. It needs no lock: the state is the caller's until installed.
+// Visitors past the memory budget go to disk as it goes.
+func (a *aggregator) build(ctx context.Context, site string, day Day, excluded map[string]struct{}) (*dayState, error) {
+	st := newDayState(site, day, a.lim)
 	skip := func(visitor string) bool {
 		_, ok := excluded[visitor]
 		return ok && visitor != ""
 	}
-	err := a.rows(site, day, func(v *View) {
+	var stop error
+	n := 0
+	step := func() bool {
+		if n++; n%1024 == 0 {
+			if stop = ctx.Err(); stop == nil {
+				stop = st.spill.flushChunk(a.db, false)
+			}
+		}
+		return stop == nil
+	}
+	err := a.rows(site, day, func(v *View) bool {
 		if !skip(v.VisitorID) {
 			st.view(v)
 		}
-	}, func(e *Event) {
+		return step()
+	}, func(e *Event) bool {
 		if !skip(e.VisitorID) {
 			st.event(e)
 		}
+		return step()
 	})
-	if err != nil {
-		return nil, 0, err
+	if err = cmp.Or(err, stop); err == nil {
+		err = st.spill.flushChunk(a.db, true)
 	}
-	a.forget(site, day)
-	if err := deleteDayCounters(a.db, site, day); err != nil {
-		return nil, 0, err
+	if err != nil {
+		st.endBatch()
+		st.release()
+		return nil, err
+	}
+	return st, nil
+}
+
+// install makes a built state's counters the day's stored ones (without
+// minute counters unless minutes) and returns how many it wrote. The
+// caller holds a.mu.
+func (a *aggregator) install(st *dayState, minutes bool) (int, error) {
+	a.forget(st.site, st.day)
+	if err := deleteDayCounters(a.db, st.site, st.day); err != nil {
+		return 0, err
 	}
 	wb := a.db.NewWriteBatch()
 	defer wb.Cancel()
@@ -335,11 +436,54 @@ func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}
 		n++
 	})
 	if setErr != nil {
-		return nil, 0, setErr
+		return 0, setErr
 	}
 	if err := wb.Flush(); err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	st.endBatch()
-	return st, n, nil
+	return n, nil
+}
+
+// rollupTries is how often rollupSite re-derives a day without the lock
+// before it gives up on writes that keep touching the day and holds it.
+const rollupTries = 3
+
+// rollupSite re-derives the counters of site's finished day from its
+// rows, holding the lock (and so the writer) only to install the result:
+// the rows are read without it, and if a batch touched the day meanwhile
+// (a late or imported record), the work is done again.
+func (a *aggregator) rollupSite(ctx context.Context, site string, day Day, excluded map[string]struct{}) (int, error) {
+	sd := siteDay{site, day}
+	for try := 1; ; try++ {
+		a.mu.Lock()
+		if try > rollupTries {
+			defer a.mu.Unlock()
+			st, err := a.build(ctx, site, day, excluded)
+			if err != nil {
+				return 0, err
+			}
+			defer st.release()
+			return a.install(st, false)
+		}
+		a.rolling[sd] = 0
+		a.mu.Unlock()
+		st, err := a.build(ctx, site, day, excluded)
+		a.mu.Lock()
+		touched := a.rolling[sd] > 0
+		delete(a.rolling, sd)
+		if err != nil || touched {
+			a.mu.Unlock()
+			if err != nil {
+				return 0, err
+			}
+			st.endBatch()
+			st.release()
+			continue
+		}
+		n, err := a.install(st, false)
+		a.mu.Unlock()
+		st.release()
+		return n, err
+	}
 }

@@ -18,7 +18,7 @@ func BenchmarkAggregateViews(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	a := newAggregator(s.DB(), time.Hour, func(string, Day, func(*View), func(*Event)) error { return nil })
+	a := newAggregator(s.DB(), aggConfig{persistEvery: time.Hour}, func(string, Day, func(*View) bool, func(*Event) bool) error { return nil })
 	views := realisticViews(4000, 5)
 	for i := range views {
 		views[i].ID = idFloor(views[i].CreatedAt.UnixMilli()) | uint64(i&0xff)

@@ -3,29 +3,46 @@ package storage
 import "strings"
 
 // dayState is what the aggregator holds for one (site, day): every
-// visitor's state and every counter the day has had, each with the current
-// batch's delta. Folding a view costs one map lookup per value dimension,
-// keyed by the value alone: the total, hour and minute counters are fields
-// and a minute-indexed array, and site and day are the state's own. (A map
+// visitor's state (agg_visitors.go) and every counter the day has had,
+// each with the current batch's delta. Folding a view costs one map lookup
+// per value dimension, keyed by the value alone: the total, hour and
+// minute counters are fields, and site and day are the state's own. (A map
 // of every counter keyed by site, day, dim and value hashed the site and
 // the value's struct a dozen times per view, half the fold's time.)
+//
+// Its memory is bounded (limits): each value dimension keeps at most
+// maxValues distinct values, and all states together at most
+// valueBudget value counters; past either, a new value is counted under
+// OtherValue. Visitors past the visitor memory budget are kept on disk.
 type dayState struct {
-	site     string
-	day      Day
+	site string
+	day  Day
+	lim  *limits
+
 	visitors map[string]*visitorState
+	spill    visitorSpill // visitors kept on disk (agg_visitors.go)
 
 	total, hours *counter
-	minutes      [1440]*counter                    // by minute of the day; id = minute
-	values       [dimMinute]map[string]*counter    // one-part values by dim
-	pairs        [dimMinute]map[[2]string]*counter // values with a second part
-	nextID       int32                             // the next value's id
+	// minutes are the minute counters of the current batch (a batch
+	// touches a few); id = minute, so the visitors' seen lists stay valid
+	// when endBatch drops them.
+	minutes map[int16]*counter
+	lastMin *counter                          // the minute the fold used last
+	values  [dimMinute]map[string]*counter    // one-part values by dim
+	pairs   [dimMinute]map[[2]string]*counter // values with a second part
+	nextID  int32                             // the next value's id
 	// screens are the dimResol counters by screen size, which skips
 	// formatting the "WxH" label of every view.
 	screens map[[2]int]*counter
 
+	valueN int64 // value counters held (limits.values)
+
 	batch   []*counter // the counters with a delta in the current batch
 	inBatch bool       // the state is in aggregator.batchDays
 }
+
+// OtherValue is the value that counts a dimension's values past its cap.
+const OtherValue = "(other)"
 
 // counter is one counter of a day and the current batch's delta of it.
 type counter struct {
@@ -41,19 +58,11 @@ type counter struct {
 	inBatch bool
 }
 
-// visitorState is what one visitor did on one site and day.
-type visitorState struct {
-	any, clean, evClean bool
-	lastHour            int8
-	lastClean, lastBot  int16   // minute of the day of the latest clean / bot view, -1 = none
-	hourMask            uint32  // hours with a clean view
-	seen                []int32 // ids of the counters (values) counted for the visitor
-}
-
-func newDayState(site string, day Day) *dayState {
+func newDayState(site string, day Day, lim *limits) *dayState {
 	return &dayState{
 		site:     site,
 		day:      day,
+		lim:      lim,
 		visitors: make(map[string]*visitorState),
 		total:    &counter{dim: dimTotal, id: -1, d: make([]int64, totalFields)},
 		hours:    &counter{dim: dimHours, id: -1, d: make([]int64, hoursFields)},
@@ -61,16 +70,13 @@ func newDayState(site string, day Day) *dayState {
 	}
 }
 
-func (st *dayState) visitor(id string) *visitorState {
-	if id == "" {
-		return nil
-	}
-	vs := st.visitors[id]
-	if vs == nil {
-		vs = &visitorState{lastHour: -1, lastClean: -1, lastBot: -1}
-		st.visitors[id] = vs
-	}
-	return vs
+// release returns what st holds to the shared budgets; st is not used
+// after.
+func (st *dayState) release() {
+	st.lim.values.Add(-st.valueN)
+	st.lim.visitorBytes.Add(-st.spill.memBytes)
+	st.valueN, st.spill.memBytes = 0, 0
+	st.spill.done()
 }
 
 // touch returns c's delta, entering c in the batch: every counter touched
@@ -84,11 +90,18 @@ func (st *dayState) touch(c *counter) []int64 {
 }
 
 func (st *dayState) minute(m int) *counter {
-	c := st.minutes[m]
-	if c == nil {
-		c = &counter{dim: dimMinute, a: minuteValues[m], id: int32(m), d: make([]int64, minuteFields)}
-		st.minutes[m] = c
+	if c := st.lastMin; c != nil && int(c.id) == m {
+		return c
 	}
+	c := st.minutes[int16(m)]
+	if c == nil {
+		if st.minutes == nil {
+			st.minutes = make(map[int16]*counter)
+		}
+		c = &counter{dim: dimMinute, a: minuteValues[m], id: int32(m), d: make([]int64, minuteFields)}
+		st.minutes[int16(m)] = c
+	}
+	st.lastMin = c
 	return c
 }
 
@@ -96,35 +109,75 @@ func (st *dayState) minute(m int) *counter {
 // an empty b is keyed by a alone, the faster map key.
 func (st *dayState) value(dim byte, a, b string) *counter {
 	if b == "" {
-		c := st.values[dim][a]
-		if c == nil {
-			if st.values[dim] == nil {
-				st.values[dim] = make(map[string]*counter)
-			}
-			c = st.newValue(dim, a, "")
-			st.values[dim][c.a] = c
+		if c := st.values[dim][a]; c != nil {
+			return c
 		}
+	} else if c := st.pairs[dim][[2]string{a, b}]; c != nil {
 		return c
 	}
-	c := st.pairs[dim][[2]string{a, b}]
-	if c == nil {
+	if !st.room(dim) {
+		a, b = st.otherOf(dim, a, b)
+		if c := st.find(dim, a, b); c != nil {
+			return c
+		}
+	}
+	c := st.newValue(dim, a, b)
+	if b == "" {
+		if st.values[dim] == nil {
+			st.values[dim] = make(map[string]*counter)
+		}
+		st.values[dim][c.a] = c
+	} else {
 		if st.pairs[dim] == nil {
 			st.pairs[dim] = make(map[[2]string]*counter)
 		}
-		c = st.newValue(dim, a, b)
 		st.pairs[dim][[2]string{c.a, c.b}] = c
 	}
 	return c
 }
 
-// screen is the dimResol counter of a w × h screen.
+func (st *dayState) find(dim byte, a, b string) *counter {
+	if b == "" {
+		return st.values[dim][a]
+	}
+	return st.pairs[dim][[2]string{a, b}]
+}
+
+// distinct is how many values dim holds.
+func (st *dayState) distinct(dim byte) int { return len(st.values[dim]) + len(st.pairs[dim]) }
+
+// room reports whether dim may take a new value: it holds fewer than
+// maxValues, and the budget of all states has room.
+func (st *dayState) room(dim byte) bool {
+	return st.distinct(dim) < st.lim.maxValues && st.lim.values.Load() < st.lim.valueBudget
+}
+
+// otherOf is where a value past the cap is counted: OtherValue; for a
+// campaign-scoped value the campaign keeps its own (campaign, OtherValue)
+// until the dim holds twice the cap (campaigns are few: only a site's
+// active ones are kept on views).
+func (st *dayState) otherOf(dim byte, a, b string) (string, string) {
+	if b == "" || dim == dimBrowse {
+		return OtherValue, ""
+	}
+	if st.distinct(dim) < 2*st.lim.maxValues && st.lim.values.Load() < st.lim.valueBudget+st.lim.valueBudget/8 {
+		return a, OtherValue
+	}
+	return OtherValue, OtherValue
+}
+
+// screen is the dimResol counter of a w × h screen. Only sizes with a
+// counter of their own are remembered by size.
 func (st *dayState) screen(w, h int) *counter {
 	c := st.screens[[2]int{w, h}]
 	if c == nil {
+		c = st.value(dimResol, resolution(w, h), "")
+		if c.a == OtherValue {
+			return c
+		}
 		if st.screens == nil {
 			st.screens = make(map[[2]int]*counter)
 		}
-		c = st.value(dimResol, resolution(w, h), "")
 		st.screens[[2]int{w, h}] = c
 	}
 	return c
@@ -140,22 +193,9 @@ func (st *dayState) newValue(dim byte, a, b string) *counter {
 	}
 	c := &counter{dim: dim, a: strings.Clone(a), b: strings.Clone(b), id: st.nextID, d: make([]int64, n)}
 	st.nextID++
+	st.valueN++
+	st.lim.values.Add(1)
 	return c
-}
-
-// first reports whether vs meets counter id's value for the first time
-// that day.
-func (vs *visitorState) first(id int32) bool {
-	if vs == nil {
-		return false
-	}
-	for _, s := range vs.seen {
-		if s == id {
-			return false
-		}
-	}
-	vs.seen = append(vs.seen, id)
-	return true
 }
 
 // deltaKeys calls fn with the stored key and fields of every counter in
@@ -186,7 +226,7 @@ func (st *dayState) deltaKeys(fn func(k ckey, key []byte, d []int64)) {
 	}
 }
 
-// endBatch zeroes the batch's deltas.
+// endBatch zeroes the batch's deltas and lets go of its minute counters.
 func (st *dayState) endBatch() {
 	for _, c := range st.batch {
 		clear(c.d)
@@ -194,5 +234,8 @@ func (st *dayState) endBatch() {
 	}
 	clear(st.batch)
 	st.batch = st.batch[:0]
+	clear(st.minutes)
+	st.lastMin = nil
 	st.inBatch = false
+	st.spill.endBatch()
 }

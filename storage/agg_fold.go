@@ -27,7 +27,7 @@ func (st *dayState) minuteLast(cur []int64, last *int16, m int, f int) {
 func (st *dayState) count(vs *visitorState, c *counter, hour int) {
 	d := st.touch(c)
 	d[fCount]++
-	if uniqueDims[c.dim] && vs.first(c.id) {
+	if uniqueDims[c.dim] && st.first(vs, c.id) {
 		d[fVisitors]++
 	}
 	if hasHourly(c.dim) {
@@ -84,7 +84,7 @@ func (st *dayState) view(v *View) {
 	mv[mViews]++
 	if vs != nil {
 		st.minuteLast(mv, &vs.lastClean, m, mLastClean)
-		if vs.first(minute.id) {
+		if st.first(vs, minute.id) {
 			mv[mVisitors]++
 		}
 		if !vs.clean {
@@ -195,10 +195,15 @@ func (a *aggregator) addEvents(events []Event) error {
 }
 
 // dayRows reads one day's stored rows of a site, for rebuilding state.
-func (s *Store) dayRows(site string, day Day, views func(*View), events func(*Event)) error {
+func (s *Store) dayRows(site string, day Day, views func(*View) bool, events func(*Event) bool) error {
 	from, to := day.Time(), (day + 1).Time()
-	if err := s.Views(site, from, to, func(v *View) bool { views(v); return true }); err != nil {
+	stopped := false
+	err := s.Views(site, from, to, func(v *View) bool {
+		stopped = !views(v)
+		return !stopped
+	})
+	if err != nil || stopped {
 		return err
 	}
-	return s.Events(site, from, to, func(e *Event) bool { events(e); return true })
+	return s.Events(site, from, to, events)
 }

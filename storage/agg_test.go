@@ -133,18 +133,57 @@ func bruteForce(t *testing.T, s *Store, site string, day Day) bruteDay {
 // over the stored rows.
 func TestAggregates_MatchBruteForceOverRawRows(t *testing.T) {
 	for _, persist := range []time.Duration{time.Nanosecond, time.Hour} {
-		t.Run(fmt.Sprint("persist every ", persist), func(t *testing.T) { testAggregatesBruteForce(t, persist) })
+		t.Run(fmt.Sprint("persist every ", persist), func(t *testing.T) {
+			testAggregatesBruteForce(t, Options{CounterPersist: persist})
+		})
 	}
 }
 
-// testAggregatesBruteForce: persist is how often counters are written; an
-// hour keeps them pending in memory (queries merge them) until Close.
-func testAggregatesBruteForce(t *testing.T, persist time.Duration) {
+// TestAggregates_ExactWithVisitorsOnDisk is the brute-force comparison
+// with a visitor memory budget of a few dozen visitors: most visitors of
+// each day are kept on disk, and every unique count stays exact.
+func TestAggregates_ExactWithVisitorsOnDisk(t *testing.T) {
+	for _, persist := range []time.Duration{time.Nanosecond, time.Hour} {
+		t.Run(fmt.Sprint("persist every ", persist), func(t *testing.T) {
+			s := testAggregatesBruteForce(t, Options{CounterPersist: persist, VisitorMemory: 6 << 10})
+			if n := countPrefix(t, s, []byte{tableVisitorSpill}); n < 500 {
+				t.Errorf("%d visitor states on disk: the budget kept them in memory, the test checks nothing", n)
+			}
+			if used := s.agg.lim.visitorBytes.Load(); used > 8<<10 {
+				t.Errorf("%d bytes of visitor state in memory, budget %d", used, 6<<10)
+			}
+		})
+	}
+}
+
+func countPrefix(t testing.TB, s *Store, prefix []byte) int {
+	t.Helper()
+	n := 0
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// testAggregatesBruteForce: opt.CounterPersist is how often counters are
+// written; an hour keeps them pending in memory (queries merge them) until
+// Close.
+func testAggregatesBruteForce(t *testing.T, opt Options) *Store {
 	end := time.Date(2026, 5, 10, 13, 30, 0, 0, time.UTC)
 	views, events := randomTraffic(6000, 4, end, 42)
 	dir := t.TempDir()
 	open := func() *Store {
-		s, err := Open(Options{Dir: dir, CounterPersist: persist})
+		o := opt
+		o.Dir = dir
+		s, err := Open(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,6 +264,7 @@ func testAggregatesBruteForce(t *testing.T, persist time.Duration) {
 			}
 		}
 	}
+	return s
 }
 
 // TestDashboard_BucketsChronologicalAcrossMidnight pins the fixed quirk:

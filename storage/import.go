@@ -31,6 +31,11 @@ func (s *Store) ImportViews(views []View) error {
 			return fmt.Errorf("import views: invalid site or visitor id in record %d", i)
 		}
 	}
+	if err := s.place(len(views), func(i int) (*string, bool) {
+		return &views[i].SiteID, views[i].BotScore < 50
+	}); err != nil {
+		return fmt.Errorf("import views: %w", err)
+	}
 	ref := func(i int) recordRef {
 		v := &views[i]
 		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil}
@@ -63,6 +68,11 @@ func (s *Store) ImportEvents(events []Event) error {
 		if !ValidSiteID(events[i].SiteID) || len(events[i].VisitorID) > maxVisitorIDLen {
 			return fmt.Errorf("import events: invalid site or visitor id in record %d", i)
 		}
+	}
+	if err := s.place(len(events), func(i int) (*string, bool) {
+		return &events[i].SiteID, events[i].BotScore < 50
+	}); err != nil {
+		return fmt.Errorf("import events: %w", err)
 	}
 	ref := func(i int) recordRef {
 		e := &events[i]

@@ -75,6 +75,10 @@ const maxVisitorIDLen = 1024
 
 var errBadKey = errors.New("malformed key")
 
+// storedSite reports whether rows may be stored and read under site: a
+// valid site id, or OtherSite.
+func storedSite(site string) bool { return site == OtherSite || ValidSiteID(site) }
+
 // ValidSiteID reports whether s matches ^[A-Za-z0-9._-]{1,64}$, the site ids
 // the store accepts. Keys rely on it: a site never contains the 0x00 that
 // terminates it.

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,7 +27,8 @@ const tableMaintenance byte = 0x0c
 // Maintenance configures the daily run.
 type Maintenance struct {
 	// RetentionDays keeps clean raw rows; BotRetentionDays rows scoring ≥ 50
-	// or < 0 (ingested). Counters are kept CounterDays (default 730).
+	// or < 0 (ingested). Counters are kept CounterDays (default 730). Set
+	// them before the first run; SetRetention changes them while runs go on.
 	RetentionDays, BotRetentionDays, CounterDays int
 	// Excluded returns the visitor ids whose rows finished days must not
 	// count; nil means none.
@@ -37,8 +39,29 @@ type Maintenance struct {
 	// re-derives (default 7), so a server that was down at 03:00 catches up.
 	CatchUp int
 
-	mu      sync.Mutex
-	lastRun Day // the UTC date of the last run, in memory
+	mu      sync.Mutex // held by a run
+	lastRun Day        // the UTC date of the last run, in memory
+	cfgMu   sync.Mutex // guards the retention fields after the first run
+}
+
+// SetRetention changes the retention of the next purge (0 keeps the
+// default).
+func (m *Maintenance) SetRetention(clean, bot int) {
+	m.cfgMu.Lock()
+	m.RetentionDays, m.BotRetentionDays = clean, bot
+	m.cfgMu.Unlock()
+}
+
+// cutoffs are the purge's limits at now: clean rows before clean, other
+// rows before bot, counters of days before counter.
+func (m *Maintenance) cutoffs(now time.Time) (clean, bot time.Time, counter Day) {
+	m.cfgMu.Lock()
+	keep := cmpOr(m.RetentionDays, 90)
+	keepBot := cmpOr(m.BotRetentionDays, keep)
+	keepCounters := cmpOr(m.CounterDays, 730)
+	m.cfgMu.Unlock()
+	today := DayOf(now)
+	return (today - Day(keep)).Time(), (today - Day(keepBot)).Time(), today - Day(keepCounters)
 }
 
 // LogEntry is one maintenance_log row.
@@ -54,8 +77,10 @@ type LogEntry struct {
 }
 
 // Tick runs the maintenance if it is due: the UTC hour is 3 or later and it
-// has not run today in this process. It reports whether it ran.
-func (m *Maintenance) Tick(s *Store) (bool, error) {
+// has not run today in this process. It reports whether it ran. When ctx
+// ends the run stops between two steps and returns ctx's error; the day it
+// was on is logged failed and retried by the next run.
+func (m *Maintenance) Tick(ctx context.Context, s *Store) (bool, error) {
 	now := m.Now().UTC()
 	today := DayOf(now)
 	m.mu.Lock()
@@ -64,7 +89,16 @@ func (m *Maintenance) Tick(s *Store) (bool, error) {
 		return false, nil
 	}
 	m.lastRun = today
-	return true, s.Maintain(m, now)
+	return true, s.Maintain(ctx, m, now)
+}
+
+// Purge deletes the rows and counters past retention at now, outside the
+// daily run (after a configuration lowered the retention); it returns the
+// views and events deleted.
+func (m *Maintenance) Purge(ctx context.Context, s *Store) (views, events int, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return s.purge(ctx, m, m.Now().UTC())
 }
 
 // Maintain runs the daily maintenance for now: every day whose log row is
@@ -72,7 +106,7 @@ func (m *Maintenance) Tick(s *Store) (bool, error) {
 // without a row, oldest first, is re-derived and logged, then rows and
 // counters past retention are purged (counted in yesterday's row) and the
 // value log is garbage-collected.
-func (s *Store) Maintain(m *Maintenance, now time.Time) error {
+func (s *Store) Maintain(ctx context.Context, m *Maintenance, now time.Time) error {
 	today := DayOf(now)
 	catchUp := cmpOr(m.CatchUp, 7)
 	var errs []error
@@ -111,9 +145,9 @@ func (s *Store) Maintain(m *Maintenance, now time.Time) error {
 		if err := s.putLog(entry); err != nil {
 			return err
 		}
-		rows, err := s.rollup(day, excluded)
+		rows, err := s.rollup(ctx, day, excluded)
 		if err == nil && day == today-1 {
-			entry.PurgeViews, entry.PurgeEvents, err = s.purge(m, now)
+			entry.PurgeViews, entry.PurgeEvents, err = s.purge(ctx, m, now)
 		}
 		entry.RollupRows = rows
 		if err != nil {
@@ -125,41 +159,54 @@ func (s *Store) Maintain(m *Maintenance, now time.Time) error {
 		if err := s.putLog(entry); err != nil {
 			return err
 		}
+		if ctx.Err() != nil {
+			return errors.Join(append(errs, ctx.Err())...)
+		}
 	}
-	s.reclaim()
+	// The rollups leave the disk visitors of the states they replaced.
+	if _, err := s.agg.sweepSpill(); err != nil {
+		errs = append(errs, fmt.Errorf("maintenance: visitor states: %w", err))
+	}
+	s.reclaim(ctx)
 	return errors.Join(errs...)
 }
 
 // rollup re-derives day's counters of every site from the raw rows,
 // without the excluded visitors and with the scores as stored now; the
 // finished day keeps no minute counters. It returns the counters written.
-func (s *Store) rollup(day Day, excluded map[string]struct{}) (int, error) {
+//
+// It works site by site, and holds the aggregator's lock (and so the
+// writer) only to install each site's result (aggregator.rollupSite).
+func (s *Store) rollup(ctx context.Context, day Day, excluded map[string]struct{}) (int, error) {
 	a := s.agg
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err := a.flushLocked(); err != nil {
-		return 0, err
-	}
 	a.excluded = excluded
 	a.newest = max(a.newest, day+1) // day is finished
+	for k := range a.days {
+		if k.day < a.newest-1 {
+			a.drop(k)
+		}
+	}
+	a.mu.Unlock()
 	n := 0
 	for _, site := range s.sites.all() {
-		_, written, err := a.rederive(site, day, excluded, false)
+		written, err := a.rollupSite(ctx, site, day, excluded)
+		n += written
 		if err != nil {
 			return n, err
 		}
-		n += written
 	}
 	return n, nil
 }
 
 // purge deletes raw rows past retention and counters past CounterDays.
-func (s *Store) purge(m *Maintenance, now time.Time) (views, events int, err error) {
-	cleanCut := (DayOf(now) - Day(cmpOr(m.RetentionDays, 90))).Time()
-	botCut := (DayOf(now) - Day(cmpOr(m.BotRetentionDays, cmpOr(m.RetentionDays, 90)))).Time()
-	counterCut := DayOf(now) - Day(cmpOr(m.CounterDays, 730))
+func (s *Store) purge(ctx context.Context, m *Maintenance, now time.Time) (views, events int, err error) {
+	cleanCut, botCut, counterCut := m.cutoffs(now)
 	for _, site := range s.sites.all() {
-		nv, err := s.purgeRows(tableViews, tableVisitorViews, site, cleanCut, botCut, func(val []byte) (string, int, error) {
+		if err := ctx.Err(); err != nil {
+			return views, events, err
+		}
+		nv, err := s.purgeRows(ctx, tableViews, tableVisitorViews, site, cleanCut, botCut, func(val []byte) (string, int, error) {
 			var v View
 			err := DecodeView(val, &v)
 			return v.VisitorID, v.BotScore, err
@@ -168,7 +215,7 @@ func (s *Store) purge(m *Maintenance, now time.Time) (views, events int, err err
 		if err != nil {
 			return views, events, err
 		}
-		ne, err := s.purgeRows(tableEvents, tableVisitorEvents, site, cleanCut, botCut, func(val []byte) (string, int, error) {
+		ne, err := s.purgeRows(ctx, tableEvents, tableVisitorEvents, site, cleanCut, botCut, func(val []byte) (string, int, error) {
 			var e Event
 			err := DecodeEvent(val, &e)
 			return e.VisitorID, e.BotScore, err
@@ -202,13 +249,13 @@ func (s *Store) purge(m *Maintenance, now time.Time) (views, events int, err err
 // that are clean and before cleanCut, or not clean and before botCut. Rows
 // live in blocks (blocks.go): a block that loses every row is deleted, one
 // that keeps some is stored again with those, under its first kept id.
-func (s *Store) purgeRows(table, index byte, site string, cleanCut, botCut time.Time, decode func([]byte) (string, int, error)) (int, error) {
+func (s *Store) purgeRows(ctx context.Context, table, index byte, site string, cleanCut, botCut time.Time, decode func([]byte) (string, int, error)) (int, error) {
 	if err := s.syncIndexes(); err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, tb := range []byte{table, importTable(table)} {
-		m, err := s.purgeBlocks(tb, index, site, cleanCut, botCut, decode)
+		m, err := s.purgeBlocks(ctx, tb, index, site, cleanCut, botCut, decode)
 		n += m
 		if err != nil {
 			return n, err
@@ -218,111 +265,135 @@ func (s *Store) purgeRows(table, index byte, site string, cleanCut, botCut time.
 }
 
 // purgeBlocks is purgeRows for one table of blocks.
-func (s *Store) purgeBlocks(table, index byte, site string, cleanCut, botCut time.Time, decode func([]byte) (string, int, error)) (int, error) {
+func (s *Store) purgeBlocks(ctx context.Context, table, index byte, site string, cleanCut, botCut time.Time, decode func([]byte) (string, int, error)) (int, error) {
 	cleanMax, botMax := idFloor(ceilMilli(cleanCut)), idFloor(ceilMilli(botCut))
-	end := max(cleanMax, botMax)
-	prefix := sitePrefix(table, site)
+	c := purgeCut{table: table, index: index, site: site, end: max(cleanMax, botMax), cleanMax: cleanMax, botMax: botMax, decode: decode}
 	n := 0
 	from := uint64(0)
 	for {
-		type edit struct {
-			key, val []byte // val nil: delete key
-		}
-		var edits []edit
-		gone := make(map[string][]uint64) // visitor → purged row ids
-		goneN := 0
-		more := false
-		err := s.db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-			defer it.Close()
-			for it.Seek(rowKey(table, site, from)); it.Valid(); it.Next() {
-				item := it.Item()
-				first := keyID(item.Key())
-				if first >= end {
-					return nil
-				}
-				if len(edits)+goneN >= 20_000 {
-					more, from = true, first
-					return nil
-				}
-				val, err := item.ValueCopy(nil)
-				if err != nil {
-					return err
-				}
-				var kept []byte
-				keptFirst, prev, dropped := uint64(0), uint64(0), 0
-				var derr error
-				err = decodeBlock(first, val, func(id uint64, rec []byte) bool {
-					visitor, score, err := decode(rec)
-					if err != nil {
-						derr = err
-						return false
-					}
-					clean := score >= 0 && score < 50
-					if clean && id < cleanMax || !clean && id < botMax {
-						dropped++
-						if visitor != "" {
-							gone[visitor] = append(gone[visitor], id)
-							goneN++
-						}
-						return true
-					}
-					if kept == nil {
-						kept, keptFirst, prev = []byte{val[0]}, id, id
-					}
-					kept = appendBlockRow(kept, prev, id, rec)
-					prev = id
-					return true
-				})
-				if err = cmp.Or(err, derr); err != nil {
-					return err
-				}
-				if dropped == 0 {
-					continue
-				}
-				n += dropped
-				if kept == nil || keptFirst != first {
-					edits = append(edits, edit{item.KeyCopy(nil), nil})
-				}
-				if kept != nil {
-					edits = append(edits, edit{rowKey(table, site, keptFirst), kept})
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		m, more, next, err := s.purgeChunk(&c, from)
+		n += m
+		if err != nil || !more {
 			return n, err
 		}
-		wb := s.db.NewWriteBatch()
-		for _, e := range edits {
-			var err error
-			if e.val == nil {
-				err = wb.Delete(e.key)
-			} else {
-				err = wb.Set(e.key, e.val)
-			}
-			if err != nil {
-				wb.Cancel()
-				return n, err
-			}
-		}
-		if err := wb.Flush(); err != nil {
+		from = next
+		if err := ctx.Err(); err != nil {
 			return n, err
-		}
-		// After the rows: an index entry whose row is gone is skipped by
-		// readers, a row without its entry would be lost to them.
-		if err := s.unindex(index, gone); err != nil {
-			return n, err
-		}
-		if !more {
-			return n, nil
 		}
 	}
 }
 
+// purgeCut is what purgeChunk deletes: rows of site in table with an id
+// below end that are clean and below cleanMax, or not clean and below
+// botMax; index is the table's visitor index.
+type purgeCut struct {
+	table, index          byte
+	site                  string
+	end, cleanMax, botMax uint64
+	decode                func([]byte) (visitor string, score int, err error)
+}
+
+// purgeChunk purges the blocks from the one at from, up to about 20,000
+// rows, as one read-modify-write under rewriteMu; more reports that blocks
+// are left, from next on.
+func (s *Store) purgeChunk(c *purgeCut, from uint64) (n int, more bool, next uint64, err error) {
+	s.rewriteMu.Lock()
+	defer s.rewriteMu.Unlock()
+	type edit struct {
+		key, val []byte // val nil: delete key
+	}
+	var edits []edit
+	gone := make(map[string][]uint64) // visitor → purged row ids
+	goneN := 0
+	prefix := sitePrefix(c.table, c.site)
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(rowKey(c.table, c.site, from)); it.Valid(); it.Next() {
+			item := it.Item()
+			first := keyID(item.Key())
+			if first >= c.end {
+				return nil
+			}
+			if len(edits)+goneN >= 20_000 {
+				more, next = true, first
+				return nil
+			}
+			val, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			var kept []byte
+			keptFirst, prev, dropped := uint64(0), uint64(0), 0
+			var derr error
+			err = decodeBlock(first, val, func(id uint64, rec []byte) bool {
+				visitor, score, err := c.decode(rec)
+				if err != nil {
+					derr = err
+					return false
+				}
+				clean := score >= 0 && score < 50
+				if clean && id < c.cleanMax || !clean && id < c.botMax {
+					dropped++
+					if visitor != "" {
+						gone[visitor] = append(gone[visitor], id)
+						goneN++
+					}
+					return true
+				}
+				if kept == nil {
+					kept, keptFirst, prev = []byte{val[0]}, id, id
+				}
+				kept = appendBlockRow(kept, prev, id, rec)
+				prev = id
+				return true
+			})
+			if err = cmp.Or(err, derr); err != nil {
+				return err
+			}
+			if dropped == 0 {
+				continue
+			}
+			n += dropped
+			if kept == nil || keptFirst != first {
+				edits = append(edits, edit{item.KeyCopy(nil), nil})
+			}
+			if kept != nil {
+				edits = append(edits, edit{rowKey(c.table, c.site, keptFirst), kept})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, false, 0, err
+	}
+	wb := s.db.NewWriteBatch()
+	for _, e := range edits {
+		var err error
+		if e.val == nil {
+			err = wb.Delete(e.key)
+		} else {
+			err = wb.Set(e.key, e.val)
+		}
+		if err != nil {
+			wb.Cancel()
+			return 0, false, 0, err
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return 0, false, 0, err
+	}
+	// After the rows: an index entry whose row is gone is skipped by
+	// readers, a row without its entry would be lost to them.
+	if err := s.unindex(c.index, gone); err != nil {
+		return n, false, 0, err
+	}
+	return n, more, next, nil
+}
+
 // reclaim runs Badger's value-log GC until it finds nothing to rewrite.
-func (s *Store) reclaim() {
-	for i := 0; i < 100; i++ {
+func (s *Store) reclaim(ctx context.Context) {
+	for i := 0; i < 100 && ctx.Err() == nil; i++ {
 		if s.db.RunValueLogGC(0.5) != nil {
 			return
 		}

@@ -52,14 +52,14 @@ func TestMaintenance_RederivesYesterdayWithExclusionsAndRaisedScores(t *testing.
 		Now:           clock.Now,
 		Excluded:      func() (map[string]struct{}, error) { return map[string]struct{}{"excluded": {}}, nil },
 	}
-	if ran, err := m.Tick(s); ran || err != nil {
+	if ran, err := m.Tick(t.Context(), s); ran || err != nil {
 		t.Fatalf("ran before 03:00: %v %v", ran, err)
 	}
 	clock.t = clock.t.Add(2 * time.Minute) // 03:01
-	if ran, err := m.Tick(s); !ran || err != nil {
+	if ran, err := m.Tick(t.Context(), s); !ran || err != nil {
 		t.Fatalf("did not run at 03:01: %v %v", ran, err)
 	}
-	if ran, _ := m.Tick(s); ran {
+	if ran, _ := m.Tick(t.Context(), s); ran {
 		t.Error("ran twice on one date")
 	}
 	tot, _ := s.Totals("s", DayOf(yesterday))
@@ -135,7 +135,7 @@ func TestMaintenance_PurgesByRetentionAndRerunsIncompleteDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &Maintenance{RetentionDays: 30, BotRetentionDays: 10, Now: func() time.Time { return now }}
-	if ran, err := m.Tick(s); !ran || err != nil {
+	if ran, err := m.Tick(t.Context(), s); !ran || err != nil {
 		t.Fatal(ran, err)
 	}
 	var left []string

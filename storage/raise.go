@@ -40,12 +40,20 @@ type RaiseResult struct{ Views, Events int }
 // a row twice.
 func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 	var res RaiseResult
-	if !ValidSiteID(r.Site) || r.Marker == "" || r.Penalty <= 0 {
+	if !storedSite(r.Site) || r.Marker == "" || r.Penalty <= 0 {
 		return res, fmt.Errorf("raise scores: bad raise (site %q, marker %q, penalty %d)", r.Site, r.Marker, r.Penalty)
+	}
+	if !s.sites.has(r.Site) {
+		// The rows of a site that is not registered are OtherSite's
+		// (sites.go); visitor ids are per site, so only this site's
+		// visitors match there.
+		r.Site = OtherSite
 	}
 	if err := s.syncIndexes(); err != nil {
 		return res, fmt.Errorf("raise scores: %w", err)
 	}
+	s.rewriteMu.Lock()
+	defer s.rewriteMu.Unlock()
 	txn := s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	mark, err := scoreIndexed(txn)
@@ -246,6 +254,8 @@ func (s *Store) markBounces(site string, visitors []string, now time.Time) (int,
 		return 0, fmt.Errorf("bounces of %s: %w", site, err)
 	}
 	n := 0
+	s.rewriteMu.Lock()
+	defer s.rewriteMu.Unlock()
 	err := s.db.Update(func(txn *badger.Txn) error {
 		mark, err := scoreIndexed(txn)
 		if err != nil {

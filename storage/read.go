@@ -14,7 +14,7 @@ import (
 // Views calls fn for the views of site with from <= CreatedAt < to, in id
 // order, which is oldest first.
 func (s *Store) Views(site string, from, to time.Time, fn func(*View) bool) error {
-	if !ValidSiteID(site) {
+	if !storedSite(site) {
 		return fmt.Errorf("views: invalid site id %q", site)
 	}
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -34,7 +34,7 @@ func (s *Store) Views(site string, from, to time.Time, fn func(*View) bool) erro
 
 // Events is Views for events.
 func (s *Store) Events(site string, from, to time.Time, fn func(*Event) bool) error {
-	if !ValidSiteID(site) {
+	if !storedSite(site) {
 		return fmt.Errorf("events: invalid site id %q", site)
 	}
 	err := s.db.View(func(txn *badger.Txn) error {

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -9,20 +10,39 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
+// OtherSite is the site that records of unregistered sites are stored
+// under. It is not a valid site id (ValidSiteID), so no beacon can name
+// it, and it does not count towards the cap on sites.
+const OtherSite = "(other)"
+
+// DefaultMaxSites is the cap on registered sites when Options.MaxSites is
+// not set.
+const DefaultMaxSites = 1000
+
 // siteRegistry is the set of site ids that have rows. Ids are unique per
 // table, not per site, and a row key needs the site, so a read by id tries
 // the row key of each registered site. Every site has a meta key
-// (siteMetaKey), written in the batch of its first record and never
-// deleted; Open loads them. The set is small, read without locks and
-// replaced whole when a site is added.
+// (siteMetaKey), written before its first record and never deleted; Open
+// loads them. The set is small, read without locks and replaced whole when
+// a site is added.
+//
+// Every per-site cost of the store (the aggregator's day states, the
+// correlator's sweep, the summary, the daily rollup and purge) grows with
+// this set, and a beacon can name any site id, so registration is bounded
+// (place): a site is registered by its first clean record (score below
+// 50, or an ingested one), never by a bot's, and only while fewer than max
+// sites are registered. Records of sites that are not registered are
+// stored under OtherSite.
 type siteRegistry struct {
-	mu  sync.Mutex // serialises add
+	mu  sync.Mutex // serialises registrations
 	set atomic.Pointer[siteSet]
+	max atomic.Int64 // registrations stop at this many sites (OtherSite aside)
 }
 
 type siteSet struct {
 	has  map[string]bool
 	list []string
+	n    int // registered sites, OtherSite aside
 }
 
 // all returns the registered sites. The slice is shared: do not modify it.
@@ -33,23 +53,10 @@ func (r *siteRegistry) all() []string {
 	return nil
 }
 
-// missing returns, once each, the sites of n records that are not
-// registered yet.
-func (r *siteRegistry) missing(n int, site func(i int) string) []string {
+// has reports whether site is registered.
+func (r *siteRegistry) has(site string) bool {
 	set := r.set.Load()
-	var fresh []string
-	prev := ""
-	for i := range n {
-		s := site(i)
-		if s == prev {
-			continue
-		}
-		prev = s
-		if (set == nil || !set.has[s]) && !slices.Contains(fresh, s) {
-			fresh = append(fresh, s)
-		}
-	}
-	return fresh
+	return set != nil && set.has[site]
 }
 
 // add registers sites in memory, after their meta keys are stored.
@@ -59,6 +66,10 @@ func (r *siteRegistry) add(sites []string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.addLocked(sites)
+}
+
+func (r *siteRegistry) addLocked(sites []string) {
 	old := r.set.Load()
 	next := &siteSet{has: make(map[string]bool)}
 	if old != nil {
@@ -66,14 +77,120 @@ func (r *siteRegistry) add(sites []string) {
 			next.has[s] = true
 		}
 		next.list = slices.Clone(old.list)
+		next.n = old.n
 	}
 	for _, s := range sites {
 		if !next.has[s] {
 			next.has[s] = true
 			next.list = append(next.list, s)
+			if s != OtherSite {
+				next.n++
+			}
 		}
 	}
 	r.set.Store(next)
+}
+
+// siteOf is what place needs of one record: its site (which place may
+// change to OtherSite) and whether it is clean.
+type siteOf func(i int) (site *string, clean bool)
+
+// place decides the site each of n records is stored under: its own if it
+// is registered, or registered now by this clean record while there is
+// room; OtherSite otherwise. New registrations are stored (one small
+// transaction) before the records that need them, so a stored row always
+// has its site registered, and the decision sticks: a retried batch finds
+// the site registered or its records already moved.
+func (s *Store) place(n int, rec siteOf) error {
+	set := s.sites.set.Load()
+	var fresh []string // unregistered sites with a clean record, in order
+	var seen map[string]bool
+	unregistered, known := false, false
+	prev := ""
+	for i := range n {
+		site, clean := rec(i)
+		if i == 0 || *site != prev {
+			prev = *site
+			known = set != nil && set.has[prev]
+			unregistered = unregistered || !known
+		}
+		if !known && clean && !seen[prev] {
+			if seen == nil {
+				seen = map[string]bool{}
+			}
+			seen[prev] = true
+			fresh = append(fresh, prev)
+		}
+	}
+	if !unregistered {
+		return nil
+	}
+	if err := s.register(fresh); err != nil {
+		return err
+	}
+	set = s.sites.set.Load()
+	for i := range n {
+		if site, _ := rec(i); !set.has[*site] {
+			*site = OtherSite
+		}
+	}
+	return nil
+}
+
+// register stores and registers the sites of fresh that fit under the cap,
+// in order, and OtherSite (for the records of the others) if it is not
+// registered yet.
+func (s *Store) register(fresh []string) error {
+	r := &s.sites
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	set := r.set.Load()
+	n := 0
+	if set != nil {
+		n = set.n
+	}
+	var add []string
+	room := int(r.max.Load()) - n
+	for _, site := range fresh {
+		if room <= 0 {
+			break
+		}
+		if set == nil || !set.has[site] {
+			add = append(add, site)
+			room--
+		}
+	}
+	if set == nil || !set.has[OtherSite] {
+		add = append(add, OtherSite)
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for _, site := range add {
+			if err := txn.Set(siteMetaKey(site), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("register sites: %w", err)
+	}
+	r.addLocked(add)
+	return nil
+}
+
+// SetMaxSites changes the cap on registered sites (DefaultMaxSites when n
+// is zero or negative). Sites registered already stay registered.
+func (s *Store) SetMaxSites(n int) { s.sites.max.Store(int64(cmpOr(n, DefaultMaxSites))) }
+
+// SiteCount is the number of registered sites, OtherSite aside.
+func (s *Store) SiteCount() int {
+	if set := s.sites.set.Load(); set != nil {
+		return set.n
+	}
+	return 0
 }
 
 // loadSites reads the registered sites.

@@ -183,11 +183,12 @@ func (s *Store) Last24h(now time.Time) (Summary, error) {
 	today := DayOf(now)
 	first := hourOf(now.UnixMilli()) + 1 // yesterday's hours from here are in the window
 	var sum Summary
+	bySite := s.agg.pendingBySite()
 	err := s.db.View(func(txn *badger.Txn) error {
 		hours := make([]uint64, hoursFields)
 		tot := make([]uint64, totalFields)
 		for _, site := range s.counterSites() {
-			p := pending(s.agg.pendingFor(site))
+			p := bySite[site]
 			for _, d := range []Day{today - 1, today} {
 				if err := dayCounts(txn, p, site, d, dimHours, hours); err != nil {
 					return err

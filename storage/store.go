@@ -28,6 +28,18 @@ type Options struct {
 	// CounterPersist is how often the aggregates' pending changes are
 	// written (agg.go); default 5 minutes. Queries see them at once.
 	CounterPersist time.Duration
+	// MaxSites caps the registered sites (sites.go); default
+	// DefaultMaxSites. SetMaxSites changes it later.
+	MaxSites int
+	// MaxValues caps the distinct values of one dimension per site and
+	// day (agg_day.go); default DefaultMaxValues. ValueBudget caps the
+	// value counters held in memory for all sites and days; default
+	// DefaultValueBudget. Values past either are counted as OtherValue.
+	MaxValues, ValueBudget int
+	// VisitorMemory is the memory, in bytes, for the visitor states of
+	// exact daily uniques; visitors past it are kept on disk
+	// (agg_visitors.go). Default DefaultVisitorMemory.
+	VisitorMemory int64
 }
 
 // Store is an open Badger database with Echelon's tables. It is safe for
@@ -40,6 +52,11 @@ type Store struct {
 	agg    *aggregator
 
 	importMu  sync.Mutex // serialises imports (import.go)
+	// rewriteMu serialises the read-modify-writes of stored row blocks
+	// (retention purge, score raises): Badger's conflict detection is off,
+	// so two of them on one block would each write back what they read,
+	// losing a raise or bringing a purged row back.
+	rewriteMu sync.Mutex
 	campaigns campaignRegistry
 	ingestMu  sync.Mutex // serialises ingest dedupe (ingest.go)
 
@@ -87,8 +104,17 @@ func Open(opt Options) (*Store, error) {
 		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID, log: indexLog{table: tableEventIndexLog}},
 		writers: make(map[*Writer]struct{}),
 	}
-	s.agg = newAggregator(db, opt.CounterPersist, s.dayRows)
-	err = s.load()
+	s.SetMaxSites(opt.MaxSites)
+	s.agg = newAggregator(db, aggConfig{
+		persistEvery:  opt.CounterPersist,
+		maxValues:     opt.MaxValues,
+		valueBudget:   opt.ValueBudget,
+		visitorMemory: opt.VisitorMemory,
+	}, s.dayRows)
+	err = s.agg.lim.resumeGen()
+	if err == nil {
+		err = s.load()
+	}
 	if err == nil {
 		err = s.loadCampaigns()
 	}
@@ -272,6 +298,11 @@ func (s *Store) removeWriter(w *Writer) {
 // index entry of each. Views without an id get one first (ids.go), so a
 // retried batch keeps its ids and rewrites the same keys.
 func (s *Store) writeViews(views []View) error {
+	if err := s.place(len(views), func(i int) (*string, bool) {
+		return &views[i].SiteID, views[i].BotScore < 50
+	}); err != nil {
+		return err
+	}
 	return s.writeRecords(&s.views, len(views), func(i int) recordRef {
 		v := &views[i]
 		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil}
@@ -282,6 +313,11 @@ func (s *Store) writeViews(views []View) error {
 
 // writeEvents is writeViews for events.
 func (s *Store) writeEvents(events []Event) error {
+	if err := s.place(len(events), func(i int) (*string, bool) {
+		return &events[i].SiteID, events[i].BotScore < 50
+	}); err != nil {
+		return err
+	}
 	return s.writeRecords(&s.events, len(events), func(i int) recordRef {
 		e := &events[i]
 		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID, e}
@@ -311,8 +347,8 @@ func (s *Store) writeRecords(t *recordTable, n int, ref func(int) recordRef, enc
 
 // writeAssigned is writeRecords after the ids are assigned; highest is the
 // highest of them, or 0 to leave t's last id alone (backdated imports).
+// Every record's site is registered (place).
 func (s *Store) writeAssigned(t *recordTable, n int, highest uint64, ref func(int) recordRef, encode func(dst []byte, i int) []byte, aggregate func(*aggregator) error) (err error) {
-	fresh := s.sites.missing(n, func(i int) string { return ref(i).site })
 	metrics, err := s.loadMetrics()
 	if err != nil {
 		return err
@@ -320,13 +356,6 @@ func (s *Store) writeAssigned(t *recordTable, n int, highest uint64, ref func(in
 
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	// Badger commits a large batch as several transactions, in order, so
-	// with these first a stored row always has its site registered.
-	for _, site := range fresh {
-		if err := wb.Set(siteMetaKey(site), nil); err != nil {
-			return err
-		}
-	}
 	if highest != 0 {
 		if err := wb.Set(t.lastID, binary.BigEndian.AppendUint64(nil, highest)); err != nil {
 			return err
@@ -356,7 +385,6 @@ func (s *Store) writeAssigned(t *recordTable, n int, highest uint64, ref func(in
 	if err != nil {
 		return err
 	}
-	s.sites.add(fresh)
 	t.indexLogged(logged)
 	return nil
 }

@@ -256,7 +256,7 @@ func TestVisitorIndex_PurgeRewritesChunks(t *testing.T) {
 	// One chunk (one visitor, site and day) with clean and bot rows.
 	storeViews(t, s, at("/clean", 0, 0), at("/bot", time.Second, 80), at("/clean2", 2*time.Second, 0))
 	historyPaths(t, s, "v") // merge
-	views, err := s.purgeRows(tableViews, tableVisitorViews, "a", t0, t0.Add(time.Hour), func(val []byte) (string, int, error) {
+	views, err := s.purgeRows(t.Context(), tableViews, tableVisitorViews, "a", t0, t0.Add(time.Hour), func(val []byte) (string, int, error) {
 		var v View
 		err := DecodeView(val, &v)
 		return v.VisitorID, v.BotScore, err
