@@ -51,7 +51,7 @@ type Store struct {
 	sites  siteRegistry
 	agg    *aggregator
 
-	importMu  sync.Mutex // serialises imports (import.go)
+	importMu sync.Mutex // serialises imports (import.go)
 	// rewriteMu serialises the read-modify-writes of stored row blocks
 	// (retention purge, score raises): Badger's conflict detection is off,
 	// so two of them on one block would each write back what they read,
