@@ -2,7 +2,13 @@ package storage
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -48,8 +54,9 @@ func TestDailySalt_SurvivesReopenWithinDay(t *testing.T) {
 	}
 }
 
-func TestDailySalt_NextDayIsNewAndDeletesEarlierDays(t *testing.T) {
-	s := openTestStore(t, "")
+func TestDailySalt_NextDayIsNewAndOverwritesTheOldOne(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
 	today := time.Now().UTC()
 	tomorrow := today.Add(24 * time.Hour)
 	a, err := s.DailySalt(today)
@@ -63,27 +70,174 @@ func TestDailySalt_NextDayIsNewAndDeletesEarlierDays(t *testing.T) {
 	if bytes.Equal(a, b) {
 		t.Fatal("next day has the same salt")
 	}
-	err = s.DB().View(func(txn *badger.Txn) error {
-		if _, err := txn.Get(saltKey(today.Format(time.DateOnly))); !errors.Is(err, badger.ErrKeyNotFound) {
-			t.Errorf("yesterday's salt key: err = %v, want not found", err)
-		}
-		item, err := txn.Get(saltKey(tomorrow.Format(time.DateOnly)))
-		if err != nil {
-			return err
-		}
-		end := time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day()+1, 0, 0, 0, 0, time.UTC)
-		if got := item.ExpiresAt(); got != uint64(end.Unix()) {
-			t.Errorf("salt expires at %v, want the end of its day %v", time.Unix(int64(got), 0).UTC(), end)
-		}
-		return nil
-	})
+	stored, err := os.ReadFile(filepath.Join(dir, saltFile))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := append([]byte(tomorrow.Format(time.DateOnly)), b...); !bytes.Equal(stored, want) {
+		t.Errorf("salt file holds %q, want tomorrow's date and salt", stored)
 	}
 	// A straggler still on the previous day must not bring its salt back.
 	late, err := s.DailySalt(today)
 	if err != nil || !bytes.Equal(late, b) {
 		t.Errorf("late caller got %x, %v; want the current salt", late, err)
+	}
+}
+
+// filesHolding lists the files under dir whose bytes contain needle.
+// Badger's files are large and sparse (a 2 GiB value log): only their
+// data is read, in chunks.
+func filesHolding(t *testing.T, dir string, needle []byte) []string {
+	t.Helper()
+	var hits []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		found, err := fileHolds(path, needle)
+		if found {
+			hits = append(hits, filepath.Base(path))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hits
+}
+
+// Whence values of lseek(2) for the data and holes of a sparse file
+// (Linux, and most Unix filesystems).
+const (
+	seekData = 3
+	seekHole = 4
+)
+
+func fileHolds(path string, needle []byte) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	buf := make([]byte, 1<<20+len(needle))
+	for off := int64(0); off < fi.Size(); {
+		start, end := off, fi.Size()
+		if d, err := f.Seek(off, seekData); err == nil {
+			start = d
+			if h, err := f.Seek(d, seekHole); err == nil {
+				end = h
+			}
+		} else if off > 0 {
+			break // no data after off
+		}
+		for pos := start; pos < end; pos += 1 << 20 {
+			n, err := f.ReadAt(buf[:min(int64(len(buf)), end-pos)], pos)
+			if bytes.Contains(buf[:n], needle) {
+				return true, nil
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return false, err
+			}
+		}
+		off = end
+	}
+	return false, nil
+}
+
+// TestDailySalt_GoneFromEveryFileAfterTheDayChange: once a day is over, no
+// file of the data directory holds its salt, whether the next day's salt
+// was made or the day just ended (ExpireSalt), with Badger holding rows
+// written during the day.
+func TestDailySalt_GoneFromEveryFileAfterTheDayChange(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	day1 := time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
+	salt1, err := s.DailySalt(day1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt1 = bytes.Clone(salt1)
+	w := s.NewWriter(WriterConfig{})
+	for i := range 200 {
+		w.AddView(View{CreatedAt: day1.Add(time.Duration(i) * time.Second), SiteID: "s", VisitorID: fmt.Sprint(i), Path: "/"})
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if hits := filesHolding(t, dir, salt1); len(hits) == 0 {
+		t.Fatal("no file holds the day's salt during the day: the test checks nothing")
+	}
+	salt2, err := s.DailySalt(day1.Add(24 * time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	salt2 = bytes.Clone(salt2)
+	if hits := filesHolding(t, dir, salt1); len(hits) > 0 {
+		t.Errorf("after the next day's salt, the old salt is still in %v", hits)
+	}
+	// The second day ends with no traffic after it.
+	if err := s.ExpireSalt(day1.Add(48 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if hits := filesHolding(t, dir, salt2); len(hits) > 0 {
+		t.Errorf("after the day ended, its salt is still in %v", hits)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, salt := range [][]byte{salt1, salt2} {
+		if hits := filesHolding(t, dir, salt); len(hits) > 0 {
+			t.Errorf("after Close, an old salt is in %v", hits)
+		}
+	}
+	s = openTestStore(t, dir)
+	if late, err := s.DailySalt(day1.Add(24 * time.Hour)); err != nil || bytes.Equal(late, salt2) {
+		t.Errorf("after expiry and a restart the expired day's salt came back (%v)", err)
+	}
+}
+
+// TestDailySalt_MovedOutOfBadger: a data directory whose salts live in
+// Badger (written by earlier versions) keeps today's salt, in the salt
+// file, and no Badger file holds any of them after Open.
+func TestDailySalt_MovedOutOfBadger(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	now := time.Now().UTC()
+	today, old := make([]byte, 32), make([]byte, 32)
+	rand.Read(today)
+	rand.Read(old)
+	err := s.DB().Update(func(txn *badger.Txn) error {
+		if err := txn.Set(saltKey(now.Add(-24*time.Hour).Format(time.DateOnly)), old); err != nil {
+			return err
+		}
+		return txn.Set(saltKey(now.Format(time.DateOnly)), today)
+	})
+	if err == nil {
+		err = s.DB().Update(func(txn *badger.Txn) error {
+			return txn.Delete(saltKey(now.Add(-24 * time.Hour).Format(time.DateOnly)))
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if len(filesHolding(t, dir, old)) == 0 {
+		t.Fatal("Badger does not hold the deleted salt: the test checks nothing")
+	}
+	s = openTestStore(t, dir)
+	got, err := s.DailySalt(now)
+	if err != nil || !bytes.Equal(got, today) {
+		t.Errorf("today's salt after the move: %x, %v; want %x", got, err, today)
+	}
+	if hits := filesHolding(t, dir, old); len(hits) > 0 {
+		t.Errorf("the deleted salt is still in %v", hits)
+	}
+	if hits := filesHolding(t, dir, today); len(hits) != 1 || hits[0] != saltFile {
+		t.Errorf("today's salt is in %v, want only %s", hits, saltFile)
 	}
 }
 

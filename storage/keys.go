@@ -16,7 +16,7 @@ const (
 	tableVisitorViews  byte = 0x03 // pageview index by visitor
 	tableVisitorEvents byte = 0x04 // event index by visitor
 	// 0x05 and 0x06 held the id indexes of layout 1; never reuse them.
-	tableSalts byte = 0x07 // daily visitor salts
+	tableSalts byte = 0x07 // daily visitor salts of earlier versions (salt.go)
 	// 0x08 tableExclusions: excluded visitors (exclusions.go).
 	// 0x09 tableScoreIndex: views by score (scoreindex.go).
 	// 0x0a, 0x0b tableViewIndexLog, tableEventIndexLog: the visitor
@@ -153,12 +153,12 @@ func keyID(k []byte) uint64 {
 	return binary.BigEndian.Uint64(k[len(k)-8:])
 }
 
-// Daily salts (tableSalts):
+// Daily salts of earlier versions (tableSalts):
 //
 //	table(1) | "YYYY-MM-DD" (UTC day)  →  32 random bytes, Badger TTL = end of that day
 //
-// The ASCII date sorts like the day, so "every earlier day" is a scan from
-// the table start up to today's key.
+// The salt now lives in a file (salt.go); Open moves today's out and drops
+// the table.
 func saltKey(day string) []byte {
 	return append([]byte{tableSalts}, day...)
 }

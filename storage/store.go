@@ -60,13 +60,16 @@ type Store struct {
 	campaigns campaignRegistry
 	ingestMu  sync.Mutex // serialises ingest dedupe (ingest.go)
 
-	salt     atomic.Pointer[daySalt] // the newest day's salt, read lock-free
-	idMu     sync.Mutex              // guards making a salt and instance below
-	instance []byte
+	dir       string                  // the data directory, "" in memory
+	salt      atomic.Pointer[daySalt] // the newest day's salt, read lock-free
+	idMu      sync.Mutex              // guards making a salt, saltFloor and instance
+	saltFloor int64                   // the first day whose salt may be made (salt.go)
+	instance  []byte
 
 	wmu     sync.Mutex // guards writers and closed
 	writers map[*Writer]struct{}
 	closed  bool
+	done    chan struct{} // closed when Badger is closed
 
 	perfMu sync.Mutex // guards perf
 	perf   perfIDs
@@ -99,10 +102,12 @@ func Open(opt Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", opt.Dir, err)
 	}
 	s := &Store{
+		dir:     opt.Dir,
 		db:      db,
 		views:   recordTable{rows: tableViews, visitors: tableVisitorViews, lastID: metaLastViewID, log: indexLog{table: tableViewIndexLog}},
 		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID, log: indexLog{table: tableEventIndexLog}},
 		writers: make(map[*Writer]struct{}),
+		done:    make(chan struct{}),
 	}
 	s.SetMaxSites(opt.MaxSites)
 	s.agg = newAggregator(db, aggConfig{
@@ -114,6 +119,9 @@ func Open(opt Options) (*Store, error) {
 	err = s.agg.lim.resumeGen()
 	if err == nil {
 		err = s.load()
+	}
+	if err == nil {
+		err = s.migrateSalts(time.Now())
 	}
 	if err == nil {
 		err = s.loadCampaigns()
@@ -249,7 +257,17 @@ func (s *Store) DB() *badger.DB { return s.db }
 
 // Close closes every writer still open (flushing it) and closes Badger.
 // Closing twice is a no-op.
-func (s *Store) Close() error {
+func (s *Store) Close() error { return s.Shutdown(context.Background()) }
+
+// Shutdown is Close within ctx: the writers' final flushes stop when ctx
+// ends (what they have not stored by then is dropped and counted), and
+// Shutdown returns by then at the latest. users are goroutines of the
+// caller that still use the store, each closed when it has returned
+// (a cancelled maintenance run, a correlator sweep): Badger is closed only
+// after them and the writers' goroutines, in the background if ctx ends
+// first. Closed reports when Badger is closed. Shutting down twice
+// is a no-op.
+func (s *Store) Shutdown(ctx context.Context, users ...<-chan struct{}) error {
 	s.wmu.Lock()
 	if s.closed {
 		s.wmu.Unlock()
@@ -264,18 +282,36 @@ func (s *Store) Close() error {
 
 	var errs []error
 	for _, w := range writers {
-		if err := w.Close(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+		if err := w.Close(ctx); err != nil && !errors.Is(err, ErrClosed) {
 			errs = append(errs, err)
 		}
+		users = append(users, w.Done())
 	}
-	if err := s.agg.flush(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := s.db.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("close badger: %w", err))
+	var closeErr error
+	go func() {
+		defer close(s.done)
+		for _, u := range users {
+			<-u
+		}
+		if err := s.agg.flush(); err != nil {
+			closeErr = err
+		}
+		if err := s.db.Close(); err != nil {
+			closeErr = errors.Join(closeErr, fmt.Errorf("close badger: %w", err))
+		}
+	}()
+	select {
+	case <-s.done:
+		errs = append(errs, closeErr)
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("still closing when the shutdown timeout ended; finishing in the background: %w", ctx.Err()))
 	}
 	return errors.Join(errs...)
 }
+
+// Closed is closed when Badger is (after Close or Shutdown): the data
+// directory is then free for another Open.
+func (s *Store) Closed() <-chan struct{} { return s.done }
 
 // addWriter registers w for Close; it reports false when s is closed.
 func (s *Store) addWriter(w *Writer) bool {

@@ -45,12 +45,15 @@ type Writer struct {
 	events *queue[Event]
 	report func(kind string, n int, took time.Duration, err error)
 
-	kick    chan struct{}   // a buffer reached its size threshold; capacity 1
-	flushes chan chan error // Flush requests to the goroutine
-	quit    chan struct{}   // closed by Close
-	done    chan struct{}   // closed when the goroutine has returned
-	closeMu sync.Mutex      // serialises Close
-	result  error           // final flush error, written before done closes
+	kick      chan struct{}         // a buffer reached its size threshold; capacity 1
+	flushes   chan chan error       // Flush requests to the goroutine
+	intervals chan [2]time.Duration // SetIntervals requests
+	quit      chan struct{}         // closed by Close
+	done      chan struct{}         // closed when the goroutine has returned
+	closeMu   sync.Mutex            // serialises Close
+	// closeCtx bounds the final flush; written by Close before quit closes.
+	closeCtx context.Context
+	result   error // final flush error, written before done closes
 }
 
 const (
@@ -75,12 +78,14 @@ func (s *Store) newWriter(cfg WriterConfig, writeViews func([]View) error, write
 	cfg.ViewFlush = cmpOr(cfg.ViewFlush, defaultViewFlush)
 	cfg.EventFlush = cmpOr(cfg.EventFlush, defaultEventFlush)
 	w := &Writer{
-		store:   s,
-		report:  cfg.OnFlush,
-		kick:    make(chan struct{}, 1),
-		flushes: make(chan chan error),
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
+		store:     s,
+		report:    cfg.OnFlush,
+		kick:      make(chan struct{}, 1),
+		flushes:   make(chan chan error),
+		intervals: make(chan [2]time.Duration),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		closeCtx:  context.Background(),
 	}
 	w.views = newQueue("views", cfg.ViewCapacity, w.kick, writeViews)
 	w.events = newQueue("events", cfg.EventCapacity, w.kick, writeEvents)
@@ -140,17 +145,32 @@ func (w *Writer) Flush() error {
 	}
 }
 
+// SetIntervals changes the flush intervals (zero or negative keeps the
+// defaults); the next flush of each kind comes one new interval from now.
+func (w *Writer) SetIntervals(views, events time.Duration) {
+	select {
+	case w.intervals <- [2]time.Duration{cmpOr(views, defaultViewFlush), cmpOr(events, defaultEventFlush)}:
+	case <-w.done:
+	}
+}
+
+// Done is closed when the writer's goroutine has returned.
+func (w *Writer) Done() <-chan struct{} { return w.done }
+
 // Close stops taking records, stores what is buffered and stops the writer
-// goroutine. Records that still fail after a retry are counted as dropped
-// and the error is returned. If ctx ends first, Close returns ctx.Err() and
-// the goroutine finishes on its own. Closing a closed writer waits for its
-// goroutine and returns ErrClosed.
+// goroutine. The final flush writes in chunks of sizeFlush records, each
+// tried twice, and stops when ctx ends: records not stored by then, and
+// chunks that failed twice, are counted as dropped and reported in the
+// error. Close returns when the goroutine has, or when ctx ends, with
+// ctx.Err(); the goroutine then ends after its current chunk. Closing a
+// closed writer waits for its goroutine (within ctx) and returns ErrClosed.
 func (w *Writer) Close(ctx context.Context) error {
 	w.closeMu.Lock()
 	defer w.closeMu.Unlock()
 	first := w.views.close()
 	w.events.close()
 	if first {
+		w.closeCtx = ctx
 		close(w.quit)
 	}
 	select {
@@ -186,17 +206,15 @@ func (w *Writer) run(viewEvery, eventEvery time.Duration) {
 		case <-w.kick:
 			w.flushAll()
 			w.mergeIndex()
+		case iv := <-w.intervals:
+			viewTick.Reset(iv[0])
+			eventTick.Reset(iv[1])
 		case reply := <-w.flushes:
 			err := w.flushAll()
 			w.mergeIndex()
 			reply <- err
 		case <-w.quit:
-			if w.result = w.flushAll(); w.result != nil {
-				// One more try, then what still fails is lost.
-				w.result = w.flushAll()
-				w.views.dropRetry()
-				w.events.dropRetry()
-			}
+			w.result = errors.Join(w.views.drain(w.closeCtx, w.report), w.events.drain(w.closeCtx, w.report))
 			return
 		}
 	}
@@ -328,11 +346,44 @@ func (q *queue[T]) flush(report func(string, int, time.Duration, error)) error {
 	return nil
 }
 
-// dropRetry gives up on the records kept from a failed flush.
-func (q *queue[T]) dropRetry() {
+// drain is the final flush: the records kept from a failed flush, then
+// the buffered ones, in chunks of sizeFlush, each tried twice, until ctx
+// ends. What is not stored is counted as dropped and reported. (The queue
+// is closed: no record is added meanwhile.)
+func (q *queue[T]) drain(ctx context.Context, report func(string, int, time.Duration, error)) error {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.dropped += uint64(len(q.retry))
-	q.held = 0
-	q.retry = nil
+	batch := append(q.retry, q.buf...)
+	q.retry, q.buf = nil, nil
+	q.held = len(batch)
+	q.mu.Unlock()
+	var errs []error
+	for len(batch) > 0 && ctx.Err() == nil {
+		chunk := batch[:min(len(batch), sizeFlush)]
+		start := time.Now()
+		err := q.write(chunk)
+		if err != nil {
+			err = q.write(chunk)
+		}
+		if report != nil {
+			report(q.kind, len(chunk), time.Since(start), err)
+		}
+		q.mu.Lock()
+		if err != nil {
+			q.dropped += uint64(len(chunk))
+			errs = append(errs, fmt.Errorf("final flush of %d %s: %w", len(chunk), q.kind, err))
+		} else {
+			q.written += uint64(len(chunk))
+		}
+		batch = batch[len(chunk):]
+		q.held = len(batch)
+		q.mu.Unlock()
+	}
+	if len(batch) > 0 {
+		q.mu.Lock()
+		q.dropped += uint64(len(batch))
+		q.held = 0
+		q.mu.Unlock()
+		errs = append(errs, fmt.Errorf("final flush: %d %s not stored: %w", len(batch), q.kind, ctx.Err()))
+	}
+	return errors.Join(errs...)
 }
