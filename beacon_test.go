@@ -89,9 +89,10 @@ func TestBeacon_ScoresHeadlessHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	views := storedViews(t, dir, "s1")
-	if len(views) != 1 {
-		t.Fatalf("stored %d, want 1 (threshold 0 stores everything)", len(views))
+	// A bot's hit does not register its site: it is stored under "(other)".
+	views := storedViews(t, dir, storage.OtherSite)
+	if len(views) != 1 || views[0].SiteID != storage.OtherSite {
+		t.Fatalf("stored %+v, want 1 under (other) (threshold 0 stores everything)", views)
 	}
 	// timing 20 + headers 20 + screen 10 + referrer 5 + no token 15
 	if v := views[0]; v.BotScore != 70 || v.BotScoreDetail != `{"timing":20,"headers":20,"screen":10,"referrer":5,"pow":15,"pow_result":"missing"}` {

@@ -27,17 +27,21 @@ func (s *shared) startBotDefense(logger *zap.Logger) {
 	s.corr.start(s.ticker.C)
 }
 
-// stopBotDefense stops the correlator and the feed refreshes.
-func (s *shared) stopBotDefense() {
+// stopBotDefense stops the correlator and the feed refreshes; the
+// returned channels are closed when the goroutines that use the store have
+// returned (a running sweep ends after its current step).
+func (s *shared) stopBotDefense() []<-chan struct{} {
+	var users []<-chan struct{}
 	if s.corr != nil {
 		s.ticker.Stop()
-		s.corr.shutdown()
+		users = append(users, s.corr.shutdown())
 	}
 	s.mu.Lock()
 	f := s.feeds
 	s.feeds, s.feedOf = nil, ""
 	s.mu.Unlock()
 	f.Stop()
+	return users
 }
 
 // threatFeeds returns the feeds for these sources, keeping the running ones

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 const curlUA = "curl/8.5.0"
@@ -350,7 +352,7 @@ func TestBots_EventsScoreTheirSignals(t *testing.T) {
 	if status != 204 {
 		t.Fatalf("events: %d %q", status, body)
 	}
-	events := storedEvents(t, dir, "ev")
+	events := storedEvents(t, dir, storage.OtherSite) // bots only: "ev" is not registered
 	if len(events) != 1 {
 		t.Fatalf("%d events stored", len(events))
 	}
@@ -365,7 +367,7 @@ func TestBots_EventsScoreTheirSignals(t *testing.T) {
 			t.Errorf("event detail %s has the beacon-only %s", d, key)
 		}
 	}
-	if n := len(storedViews(t, dir, "ev")); n != 16 {
+	if n := len(storedViews(t, dir, storage.OtherSite)); n != 16 {
 		t.Errorf("%d views, want 16 (the event must not count as a burst hit)", n)
 	}
 }

@@ -66,6 +66,7 @@ var subdirectives = map[string]setter{
 	"bot_discard_threshold":  integer(func(h *Handler) **int { return &h.BotDiscardThreshold }),
 	"rate_limit_max":         integer(func(h *Handler) **int { return &h.RateLimitMax }),
 	"max_sites":              integer(func(h *Handler) **int { return &h.MaxSites }),
+	"max_values":             integer(func(h *Handler) **int { return &h.MaxValues }),
 	"live_stats_minutes":     integer(func(h *Handler) **int { return &h.LiveStatsMinutes }),
 	"pow_difficulty":         integer(func(h *Handler) **int { return &h.PoWDifficulty }),
 	"pow_missing_points":     integer(func(h *Handler) **int { return &h.PoWMissingPoints }),

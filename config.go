@@ -22,7 +22,7 @@ type settings struct {
 	dbPath                          string
 	secret, username, passwordHash  string
 	retentionDays, botRetentionDays int
-	maxSites                        int
+	maxSites, maxValues             int
 	rateLimitMax                    int
 	rateLimitWindow                 time.Duration
 	viewFlush, eventFlush           time.Duration
@@ -194,6 +194,7 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 	s.retentionDays = r.integer("retention_days", "ECHELON_RETENTION_DAYS", h.RetentionDays, 90, 1, 36500)
 	s.botRetentionDays = r.integer("bot_retention_days", "ECHELON_BOT_RETENTION_DAYS", h.BotRetentionDays, s.retentionDays, 1, 36500)
 	s.maxSites = r.integer("max_sites", "ECHELON_MAX_SITES", h.MaxSites, storage.DefaultMaxSites, 1, 1_000_000)
+	s.maxValues = r.integer("max_values", "ECHELON_MAX_VALUES", h.MaxValues, storage.DefaultMaxValues, 10, 1_000_000)
 	s.rateLimitMax = r.integer("rate_limit_max", "ECHELON_RATE_LIMIT_MAX", h.RateLimitMax, 100, 0, 1_000_000)
 	s.rateLimitWindow = r.duration("rate_limit_window", "ECHELON_RATE_LIMIT_WINDOW_MS", h.RateLimitWindow, time.Minute, time.Millisecond)
 	s.viewFlush = r.duration("view_flush", "ECHELON_VIEW_FLUSH_MS", h.ViewFlush, 15*time.Second, time.Millisecond)

@@ -30,6 +30,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		allowed_origins shop.example www.shop.example
 		allowed_sites shop
 		max_sites 50
+		max_values 800
 		rate_limit_max 200
 		rate_limit_window 2m
 		view_flush 5s
@@ -68,7 +69,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		`"password_hash":"pbkdf2$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",` +
 		`"retention_days":30,"bot_retention_days":7,"suspect_countries":["CN","RU"],"suspect_points":25,` +
 		`"bot_discard_threshold":60,"bot_ua_patterns":["curl","wget","MyBot"],` +
-		`"allowed_origins":["shop.example","www.shop.example"],"allowed_sites":["shop"],"max_sites":50,"rate_limit_max":200,` +
+		`"allowed_origins":["shop.example","www.shop.example"],"allowed_sites":["shop"],"max_sites":50,"max_values":800,"rate_limit_max":200,` +
 		`"rate_limit_window":120000000000,"view_flush":5000000000,"event_flush":3000000000,"trust_proxy":true,` +
 		`"behind_cloudflare":true,"trust_geo_headers":false,"cookie_consent":true,"ignored_sites":["staging","test"],` +
 		`"site_suspect_countries":"shop:BR,IN;blog:VN","challenge_window":1200000000000,"pow_difficulty":12,"pow_missing_points":10,"pow_invalid_points":20,"pow_replayed_points":30,"live_stats_minutes":15,` +
@@ -91,7 +92,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 	}
 	if s.rateLimitWindow != 2*time.Minute || !s.trustProxy || !s.handlers.BehindCloudflare || s.handlers.TrustGeoHeaders ||
 		!s.rules.SiteSuspectCountries["shop"]["IN"] || !s.rules.SiteSuspectCountries["blog"]["VN"] || s.displayTimezone.String() != "Europe/Helsinki" ||
-		len(s.feedSources) != 4 || s.feedSources[3].Kind != scoring.FeedDatacenter || s.feedRefresh != 3*time.Hour || s.maxSites != 50 {
+		len(s.feedSources) != 4 || s.feedSources[3].Kind != scoring.FeedDatacenter || s.feedRefresh != 3*time.Hour || s.maxSites != 50 || s.maxValues != 800 {
 		t.Errorf("resolved %+v", s)
 	}
 }
@@ -128,7 +129,7 @@ func TestResolve_DefaultsEnvAndValuePrecedence(t *testing.T) {
 	if s.dbPath != "./echelon-data" || s.retentionDays != 90 || s.rateLimitMax != 100 || s.rateLimitWindow != time.Minute ||
 		s.viewFlush != 15*time.Second || s.eventFlush != 10*time.Second || s.challengeWindow != 10*time.Minute ||
 		s.handlers.DiscardThreshold != 0 || s.rules.SuspectPoints != 30 || !s.rules.SuspectCountries["CN"] ||
-		len(s.botUAPatterns) < 40 || s.liveStatsMinutes != 10 || s.displayTimezone != time.UTC || s.telemetry != nil || s.maxSites != 1000 {
+		len(s.botUAPatterns) < 40 || s.liveStatsMinutes != 10 || s.displayTimezone != time.UTC || s.telemetry != nil || s.maxSites != 1000 || s.maxValues != 5000 {
 		t.Errorf("defaults: %+v", s)
 	}
 
@@ -188,6 +189,7 @@ func TestResolve_InvalidValuesNameTheOption(t *testing.T) {
 		{"live_stats_minutes 0", Handler{LiveStatsMinutes: &zero}, nil, "live_stats_minutes"},
 		{"max_sites 0", Handler{MaxSites: &zero}, nil, "max_sites"},
 		{"env max_sites", Handler{}, map[string]string{"ECHELON_MAX_SITES": "many"}, "max_sites (from ECHELON_MAX_SITES)"},
+		{"max_values 5", Handler{MaxValues: ptr(5)}, nil, "max_values"},
 		{"suspect country", Handler{SuspectCountries: &[]string{"China"}}, nil, "suspect_countries"},
 		{"site suspect country", Handler{SiteSuspectCountries: ptr("shop:BRA")}, nil, "site_suspect_countries"},
 		{"timezone", Handler{DisplayTimezone: "Mars/Olympus"}, nil, "display_timezone"},

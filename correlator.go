@@ -2,6 +2,7 @@ package echelon
 
 import (
 	"encoding/json"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,8 +25,9 @@ type correlator struct {
 	now    func() time.Time
 	logger *zap.Logger
 
-	stop chan struct{}
-	done chan struct{}
+	stop     chan struct{} // closed by shutdown; nil until start
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 // start runs a sweep on every tick until stop is called.
@@ -44,14 +46,21 @@ func (c *correlator) start(tick <-chan time.Time) {
 	}()
 }
 
-// shutdown stops the goroutine and waits for a running sweep to end.
-func (c *correlator) shutdown() {
-	if c.stop == nil {
-		return
+// shutdown stops the goroutine: a running sweep ends after its current
+// step. The returned channel is closed when the goroutine has returned.
+func (c *correlator) shutdown() <-chan struct{} {
+	c.stopOnce.Do(func() { close(c.stop) })
+	return c.done
+}
+
+// stopped reports whether shutdown was called, for a sweep between steps.
+func (c *correlator) stopped() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
+		return false
 	}
-	close(c.stop)
-	<-c.done
-	c.stop = nil
 }
 
 // correlated is the detail recorded under "correlated" in a raised row.
@@ -76,6 +85,9 @@ type sweepResult struct {
 func (c *correlator) sweep(now time.Time) sweepResult {
 	var res sweepResult
 	for _, cl := range c.prints.Clusters(now) {
+		if c.stopped() {
+			return res
+		}
 		value, _ := json.Marshal(correlated{
 			Reason: "correlated", Penalty: cl.Penalty, ClusterSize: cl.Size, Tainted: cl.Tainted, Fingerprint: cl.Fingerprint,
 		})
@@ -94,6 +106,9 @@ func (c *correlator) sweep(now time.Time) sweepResult {
 		res.views += r.Views
 		res.events += r.Events
 	}
+	if c.stopped() {
+		return res
+	}
 	n, err := c.store.MarkBounces(now)
 	if err != nil {
 		c.logger.Error("correlator: bounce check failed", zap.Error(err))
@@ -101,6 +116,9 @@ func (c *correlator) sweep(now time.Time) sweepResult {
 	res.bounces = n
 	// Index after the raises, so the entries of this sweep's new views
 	// already have their raised scores.
+	if c.stopped() {
+		return res
+	}
 	if _, err := c.store.IndexScores(); err != nil {
 		c.logger.Error("correlator: score index not updated", zap.Error(err))
 	}

@@ -65,7 +65,8 @@ func TestCorrelator_FlagsHeadlessReplayThroughCaddy(t *testing.T) {
 	}
 
 	do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "corr2", nil), nil, headless(0))
-	if v := storedViews(t, dir, "corr2"); len(v) != 1 || !strings.Contains(v[0].BotScoreDetail, `"bot_ip":50`) {
+	// A bot's hit on a new site is stored under (other).
+	if v := storedViews(t, dir, storage.OtherSite); len(v) != 1 || !strings.Contains(v[0].BotScoreDetail, `"bot_ip":50`) {
 		t.Fatalf("beacon from a confirmed IP: %+v, want bot_ip 50", v)
 	}
 

@@ -67,6 +67,11 @@ type Handler struct {
 	// other site id are stored and counted under the site "(other)".
 	// Default 1000.
 	MaxSites *int `json:"max_sites,omitempty"`
+	// MaxValues caps the distinct values each dimension (paths, referrer
+	// origins, UTM values, event types, screen sizes, …) keeps per site and
+	// day; later new values are counted under the value "(other)".
+	// Default 5000.
+	MaxValues *int `json:"max_values,omitempty"`
 	// RateLimitMax is the per-IP request budget of the tracking paths per
 	// RateLimitWindow; 0 disables the limiter. Default 100 per 60s.
 	RateLimitMax    *int            `json:"rate_limit_max,omitempty"`
@@ -172,6 +177,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.shared = sh
+	sh.join(h, cfg)
 
 	var bots *scoring.UAMatcher
 	if len(cfg.botUAPatterns) > 0 {
@@ -253,6 +259,7 @@ func (h *Handler) Cleanup() error {
 	if h.shared == nil {
 		return nil
 	}
+	h.shared.leave(h)
 	_, err := pool.Delete(h.poolKey)
 	return err
 }

@@ -23,15 +23,31 @@ import (
 // instead of failing on Badger's directory lock or dropping records.
 var pool = caddy.NewUsagePool()
 
+// closing holds, per data directory, a channel closed when the store of
+// an unloaded configuration has closed Badger. A store that was still
+// closing when its shutdown timeout ended finishes in the background,
+// holding Badger's directory lock meanwhile; the next open of that
+// directory waits for it (at most reopenWait).
+var closing sync.Map // db path → <-chan struct{}
+
+// reopenWait bounds how long opening a data directory waits for the
+// previous configuration's store to finish closing.
+const reopenWait = 30 * time.Second
+
 // rateLimiterCap bounds the rate limiter's memory (decision 6).
 const rateLimiterCap = 1 << 20
 
 // shared is what lives in the pool for one data directory.
 type shared struct {
+	dir      string // db_path
 	store    *storage.Store
 	writer   *storage.Writer
 	sessions *auth.Sessions
-	shutdown time.Duration
+	// opts are the store-wide settings of every handler using the
+	// directory; applied are those in force (storeOptions.combine).
+	optsMu  sync.Mutex
+	opts    map[*Handler]storeOptions
+	applied storeOptions
 	// obs is the newest config's metrics; the writer reports flushes to it.
 	obs atomic.Pointer[counters]
 
@@ -74,7 +90,16 @@ type powKey struct {
 // use. Every call must be paired with pool.Delete(cfg.dbPath).
 func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 	v, _, err := pool.LoadOrNew(cfg.dbPath, func() (caddy.Destructor, error) {
-		st, err := storage.Open(storage.Options{Dir: cfg.dbPath})
+		if ch, ok := closing.Load(cfg.dbPath); ok {
+			select {
+			case <-ch.(<-chan struct{}):
+				closing.Delete(cfg.dbPath)
+			case <-time.After(reopenWait):
+				return nil, fmt.Errorf("echelon: db_path %s: the previous configuration's store is still closing", cfg.dbPath)
+			}
+		}
+		opts := optionsOf(cfg)
+		st, err := storage.Open(storage.Options{Dir: cfg.dbPath, MaxSites: opts.maxSites, MaxValues: opts.maxValues})
 		if err != nil {
 			return nil, fmt.Errorf("echelon: db_path %s: %w", cfg.dbPath, err)
 		}
@@ -83,11 +108,12 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 			_ = st.Close()
 			return nil, fmt.Errorf("echelon: %w", err)
 		}
-		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts, stats: handlers.NewRequestStats(time.Now)}
+		sh := &shared{dir: cfg.dbPath, store: st, sessions: auth.NewSessions(time.Now), opts: map[*Handler]storeOptions{}, applied: opts,
+			scripts: scripts, stats: handlers.NewRequestStats(time.Now)}
 		sh.startBotDefense(logger)
 		sh.writer = st.NewWriter(storage.WriterConfig{
-			ViewFlush:  cfg.viewFlush,
-			EventFlush: cfg.eventFlush,
+			ViewFlush:  opts.viewFlush,
+			EventFlush: opts.eventFlush,
 			OnFlush: func(kind string, n int, took time.Duration, err error) {
 				if c := sh.obs.Load(); c != nil {
 					c.flushed(kind, took)
@@ -98,8 +124,8 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 			},
 		})
 		sh.maint = startMaintainer(st, &storage.Maintenance{
-			RetentionDays:    cfg.retentionDays,
-			BotRetentionDays: cfg.botRetentionDays,
+			RetentionDays:    opts.retentionDays,
+			BotRetentionDays: opts.botRetentionDays,
 			Excluded:         st.Excluded,
 			Now:              time.Now,
 		}, logger)
@@ -111,6 +137,89 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 	sh := v.(*shared)
 	sh.obs.Store(obs)
 	return sh, nil
+}
+
+// storeOptions are the settings that act on the whole data directory
+// rather than on one handler: retention, flush intervals, the shutdown
+// bound and the cardinality caps.
+type storeOptions struct {
+	retentionDays, botRetentionDays int
+	viewFlush, eventFlush           time.Duration
+	shutdown                        time.Duration
+	maxSites, maxValues             int
+}
+
+func optionsOf(cfg settings) storeOptions {
+	return storeOptions{
+		retentionDays: cfg.retentionDays, botRetentionDays: cfg.botRetentionDays,
+		viewFlush: cfg.viewFlush, eventFlush: cfg.eventFlush, shutdown: cfg.shutdownTimeout,
+		maxSites: cfg.maxSites, maxValues: cfg.maxValues,
+	}
+}
+
+// combine merges the options of two handlers of one directory: the
+// shorter retention and flush intervals (the stricter privacy setting,
+// the fresher statistics), the longer shutdown bound and the larger caps.
+func (o storeOptions) combine(p storeOptions) storeOptions {
+	return storeOptions{
+		retentionDays: min(o.retentionDays, p.retentionDays), botRetentionDays: min(o.botRetentionDays, p.botRetentionDays),
+		viewFlush: min(o.viewFlush, p.viewFlush), eventFlush: min(o.eventFlush, p.eventFlush),
+		shutdown: max(o.shutdown, p.shutdown), maxSites: max(o.maxSites, p.maxSites), maxValues: max(o.maxValues, p.maxValues),
+	}
+}
+
+// join records h's settings and applies the options of every handler
+// using the directory, so a `caddy reload` changes them without reopening
+// the store: Caddy provisions the new configuration's handlers before it
+// cleans up the old ones, and leave then drops the old settings.
+func (s *shared) join(h *Handler, cfg settings) {
+	s.optsMu.Lock()
+	defer s.optsMu.Unlock()
+	s.opts[h] = optionsOf(cfg)
+	s.applyLocked()
+}
+
+// leave drops h's settings; the last handler's stay in force for the
+// unload.
+func (s *shared) leave(h *Handler) {
+	s.optsMu.Lock()
+	defer s.optsMu.Unlock()
+	delete(s.opts, h)
+	s.applyLocked()
+}
+
+func (s *shared) applyLocked() {
+	if len(s.opts) == 0 {
+		return
+	}
+	var next storeOptions
+	first := true
+	for _, o := range s.opts {
+		if first {
+			next, first = o, false
+			continue
+		}
+		next = next.combine(o)
+	}
+	prev := s.applied
+	s.applied = next
+	s.store.SetMaxSites(next.maxSites)
+	s.store.SetMaxValues(next.maxValues)
+	if next.viewFlush != prev.viewFlush || next.eventFlush != prev.eventFlush {
+		s.writer.SetIntervals(next.viewFlush, next.eventFlush)
+	}
+	if next.retentionDays != prev.retentionDays || next.botRetentionDays != prev.botRetentionDays {
+		// A shorter retention purges now, not at the next daily run.
+		s.maint.setRetention(next.retentionDays, next.botRetentionDays,
+			next.retentionDays < prev.retentionDays || next.botRetentionDays < prev.botRetentionDays)
+	}
+}
+
+// shutdownTimeout is the bound on the unload in force.
+func (s *shared) shutdownTimeout() time.Duration {
+	s.optsMu.Lock()
+	defer s.optsMu.Unlock()
+	return s.applied.shutdown
 }
 
 // limiter returns the rate limiter for these settings, keeping the current
@@ -161,20 +270,21 @@ func (s *shared) verifier(cfg settings, logger *zap.Logger) (*pow.Verifier, erro
 	return v, nil
 }
 
-// Destruct flushes the buffers within the shutdown timeout and closes
-// Badger; the pool calls it when the last config using the directory is
-// unloaded.
+// Destruct stops the directory's goroutines, flushes the buffers and
+// closes Badger, all within the shutdown timeout: the pool calls it when
+// the last config using the directory is unloaded. A running maintenance
+// and correlator sweep are cancelled; buffered records not stored when
+// the timeout ends are dropped and counted (records flushed before are
+// safe in Badger's log); a Badger close still running then finishes in
+// the background, and the next open of the directory waits for it.
 func (s *shared) Destruct() error {
-	s.stopBotDefense()
-	ctx, cancel := context.WithTimeout(context.Background(), s.shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout())
 	defer cancel()
-	s.maint.close()
-	werr := s.writer.Close(ctx)
-	if err := s.store.Close(); err != nil {
+	users := s.stopBotDefense()
+	users = append(users, s.maint.stop())
+	closing.Store(s.dir, s.store.Closed())
+	if err := s.store.Shutdown(ctx, users...); err != nil {
 		return fmt.Errorf("close store: %w", err)
-	}
-	if werr != nil {
-		return fmt.Errorf("final flush: %w", werr)
 	}
 	return nil
 }

@@ -53,7 +53,9 @@ func strictSite(w http.ResponseWriter, q url.Values) (string, bool) {
 		writeError(w, http.StatusBadRequest, "missing_param", "site_id required")
 		return "", false
 	}
-	if !storage.ValidSiteID(site) {
+	// (other) holds the hits of sites past max_sites and of sites only
+	// bots have named; it can be read like any site.
+	if !storage.ValidSiteID(site) && site != storage.OtherSite {
 		writeError(w, http.StatusBadRequest, "invalid_site_id", "site_id must be 1-64 characters of A-Z a-z 0-9 . _ -")
 		return "", false
 	}

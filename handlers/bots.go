@@ -94,7 +94,7 @@ type suspiciousRow struct {
 func (b *Bots) Suspicious(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	site := q.Get("site_id")
-	if site != "" && !storage.ValidSiteID(site) {
+	if site != "" && !storage.ValidSiteID(site) && site != storage.OtherSite {
 		writeError(w, http.StatusBadRequest, "invalid_site_id", "site_id must be 1-64 characters of A-Z a-z 0-9 . _ -")
 		return
 	}

@@ -87,13 +87,13 @@ type aggConfig struct {
 func newAggregator(db *badger.DB, cfg aggConfig, rows dayRowsFunc) *aggregator {
 	lim := &limits{
 		db:            db,
-		maxValues:     cmpOr(cfg.maxValues, DefaultMaxValues),
 		valueBudget:   int64(cmpOr(cfg.valueBudget, DefaultValueBudget)),
 		visitorBudget: DefaultVisitorMemory,
 	}
 	if cfg.visitorMemory > 0 {
 		lim.visitorBudget = cfg.visitorMemory
 	}
+	lim.maxValues.Store(int64(cmpOr(cfg.maxValues, DefaultMaxValues)))
 	lim.gen.Store(uint64(time.Now().UnixNano()))
 	return &aggregator{
 		db:           db,

@@ -149,7 +149,7 @@ func (st *dayState) distinct(dim byte) int { return len(st.values[dim]) + len(st
 // room reports whether dim may take a new value: it holds fewer than
 // maxValues, and the budget of all states has room.
 func (st *dayState) room(dim byte) bool {
-	return st.distinct(dim) < st.lim.maxValues && st.lim.values.Load() < st.lim.valueBudget
+	return st.distinct(dim) < int(st.lim.maxValues.Load()) && st.lim.values.Load() < st.lim.valueBudget
 }
 
 // otherOf is where a value past the cap is counted: OtherValue; for a
@@ -160,7 +160,7 @@ func (st *dayState) otherOf(dim byte, a, b string) (string, string) {
 	if b == "" || dim == dimBrowse {
 		return OtherValue, ""
 	}
-	if st.distinct(dim) < 2*st.lim.maxValues && st.lim.values.Load() < st.lim.valueBudget+st.lim.valueBudget/8 {
+	if st.distinct(dim) < 2*int(st.lim.maxValues.Load()) && st.lim.values.Load() < st.lim.valueBudget+st.lim.valueBudget/8 {
 		return a, OtherValue
 	}
 	return OtherValue, OtherValue

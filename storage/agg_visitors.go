@@ -46,10 +46,10 @@ const (
 // without the aggregator's lock.
 type limits struct {
 	db            *badger.DB
-	maxValues     int   // distinct values per dimension, site and day
 	valueBudget   int64 // value counters of all states
 	visitorBudget int64 // bytes of visitor state in memory, all states
 
+	maxValues    atomic.Int64  // distinct values per dimension, site and day
 	values       atomic.Int64  // value counters held
 	visitorBytes atomic.Int64  // visitor state bytes held in memory
 	gen          atomic.Uint64 // the last generation handed out

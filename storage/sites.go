@@ -185,6 +185,11 @@ func (s *Store) register(fresh []string) error {
 // is zero or negative). Sites registered already stay registered.
 func (s *Store) SetMaxSites(n int) { s.sites.max.Store(int64(cmpOr(n, DefaultMaxSites))) }
 
+// SetMaxValues changes the cap on distinct values per dimension, site and
+// day (DefaultMaxValues when n is zero or negative); values held already
+// are kept.
+func (s *Store) SetMaxValues(n int) { s.agg.lim.maxValues.Store(int64(cmpOr(n, DefaultMaxValues))) }
+
 // SiteCount is the number of registered sites, OtherSite aside.
 func (s *Store) SiteCount() int {
 	if set := s.sites.set.Load(); set != nil {
