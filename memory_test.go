@@ -98,3 +98,34 @@ func TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache(t *testing.T) 
 	runtime.KeepAlive(burst)
 	runtime.KeepAlive(v)
 }
+
+// TestMemory_MadeUpSiteIDsKeepTheHeapFlat sends 3,000 bot beacons, each
+// naming a site id of its own, through real Caddy: none is registered and
+// none gets per-site state, so the live heap stays where it was (it grew
+// by about 21 KB per made-up site id when every id was registered).
+func TestMemory_MadeUpSiteIDsKeepTheHeapFlat(t *testing.T) {
+	_, dir := startCaddy(t, "rate_limit_max 0")
+	heap := func() uint64 {
+		if err := sharedOf(t, dir).writer.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	for i := range 200 { // warm up: the (other) site's state, Caddy's and Badger's buffers
+		junkBeacon(t, fmt.Sprintf("warm-%d", i))
+	}
+	before := heap()
+	const n = 3000
+	for i := range n {
+		junkBeacon(t, fmt.Sprintf("junk-%d", i))
+	}
+	after := heap()
+	grown := int64(after) - int64(before)
+	t.Logf("%d made-up site ids: live heap %+.1f MB", n, float64(grown)/(1<<20))
+	if grown > 8<<20 {
+		t.Errorf("live heap grew %.1f MB for %d bot beacons naming made-up sites, want under 8 MB", float64(grown)/(1<<20), n)
+	}
+}

@@ -1,0 +1,132 @@
+package echelon
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
+)
+
+// scripted are the headers of a scripted client: no client hints, no
+// Accept-Language (headers +20; with a missing proof of work +15 and an
+// 820 ms interaction +20 its beacons score 55, a bot).
+func scripted() http.Header {
+	return http.Header{"Accept-Language": nil, "Sec-Ch-Ua": nil, "Sec-Fetch-Site": nil}
+}
+
+// junkBeacon sends a bot's beacon naming site.
+func junkBeacon(t *testing.T, site string) {
+	t.Helper()
+	q := beaconQuery("/", site, map[string]string{"_v": "820"})
+	if status, _, _ := do(t, "GET", baseURL+"/b.gif?"+q, nil, scripted()); status != 200 {
+		t.Fatalf("beacon: %d", status)
+	}
+}
+
+// cleanBeacon sends a beacon that scores below 50: browser headers, a
+// human's interaction time and a valid proof of work of its own session.
+func cleanBeacon(t *testing.T, dir, site, path string, n int) {
+	t.Helper()
+	sid := fmt.Sprintf("0b7c2f0e-2222-4222-8333-%012d", n)
+	q := beaconQuery(path, site, map[string]string{"sid": sid, "tok": mint(t, dir, sid, site, time.Now())})
+	if status, _, _ := do(t, "GET", baseURL+"/b.gif?"+q, nil, nil); status != 200 {
+		t.Fatalf("beacon: %d", status)
+	}
+}
+
+// TestSites_BotsNeverRegisterASiteAndMaxSitesCapsTheRest: a thousand bot
+// beacons naming made-up site ids register none of them; clean hits
+// register their sites up to max_sites. Every hit of an unregistered site
+// is stored and counted under "(other)", so nothing is lost from the
+// totals while the per-site state stays at max_sites + 1.
+func TestSites_BotsNeverRegisterASiteAndMaxSitesCapsTheRest(t *testing.T) {
+	_, dir := startCaddy(t, "rate_limit_max 0\n\t\tmax_sites 3\n\t\tsecret "+testSecret)
+	const junk = 1000
+	for i := range junk {
+		junkBeacon(t, fmt.Sprintf("junk-%d", i))
+	}
+	sites := []string{"a", "b", "c", "d", "e"}
+	for i, site := range sites {
+		cleanBeacon(t, dir, site, "/", i)
+	}
+	if n := len(storedViews(t, dir, "junk-7")); n != 0 {
+		t.Errorf("junk-7 has %d views of its own: a bot's hit registered its site", n)
+	}
+	for _, site := range sites[:3] {
+		if v := storedViews(t, dir, site); len(v) != 1 || v[0].BotScore >= 50 {
+			t.Errorf("%s: %+v, want its clean view under its own id", site, v)
+		}
+	}
+	if n := len(storedViews(t, dir, "d")); n != 0 {
+		t.Errorf("d has %d views past max_sites 3", n)
+	}
+	other := storedViews(t, dir, storage.OtherSite)
+	clean := 0
+	for _, v := range other {
+		if v.BotScore < 50 {
+			clean++
+		}
+	}
+	if len(other) != junk+2 || clean != 2 {
+		t.Errorf("(other) holds %d views (%d clean), want the %d junk ones and the 2 clean ones of d and e", len(other), clean, junk)
+	}
+	if n := sharedOf(t, dir).store.SiteCount(); n != 3 {
+		t.Errorf("%d sites registered, want max_sites 3", n)
+	}
+
+	status, _, raw := apiCall(t, "GET", "/api/stats/summary", "", testSecret)
+	want := fmt.Sprintf(`{"buffers":{"views":0,"events":0},"last_24h":{"total_views":%d,"human_views":5,"bot_views":%d,"unique_visitors":%d}}`, junk+5, junk, junk+5)
+	if status != 200 || raw != want {
+		t.Errorf("summary %d %s, want %s", status, raw, want)
+	}
+	status, v, raw := apiCall(t, "GET", "/api/stats/overview?site_id=(other)&days=1", "", testSecret)
+	if status != 200 || v.(map[string]any)["visits"] != 2.0 {
+		t.Errorf("overview of (other): %d %s, want its 2 clean visits", status, raw)
+	}
+}
+
+// TestValues_RandomPathsThroughCaddyEndUnderOther: clean beacons that
+// each carry a new path and screen size make max_values values of each;
+// the rest show as the value "(other)" in the overview, and the views
+// still add up.
+func TestValues_RandomPathsThroughCaddyEndUnderOther(t *testing.T) {
+	_, dir := startCaddy(t, "rate_limit_max 0\n\t\tmax_values 10\n\t\tsecret "+testSecret)
+	const n = 40
+	for i := range n {
+		sid := fmt.Sprintf("0b7c2f0e-3333-4222-8333-%012d", i)
+		q := beaconQuery(fmt.Sprintf("/random/%d", i), "shop", map[string]string{
+			"sid": sid, "tok": mint(t, dir, sid, "shop", time.Now()), "sw": fmt.Sprint(1000 + i), "ref": b64(fmt.Sprintf("https://r%d.example/", i)),
+		})
+		if status, _, _ := do(t, "GET", baseURL+"/b.gif?"+q, nil, nil); status != 200 {
+			t.Fatalf("beacon: %d", status)
+		}
+	}
+	if err := sharedOf(t, dir).writer.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	status, v, raw := apiCall(t, "GET", "/api/stats/overview?site_id=shop&days=1", "", testSecret)
+	if status != 200 {
+		t.Fatalf("overview %d %s", status, raw)
+	}
+	o := v.(map[string]any)
+	for _, list := range []struct{ name, key, views string }{{"top_paths", "path", "views"}, {"resolutions", "resolution", "views"}} {
+		var sum float64
+		other := 0.0
+		items := o[list.name].([]any)
+		for _, it := range items {
+			m := it.(map[string]any)
+			sum += m[list.views].(float64)
+			if m[list.key] == "(other)" {
+				other = m[list.views].(float64)
+			}
+		}
+		if len(items) != 11 || other != n-10 || sum != n {
+			t.Errorf("%s: %d items, (other) %v, sum %v; want 10 values and (other) with the %d views past the cap, summing to %d", list.name, len(items), other, sum, n-10, n)
+		}
+	}
+	if o["visits"] != float64(n) {
+		t.Errorf("visits %v, want %d", o["visits"], n)
+	}
+}

@@ -1,0 +1,109 @@
+package storage
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// dimTallies reads one day's counters of a dimension by value.
+func dimTallies(t *testing.T, s *Store, site string, day Day, dim byte) map[[2]string]*Tally {
+	t.Helper()
+	var out map[[2]string]*Tally
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := counterIter(txn, site)
+		defer it.Close()
+		var err error
+		out, err = tallyDays(it, pending(s.agg.pendingFor(site)), site, day, day, dim, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestValues_PastTheCapCountUnderOther: a site whose views carry a new
+// path, referrer, screen size, UTM value and event type each time keeps at
+// most max_values values per dimension; the rest are counted, views and
+// visitors, under (other), so every dimension still sums to the day's
+// totals.
+func TestValues_PastTheCapCountUnderOther(t *testing.T) {
+	const maxValues, views = 10, 60
+	s, err := Open(Options{Dir: t.TempDir(), MaxValues: maxValues})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	at := time.Date(2026, 5, 10, 9, 0, 0, 0, time.UTC)
+	w := s.NewWriter(WriterConfig{})
+	for i := range views {
+		w.AddView(View{
+			CreatedAt: at.Add(time.Duration(i) * time.Second), SiteID: "s", VisitorID: fmt.Sprint("v", i%30),
+			Path: fmt.Sprintf("/p/%d", i), Referrer: fmt.Sprintf("https://r%d.example", i), ScreenWidth: 300 + i, ScreenHeight: 600,
+			UTMCampaign: "spring", UTMSource: fmt.Sprint("src", i), BrowserName: "Chrome", BrowserVersion: fmt.Sprint(i),
+		})
+		w.AddEvent(Event{CreatedAt: at.Add(time.Duration(i) * time.Second), SiteID: "s", VisitorID: fmt.Sprint("v", i%30), EventType: fmt.Sprint("t", i)})
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	day := DayOf(at)
+	for _, dim := range []byte{dimPath, dimRefOrg, dimResol, dimUTMSrc, dimBrowse, dimEvType, dimCmpSrc, dimCmpPth} {
+		got := dimTallies(t, s, "s", day, dim)
+		var sum uint64
+		for _, tl := range got {
+			sum += tl.Count
+		}
+		if len(got) > maxValues+1 || sum != views {
+			t.Errorf("dim %d: %d values summing to %d, want at most %d (with (other)) summing to %d", dim, len(got), sum, maxValues+1, views)
+		}
+		other := got[[2]string{OtherValue, ""}]
+		if twoPart(dim) {
+			other = got[[2]string{"spring", OtherValue}]
+		}
+		if other == nil || other.Count != views-maxValues {
+			t.Errorf("dim %d: (other) %+v, want the %d views past the cap", dim, other, views-maxValues)
+		}
+	}
+	if o := dimTallies(t, s, "s", day, dimPath)[[2]string{OtherValue, ""}]; o == nil || o.Visitors != 30 {
+		t.Errorf("(other) path visitors %+v, want the 30 visitors of the views past the cap", o)
+	}
+	if n := s.agg.lim.values.Load(); n > 24*(maxValues+2) {
+		t.Errorf("%d value counters held for one site and day, want at most one per dimension past %d each", n, maxValues)
+	}
+}
+
+// TestValues_BudgetOfAllSitesHolds: the value counters of all sites and
+// days together stay within the budget; values past it count as (other).
+func TestValues_BudgetOfAllSitesHolds(t *testing.T) {
+	const budget = 200
+	s, err := Open(Options{Dir: t.TempDir(), ValueBudget: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	at := time.Date(2026, 5, 10, 9, 0, 0, 0, time.UTC)
+	w := s.NewWriter(WriterConfig{})
+	for i := range 400 {
+		w.AddView(View{CreatedAt: at.Add(time.Duration(i) * time.Second), SiteID: fmt.Sprint("site", i%8), VisitorID: "v", Path: fmt.Sprintf("/p/%d", i)})
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Each site and day may add one (other) per dimension past the budget.
+	if n := s.agg.lim.values.Load(); n > budget+8*24 {
+		t.Errorf("%d value counters held, budget %d", n, budget)
+	}
+	var sum uint64
+	for i := range 8 {
+		for _, tl := range dimTallies(t, s, fmt.Sprint("site", i), DayOf(at), dimPath) {
+			sum += tl.Count
+		}
+	}
+	if sum != 400 {
+		t.Errorf("paths sum to %d views, want 400", sum)
+	}
+}
