@@ -236,3 +236,37 @@ func TestAPI_ReadConcurrencyLimit(t *testing.T) {
 		gate.Leave()
 	}
 }
+
+// BenchmarkTrackingDispatch compares the two ways of finding a tracking
+// route: the switch the handler uses and an http.ServeMux lookup of the
+// same three patterns (go test -run '^$' -bench TrackingDispatch .).
+func BenchmarkTrackingDispatch(b *testing.B) {
+	paths := []string{"/b.gif", "/e", "/ea.js", "/index.html"}
+	b.Run("switch", func(b *testing.B) {
+		n := 0
+		for i := range b.N {
+			switch paths[i%len(paths)] {
+			case "/b.gif", "/e", "/ea.js":
+				n++
+			}
+		}
+		_ = n
+	})
+	b.Run("servemux", func(b *testing.B) {
+		mux := http.NewServeMux()
+		for _, p := range []string{"GET /b.gif", "POST /e", "GET /ea.js"} {
+			mux.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})
+		}
+		reqs := make([]*http.Request, len(paths))
+		for i, p := range paths {
+			reqs[i] = httptest.NewRequest("GET", p, nil)
+		}
+		n := 0
+		for i := range b.N {
+			if _, pattern := mux.Handler(reqs[i%len(reqs)]); pattern != "" {
+				n++
+			}
+		}
+		_ = n
+	})
+}
