@@ -57,6 +57,8 @@ type shared struct {
 	// switch of /api/debug.
 	stats *handlers.RequestStats
 	debug atomic.Bool
+	// reads bounds concurrent API and dashboard reads.
+	reads *handlers.ReadGate
 
 	// maint runs the daily maintenance (maintain.go).
 	maint *maintainer
@@ -109,7 +111,7 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 			return nil, fmt.Errorf("echelon: %w", err)
 		}
 		sh := &shared{dir: cfg.dbPath, store: st, sessions: auth.NewSessions(time.Now), opts: map[*Handler]storeOptions{}, applied: opts,
-			scripts: scripts, stats: handlers.NewRequestStats(time.Now)}
+			scripts: scripts, stats: handlers.NewRequestStats(time.Now), reads: handlers.NewReadGate(handlers.DefaultReadSlots())}
 		sh.startBotDefense(logger)
 		sh.writer = st.NewWriter(storage.WriterConfig{
 			ViewFlush:  opts.viewFlush,

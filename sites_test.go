@@ -76,12 +76,12 @@ func TestSites_BotsNeverRegisterASiteAndMaxSitesCapsTheRest(t *testing.T) {
 		t.Errorf("%d sites registered, want max_sites 3", n)
 	}
 
-	status, _, raw := apiCall(t, "GET", "/api/stats/summary", "", testSecret)
+	status, _, raw := apiCall(t, "GET", "/_echelon/api/stats/summary", "", testSecret)
 	want := fmt.Sprintf(`{"buffers":{"views":0,"events":0},"last_24h":{"total_views":%d,"human_views":5,"bot_views":%d,"unique_visitors":%d}}`, junk+5, junk, junk+5)
 	if status != 200 || raw != want {
 		t.Errorf("summary %d %s, want %s", status, raw, want)
 	}
-	status, v, raw := apiCall(t, "GET", "/api/stats/overview?site_id=(other)&days=1", "", testSecret)
+	status, v, raw := apiCall(t, "GET", "/_echelon/api/stats/overview?site_id=(other)&days=1", "", testSecret)
 	if status != 200 || v.(map[string]any)["visits"] != 2.0 {
 		t.Errorf("overview of (other): %d %s, want its 2 clean visits", status, raw)
 	}
@@ -106,7 +106,7 @@ func TestValues_RandomPathsThroughCaddyEndUnderOther(t *testing.T) {
 	if err := sharedOf(t, dir).writer.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	status, v, raw := apiCall(t, "GET", "/api/stats/overview?site_id=shop&days=1", "", testSecret)
+	status, v, raw := apiCall(t, "GET", "/_echelon/api/stats/overview?site_id=shop&days=1", "", testSecret)
 	if status != 200 {
 		t.Fatalf("overview %d %s", status, raw)
 	}
