@@ -40,6 +40,10 @@ func (mt *maintainer) run() {
 	defer tick.Stop()
 	dayEnd := time.NewTimer(untilDayEnd(time.Now()))
 	defer dayEnd.Stop()
+	// A salt file left from a day that ended while Caddy was down goes now.
+	if err := mt.st.ExpireSalt(time.Now()); err != nil {
+		mt.logger.Error("the finished day's visitor salt was not removed", zap.Error(err))
+	}
 	for {
 		ran, err := mt.m.Tick(mt.ctx, mt.st)
 		switch {
