@@ -107,3 +107,47 @@ func TestValues_BudgetOfAllSitesHolds(t *testing.T) {
 		t.Errorf("paths sum to %d views, want 400", sum)
 	}
 }
+
+// TestSites_BotOnlySiteLeavesTheRegistryAfterRetention: a site that only
+// bots named (registered by an earlier version) is dropped from the
+// registry once the purge has deleted its rows, and stops counting towards
+// max_sites; a site with clean history keeps its place after its rows
+// expire, its counters kept.
+func TestSites_BotOnlySiteLeavesTheRegistryAfterRetention(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	now := time.Date(2026, 6, 10, 4, 0, 0, 0, time.UTC)
+	if err := s.register([]string{"junk"}); err != nil { // as earlier versions did
+		t.Fatal(err)
+	}
+	w := s.NewWriter(WriterConfig{})
+	add := func(site string, at time.Time, score int) {
+		for i := range 10 {
+			w.AddView(View{CreatedAt: at.Add(time.Duration(i) * time.Second), SiteID: site, VisitorID: fmt.Sprint(i), Path: "/", BotScore: score})
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("real", now.Add(-100*24*time.Hour), 0)
+	add("junk", now.Add(-5*24*time.Hour), 80)
+	add("fresh", now.Add(-time.Hour), 0)
+	if n := s.SiteCount(); n != 3 {
+		t.Fatalf("%d sites registered, want 3", n)
+	}
+	m := &Maintenance{RetentionDays: 90, BotRetentionDays: 2, Now: func() time.Time { return now }}
+	if v, _, err := m.Purge(t.Context(), s); err != nil || v != 20 {
+		t.Fatalf("purged %d views (%v), want real's and junk's 20", v, err)
+	}
+	if n := s.SiteCount(); n != 2 || s.sites.has("junk") || !s.sites.has("real") {
+		t.Errorf("after the purge: %d sites %v, want real and fresh", n, s.sites.all())
+	}
+	if tot, _ := s.Totals("real", DayOf(now.Add(-100*24*time.Hour))); tot.Views != 10 {
+		t.Errorf("real's counters %+v, want its 10 views kept", tot)
+	}
+	s.Close()
+	s = openTestStore(t, dir)
+	if s.sites.has("junk") || s.SiteCount() != 2 {
+		t.Errorf("after reopening: %v", s.sites.all())
+	}
+}

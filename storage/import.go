@@ -31,6 +31,8 @@ func (s *Store) ImportViews(views []View) error {
 			return fmt.Errorf("import views: invalid site or visitor id in record %d", i)
 		}
 	}
+	s.sites.use.RLock()
+	defer s.sites.use.RUnlock()
 	if err := s.place(len(views), func(i int) (*string, bool) {
 		return &views[i].SiteID, views[i].BotScore < 50
 	}); err != nil {
@@ -69,6 +71,8 @@ func (s *Store) ImportEvents(events []Event) error {
 			return fmt.Errorf("import events: invalid site or visitor id in record %d", i)
 		}
 	}
+	s.sites.use.RLock()
+	defer s.sites.use.RUnlock()
 	if err := s.place(len(events), func(i int) (*string, bool) {
 		return &events[i].SiteID, events[i].BotScore < 50
 	}); err != nil {

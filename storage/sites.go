@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
@@ -37,6 +38,9 @@ type siteRegistry struct {
 	mu  sync.Mutex // serialises registrations
 	set atomic.Pointer[siteSet]
 	max atomic.Int64 // registrations stop at this many sites (OtherSite aside)
+	// use is read-held by a write from its placement to its commit, and
+	// held by unregister, so no row is stored under a site being dropped.
+	use sync.RWMutex
 }
 
 type siteSet struct {
@@ -179,6 +183,101 @@ func (s *Store) register(fresh []string) error {
 	}
 	r.addLocked(add)
 	return nil
+}
+
+// unregisterIdle drops site from the registry if it holds no rows and its
+// counters never counted a clean view or event: a site only bots named,
+// which earlier versions registered. The daily purge calls it after
+// deleting a site's expired rows, so such a site leaves the registry (and
+// stops counting towards max_sites) once its bot rows are past retention.
+// Its remaining counters (bot views) go with it.
+func (s *Store) unregisterIdle(site string) (bool, error) {
+	if site == OtherSite {
+		return false, nil
+	}
+	r := &s.sites
+	r.use.Lock()
+	defer r.use.Unlock()
+	idle, err := s.siteIdle(site)
+	if err != nil || !idle {
+		return false, err
+	}
+	a := s.agg
+	a.mu.Lock()
+	for sd := range a.days {
+		if sd.site == site {
+			a.forget(sd.site, sd.day)
+		}
+	}
+	for key, p := range a.dirty {
+		if p.k.site == site {
+			delete(a.dirty, key)
+		}
+	}
+	a.mu.Unlock()
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(siteMetaKey(site)) }); err != nil {
+		return false, err
+	}
+	r.mu.Lock()
+	old := r.set.Load()
+	next := &siteSet{has: make(map[string]bool, len(old.has)), n: old.n}
+	for _, x := range old.list {
+		if x == site {
+			next.n--
+			continue
+		}
+		next.has[x] = true
+		next.list = append(next.list, x)
+	}
+	r.set.Store(next)
+	r.mu.Unlock()
+	return true, deletePrefix(s.db, siteCounterPrefix(site), nil)
+}
+
+// siteIdle reports whether site has no rows and no clean count in its
+// daily totals. The caller holds sites.use.
+func (s *Store) siteIdle(site string) (bool, error) {
+	idle := true
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, table := range []byte{tableViews, tableEvents, tableImportedViews, tableImportedEvents} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: sitePrefix(table, site)})
+			it.Rewind()
+			rows := it.Valid()
+			it.Close()
+			if rows {
+				idle = false
+				return nil
+			}
+		}
+		// Each day's totals are the first counter of the day (dimTotal is
+		// 0): seek from day to day.
+		prefix := siteCounterPrefix(site)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		tot := make([]uint64, totalFields)
+		for it.Rewind(); it.Valid(); {
+			k := it.Item().Key()
+			if len(k) < len(prefix)+3 {
+				return fmt.Errorf("%w: %x", errBadKey, k)
+			}
+			day := Day(binary.BigEndian.Uint16(k[len(prefix):]))
+			if k[len(prefix)+2] == dimTotal && len(k) == len(prefix)+3 {
+				if err := it.Item().Value(func(v []byte) error { return readCounts(v, tot) }); err != nil {
+					return err
+				}
+				if tot[tViews] > 0 || tot[tEvents] > 0 || tot[tOtherEvents] > 0 {
+					idle = false
+					return nil
+				}
+			}
+			if day >= 1<<16-1 {
+				break
+			}
+			it.Seek(counterPrefix(site, day+1, 0))
+		}
+		return nil
+	})
+	return idle, err
 }
 
 // SetMaxSites changes the cap on registered sites (DefaultMaxSites when n

@@ -334,6 +334,8 @@ func (s *Store) removeWriter(w *Writer) {
 // index entry of each. Views without an id get one first (ids.go), so a
 // retried batch keeps its ids and rewrites the same keys.
 func (s *Store) writeViews(views []View) error {
+	s.sites.use.RLock()
+	defer s.sites.use.RUnlock()
 	if err := s.place(len(views), func(i int) (*string, bool) {
 		return &views[i].SiteID, views[i].BotScore < 50
 	}); err != nil {
@@ -349,6 +351,8 @@ func (s *Store) writeViews(views []View) error {
 
 // writeEvents is writeViews for events.
 func (s *Store) writeEvents(events []Event) error {
+	s.sites.use.RLock()
+	defer s.sites.use.RUnlock()
 	if err := s.place(len(events), func(i int) (*string, bool) {
 		return &events[i].SiteID, events[i].BotScore < 50
 	}); err != nil {
