@@ -147,9 +147,12 @@ func (st *dayState) find(dim byte, a, b string) *counter {
 func (st *dayState) distinct(dim byte) int { return len(st.values[dim]) + len(st.pairs[dim]) }
 
 // room reports whether dim may take a new value: it holds fewer than
-// maxValues, and the budget of all states has room.
+// maxValues, and the budget of all states has room. A day of OtherSite,
+// whose hits anyone can make, may use an eighth of the budget at most, so
+// it cannot crowd the registered sites out.
 func (st *dayState) room(dim byte) bool {
-	return st.distinct(dim) < int(st.lim.maxValues.Load()) && st.lim.values.Load() < st.lim.valueBudget
+	return st.distinct(dim) < int(st.lim.maxValues.Load()) && st.lim.values.Load() < st.lim.valueBudget &&
+		(st.site != OtherSite || st.valueN < st.lim.valueBudget/8)
 }
 
 // otherOf is where a value past the cap is counted: OtherValue; for a

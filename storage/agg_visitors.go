@@ -132,7 +132,9 @@ func (st *dayState) visitorSlow(id string) *visitorState {
 		}
 	}
 	vs := newVisitorState()
-	if cost := visitorCost + int64(len(id)); st.lim.takeVisitor(cost) {
+	cost := visitorCost + int64(len(id))
+	// OtherSite's days get an eighth of the budget, like its values.
+	if (st.site != OtherSite || sp.memBytes+cost <= st.lim.visitorBudget/8) && st.lim.takeVisitor(cost) {
 		sp.memBytes += cost
 		st.visitors[id] = vs
 		return vs

@@ -151,3 +151,44 @@ func TestSites_BotOnlySiteLeavesTheRegistryAfterRetention(t *testing.T) {
 		t.Errorf("after reopening: %v", s.sites.all())
 	}
 }
+
+// TestBounds_OtherSiteCannotCrowdOutRegisteredSites: clean hits of
+// unregistered sites, each with a new visitor and a new path, fill at most
+// an eighth of the value and visitor budgets, so a registered site's new
+// visitors stay in memory and its new paths get counters of their own.
+func TestBounds_OtherSiteCannotCrowdOutRegisteredSites(t *testing.T) {
+	const budget, memory = 800, 64 << 10
+	s, err := Open(Options{Dir: t.TempDir(), ValueBudget: budget, VisitorMemory: memory, MaxSites: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	at := time.Date(2026, 5, 10, 9, 0, 0, 0, time.UTC)
+	w := s.NewWriter(WriterConfig{})
+	w.AddView(View{CreatedAt: at, SiteID: "real", VisitorID: "first", Path: "/"})
+	for i := range 3000 {
+		w.AddView(View{CreatedAt: at.Add(time.Duration(i) * time.Millisecond), SiteID: fmt.Sprint("junk-", i), VisitorID: fmt.Sprint("j", i), Path: fmt.Sprint("/junk/", i)})
+	}
+	for i := range 100 {
+		w.AddView(View{CreatedAt: at.Add(time.Minute + time.Duration(i)*time.Millisecond), SiteID: "real", VisitorID: fmt.Sprint("r", i), Path: fmt.Sprint("/page/", i)})
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	a := s.agg
+	a.mu.Lock()
+	other, real := a.days[siteDay{OtherSite, DayOf(at)}], a.days[siteDay{"real", DayOf(at)}]
+	a.mu.Unlock()
+	if other == nil || real == nil {
+		t.Fatal("no day states")
+	}
+	if other.valueN > budget/8+24 || other.spill.memBytes > memory/8 {
+		t.Errorf("(other) holds %d value counters and %d bytes of visitors, want at most an eighth of %d and %d", other.valueN, other.spill.memBytes, budget, memory)
+	}
+	if len(real.visitors) != 101 || real.spill.gen != 0 {
+		t.Errorf("the registered site has %d visitors in memory (disk: %v), want all 101", len(real.visitors), real.spill.gen != 0)
+	}
+	if n := len(dimTallies(t, s, "real", DayOf(at), dimPath)); n != 101 {
+		t.Errorf("the registered site has %d paths, want its 101, none under (other)", n)
+	}
+}
