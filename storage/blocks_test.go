@@ -174,7 +174,7 @@ func importViews(t *testing.T, s *Store, views []View) {
 
 func TestBlocks_ImportsBlockUpOnlyWhereNothingOverlaps(t *testing.T) {
 	s := openTestStore(t, t.TempDir())
-	s.sites.add([]string{"a"})
+	s.sites.add([]string{"a"}, nil)
 	now := time.Now().UTC()
 	var live []View
 	for _, v := range []View{ // three flushes: three live blocks

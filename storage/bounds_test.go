@@ -109,10 +109,10 @@ func TestValues_BudgetOfAllSitesHolds(t *testing.T) {
 }
 
 // TestSites_BotOnlySiteLeavesTheRegistryAfterRetention: a site that only
-// bots named (registered by an earlier version) is dropped from the
-// registry once the purge has deleted its rows, and stops counting towards
-// max_sites; a site with clean history keeps its place after its rows
-// expire, its counters kept.
+// bots named (registered by an earlier version) does not count towards
+// max_sites and is dropped from the registry once the purge has deleted its
+// rows; a site with clean history keeps its place after its rows expire,
+// its counters kept.
 func TestSites_BotOnlySiteLeavesTheRegistryAfterRetention(t *testing.T) {
 	dir := t.TempDir()
 	s := openTestStore(t, dir)
@@ -134,6 +134,13 @@ func TestSites_BotOnlySiteLeavesTheRegistryAfterRetention(t *testing.T) {
 	add("fresh", now.Add(-time.Hour), 0)
 	if n := s.SiteCount(); n != 3 {
 		t.Fatalf("%d sites registered, want 3", n)
+	}
+	// Opened again, as after an upgrade: the bot-only site stays
+	// registered but does not count towards max_sites.
+	s.Close()
+	s = openTestStore(t, dir)
+	if n := s.SiteCount(); n != 2 || !s.sites.has("junk") {
+		t.Errorf("after reopening: %d sites count (%v), want real and fresh; junk registered", n, s.sites.all())
 	}
 	m := &Maintenance{RetentionDays: 90, BotRetentionDays: 2, Now: func() time.Time { return now }}
 	if v, _, err := m.Purge(t.Context(), s); err != nil || v != 20 {

@@ -46,7 +46,12 @@ type siteRegistry struct {
 type siteSet struct {
 	has  map[string]bool
 	list []string
-	n    int // registered sites, OtherSite aside
+	// free are registered sites that do not count towards the cap:
+	// OtherSite, and sites found at Open without a clean count (bots
+	// registered them under earlier versions; they leave when their rows
+	// expire, unregisterIdle).
+	free map[string]bool
+	n    int // registered sites that count towards the cap
 }
 
 // all returns the registered sites. The slice is shared: do not modify it.
@@ -63,33 +68,41 @@ func (r *siteRegistry) has(site string) bool {
 	return set != nil && set.has[site]
 }
 
-// add registers sites in memory, after their meta keys are stored.
-func (r *siteRegistry) add(sites []string) {
+// add registers sites in memory, after their meta keys are stored; the
+// sites free reports true for do not count towards the cap (nil: none but
+// OtherSite).
+func (r *siteRegistry) add(sites []string, free func(string) bool) {
 	if len(sites) == 0 {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.addLocked(sites)
+	r.addLocked(sites, free)
 }
 
-func (r *siteRegistry) addLocked(sites []string) {
+func (r *siteRegistry) addLocked(sites []string, free func(string) bool) {
 	old := r.set.Load()
-	next := &siteSet{has: make(map[string]bool)}
+	next := &siteSet{has: make(map[string]bool), free: make(map[string]bool)}
 	if old != nil {
 		for s := range old.has {
 			next.has[s] = true
+		}
+		for s := range old.free {
+			next.free[s] = true
 		}
 		next.list = slices.Clone(old.list)
 		next.n = old.n
 	}
 	for _, s := range sites {
-		if !next.has[s] {
-			next.has[s] = true
-			next.list = append(next.list, s)
-			if s != OtherSite {
-				next.n++
-			}
+		if next.has[s] {
+			continue
+		}
+		next.has[s] = true
+		next.list = append(next.list, s)
+		if s == OtherSite || free != nil && free(s) {
+			next.free[s] = true
+		} else {
+			next.n++
 		}
 	}
 	r.set.Store(next)
@@ -181,7 +194,7 @@ func (s *Store) register(fresh []string) error {
 	if err != nil {
 		return fmt.Errorf("register sites: %w", err)
 	}
-	r.addLocked(add)
+	r.addLocked(add, nil)
 	return nil
 }
 
@@ -220,14 +233,16 @@ func (s *Store) unregisterIdle(site string) (bool, error) {
 	}
 	r.mu.Lock()
 	old := r.set.Load()
-	next := &siteSet{has: make(map[string]bool, len(old.has)), n: old.n}
+	next := &siteSet{has: make(map[string]bool, len(old.has)), free: make(map[string]bool), n: old.n}
 	for _, x := range old.list {
-		if x == site {
+		switch {
+		case x == site && !old.free[x]:
 			next.n--
-			continue
+		case x != site:
+			next.has[x] = true
+			next.free[x] = old.free[x]
+			next.list = append(next.list, x)
 		}
-		next.has[x] = true
-		next.list = append(next.list, x)
 	}
 	r.set.Store(next)
 	r.mu.Unlock()
@@ -249,35 +264,42 @@ func (s *Store) siteIdle(site string) (bool, error) {
 				return nil
 			}
 		}
-		// Each day's totals are the first counter of the day (dimTotal is
-		// 0): seek from day to day.
-		prefix := siteCounterPrefix(site)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		tot := make([]uint64, totalFields)
-		for it.Rewind(); it.Valid(); {
-			k := it.Item().Key()
-			if len(k) < len(prefix)+3 {
-				return fmt.Errorf("%w: %x", errBadKey, k)
-			}
-			day := Day(binary.BigEndian.Uint16(k[len(prefix):]))
-			if k[len(prefix)+2] == dimTotal && len(k) == len(prefix)+3 {
-				if err := it.Item().Value(func(v []byte) error { return readCounts(v, tot) }); err != nil {
-					return err
-				}
-				if tot[tViews] > 0 || tot[tEvents] > 0 || tot[tOtherEvents] > 0 {
-					idle = false
-					return nil
-				}
-			}
-			if day >= 1<<16-1 {
-				break
-			}
-			it.Seek(counterPrefix(site, day+1, 0))
-		}
-		return nil
+		clean, err := countedClean(txn, site)
+		idle = !clean
+		return err
 	})
 	return idle, err
+}
+
+// countedClean reports whether site's daily totals count a clean view or
+// event (an ingested one included) on any day kept.
+func countedClean(txn *badger.Txn, site string) (bool, error) {
+	// Each day's totals are the first counter of the day (dimTotal is 0):
+	// seek from day to day.
+	prefix := siteCounterPrefix(site)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	tot := make([]uint64, totalFields)
+	for it.Rewind(); it.Valid(); {
+		k := it.Item().Key()
+		if len(k) < len(prefix)+3 {
+			return false, fmt.Errorf("%w: %x", errBadKey, k)
+		}
+		day := Day(binary.BigEndian.Uint16(k[len(prefix):]))
+		if k[len(prefix)+2] == dimTotal && len(k) == len(prefix)+3 {
+			if err := it.Item().Value(func(v []byte) error { return readCounts(v, tot) }); err != nil {
+				return false, err
+			}
+			if tot[tViews] > 0 || tot[tEvents] > 0 || tot[tOtherEvents] > 0 {
+				return true, nil
+			}
+		}
+		if day >= 1<<16-1 {
+			break
+		}
+		it.Seek(counterPrefix(site, day+1, 0))
+	}
+	return false, nil
 }
 
 // SetMaxSites changes the cap on registered sites (DefaultMaxSites when n

@@ -5,6 +5,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -173,7 +174,17 @@ func (s *Store) load() error {
 	}
 	return s.db.View(func(txn *badger.Txn) error {
 		sites := loadSites(txn)
-		s.sites.add(sites)
+		// A site without a clean count was registered by bots (earlier
+		// versions did): it does not count towards max_sites.
+		var ferr error
+		s.sites.add(sites, func(site string) bool {
+			clean, err := countedClean(txn, site)
+			ferr = cmp.Or(ferr, err)
+			return !clean
+		})
+		if ferr != nil {
+			return ferr
+		}
 		for _, t := range []*recordTable{&s.views, &s.events} {
 			last, err := highestID(txn, t, sites)
 			if err != nil {

@@ -405,7 +405,7 @@ func TestVisitorIndex_ConcurrentReadsAndFlushes(t *testing.T) {
 // segments each), and an import merges when the log is due.
 func TestVisitorIndex_LongLogsMergeInPasses(t *testing.T) {
 	s := openTestStore(t, "")
-	s.sites.add([]string{"a"})
+	s.sites.add([]string{"a"}, nil)
 	// More entries than one pass takes, from one import: the import
 	// merges them before it returns.
 	const n = mergeEntries + 5000
