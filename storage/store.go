@@ -60,6 +60,8 @@ type Store struct {
 	scanOnly bool
 
 	exp experimentState // experiments.go
+
+	budgets listBudgets // of the list queries (lists.go)
 }
 
 // recordTable is one record kind's tables and id source.
@@ -86,6 +88,7 @@ func Open(opt Options) (*Store, error) {
 		views:   recordTable{rows: tableViews, visitors: tableVisitorViews, lastID: metaLastViewID, log: indexLog{table: tableViewIndexLog}},
 		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID, log: indexLog{table: tableEventIndexLog}},
 		writers: make(map[*Writer]struct{}),
+		budgets: listBudgets{scan: listScanBudget, count: countBudget},
 	}
 	s.agg = newAggregator(db, opt.CounterPersist, s.dayRows)
 	err = s.load()
