@@ -185,15 +185,3 @@ func listRows[T any](s *Store, table byte, r *request, sites []string, oldest bo
 	rows, p, restart = pageOf(r, w, total)
 	return rows, p, restart, nil
 }
-
-// rowTotal counts table's rows on sites from the counters; ok is false
-// when it cannot (then the list counts with its budget).
-func (s *Store) rowTotal(table byte, sites []string) (Total, bool, error) {
-	return Total{}, false, nil
-}
-
-// eventTotal counts the events of a type ("" = all) on sites from the
-// counters; ok as rowTotal.
-func (s *Store) eventTotal(sites []string, eventType string) (Total, bool, error) {
-	return Total{}, false, nil
-}

@@ -182,6 +182,10 @@ func (s *Store) purge(m *Maintenance, now time.Time) (views, events int, err err
 			return views, events, err
 		}
 	}
+	// The list pages count the retained rows from the day counters.
+	if err := s.setRetentionCut(DayOf(cleanCut), DayOf(botCut)); err != nil {
+		return views, events, err
+	}
 	// The experiment index follows the events (its entries carry the day
 	// of their last event); perf metrics follow the raw-row retention
 	// (api.md §9).
