@@ -318,6 +318,15 @@ func (s *Store) purgeBlocks(table, index byte, site string, cleanCut, botCut tim
 		if err := s.unindex(index, gone); err != nil {
 			return n, err
 		}
+		if index == tableVisitorViews {
+			visitors := make([]string, 0, len(gone))
+			for v := range gone {
+				visitors = append(visitors, v)
+			}
+			if err := s.resummarize(site, visitors); err != nil {
+				return n, err
+			}
+		}
 		if !more {
 			return n, nil
 		}

@@ -2,104 +2,12 @@ package storage
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
-	"slices"
 	"strings"
-	"time"
-)
 
-// ListVisitors returns one page of visitors (one row per visitor and site)
-// over the retained views, filtered and sorted as q says.
-//
-// This first version groups every retained view of the sites in memory:
-// its cost grows with the store. The visitor summaries replace it.
-func (s *Store) ListVisitors(q VisitorQuery) (VisitorList, error) {
-	sites, err := s.listSites(q.Site)
-	if err != nil {
-		return VisitorList{}, fmt.Errorf("list visitors: %w", err)
-	}
-	r := request{list: listVisitors, limit: limitOf(q.Limit), query: visitorQueryHash(q)}
-	if r.cur, r.hasCursor, err = decodeCursor(q.Cursor, listVisitors, r.query); err != nil {
-		return VisitorList{}, err
-	}
-	type key struct{ site, visitor string }
-	by := map[key]*VisitorRow{}
-	firstID, lastID := map[key]uint64{}, map[key]uint64{}
-	for _, site := range sites {
-		err := s.Views(site, time.Time{}, time.Unix(1<<40, 0), func(v *View) bool {
-			if v.VisitorID == "" {
-				return true
-			}
-			k := key{site, v.VisitorID}
-			row := by[k]
-			if row == nil {
-				row = &VisitorRow{VisitorID: v.VisitorID, SiteID: site, FirstSeen: v.CreatedAt, MaxBotScore: v.BotScore}
-				by[k] = row
-				firstID[k] = v.ID
-			}
-			row.Views++
-			row.LastSeen = v.CreatedAt
-			lastID[k] = v.ID
-			row.DeviceType, row.OSName, row.BrowserName, row.CountryCode = v.DeviceType, v.OSName, v.BrowserName, v.CountryCode
-			row.MaxBotScore = max(row.MaxBotScore, v.BotScore)
-			row.IsReturning = row.IsReturning || v.IsReturning
-			return true
-		})
-		if err != nil {
-			return VisitorList{}, fmt.Errorf("list visitors: %w", err)
-		}
-	}
-	type item struct {
-		row VisitorRow
-		pos cursor
-	}
-	var all []item
-	for k, row := range by {
-		row.IsExcluded = s.IsExcluded(k.visitor)
-		if !q.matches(row) {
-			continue
-		}
-		pos := cursor{}
-		switch q.Sort {
-		case SortLastSeen:
-			pos.id = lastID[k]
-		case SortFirstSeen:
-			pos.id = firstID[k]
-		default:
-			pos.views, pos.site, pos.token = uint64(row.Views), k.site, appendKeyToken(nil, k.visitor)
-		}
-		all = append(all, item{*row, pos})
-	}
-	order := func(a, b cursor) int { return comparePos(q.Sort, a, b) }
-	slices.SortFunc(all, func(a, b item) int { return order(a.pos, b.pos) })
-	total := Total{N: len(all), Exact: true}
-	if r.hasCursor {
-		total = r.cur.total
-	}
-	var w walked[VisitorRow]
-	start := 0
-	if r.hasCursor {
-		start, _ = slices.BinarySearchFunc(all, r.cur, func(it item, c cursor) int { return order(it.pos, c) })
-	}
-	if r.back() {
-		for i := start - 1; i >= 0 && len(w.rows) <= r.limit; i-- {
-			w.add(all[i].row, all[i].pos)
-		}
-	} else {
-		if r.hasCursor && start < len(all) && order(all[start].pos, r.cur) == 0 {
-			start++
-		}
-		for i := start; i < len(all) && len(w.rows) <= r.limit; i++ {
-			w.add(all[i].row, all[i].pos)
-		}
-	}
-	rows, p, restart := pageOf(&r, w, total)
-	if restart {
-		q.Cursor = ""
-		return s.ListVisitors(q)
-	}
-	return VisitorList{Visitors: rows, Page: p}, nil
-}
+	"github.com/dgraph-io/badger/v4"
+)
 
 // visitorQueryHash identifies a visitor query for its cursors.
 func visitorQueryHash(q VisitorQuery) uint32 {
@@ -145,48 +53,154 @@ func comparePos(sort VisitorSort, a, b cursor) int {
 	return c
 }
 
-// VisitorDetail reads one visitor's cards and newest views and events
-// (at most limit each, newest first) on every site.
+// VisitorDetail reads one visitor's cards and newest views and events (at
+// most limit each, up to VisitorDetailLimit, newest first) on every site.
 //
-// This first version reads every row of the visitor.
+// Cost, after folding the index log's unmerged entries: one walk of the
+// visitor's index chunks per table (a chunk holds the visitor's rows of a
+// site, day and merge pass, so this grows with the days and sites the
+// visitor was seen on, not with its rows), one summary read per site (the
+// active time and devices), and a read of each listed row.
 func (s *Store) VisitorDetail(visitorID string, limit int) (VisitorDetail, error) {
-	d := VisitorDetail{VisitorID: visitorID}
-	if visitorID == "" {
+	d := VisitorDetail{VisitorID: visitorID, Views: []View{}, Events: []Event{}}
+	if visitorID == "" || len(visitorID) > maxVisitorIDLen {
 		return d, nil
 	}
 	limit = max(0, min(limit, VisitorDetailLimit))
-	views := newest[View]{n: limit}
-	devices, sitesSeen := map[string]struct{}{}, map[string]struct{}{}
-	err := s.VisitorViews(visitorID, func(v *View) bool {
-		if d.Pageviews == 0 {
-			d.FirstSeen = v.CreatedAt
+	if err := s.syncIndexes(); err != nil {
+		return d, fmt.Errorf("visitor detail: %w", err)
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		views, err := newestOfVisitor(txn, tableVisitorViews, visitorID, limit)
+		if err != nil {
+			return err
 		}
-		d.Pageviews++
-		d.LastSeen = v.CreatedAt
-		d.ActiveMS += max(0, v.InteractionMS)
-		addTo(devices, v.DeviceType)
-		addTo(sitesSeen, v.SiteID)
-		views.add(*v)
-		return true
+		events, err := newestOfVisitor(txn, tableVisitorEvents, visitorID, limit)
+		if err != nil {
+			return err
+		}
+		d.Pageviews, d.EventCount = views.count, events.count
+		if views.count > 0 {
+			d.FirstSeen, d.LastSeen = idTime(views.first), idTime(views.last)
+		}
+		devices := map[string]struct{}{}
+		token := appendKeyToken(nil, visitorID)
+		for _, site := range views.sites {
+			sum, found, err := readSummary(txn, summaryKey(site, token))
+			if err != nil {
+				return err
+			}
+			if found {
+				d.ActiveMS += int64(sum.active)
+				device, _, _, _ := sum.strings()
+				addTo(devices, device)
+			}
+		}
+		for _, e := range views.newest {
+			_, err := findRow(txn, tableViews, e.site, e.id, func(rec []byte, _ []byte) error {
+				v := View{ID: e.id, CreatedAt: idTime(e.id), SiteID: e.site}
+				err := DecodeView(rec, &v)
+				d.Views = append(d.Views, v)
+				addTo(devices, v.DeviceType)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		for _, e := range events.newest {
+			_, err := findRow(txn, tableEvents, e.site, e.id, func(rec []byte, _ []byte) error {
+				ev := Event{ID: e.id, CreatedAt: idTime(e.id), SiteID: e.site}
+				err := DecodeEvent(rec, &ev)
+				d.Events = append(d.Events, ev)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		d.Devices, d.Sites = sortedKeys(devices), views.sites
+		return nil
 	})
 	if err != nil {
 		return d, fmt.Errorf("visitor detail: %w", err)
 	}
-	events := newest[Event]{n: limit}
-	err = s.VisitorEvents(visitorID, func(e *Event) bool {
-		d.EventCount++
-		events.add(*e)
-		return true
-	})
-	if err != nil {
-		return d, fmt.Errorf("visitor detail: %w", err)
-	}
-	d.Devices, d.Sites = sortedKeys(devices), sortedKeys(sitesSeen)
-	d.Views, d.Events = views.list(), events.list()
 	if e, ok, err := s.Exclusion(visitorID); err != nil {
 		return d, fmt.Errorf("visitor detail: %w", err)
 	} else if ok {
 		d.Exclusion = &e
 	}
 	return d, nil
+}
+
+// visitorRows is what newestOfVisitor found.
+type visitorRows struct {
+	count       int
+	first, last uint64
+	sites       []string     // sorted
+	newest      []indexEntry // newest first
+}
+
+// newestOfVisitor walks visitor's index chunks: it counts the rows, finds
+// the first and last, the sites, and keeps the newest n.
+func newestOfVisitor(txn *badger.Txn, index byte, visitor string, n int) (visitorRows, error) {
+	var out visitorRows
+	prefix := visitorPrefix(index, visitor)
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: prefix})
+	defer it.Close()
+	top := &entryHeap{}
+	sites := map[string]struct{}{}
+	var ids []uint64
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		key := item.Key()
+		if len(key) != len(prefix)+8 {
+			return out, fmt.Errorf("%w: %x", errBadKey, key)
+		}
+		var site string
+		err := item.Value(func(v []byte) (err error) {
+			site, ids, err = decodeChunk(keyID(key), v, ids[:0])
+			return err
+		})
+		if err != nil {
+			return out, err
+		}
+		sites[site] = struct{}{}
+		for _, id := range ids {
+			if out.count == 0 || id < out.first {
+				out.first = id
+			}
+			out.last = max(out.last, id)
+			out.count++
+			if n == 0 {
+				continue
+			}
+			if top.Len() < n {
+				heap.Push(top, indexEntry{id, site})
+			} else if id > top.items[0].id {
+				top.items[0] = indexEntry{id, site}
+				heap.Fix(top, 0)
+			}
+		}
+	}
+	out.sites = sortedKeys(sites)
+	out.newest = make([]indexEntry, top.Len())
+	for i := len(out.newest) - 1; i >= 0; i-- {
+		out.newest[i] = heap.Pop(top).(indexEntry)
+	}
+	return out, nil
+}
+
+// entryHeap is a min-heap of index entries by id.
+type entryHeap struct{ items []indexEntry }
+
+func (h *entryHeap) Len() int           { return len(h.items) }
+func (h *entryHeap) Less(i, j int) bool { return h.items[i].id < h.items[j].id }
+func (h *entryHeap) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *entryHeap) Push(x any)         { h.items = append(h.items, x.(indexEntry)) }
+func (h *entryHeap) Pop() any {
+	n := len(h.items)
+	x := h.items[n-1]
+	h.items = h.items[:n-1]
+	return x
 }
