@@ -28,9 +28,13 @@ func newSummaryGroups() *summaryGroups {
 	return &summaryGroups{byKey: make(map[string]*summaryGroup), sites: make(map[string]string)}
 }
 
-// add folds one view into its group; attrs are its appendViewAttrs (nil
-// for an entry of an older log, which then counts without attributes).
+// add folds one view into its group.
 func (g *summaryGroups) add(site, token []byte, id uint64, attrs []byte) {
+	g.group(site, token).add(id, attrs)
+}
+
+// group returns the group of a visitor and site.
+func (g *summaryGroups) group(site, token []byte) *summaryGroup {
 	k := append(g.scratch[:0], site...)
 	k = append(k, 0)
 	k = append(k, token...)
@@ -46,6 +50,12 @@ func (g *summaryGroups) add(site, token []byte, id uint64, attrs []byte) {
 		grp = &summaryGroup{site: s, token: []byte(key[len(site)+1:])}
 		g.byKey[key] = grp
 	}
+	return grp
+}
+
+// add folds one view into the group; attrs are its appendViewAttrs (nil
+// for an entry of an older log, which then counts without attributes).
+func (grp *summaryGroup) add(id uint64, attrs []byte) {
 	a := viewAttrs{tokens: emptyAttrTokens}
 	if attrs != nil {
 		a = parseViewAttrs(attrs)

@@ -201,6 +201,7 @@ type chunkGroup struct {
 	token []byte // the visitor's key token
 	site  string
 	ids   []uint64
+	sum   *summaryGroup // the visitor's summary of the pass, when kept
 }
 
 // chunkGroups gathers log entries into chunks without allocating per
@@ -209,9 +210,13 @@ type chunkGroups struct {
 	byKey   map[string]*chunkGroup // day(4) | site | 0x00 | token
 	sites   map[string]string      // interned site ids
 	scratch []byte
+	// sums, when set, gathers the views' summaries too (summaries.go):
+	// a chunk group finds its visitor's summary group once.
+	sums *summaryGroups
 }
 
-func (c *chunkGroups) add(site, token []byte, id uint64) {
+// add adds one log entry; attrs are its view attributes (or nil).
+func (c *chunkGroups) add(site, token []byte, id uint64, attrs []byte) {
 	day := unixDay(idTime(id))
 	k := binary.BigEndian.AppendUint32(c.scratch[:0], uint32(day))
 	k = append(k, site...)
@@ -227,9 +232,15 @@ func (c *chunkGroups) add(site, token []byte, id uint64) {
 		}
 		key := string(k)
 		g = &chunkGroup{token: []byte(key[len(key)-len(token):]), site: s}
+		if c.sums != nil {
+			g.sum = c.sums.group(site, token)
+		}
 		c.byKey[key] = g
 	}
 	g.ids = append(g.ids, id)
+	if g.sum != nil {
+		g.sum.add(id, attrs)
+	}
 }
 
 // appendChunk appends the value of a chunk of ids (sorted, at least one).
@@ -391,6 +402,7 @@ func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 	var sums *summaryGroups // the views' summaries, once they are complete (summaries.go)
 	if t == &s.views && s.sum.ready.Load() {
 		sums = newSummaryGroups()
+		groups.sums = sums
 	}
 	var segments [][]byte
 	err = s.db.View(func(txn *badger.Txn) error {
@@ -404,10 +416,7 @@ func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 			item := it.Item()
 			err := item.Value(func(v []byte) error {
 				return decodeSegment(v, func(site, token []byte, id uint64, attrs []byte) {
-					groups.add(site, token, id)
-					if sums != nil {
-						sums.add(site, token, id, attrs)
-					}
+					groups.add(site, token, id, attrs)
 					n++
 				})
 			})
