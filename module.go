@@ -140,6 +140,7 @@ type Handler struct {
 	stats     *handlers.Stats
 	campaigns *handlers.Campaigns
 	ingest    *handlers.Ingest
+	lists     *handlers.Lists
 }
 
 // CaddyModule returns the Caddy module information.
@@ -220,6 +221,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Now:        time.Now,
 	}
 	h.campaigns = &handlers.Campaigns{Store: sh.store, Now: time.Now}
+	h.lists = &handlers.Lists{Store: sh.store}
 	h.ingest = &handlers.Ingest{Store: sh.store, Now: time.Now, Window: time.Duration(cfg.botRetentionDays) * 24 * time.Hour}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,

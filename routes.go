@@ -66,6 +66,10 @@ var routes = map[string]route{
 	"/api/stats/campaigns":       {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeCampaignStats })},
 	"/api/stats/campaign-events": {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeCampaignEvents })},
 	"/api/ingest":                {allow: "POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.ingest.ServeHTTP })},
+	// The dashboard's lists (handlers/lists.go).
+	"/api/visitors":  {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.lists.ServeVisitors })},
+	"/api/pageviews": {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.lists.ServePageviews })},
+	"/api/events":    {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.lists.ServeEvents })},
 	// UTM campaigns (api.md §5).
 	"/api/campaigns":     {allow: "GET, HEAD, POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.campaigns.ServeCollection })},
 	"/api/campaigns/:id": {allow: "PATCH, DELETE, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.campaigns.ServeItem })},
@@ -97,6 +101,9 @@ var prefixRoutes = []struct {
 	}},
 	{"/api/bots/visitor/", route{allow: "GET, OPTIONS"}, func(h *Handler, w http.ResponseWriter, r *http.Request, id string) {
 		h.bots.Visitor(w, r, id)
+	}},
+	{"/api/visitors/", route{allow: "GET, HEAD, OPTIONS"}, func(h *Handler, w http.ResponseWriter, r *http.Request, id string) {
+		h.lists.ServeVisitor(w, r, id)
 	}},
 }
 
