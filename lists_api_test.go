@@ -9,7 +9,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-var listPaths = []string{"/api/visitors", "/api/visitors/aaaaaaaaaaaaaaaa", "/api/pageviews", "/api/events"}
+var listPaths = []string{"/_echelon/api/visitors", "/_echelon/api/visitors/aaaaaaaaaaaaaaaa", "/_echelon/api/pageviews", "/_echelon/api/events"}
 
 // TestListsAPI_AccessControl: the list endpoints need the secret, answer
 // 405 to other methods, and read open in public mode.
@@ -56,7 +56,7 @@ func TestListsAPI_ShapesPagingAnd400s(t *testing.T) {
 	}
 	addRecords(t, dir, views, events)
 
-	status, v, _ := apiCall(t, "GET", "/api/visitors?limit=2", "", testSecret)
+	status, v, _ := apiCall(t, "GET", "/_echelon/api/visitors?limit=2", "", testSecret)
 	body := v.(map[string]any)
 	want := sortedKeys("site_id", "page", "limit", "total", "total_exact", "pages", "next_cursor", "prev_cursor", "partial", "visitors")
 	if got := keysOf(t, body); status != 200 || !slices.Equal(got, want) {
@@ -71,21 +71,21 @@ func TestListsAPI_ShapesPagingAnd400s(t *testing.T) {
 		"os_name", "browser_name", "country_code", "max_bot_score", "is_returning", "is_excluded")) || !isoMS.MatchString(row["last_seen"].(string)) {
 		t.Fatalf("visitor row %v", row)
 	}
-	_, v, _ = apiCall(t, "GET", "/api/visitors?limit=2&cursor="+url.QueryEscape(body["next_cursor"].(string)), "", testSecret)
+	_, v, _ = apiCall(t, "GET", "/_echelon/api/visitors?limit=2&cursor="+url.QueryEscape(body["next_cursor"].(string)), "", testSecret)
 	if page := v.(map[string]any); page["page"] != 2.0 || page["prev_cursor"] == nil {
 		t.Fatalf("second page %v", page)
 	}
 
-	_, v, _ = apiCall(t, "GET", "/api/pageviews?site_id=shop&bot=suspect", "", testSecret)
+	_, v, _ = apiCall(t, "GET", "/_echelon/api/pageviews?site_id=shop&bot=suspect", "", testSecret)
 	if page := v.(map[string]any); page["total"] != 5.0 || len(page["pageviews"].([]any)) != 5 || page["site_id"] != "shop" {
 		t.Fatalf("shop's suspect views %v", page)
 	}
-	_, v, _ = apiCall(t, "GET", "/api/events?type=custom", "", testSecret)
+	_, v, _ = apiCall(t, "GET", "/_echelon/api/events?type=custom", "", testSecret)
 	page := v.(map[string]any)
 	if page["total"] != 15.0 || len(page["types"].([]any)) != 2 || page["events"].([]any)[0].(map[string]any)["event_type"] != "custom" {
 		t.Fatalf("custom events %v", page)
 	}
-	_, v, _ = apiCall(t, "GET", "/api/visitors/"+url.PathEscape("cccccccccccccccc"), "", testSecret)
+	_, v, _ = apiCall(t, "GET", "/_echelon/api/visitors/"+url.PathEscape("cccccccccccccccc"), "", testSecret)
 	d := v.(map[string]any)
 	if got := keysOf(t, d); !slices.Equal(got, sortedKeys("visitor_id", "is_excluded", "exclusion", "summary", "views", "events")) {
 		t.Fatalf("detail keys %v", got)
@@ -95,11 +95,11 @@ func TestListsAPI_ShapesPagingAnd400s(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ path, code, msg string }{
-		{"/api/visitors?sort=oldest", "invalid_param", "Invalid sort parameter"},
-		{"/api/pageviews?sort=views_asc", "invalid_param", "Invalid sort parameter"},
-		{"/api/visitors?bot=maybe", "invalid_param", "bot must be suspect or clean"},
-		{"/api/events?cursor=nonsense", "invalid_cursor", ""},
-		{"/api/pageviews?site_id=shop&cursor=" + url.QueryEscape(body["next_cursor"].(string)), "invalid_cursor", ""},
+		{"/_echelon/api/visitors?sort=oldest", "invalid_param", "Invalid sort parameter"},
+		{"/_echelon/api/pageviews?sort=views_asc", "invalid_param", "Invalid sort parameter"},
+		{"/_echelon/api/visitors?bot=maybe", "invalid_param", "bot must be suspect or clean"},
+		{"/_echelon/api/events?cursor=nonsense", "invalid_cursor", ""},
+		{"/_echelon/api/pageviews?site_id=shop&cursor=" + url.QueryEscape(body["next_cursor"].(string)), "invalid_cursor", ""},
 	} {
 		status, v, raw := apiCall(t, "GET", tc.path, "", testSecret)
 		m, _ := v.(map[string]any)
