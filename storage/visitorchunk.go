@@ -113,4 +113,3 @@ func decodeChunkTrailer(first uint64, val []byte, ids []uint64) (site string, _ 
 	}
 	return string(s), ids, nil, nil
 }
-
