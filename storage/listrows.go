@@ -43,7 +43,8 @@ func (s *Store) ListViews(q ViewQuery) (ViewList, error) {
 		v := View{ID: id, CreatedAt: idTime(id), SiteID: site}
 		return v, DecodeView(rec, &v)
 	}
-	rows, p, restart, err := listRows(s, tableViews, &r, sites, q.Oldest, known, decode, match)
+	f := &viewFilter{q: &q}
+	rows, p, restart, err := listRows(s, tableViews, &r, sites, q.Oldest, known, f.skip, decode, match)
 	if restart {
 		q.Cursor = ""
 		return s.ListViews(q)
@@ -80,7 +81,8 @@ func (s *Store) ListEvents(q EventQuery) (EventList, error) {
 		e := Event{ID: id, CreatedAt: idTime(id), SiteID: site}
 		return e, DecodeEvent(rec, &e)
 	}
-	rows, p, restart, err := listRows(s, tableEvents, &r, sites, q.Oldest, known, decode, match)
+	f := &eventFilter{q: &q}
+	rows, p, restart, err := listRows(s, tableEvents, &r, sites, q.Oldest, known, f.skip, decode, match)
 	if restart {
 		q.Cursor = ""
 		return s.ListEvents(q)
@@ -122,9 +124,10 @@ func (s *Store) listSites(site string) ([]string, error) {
 
 // listRows walks table's rows for one page of r. The first page gets its
 // total from known (when it knows it) or counts it: its walk goes on past
-// the page, up to countBudget rows.
+// the page, up to countBudget rows. skip rejects rows on their encoded
+// record; the others are decoded and tested with match.
 func listRows[T any](s *Store, table byte, r *request, sites []string, oldest bool, known func() (Total, bool, error),
-	decode func(site string, id uint64, rec []byte) (T, error), match func(*T) bool) (rows []T, p Page, restart bool, err error) {
+	skip func(rec []byte) bool, decode func(site string, id uint64, rec []byte) (T, error), match func(*T) bool) (rows []T, p Page, restart bool, err error) {
 	var w walked[T]
 	total := r.cur.total
 	counting := !r.hasCursor
@@ -156,13 +159,17 @@ func listRows[T any](s *Store, table byte, r *request, sites []string, oldest bo
 				break
 			}
 			examined++
-			row, err := decode(site, id, rec)
-			if err != nil {
-				return fmt.Errorf("id %d: %w", id, err)
-			}
-			if match(&row) {
-				matched++
-				if !full {
+			switch {
+			case skip(rec):
+			case full:
+				matched++ // counting past the page: the record's test suffices
+			default:
+				row, err := decode(site, id, rec)
+				if err != nil {
+					return fmt.Errorf("id %d: %w", id, err)
+				}
+				if match(&row) {
+					matched++
 					w.add(row, cursor{id: id})
 				}
 			}

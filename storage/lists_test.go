@@ -277,3 +277,33 @@ func indexOf(s, sub string) int {
 	}
 	return -1
 }
+
+// The filters tested on encoded records agree with the same filters on
+// decoded ones, for every kind of string token.
+func TestListFilters_EncodedAgreesWithDecoded(t *testing.T) {
+	views := realisticViews(500, 9)
+	views = append(views, fullView(), View{VisitorID: "Not Hex", Path: "/", DeviceType: "desktop"}, View{})
+	views[0].SessionID, views[1].BotScore = "", -1
+	queries := []ViewQuery{
+		{Device: "desktop"}, {Device: "mobile", Country: "FI"}, {Country: "US", Bot: BotClean}, {Bot: BotSuspect},
+		{Search: "post-1"}, {Search: "9e37"}, {Search: "Not"}, {Device: "", Search: "/pricing"}, {Bot: BotClean},
+	}
+	for _, q := range queries {
+		f := &viewFilter{q: &q}
+		for _, v := range views {
+			want := (q.Device == "" || v.DeviceType == q.Device) && (q.Country == "" || v.CountryCode == q.Country) &&
+				q.Bot.matches(v.BotScore) && (q.Search == "" || contains(v.VisitorID, q.Search) || contains(v.Path, q.Search))
+			if got := !f.skip(EncodeView(nil, &v)); got != want {
+				t.Fatalf("%+v on %+v: encoded test %v, decoded %v", q, v, got, want)
+			}
+		}
+	}
+	e := fullEvent()
+	for _, q := range []EventQuery{{Type: "scroll_depth"}, {Type: "click"}, {Search: `"depth":75`}, {Search: "scroll"}, {Search: "nothing"}} {
+		f := &eventFilter{q: &q}
+		want := (q.Type == "" || e.EventType == q.Type) && (q.Search == "" || contains(e.EventType, q.Search) || contains(e.Data, q.Search))
+		if got := !f.skip(EncodeEvent(nil, &e)); got != want {
+			t.Fatalf("%+v: encoded test %v, decoded %v", q, got, want)
+		}
+	}
+}

@@ -2,10 +2,8 @@ package storage
 
 import (
 	"bytes"
-	"cmp"
 	"container/heap"
 	"fmt"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -14,44 +12,6 @@ import (
 func visitorQueryHash(q VisitorQuery) uint32 {
 	return queryHash(listVisitors, q.Site, q.Device, q.Country, string(rune('0'+q.Returning)),
 		string(rune('0'+q.Bot)), q.Search, string(rune('0'+q.Sort)))
-}
-
-// matches applies the filters of q to a visitor.
-func (q *VisitorQuery) matches(row *VisitorRow) bool {
-	switch {
-	case q.Device != "" && row.DeviceType != q.Device,
-		q.Country != "" && row.CountryCode != q.Country,
-		q.Returning == ReturningOnly && !row.IsReturning,
-		q.Returning == NewOnly && row.IsReturning,
-		q.Bot == BotSuspect && row.MaxBotScore < 50,
-		q.Bot == BotClean && (row.MaxBotScore < 0 || row.MaxBotScore >= 50),
-		q.Search != "" && !strings.Contains(row.VisitorID, q.Search):
-		return false
-	}
-	return true
-}
-
-// comparePos orders two positions of the visitors list in the list's
-// order: last seen newest first, first seen oldest first, views (then
-// visitor key token, then site) either way.
-func comparePos(sort VisitorSort, a, b cursor) int {
-	switch sort {
-	case SortLastSeen:
-		return cmp.Compare(b.id, a.id)
-	case SortFirstSeen:
-		return cmp.Compare(a.id, b.id)
-	}
-	c := cmp.Compare(a.views, b.views)
-	if c == 0 {
-		c = strings.Compare(string(a.token), string(b.token))
-	}
-	if c == 0 {
-		c = strings.Compare(a.site, b.site)
-	}
-	if sort == SortViewsDesc {
-		c = -c
-	}
-	return c
 }
 
 // VisitorDetail reads one visitor's cards and newest views and events (at

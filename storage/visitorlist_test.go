@@ -178,3 +178,19 @@ func countImported(vs []View) int {
 	}
 	return n
 }
+
+// matches applies the filters of q to a visitor row: the plain form of
+// summaryMatches, the oracle of the tests.
+func (q *VisitorQuery) matches(row *VisitorRow) bool {
+	switch {
+	case q.Device != "" && row.DeviceType != q.Device,
+		q.Country != "" && row.CountryCode != q.Country,
+		q.Returning == ReturningOnly && !row.IsReturning,
+		q.Returning == NewOnly && row.IsReturning,
+		q.Bot == BotSuspect && row.MaxBotScore < 50,
+		q.Bot == BotClean && (row.MaxBotScore < 0 || row.MaxBotScore >= 50),
+		q.Search != "" && !strings.Contains(row.VisitorID, q.Search):
+		return false
+	}
+	return true
+}

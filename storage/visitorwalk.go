@@ -6,7 +6,6 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -93,6 +92,7 @@ func (s *Store) countVisitors(txn *badger.Txn, sites []string, q *VisitorQuery) 
 		return Total{N: int(n), Exact: true}, nil
 	}
 	examined, matched := 0, 0
+	var scratch [2][]byte
 	for _, site := range sites {
 		prefix := append(append([]byte{tableVisitorsByViews}, site...), 0)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
@@ -108,17 +108,16 @@ func (s *Store) countVisitors(txn *badger.Txn, sites []string, q *VisitorQuery) 
 				return Total{}, fmt.Errorf("%w: %x", errBadKey, item.Key())
 			}
 			token := item.Key()[len(prefix)+4:]
-			var row VisitorRow
-			err := item.Value(func(v []byte) (err error) {
-				row, err = s.summaryRow(site, token, v)
+			err := item.Value(func(v []byte) error {
+				sum, err := decodeSummary(v)
+				if err == nil && q.summaryMatches(token, &sum, &scratch) {
+					matched++
+				}
 				return err
 			})
 			if err != nil {
 				it.Close()
 				return Total{}, err
-			}
-			if q.matches(&row) {
-				matched++
 			}
 		}
 		it.Close()
@@ -161,7 +160,12 @@ func (s *Store) visitorsByTime(txn *badger.Txn, sites []string, q *VisitorQuery,
 	seen := map[string]*known{} // site | 0x00 | visitor → its summary
 	f := newSummaryFinder(txn, s.sum.gen.Load())
 	defer f.close()
-	var key []byte
+	var key, token []byte
+	var texts [3][]byte
+	var scratch [2][]byte
+	// The search was tested on the view's visitor id already.
+	onSummary := *q
+	onSummary.Search = ""
 	examined := 0
 	for len(w.rows) <= r.limit {
 		site, id, rec, ok := walk.next()
@@ -172,20 +176,21 @@ func (s *Store) visitorsByTime(txn *badger.Txn, sites []string, q *VisitorQuery,
 			w.stopped = &cursor{id: id}
 			break
 		}
-		v := View{}
-		if err := DecodeView(rec, &v); err != nil {
-			return fmt.Errorf("view %d: %w", id, err)
+		if _, ok := recordTexts(rec, viewVersion, 2, 4, visitorFilterStrings, texts[:]); !ok {
+			return fmt.Errorf("view %d: %w", id, errTruncated)
 		}
+		visitor := texts[0]
 		// A view that is its visitor's last has the attributes the
 		// summary shows: a view that fails the filters is not listed.
-		if v.VisitorID == "" || q.Search != "" && !strings.Contains(v.VisitorID, q.Search) ||
-			last && (q.Device != "" && v.DeviceType != q.Device || q.Country != "" && v.CountryCode != q.Country) {
+		if len(visitor) == 0 || q.Search != "" && !bytes.Contains(visitor, []byte(q.Search)) ||
+			last && (q.Device != "" && string(texts[1]) != q.Device || q.Country != "" && string(texts[2]) != q.Country) {
 			continue
 		}
-		key = append(append(append(key[:0], site...), 0), v.VisitorID...)
+		key = append(append(append(key[:0], site...), 0), visitor...)
 		k := seen[string(key)]
 		if k == nil {
-			lc, err := f.find(appendKeyToken(nil, v.VisitorID), site)
+			token = appendKeyToken(token[:0], string(visitor))
+			lc, err := f.find(token, site)
 			if err != nil {
 				return err
 			}
@@ -196,13 +201,11 @@ func (s *Store) visitorsByTime(txn *badger.Txn, sites []string, q *VisitorQuery,
 		if last {
 			anchor = k.sum.last
 		}
-		if !k.found || anchor != id {
+		if !k.found || anchor != id || !onSummary.summaryMatches(nil, &k.sum, &scratch) {
 			continue
 		}
-		row := k.sum.row(site, v.VisitorID, s.IsExcluded(v.VisitorID))
-		if q.matches(&row) {
-			w.add(row, cursor{id: id})
-		}
+		vid := string(visitor)
+		w.add(k.sum.row(site, vid, s.IsExcluded(vid)), cursor{id: id})
 	}
 	return walk.close()
 }
@@ -248,6 +251,7 @@ func (s *Store) visitorsByViews(txn *badger.Txn, sites []string, q *VisitorQuery
 	}
 	heap.Init(h)
 	examined := 0
+	var scratch [2][]byte
 	for len(w.rows) <= r.limit && len(h.items) > 0 {
 		e := h.items[0]
 		pos := cursor{views: e.views, site: e.site, token: append([]byte(nil), e.token...)}
@@ -255,11 +259,15 @@ func (s *Store) visitorsByViews(txn *badger.Txn, sites []string, q *VisitorQuery
 			w.stopped = &pos
 			break
 		}
-		row, err := s.summaryRow(e.site, e.token, e.val)
+		sum, err := decodeSummary(e.val)
 		if err != nil {
 			return err
 		}
-		if q.matches(&row) {
+		if q.summaryMatches(e.token, &sum, &scratch) {
+			row, err := s.summaryRow(e.site, e.token, e.val)
+			if err != nil {
+				return err
+			}
 			w.add(row, pos)
 		}
 		e.it.Next()
