@@ -27,10 +27,10 @@ type dayState struct {
 	// touches a few); id = minute, so the visitors' seen lists stay valid
 	// when endBatch drops them.
 	minutes map[int16]*counter
-	lastMin *counter                          // the minute the fold used last
-	values  [dimMinute]map[string]*counter    // one-part values by dim
-	pairs   [dimMinute]map[[2]string]*counter // values with a second part
-	nextID  int32                             // the next value's id
+	lastMin *counter                         // the minute the fold used last
+	values  [dimCount]map[string]*counter    // one-part values by dim
+	pairs   [dimCount]map[[2]string]*counter // values with a second part
+	nextID  int32                            // the next value's id
 	// screens are the dimResol counters by screen size, which skips
 	// formatting the "WxH" label of every view.
 	screens map[[2]int]*counter

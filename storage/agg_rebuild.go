@@ -31,12 +31,16 @@ func (a *aggregator) build(ctx context.Context, site string, day Day, excluded m
 		return stop == nil
 	}
 	err := a.rows(site, day, func(v *View) bool {
-		if !skip(v.VisitorID) {
+		if skip(v.VisitorID) {
+			st.viewRow(v) // the rows still hold it
+		} else {
 			st.view(v)
 		}
 		return step()
 	}, func(e *Event) bool {
-		if !skip(e.VisitorID) {
+		if skip(e.VisitorID) {
+			st.eventRow(e)
+		} else {
 			st.event(e)
 		}
 		return step()
@@ -83,6 +87,18 @@ func (a *aggregator) install(st *dayState, minutes bool) (int, error) {
 	}
 	st.endBatch()
 	return n, nil
+}
+
+// rederive re-derives site's day from its rows (without the visitors
+// excluded, if set) and installs its counters, keeping no state; it
+// returns how many counters it wrote. The caller holds a.mu.
+func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}, minutes bool) (int, error) {
+	st, err := a.build(context.Background(), site, day, excluded)
+	if err != nil {
+		return 0, err
+	}
+	defer st.release()
+	return a.install(st, minutes)
 }
 
 // rollupTries is how often rollupSite re-derives a day without the lock

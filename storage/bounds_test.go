@@ -199,3 +199,35 @@ func TestBounds_OtherSiteCannotCrowdOutRegisteredSites(t *testing.T) {
 		t.Errorf("the registered site has %d paths, want its 101, none under (other)", n)
 	}
 }
+
+// TestLists_TotalsSkipRegisteredSitesWithoutRows: a site whose rows have
+// all expired stays registered (its counters are kept); the list totals
+// over all sites go on past it to the sites that have rows.
+func TestLists_TotalsSkipRegisteredSitesWithoutRows(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	now := time.Now().UTC()
+	w := s.NewWriter(WriterConfig{})
+	for i := range 5 {
+		w.AddView(View{CreatedAt: now.Add(-100*24*time.Hour + time.Duration(i)*time.Second), SiteID: "0old", VisitorID: fmt.Sprint(i), Path: "/"})
+	}
+	for i := range 7 {
+		w.AddView(View{CreatedAt: now.Add(-time.Hour + time.Duration(i)*time.Second), SiteID: "a", VisitorID: fmt.Sprint(i), Path: "/"})
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	m := &Maintenance{Now: func() time.Time { return now }}
+	if v, _, err := m.Purge(t.Context(), s); err != nil || v != 5 {
+		t.Fatalf("purged %d (%v), want 0old's 5", v, err)
+	}
+	s.Close()
+	s = openTestStore(t, dir) // the registry in key order: 0old first
+	if !s.sites.has("0old") {
+		t.Fatal("0old left the registry: the test checks nothing")
+	}
+	p, err := s.ListViews(ViewQuery{})
+	if err != nil || p.Total != (Total{N: 7, Exact: true}) {
+		t.Errorf("views total %+v (%v), want a's 7", p.Total, err)
+	}
+}

@@ -35,7 +35,8 @@ const (
 
 // Tables of the stats work, each documented in its file: 0x0c
 // maintenance_log (maintenance.go), 0x0d UTM campaigns (campaigns.go),
-// 0x10 counters (agg_keys.go), 0x2f ingest event ids (ingest.go).
+// 0x10 counters (agg_keys.go), 0x11 visitor states kept on disk
+// (agg_visitors.go), 0x2f ingest event ids (ingest.go).
 
 // Meta keys: tableMeta followed by an ASCII name.
 //
@@ -58,10 +59,13 @@ var (
 // field before the id in row and visitor keys, id index tables and Badger
 // sequences for ids; layout 2 had one key per row where layout 3 stores
 // blocks of rows (blocks.go); layout 3 had one visitor index key per row
-// where layout 4 has chunks and an index log (visitorindex.go). Open
-// upgrades layout 3 in place (its index keys are valid chunks) and refuses
-// any other.
-const layoutVersion byte = 4
+// where layout 4 has chunks and an index log (visitorindex.go); layout 5
+// adds the visitor summaries (summaries.go), the view attributes in the
+// views' index log and the row totals in the day counters. Open upgrades
+// layouts 3 and 4 in place (layout 3's index keys are valid chunks; the
+// summaries and row totals are derived from the rows) and refuses any
+// other.
+const layoutVersion byte = 5
 
 func siteMetaKey(site string) []byte {
 	k := make([]byte, 0, len(metaSitePrefix)+len(site))

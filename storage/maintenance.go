@@ -232,6 +232,10 @@ func (s *Store) purge(ctx context.Context, m *Maintenance, now time.Time) (views
 			return views, events, err
 		}
 	}
+	// The list pages count the retained rows from the day counters.
+	if err := s.setRetentionCut(DayOf(cleanCut), DayOf(botCut)); err != nil {
+		return views, events, err
+	}
 	// The experiment index follows the events (its entries carry the day
 	// of their last event); perf metrics follow the raw-row retention
 	// (api.md §9).
@@ -388,7 +392,7 @@ func (s *Store) purgeChunk(c *purgeCut, from uint64) (n int, more bool, next uin
 	}
 	// After the rows: an index entry whose row is gone is skipped by
 	// readers, a row without its entry would be lost to them.
-	if err := s.unindex(c.index, gone); err != nil {
+	if err := s.unindexSummarized(c.index, c.site, gone); err != nil {
 		return n, false, 0, err
 	}
 	return n, more, next, nil

@@ -146,17 +146,20 @@ func (s *Store) place(n int, rec siteOf) error {
 		return err
 	}
 	set = s.sites.set.Load()
+	other := false
 	for i := range n {
-		if site, _ := rec(i); !set.has[*site] {
-			*site = OtherSite
+		if site, _ := rec(i); set == nil || !set.has[*site] {
+			*site, other = OtherSite, true
 		}
+	}
+	if other && (set == nil || !set.has[OtherSite]) {
+		return s.register([]string{OtherSite})
 	}
 	return nil
 }
 
 // register stores and registers the sites of fresh that fit under the cap,
-// in order, and OtherSite (for the records of the others) if it is not
-// registered yet.
+// in order; OtherSite is always registered when asked for.
 func (s *Store) register(fresh []string) error {
 	r := &s.sites
 	r.mu.Lock()
@@ -169,16 +172,14 @@ func (s *Store) register(fresh []string) error {
 	var add []string
 	room := int(r.max.Load()) - n
 	for _, site := range fresh {
-		if room <= 0 {
-			break
-		}
-		if set == nil || !set.has[site] {
+		switch {
+		case set != nil && set.has[site]:
+		case site == OtherSite:
+			add = append(add, site)
+		case room > 0:
 			add = append(add, site)
 			room--
 		}
-	}
-	if set == nil || !set.has[OtherSite] {
-		add = append(add, OtherSite)
 	}
 	if len(add) == 0 {
 		return nil

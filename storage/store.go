@@ -81,6 +81,9 @@ type Store struct {
 	scanOnly bool
 
 	exp experimentState // experiments.go
+
+	budgets listBudgets  // of the list queries (lists.go)
+	sum     summaryState // the visitor summaries (summaries.go)
 }
 
 // recordTable is one record kind's tables and id source.
@@ -109,6 +112,7 @@ func Open(opt Options) (*Store, error) {
 		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID, log: indexLog{table: tableEventIndexLog}},
 		writers: make(map[*Writer]struct{}),
 		done:    make(chan struct{}),
+		budgets: listBudgets{scan: listScanBudget, count: countBudget},
 	}
 	s.SetMaxSites(opt.MaxSites)
 	s.agg = newAggregator(db, aggConfig{
@@ -127,11 +131,27 @@ func Open(opt Options) (*Store, error) {
 	if err == nil {
 		err = s.loadCampaigns()
 	}
-	// A crash leaves the index log of the last flushes unmerged.
+	// A crash leaves the index log of the last flushes unmerged. The
+	// summaries it feeds are maintained only once they are known complete.
+	if err == nil {
+		err = s.db.View(func(txn *badger.Txn) error {
+			state, ok, err := listState(txn)
+			s.sum.ready.Store(ok && state == listReady)
+			if err == nil {
+				var gen uint64
+				gen, err = summaryGen(txn)
+				s.sum.gen.Store(gen)
+			}
+			return err
+		})
+	}
 	for _, t := range []*recordTable{&s.views, &s.events} {
 		if err == nil {
 			_, err = s.mergeIndex(t)
 		}
+	}
+	if err == nil {
+		err = s.openLists()
 	}
 	if err != nil {
 		db.Close()
@@ -206,8 +226,9 @@ func checkLayout(txn *badger.Txn) error {
 			switch {
 			case len(v) == 1 && v[0] == layoutVersion:
 				return nil
-			case len(v) == 1 && v[0] == 3:
-				// Layout 3's index keys are one-id chunks of layout 4.
+			case len(v) == 1 && (v[0] == 3 || v[0] == 4):
+				// Layout 3's index keys are one-id chunks of layout 4;
+				// what layout 5 adds is derived from the rows (openLists).
 				upgrade = true
 				return nil
 			}
@@ -354,7 +375,7 @@ func (s *Store) writeViews(views []View) error {
 	}
 	return s.writeRecords(&s.views, len(views), func(i int) recordRef {
 		v := &views[i]
-		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil}
+		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil, v}
 	}, func(dst []byte, i int) []byte {
 		return EncodeView(dst, &views[i])
 	}, func(a *aggregator) error { return a.addViews(views) })
@@ -371,7 +392,7 @@ func (s *Store) writeEvents(events []Event) error {
 	}
 	return s.writeRecords(&s.events, len(events), func(i int) recordRef {
 		e := &events[i]
-		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID, e}
+		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID, e, nil}
 	}, func(dst []byte, i int) []byte {
 		return EncodeEvent(dst, &events[i])
 	}, func(a *aggregator) error { return a.addEvents(events) })
@@ -383,6 +404,7 @@ type recordRef struct {
 	createdAt     time.Time
 	site, visitor string
 	event         *Event // nil for views; indexed for experiments
+	view          *View  // nil for events; its attributes go to the index log
 }
 
 // writeRecords stores n records of table t: ref(i) gives record i's key

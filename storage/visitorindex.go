@@ -28,10 +28,13 @@ import (
 // appends the batch's (site, visitor, id) entries to the index log, in the
 // same batch as the rows, so the index is exactly as durable as they are:
 //
-//	log table(1) | firstID(8)  →  { uvarint(len(site)) site | token(visitor) | varint(id − previous id) }…
+//	log table(1) | firstID(8)  →  [ 0x00 0x01 ] { uvarint(len(site)) site | token(visitor) | varint(id − previous id) [ attrs ] }…
 //
 // (a site length of 0 repeats the previous entry's site; at most
-// segmentEntries entries a key). mergeIndex folds the log into chunks, one
+// segmentEntries entries a key). The views' log (layout 5) starts with
+// 0x00 0x01, which no entry starts with, and each of its entries carries
+// the view's attributes that the visitor summaries keep (summaries.go:
+// appendViewAttrs). mergeIndex folds the log into chunks, one
 // per visitor, site and day, and deletes the segments it folded: when a
 // table has mergeEntries entries waiting or mergeEvery has passed (the
 // writer checks after each flush; an import checks after its batch), at
@@ -85,11 +88,19 @@ func splitKeyToken(b []byte) (token, rest []byte, ok bool) {
 	return b[:end], b[end:], true
 }
 
+// logAttrsHeader starts a segment whose entries carry view attributes.
+var logAttrsHeader = []byte{0, 1}
+
 // decodeSegment calls fn for each entry of a segment value, with the
-// visitor's key token (appendKeyToken); site and token alias val.
-func decodeSegment(val []byte, fn func(site, token []byte, id uint64)) error {
+// visitor's key token (appendKeyToken) and, in a views segment, the view's
+// attributes (else nil); site, token and attrs alias val.
+func decodeSegment(val []byte, fn func(site, token []byte, id uint64, attrs []byte)) error {
 	var site []byte
 	var id uint64
+	withAttrs := bytes.HasPrefix(val, logAttrsHeader)
+	if withAttrs {
+		val = val[len(logAttrsHeader):]
+	}
 	for len(val) > 0 {
 		n, k := binary.Uvarint(val)
 		if k <= 0 || n > uint64(len(val)-k) || n == 0 && site == nil {
@@ -110,7 +121,13 @@ func decodeSegment(val []byte, fn func(site, token []byte, id uint64)) error {
 		}
 		val = val[k:]
 		id += uint64(d)
-		fn(site, token, id)
+		var attrs []byte
+		if withAttrs {
+			if attrs, val, ok = splitViewAttrs(val); !ok {
+				return fmt.Errorf("index log: %w", errTruncated)
+			}
+		}
+		fn(site, token, id, attrs)
 	}
 	return nil
 }
@@ -118,6 +135,7 @@ func decodeSegment(val []byte, fn func(site, token []byte, id uint64)) error {
 // logSegment collects one flush's index entries into segment values.
 type logSegment struct {
 	table    byte
+	attrs    bool   // entries carry view attributes (addView)
 	buf      []byte // keys and values, one after the other
 	start    int    // where the open segment's key starts in buf, -1: none
 	entries  int    // in the open segment
@@ -139,12 +157,22 @@ func (l *logSegment) add(site, visitor string, id uint64) {
 		l.start = len(l.buf)
 		l.buf = append(l.buf, l.table)
 		l.buf = binary.BigEndian.AppendUint64(l.buf, id)
+		if l.attrs {
+			l.buf = append(l.buf, logAttrsHeader...)
+		}
 		l.prevSite, l.prevID, l.entries = "", 0, 0
 	}
 	l.buf = appendLogEntry(l.buf, site, l.prevSite, visitor, id, l.prevID)
 	l.prevSite, l.prevID = site, id
 	l.entries++
 	l.total++
+}
+
+// addView adds a view's entry with its attributes (a segment made with
+// attrs set).
+func (l *logSegment) addView(site, visitor string, id uint64, v *View) {
+	l.add(site, visitor, id)
+	l.buf = appendViewAttrs(l.buf, v)
 }
 
 func (l *logSegment) close() {
@@ -165,76 +193,6 @@ func (l *logSegment) set(wb *badger.WriteBatch) error {
 		}
 	}
 	return nil
-}
-
-// chunkGroup is one chunk being gathered: a visitor's ids on one site and
-// day.
-type chunkGroup struct {
-	token []byte // the visitor's key token
-	site  string
-	ids   []uint64
-}
-
-// chunkGroups gathers log entries into chunks without allocating per
-// entry: groups are found by a key built in a scratch buffer.
-type chunkGroups struct {
-	byKey   map[string]*chunkGroup // day(4) | site | 0x00 | token
-	sites   map[string]string      // interned site ids
-	scratch []byte
-}
-
-func (c *chunkGroups) add(site, token []byte, id uint64) {
-	day := unixDay(idTime(id))
-	k := binary.BigEndian.AppendUint32(c.scratch[:0], uint32(day))
-	k = append(k, site...)
-	k = append(k, 0)
-	k = append(k, token...)
-	c.scratch = k
-	g := c.byKey[string(k)]
-	if g == nil {
-		s, ok := c.sites[string(site)]
-		if !ok {
-			s = string(site)
-			c.sites[s] = s
-		}
-		key := string(k)
-		g = &chunkGroup{token: []byte(key[len(key)-len(token):]), site: s}
-		c.byKey[key] = g
-	}
-	g.ids = append(g.ids, id)
-}
-
-// appendChunk appends the value of a chunk of ids (sorted, at least one).
-func appendChunk(dst []byte, site string, ids []uint64) []byte {
-	dst = append(dst, site...)
-	if len(ids) == 1 {
-		return dst
-	}
-	dst = append(dst, 0)
-	for i := 1; i < len(ids); i++ {
-		dst = binary.AppendUvarint(dst, ids[i]-ids[i-1])
-	}
-	return dst
-}
-
-// decodeChunk reads a chunk value whose key holds first.
-func decodeChunk(first uint64, val []byte, ids []uint64) (site string, _ []uint64, err error) {
-	s, b, more := bytes.Cut(val, []byte{0})
-	ids = append(ids, first)
-	if !more {
-		return string(s), ids, nil
-	}
-	id := first
-	for len(b) > 0 {
-		d, n := binary.Uvarint(b)
-		if n <= 0 || d == 0 || id+d < id {
-			return "", nil, fmt.Errorf("index chunk %d: %w", first, errTruncated)
-		}
-		id += d
-		ids = append(ids, id)
-		b = b[n:]
-	}
-	return string(s), ids, nil
 }
 
 // indexEntry is one row of a visitor's history.
@@ -360,6 +318,11 @@ func (s *Store) mergeIndex(t *recordTable) (int, error) {
 // and maxPassSegments segments; more reports that segments are left.
 func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 	groups := chunkGroups{byKey: make(map[string]*chunkGroup), sites: make(map[string]string)}
+	var sums *summaryGroups // the views' summaries, once they are complete (summaries.go)
+	if t == &s.views && s.sum.ready.Load() {
+		sums = newSummaryGroups()
+		groups.sums = sums
+	}
 	var segments [][]byte
 	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{t.log.table}})
@@ -371,8 +334,8 @@ func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 			}
 			item := it.Item()
 			err := item.Value(func(v []byte) error {
-				return decodeSegment(v, func(site, token []byte, id uint64) {
-					groups.add(site, token, id)
+				return decodeSegment(v, func(site, token []byte, id uint64, attrs []byte) {
+					groups.add(site, token, id, attrs)
 					n++
 				})
 			})
@@ -395,13 +358,38 @@ func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 	buf := make([]byte, 0, 32*n)
 	for _, g := range groups.byKey {
 		slices.Sort(g.ids)
-		ids := slices.Compact(g.ids)
+		g.ids = slices.Compact(g.ids)
+		if g.sum != nil && (g.sum.last == nil || g.ids[0] > g.sum.last.ids[0]) {
+			g.sum.last = g
+		}
+	}
+	if sums != nil {
+		// Dirty until the segments are gone: a crash in between would
+		// fold them twice (summaries.go). A pass that fails after this
+		// may have stored part of its summaries: they stay unmaintained
+		// (and the list of visitors unanswered) until Open rebuilds them.
+		s.sum.mu.Lock()
+		defer s.sum.mu.Unlock()
+		defer func() {
+			if err != nil {
+				s.sum.ready.Store(false)
+				s.forgetRecent()
+			}
+		}()
+		if err := s.setListState(listDirty); err != nil {
+			return 0, false, err
+		}
+		if err := s.foldSummaries(wb, sums); err != nil {
+			return 0, false, err
+		}
+	}
+	for _, g := range groups.byKey {
 		start := len(buf)
 		buf = append(buf, t.visitors)
 		buf = append(buf, g.token...)
-		buf = binary.BigEndian.AppendUint64(buf, ids[0])
+		buf = binary.BigEndian.AppendUint64(buf, g.ids[0])
 		mid := len(buf)
-		buf = appendChunk(buf, g.site, ids)
+		buf = appendChunkTrailer(buf, g.site, g.ids, g.trailer)
 		if err := wb.Set(buf[start:mid:mid], buf[mid:len(buf):len(buf)]); err != nil {
 			return 0, false, err
 		}
@@ -416,7 +404,20 @@ func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 			return 0, false, err
 		}
 	}
-	return n, more, del.Flush()
+	if sums != nil {
+		if err := del.Set(metaListState, []byte{listReady}); err != nil {
+			return 0, false, err
+		}
+	}
+	if err := del.Flush(); err != nil {
+		return 0, false, err
+	}
+	if sums != nil {
+		if err := s.growKnown(); err != nil {
+			return 0, false, err
+		}
+	}
+	return n, more, nil
 }
 
 // unindex removes ids from visitors' chunks (retention purge): purged maps
