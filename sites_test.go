@@ -85,6 +85,10 @@ func TestSites_BotsNeverRegisterASiteAndMaxSitesCapsTheRest(t *testing.T) {
 	if status != 200 || v.(map[string]any)["visits"] != 2.0 {
 		t.Errorf("overview of (other): %d %s, want its 2 clean visits", status, raw)
 	}
+	status, v, raw = apiCall(t, "GET", "/_echelon/api/pageviews?site_id=(other)", "", testSecret)
+	if status != 200 || v.(map[string]any)["total"] != float64(junk+2) || v.(map[string]any)["site_id"] != "(other)" {
+		t.Errorf("pageviews of (other): %d %.300s, want its %d views", status, raw, junk+2)
+	}
 }
 
 // TestValues_RandomPathsThroughCaddyEndUnderOther: clean beacons that

@@ -300,8 +300,12 @@ const (
 var errInvalidSort = &ParamError{"invalid_param", "Invalid sort parameter"}
 
 // listSite is the lenient site of the list pages: missing, invalid or
-// "default" mean every site ("").
+// "default" mean every site (""); "(other)" is the site of the hits of
+// unregistered site ids.
 func listSite(s string) string {
+	if s == storage.OtherSite {
+		return s
+	}
 	if s == "default" || !storage.ValidSiteID(s) {
 		return ""
 	}

@@ -116,7 +116,7 @@ func (s *Store) listSites(site string) ([]string, error) {
 	if site == "" {
 		return s.sites.all(), nil
 	}
-	if !ValidSiteID(site) {
+	if !storedSite(site) {
 		return nil, fmt.Errorf("invalid site id %q", site)
 	}
 	return []string{site}, nil
