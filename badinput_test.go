@@ -125,11 +125,11 @@ func TestRoutes_OwnPathsOnly(t *testing.T) {
 		{"POST", "/b.gif", 405, "GET, OPTIONS", ""},
 		{"GET", "/e", 405, "POST, OPTIONS", ""},
 		{"DELETE", "/ea.js", 405, "GET, HEAD, OPTIONS", ""},
-		{"POST", "/api/health", 405, "GET, HEAD, OPTIONS", ""},
-		{"GET", "/api/health", 200, "", `{"status":"ok","service":"Echelon Analytics"}`},
+		{"POST", "/_echelon/api/health", 405, "GET, HEAD, OPTIONS", ""},
+		{"GET", "/_echelon/api/health", 200, "", `{"status":"ok","service":"Echelon Analytics"}`},
 		{"GET", "/", 200, "", "upstream says hi"},
 		{"GET", "/b.gifx", 404, "", ""},
-		{"GET", "/api/unknown", 404, "", ""},
+		{"GET", "/_echelon/api/unknown", 404, "", ""},
 	}
 	for _, c := range cases {
 		status, h, body := do(t, c.method, baseURL+c.path, nil, nil)
@@ -142,7 +142,7 @@ func TestRoutes_OwnPathsOnly(t *testing.T) {
 		h.Get("Access-Control-Allow-Methods") != "GET, POST, PATCH, DELETE, OPTIONS" || h.Get("Access-Control-Max-Age") != "86400" {
 		t.Errorf("tracking preflight: %d %v", status, h)
 	}
-	status, h, _ = do(t, "OPTIONS", baseURL+"/api/health", nil, http.Header{"Origin": {"https://a.example"}})
+	status, h, _ = do(t, "OPTIONS", baseURL+"/_echelon/api/health", nil, http.Header{"Origin": {"https://a.example"}})
 	if status != 204 || h.Get("Access-Control-Allow-Origin") != "null" {
 		t.Errorf("api preflight: %d %v", status, h)
 	}

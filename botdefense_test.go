@@ -150,7 +150,7 @@ func TestBots_ExcludedVisitorStopsBeingStoredAtOnce(t *testing.T) {
 		t.Fatalf("stored %d views before the exclusion", len(views))
 	}
 	id := views[0].VisitorID
-	if status, body := apiDo(t, "POST", "/api/bots/exclude", `{"visitor_id":"`+id+`","label":"me"}`); status != 201 || body != `{"excluded":"`+id+`"}` {
+	if status, body := apiDo(t, "POST", "/_echelon/api/bots/exclude", `{"visitor_id":"`+id+`","label":"me"}`); status != 201 || body != `{"excluded":"`+id+`"}` {
 		t.Fatalf("exclude: %d %s", status, body)
 	}
 	beacon()
@@ -164,7 +164,7 @@ func TestBots_ExcludedVisitorStopsBeingStoredAtOnce(t *testing.T) {
 	if !strings.Contains(metricsBody(t), `echelon_bot_drops_total{endpoint="b.gif",reason="excluded"} 1`) {
 		t.Error("excluded drop not counted")
 	}
-	if status, body := apiDo(t, "DELETE", "/api/bots/exclude/"+id, ""); status != 200 || body != `{"included":"`+id+`"}` {
+	if status, body := apiDo(t, "DELETE", "/_echelon/api/bots/exclude/"+id, ""); status != 200 || body != `{"included":"`+id+`"}` {
 		t.Fatalf("include: %d %s", status, body)
 	}
 	beacon()

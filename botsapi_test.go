@@ -41,7 +41,7 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 	}
 
 	t.Run("suspicious", func(t *testing.T) {
-		status, body := apiDo(t, "GET", "/api/bots/suspicious", "")
+		status, body := apiDo(t, "GET", "/_echelon/api/bots/suspicious", "")
 		var rows []map[string]any
 		if err := json.Unmarshal([]byte(body), &rows); status != 200 || err != nil || len(rows) != 1 {
 			t.Fatalf("%d %s", status, body)
@@ -57,18 +57,18 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 			t.Errorf("row %v", r)
 		}
 		for q, n := range map[string]int{"?min_score=26": 0, "?min_score=abc": 1, "?site_id=api2": 1, "?site_id=nosuch": 0, "?limit=0": 1, "?limit=-5": 1} {
-			_, body := apiDo(t, "GET", "/api/bots/suspicious"+q, "")
+			_, body := apiDo(t, "GET", "/_echelon/api/bots/suspicious"+q, "")
 			var rows []any
 			if err := json.Unmarshal([]byte(body), &rows); err != nil || len(rows) != n {
 				t.Errorf("%s: %s, want %d rows", q, body, n)
 			}
 		}
-		if status, body := apiDo(t, "GET", "/api/bots/suspicious?site_id=bad%20site", ""); status != 400 || !strings.Contains(body, `"error":"invalid_site_id"`) {
+		if status, body := apiDo(t, "GET", "/_echelon/api/bots/suspicious?site_id=bad%20site", ""); status != 400 || !strings.Contains(body, `"error":"invalid_site_id"`) {
 			t.Errorf("bad site: %d %s", status, body)
 		}
 		// After a sweep the views come from the score index: same answer.
 		sharedOf(t, dir).corr.sweep(time.Now())
-		if _, again := apiDo(t, "GET", "/api/bots/suspicious", ""); again != body {
+		if _, again := apiDo(t, "GET", "/_echelon/api/bots/suspicious", ""); again != body {
 			t.Errorf("from the index:\n%s\nfrom the scan:\n%s", again, body)
 		}
 	})
@@ -82,18 +82,18 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 			`{"label":"no id"}`:          "invalid_payload",
 			`[{"visitor_id":"in-list"}]`: "invalid_payload",
 		} {
-			if status, got := apiDo(t, "POST", "/api/bots/exclude", body); status != 400 || !strings.Contains(got, `"error":"`+want+`"`) {
+			if status, got := apiDo(t, "POST", "/_echelon/api/bots/exclude", body); status != 400 || !strings.Contains(got, `"error":"`+want+`"`) {
 				t.Errorf("POST %s: %d %s, want 400 %s", body, status, got, want)
 			}
 		}
 		long := strings.Repeat("x", 200)
-		if status, got := apiDo(t, "POST", "/api/bots/exclude", `{"visitor_id":"`+long+`"}`); status != 201 || got != `{"excluded":"`+long[:128]+`"}` {
+		if status, got := apiDo(t, "POST", "/_echelon/api/bots/exclude", `{"visitor_id":"`+long+`"}`); status != 201 || got != `{"excluded":"`+long[:128]+`"}` {
 			t.Errorf("long id: %d %s, want it cut to 128", status, got)
 		}
-		if status, got := apiDo(t, "POST", "/api/bots/exclude", `{"visitor_id":"`+bot+`","label":"scraper"}`); status != 201 || got != `{"excluded":"`+bot+`"}` {
+		if status, got := apiDo(t, "POST", "/_echelon/api/bots/exclude", `{"visitor_id":"`+bot+`","label":"scraper"}`); status != 201 || got != `{"excluded":"`+bot+`"}` {
 			t.Errorf("exclude: %d %s", status, got)
 		}
-		status, body := apiDo(t, "GET", "/api/bots/excluded", "")
+		status, body := apiDo(t, "GET", "/_echelon/api/bots/excluded", "")
 		var rows []map[string]any
 		if err := json.Unmarshal([]byte(body), &rows); status != 200 || err != nil || len(rows) != 2 {
 			t.Fatalf("%d %s", status, body)
@@ -111,14 +111,14 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 		if r := byID[long[:128]]; r["label"] != nil || r["pageviews"] != 0.0 || r["max_bot_score"] != nil {
 			t.Errorf("viewless row %v, want label and max_bot_score null", r)
 		}
-		_, body = apiDo(t, "GET", "/api/bots/suspicious", "")
+		_, body = apiDo(t, "GET", "/_echelon/api/bots/suspicious", "")
 		if !strings.Contains(body, `"is_excluded":1`) {
 			t.Errorf("suspicious after exclusion: %s", body)
 		}
 	})
 
 	t.Run("visitor", func(t *testing.T) {
-		status, body := apiDo(t, "GET", "/api/bots/visitor/"+bot, "")
+		status, body := apiDo(t, "GET", "/_echelon/api/bots/visitor/"+bot, "")
 		var rep map[string]any
 		if err := json.Unmarshal([]byte(body), &rep); status != 200 || err != nil {
 			t.Fatalf("%d %s", status, body)
@@ -149,7 +149,7 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 		if ex["visitor_id"] != bot || ex["label"] != "scraper" || !isoMS.MatchString(ex["created_at"].(string)) {
 			t.Errorf("exclusion %v", ex)
 		}
-		status, body = apiDo(t, "GET", "/api/bots/visitor/nobody", "")
+		status, body = apiDo(t, "GET", "/_echelon/api/bots/visitor/nobody", "")
 		if status != 200 || body != `{"visitor_id":"nobody","is_excluded":false,"exclusion":null,"views":[],"events":[]}` {
 			t.Errorf("unknown visitor: %d %s", status, body)
 		}
@@ -157,7 +157,7 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 
 	t.Run("score-detail", func(t *testing.T) {
 		id := strconv.FormatUint(views[0].ID, 10)
-		status, body := apiDo(t, "GET", "/api/bots/score-detail?view_id="+id, "")
+		status, body := apiDo(t, "GET", "/_echelon/api/bots/score-detail?view_id="+id, "")
 		if status != 200 || body != `{"score":25,"detail":{"headers":10,"pow":15,"pow_result":"missing"}}` {
 			t.Errorf("view: %d %s", status, body)
 		}
@@ -172,7 +172,7 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 			"?view_id=abc": {404, "not_found"},
 			"?event_id=-1": {404, "not_found"},
 		} {
-			status, body := apiDo(t, "GET", "/api/bots/score-detail"+q, "")
+			status, body := apiDo(t, "GET", "/_echelon/api/bots/score-detail"+q, "")
 			if status != want.status || !strings.Contains(body, `"error":"`+want.code+`"`) {
 				t.Errorf("%q: %d %s, want %d %s", q, status, body, want.status, want.code)
 			}
@@ -180,23 +180,23 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 	})
 
 	t.Run("include", func(t *testing.T) {
-		if status, body := apiDo(t, "DELETE", "/api/bots/exclude/"+bot, ""); status != 200 || body != `{"included":"`+bot+`"}` {
+		if status, body := apiDo(t, "DELETE", "/_echelon/api/bots/exclude/"+bot, ""); status != 200 || body != `{"included":"`+bot+`"}` {
 			t.Errorf("%d %s", status, body)
 		}
-		if status, body := apiDo(t, "DELETE", "/api/bots/exclude/never%20seen", ""); status != 200 || body != `{"included":"never seen"}` {
+		if status, body := apiDo(t, "DELETE", "/_echelon/api/bots/exclude/never%20seen", ""); status != 200 || body != `{"included":"never seen"}` {
 			t.Errorf("unknown, URL-decoded: %d %s", status, body)
 		}
 	})
 
 	t.Run("access and methods", func(t *testing.T) {
-		status, _, body := do(t, "GET", baseURL+"/api/bots/suspicious", nil, nil)
+		status, _, body := do(t, "GET", baseURL+"/_echelon/api/bots/suspicious", nil, nil)
 		if status != 401 || body != `{"error":"unauthorized"}` {
 			t.Errorf("no credentials: %d %s", status, body)
 		}
-		if status, _ := apiDo(t, "GET", "/api/bots/exclude", ""); status != 405 {
+		if status, _ := apiDo(t, "GET", "/_echelon/api/bots/exclude", ""); status != 405 {
 			t.Errorf("GET exclude: %d, want 405", status)
 		}
-		if status, _ := apiDo(t, "POST", "/api/bots/visitor/x", "{}"); status != 405 {
+		if status, _ := apiDo(t, "POST", "/_echelon/api/bots/visitor/x", "{}"); status != 405 {
 			t.Errorf("POST visitor: %d, want 405", status)
 		}
 	})
@@ -204,11 +204,11 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 
 func TestBotsAPI_PublicModeIsReadOnly(t *testing.T) {
 	startCaddy(t, "public_mode")
-	status, _, body := do(t, "POST", baseURL+"/api/bots/exclude", strings.NewReader(`{"visitor_id":"x"}`), nil)
+	status, _, body := do(t, "POST", baseURL+"/_echelon/api/bots/exclude", strings.NewReader(`{"visitor_id":"x"}`), nil)
 	if status != 403 || !strings.Contains(body, `"error":"read_only"`) {
 		t.Errorf("POST: %d %s", status, body)
 	}
-	if status, _, body := do(t, "GET", baseURL+"/api/bots/excluded", nil, nil); status != 200 || body != "[]" {
+	if status, _, body := do(t, "GET", baseURL+"/_echelon/api/bots/excluded", nil, nil); status != 200 || body != "[]" {
 		t.Errorf("GET: %d %s", status, body)
 	}
 }

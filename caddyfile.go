@@ -59,6 +59,8 @@ var subdirectives = map[string]setter{
 	"password_hash":          str(func(h *Handler) *string { return &h.PasswordHash }),
 	"display_timezone":       str(func(h *Handler) *string { return &h.DisplayTimezone }),
 	"base_path":              str(func(h *Handler) *string { return &h.BasePath }),
+	"admin_path":             str(func(h *Handler) *string { return &h.AdminPath }),
+	"telemetry_url":          str(func(h *Handler) *string { return &h.TelemetryURL }),
 	"inject":                 str(func(h *Handler) *string { return &h.Inject }),
 	"retention_days":         integer(func(h *Handler) **int { return &h.RetentionDays }),
 	"bot_retention_days":     integer(func(h *Handler) **int { return &h.BotRetentionDays }),

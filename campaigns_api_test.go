@@ -11,8 +11,8 @@ import (
 func TestCampaignsAPI_CRUDErrorsAndUTMRule(t *testing.T) {
 	_, dir := startCaddy(t, "secret "+testSecret)
 	for _, c := range []struct{ method, path, body string }{
-		{"GET", "/api/campaigns", ""}, {"POST", "/api/campaigns", `{}`},
-		{"PATCH", "/api/campaigns/x", `{"status":"paused"}`}, {"DELETE", "/api/campaigns/x", ""},
+		{"GET", "/_echelon/api/campaigns", ""}, {"POST", "/_echelon/api/campaigns", `{}`},
+		{"PATCH", "/_echelon/api/campaigns/x", `{"status":"paused"}`}, {"DELETE", "/_echelon/api/campaigns/x", ""},
 	} {
 		for _, tok := range []string{"", "wrong"} {
 			if status, _, raw := apiCall(t, c.method, c.path, c.body, tok); status != 401 || raw != `{"error":"unauthorized"}` {
@@ -20,7 +20,7 @@ func TestCampaignsAPI_CRUDErrorsAndUTMRule(t *testing.T) {
 			}
 		}
 	}
-	status, _, raw := apiCall(t, "POST", "/api/campaigns", `{"id":"spring","name":"Spring\u0001 sale","utm_campaign":"spring-sale","site_id":"shop"}`, testSecret)
+	status, _, raw := apiCall(t, "POST", "/_echelon/api/campaigns", `{"id":"spring","name":"Spring\u0001 sale","utm_campaign":"spring-sale","site_id":"shop"}`, testSecret)
 	if status != 201 || raw != `{"created":"spring"}` {
 		t.Fatalf("create: %d %s", status, raw)
 	}
@@ -36,11 +36,11 @@ func TestCampaignsAPI_CRUDErrorsAndUTMRule(t *testing.T) {
 		{`{"id":"other","name":"n","utm_campaign":"spring-sale","site_id":"shop"}`, 409, `{"error":"conflict","message":"A campaign with this id or utm_campaign and site_id exists"}`},
 	}
 	for _, c := range errorCases {
-		if status, _, raw := apiCall(t, "POST", "/api/campaigns", c.body, testSecret); status != c.status || raw != c.want {
+		if status, _, raw := apiCall(t, "POST", "/_echelon/api/campaigns", c.body, testSecret); status != c.status || raw != c.want {
 			t.Errorf("POST %s: %d %s, want %d %s", c.body, status, raw, c.status, c.want)
 		}
 	}
-	status, v, _ := apiCall(t, "GET", "/api/campaigns", "", testSecret)
+	status, v, _ := apiCall(t, "GET", "/_echelon/api/campaigns", "", testSecret)
 	list := v.([]any)
 	if status != 200 || len(list) != 1 || !slices.Equal(keysOf(t, list[0]), sortedKeys("id", "name", "utm_campaign", "site_id", "status", "created_at")) {
 		t.Fatalf("list: %d %v", status, v)
@@ -59,7 +59,7 @@ func TestCampaignsAPI_CRUDErrorsAndUTMRule(t *testing.T) {
 	send("shop", "spring-sale")
 	send("shop", "unknown")
 	send("blog", "spring-sale")
-	if status, _, raw := apiCall(t, "PATCH", "/api/campaigns/spring", `{"status":"paused"}`, testSecret); status != 200 || raw != `{"updated":"spring"}` {
+	if status, _, raw := apiCall(t, "PATCH", "/_echelon/api/campaigns/spring", `{"status":"paused"}`, testSecret); status != 200 || raw != `{"updated":"spring"}` {
 		t.Fatalf("patch: %d %s", status, raw)
 	}
 	send("shop", "spring-sale")
@@ -75,30 +75,30 @@ func TestCampaignsAPI_CRUDErrorsAndUTMRule(t *testing.T) {
 	}
 
 	for _, c := range []struct{ method, path, body, want string }{
-		{"PATCH", "/api/campaigns/spring", `{"status":"done"}`, `{"error":"invalid_payload","message":"status must be one of active, paused, archived"}`},
-		{"PATCH", "/api/campaigns/nope", `{"status":"active"}`, `{"error":"not_found","message":"Campaign not found"}`},
-		{"DELETE", "/api/campaigns/nope", ``, `{"error":"not_found","message":"Campaign not found"}`},
-		{"DELETE", "/api/campaigns/spring", ``, `{"deleted":"spring"}`},
+		{"PATCH", "/_echelon/api/campaigns/spring", `{"status":"done"}`, `{"error":"invalid_payload","message":"status must be one of active, paused, archived"}`},
+		{"PATCH", "/_echelon/api/campaigns/nope", `{"status":"active"}`, `{"error":"not_found","message":"Campaign not found"}`},
+		{"DELETE", "/_echelon/api/campaigns/nope", ``, `{"error":"not_found","message":"Campaign not found"}`},
+		{"DELETE", "/_echelon/api/campaigns/spring", ``, `{"deleted":"spring"}`},
 	} {
 		if _, _, raw := apiCall(t, c.method, c.path, c.body, testSecret); raw != c.want {
 			t.Errorf("%s %s: %s, want %s", c.method, c.path, raw, c.want)
 		}
 	}
-	if status, _, raw := apiCall(t, "GET", "/api/campaigns", "", testSecret); status != 200 || raw != `[]` {
+	if status, _, raw := apiCall(t, "GET", "/_echelon/api/campaigns", "", testSecret); status != 200 || raw != `[]` {
 		t.Errorf("after delete: %d %s", status, raw)
 	}
-	if status, _, _ := apiCall(t, "PUT", "/api/campaigns/x", "", testSecret); status != 405 {
+	if status, _, _ := apiCall(t, "PUT", "/_echelon/api/campaigns/x", "", testSecret); status != 405 {
 		t.Errorf("PUT: %d, want 405", status)
 	}
 }
 
 func TestCampaignsAPI_PublicModeIsReadOnly(t *testing.T) {
 	startCaddy(t, "public_mode\n\t\tsecret "+testSecret)
-	if status, _, _ := apiCall(t, "GET", "/api/campaigns", "", ""); status != 200 {
+	if status, _, _ := apiCall(t, "GET", "/_echelon/api/campaigns", "", ""); status != 200 {
 		t.Errorf("GET in public mode: %d", status)
 	}
 	for _, m := range []string{"POST", "PATCH", "DELETE"} {
-		path := "/api/campaigns"
+		path := "/_echelon/api/campaigns"
 		if m != "POST" {
 			path += "/x"
 		}
@@ -132,13 +132,13 @@ func TestCampaignStatsAPI_ListDetailAndEvents(t *testing.T) {
 		{CreatedAt: at, SiteID: "shop", VisitorID: "c", EventType: "scroll_depth"},
 	})
 
-	_, _, raw := apiCall(t, "GET", "/api/stats/campaigns?days=500", "", testSecret)
+	_, _, raw := apiCall(t, "GET", "/_echelon/api/stats/campaigns?days=500", "", testSecret)
 	want := `[{"id":"c1","name":"Spring","utm_campaign":"spring","site_id":"shop","status":"active","views":3,"visitors":2},` +
 		`{"id":"c2","name":"Idle","utm_campaign":"idle","site_id":"shop","status":"active","views":0,"visitors":0}]`
 	if raw != want {
 		t.Errorf("campaign list\n got %s\nwant %s", raw, want)
 	}
-	_, _, raw = apiCall(t, "GET", "/api/stats/campaigns?id=c1", "", testSecret)
+	_, _, raw = apiCall(t, "GET", "/_echelon/api/stats/campaigns?id=c1", "", testSecret)
 	today := now.UTC().Format(time.DateOnly)
 	if at.UTC().Format(time.DateOnly) != today {
 		today = at.UTC().Format(time.DateOnly)
@@ -151,23 +151,23 @@ func TestCampaignStatsAPI_ListDetailAndEvents(t *testing.T) {
 	if raw != want {
 		t.Errorf("campaign detail\n got %s\nwant %s", raw, want)
 	}
-	if status, _, raw := apiCall(t, "GET", "/api/stats/campaigns?id=nope", "", testSecret); status != 404 || raw != `{"error":"not_found"}` {
+	if status, _, raw := apiCall(t, "GET", "/_echelon/api/stats/campaigns?id=nope", "", testSecret); status != 404 || raw != `{"error":"not_found"}` {
 		t.Errorf("unknown id: %d %s", status, raw)
 	}
-	_, _, raw = apiCall(t, "GET", "/api/stats/campaign-events?site_id=shop", "", testSecret)
+	_, _, raw = apiCall(t, "GET", "/_echelon/api/stats/campaign-events?site_id=shop", "", testSecret)
 	want = `[{"campaign_id":"c1","campaign_name":"Spring","utm_campaign":"spring","visitors":2,"event_visitors":1,"events":2,"event_rate":0.5,"events_per_visitor":1,"event_types":[{"event_type":"click","count":2,"unique_visitors":1}]},` +
 		`{"campaign_id":null,"campaign_name":null,"utm_campaign":null,"visitors":1,"event_visitors":1,"events":1,"event_rate":1,"events_per_visitor":1,"event_types":[{"event_type":"scroll_depth","count":1,"unique_visitors":1}]}]`
 	if raw != want {
 		t.Errorf("campaign events\n got %s\nwant %s", raw, want)
 	}
-	_, v, _ := apiCall(t, "GET", "/api/stats/campaign-events?site_id=shop&event_type=scroll_depth", "", testSecret)
+	_, v, _ := apiCall(t, "GET", "/_echelon/api/stats/campaign-events?site_id=shop&event_type=scroll_depth", "", testSecret)
 	if rows := v.([]any); rows[0].(map[string]any)["events"] != 0.0 || len(rows[0].(map[string]any)["event_types"].([]any)) != 1 {
 		t.Errorf("event_type filter restricts events, not event_types: %v", rows[0])
 	}
-	if status, _, raw := apiCall(t, "GET", "/api/stats/campaign-events", "", testSecret); status != 400 || raw != `{"error":"missing_param","message":"site_id required"}` {
+	if status, _, raw := apiCall(t, "GET", "/_echelon/api/stats/campaign-events", "", testSecret); status != 400 || raw != `{"error":"missing_param","message":"site_id required"}` {
 		t.Errorf("campaign-events without site: %d %s", status, raw)
 	}
-	for _, p := range []string{"/api/stats/campaigns", "/api/stats/campaign-events?site_id=shop"} {
+	for _, p := range []string{"/_echelon/api/stats/campaigns", "/_echelon/api/stats/campaign-events?site_id=shop"} {
 		if status, _, _ := apiCall(t, "GET", p, "", ""); status != 401 {
 			t.Errorf("%s without token: %d", p, status)
 		}

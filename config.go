@@ -2,7 +2,9 @@ package echelon
 
 import (
 	"fmt"
+	"net/url"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -35,10 +37,15 @@ type settings struct {
 	displayTimezone                 *time.Location
 	anonymizeSites                  map[string]bool
 	inject                          string
-	handlers                        handlers.Config
-	rules                           scoring.Rules
-	feedSources                     []scoring.FeedSource
-	feedRefresh                     time.Duration
+	// adminPrefix is admin_path without a trailing slash ("" for "/");
+	// adminOff is `admin_path off`.
+	adminPrefix  string
+	adminOff     bool
+	telemetryURL string
+	handlers     handlers.Config
+	rules        scoring.Rules
+	feedSources  []scoring.FeedSource
+	feedRefresh  time.Duration
 }
 
 // defaultPoWDifficulty is the proof-of-work difficulty in leading zero bits,
@@ -219,6 +226,19 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 		r.fail("inject", "", "%q is not a site id ([A-Za-z0-9._-]{1,64})", h.Inject)
 	}
 
+	adminPath := r.str("admin_path", "ECHELON_ADMIN_PATH", h.AdminPath, defaultAdminPath)
+	prefix, off, err := parseAdminPath(adminPath)
+	if err != nil {
+		r.fail("admin_path", "", "%v", err)
+	}
+	s.adminPrefix, s.adminOff = prefix, off
+	s.telemetryURL = r.str("telemetry_url", "ECHELON_TELEMETRY_URL", h.TelemetryURL, "")
+	if s.telemetryURL != "" {
+		if u, err := url.Parse(s.telemetryURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.fail("telemetry_url", "", "%q is not an http(s) URL", s.telemetryURL)
+		}
+	}
+
 	hc := &s.handlers
 	hc.BasePath = h.BasePath
 	hc.AllowedOrigins = r.origins(r.list("ECHELON_ALLOWED_ORIGINS", h.AllowedOrigins, nil))
@@ -251,6 +271,29 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 		r.fail("feed_refresh", "", "%s is below 1m", s.feedRefresh)
 	}
 	return s, r.err
+}
+
+// defaultAdminPath is where the dashboard and the API live unless
+// admin_path says otherwise: a path no common web app uses.
+const defaultAdminPath = "/_echelon"
+
+// parseAdminPath checks an admin_path value and returns its route prefix:
+// "" for "/" (a host of Echelon's own), the path itself otherwise; off is
+// true for "off". "" means the default.
+func parseAdminPath(v string) (prefix string, off bool, err error) {
+	switch v {
+	case "":
+		return defaultAdminPath, false, nil
+	case "off":
+		return "", true, nil
+	case "/":
+		return "", false, nil
+	}
+	if !strings.HasPrefix(v, "/") || strings.HasSuffix(v, "/") || strings.Contains(v, "//") ||
+		strings.ContainsAny(v, "{}?#% \t") || path.Clean(v) != v {
+		return "", false, fmt.Errorf("%q must be off, / or a clean path such as /_echelon (no trailing slash, no {, }, ?, #, %% or spaces)", v)
+	}
+	return v, false, nil
 }
 
 // countries validates ISO 3166 alpha-2 codes and upper-cases them.

@@ -52,6 +52,8 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		debug
 		shutdown_timeout 30s
 		base_path /_ea
+		admin_path /stats
+		telemetry_url https://telemetry.example
 		inject shop
 		crawler_feeds https://example.com/crawler.json
 		ai_bot_feeds /etc/echelon/robots.json
@@ -72,7 +74,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		`"behind_cloudflare":true,"trust_geo_headers":false,"cookie_consent":true,"ignored_sites":["staging","test"],` +
 		`"site_suspect_countries":"shop:BR,IN;blog:VN","challenge_window":1200000000000,"pow_difficulty":12,"pow_missing_points":10,"pow_invalid_points":20,"pow_replayed_points":30,"live_stats_minutes":15,` +
 		`"display_timezone":"Europe/Helsinki","public_mode":true,"anonymize_sites":["demo"],"telemetry":false,` +
-		`"debug":true,"shutdown_timeout":30000000000,"base_path":"/_ea","inject":"shop",` +
+		`"debug":true,"shutdown_timeout":30000000000,"base_path":"/_ea","admin_path":"/stats","telemetry_url":"https://telemetry.example","inject":"shop",` +
 		`"crawler_feeds":["https://example.com/crawler.json"],"ai_bot_feeds":["/etc/echelon/robots.json"],` +
 		`"datacenter_feeds":["https://ip-ranges.amazonaws.com/ip-ranges.json","/etc/echelon/gcp.json"],"feed_refresh":10800000000000}`
 	if string(got) != want {

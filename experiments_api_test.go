@@ -64,13 +64,13 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 	_, dir := startCaddy(t, "secret "+manageSecret+"\n\t\trate_limit_max 0")
 	before := time.Now().UTC().Truncate(time.Millisecond)
 
-	s, _, b := callManage(t, "POST", "/api/experiments", manageSecret, checkoutExperiment)
+	s, _, b := callManage(t, "POST", "/_echelon/api/experiments", manageSecret, checkoutExperiment)
 	wantReply(t, "create", s, 201, b, `{"created":"checkout"}`)
-	s, _, b = callManage(t, "POST", "/api/experiments", manageSecret,
+	s, _, b = callManage(t, "POST", "/_echelon/api/experiments", manageSecret,
 		`{"experiment_id":"form","name":"Form","description":"","metric_event_type":"form_submit","allocation_percent":"0","variants":[]}`)
 	wantReply(t, "create without variants", s, 201, b, `{"created":"form"}`)
 
-	s, h, b := callManage(t, "GET", "/api/experiments", manageSecret, "")
+	s, h, b := callManage(t, "GET", "/_echelon/api/experiments", manageSecret, "")
 	if s != 200 || h.Get("Content-Type") != "application/json" || h.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("list: %d %v %s", s, h, b)
 	}
@@ -89,11 +89,11 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 		 "allocation_percent":100,"created_at":%q,"started_at":null,"ended_at":null}]`, rows[0]["created_at"], rows[1]["created_at"]))
 
 	// Drafts are not in the results; experiment_id shows any status.
-	s, _, b = callManage(t, "GET", "/api/stats/experiments", manageSecret, "")
+	s, _, b = callManage(t, "GET", "/_echelon/api/stats/experiments", manageSecret, "")
 	wantReply(t, "results of drafts", s, 200, b, `[]`)
 
 	for _, id := range []string{"checkout", "form"} {
-		s, _, b = callManage(t, "PATCH", "/api/experiments/"+id, manageSecret, `{"status":"active"}`)
+		s, _, b = callManage(t, "PATCH", "/_echelon/api/experiments/"+id, manageSecret, `{"status":"active"}`)
 		wantReply(t, "activate "+id, s, 200, b, `{"updated":"`+id+`"}`)
 	}
 
@@ -132,7 +132,7 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, _, b = callManage(t, "GET", "/api/stats/experiments?experiment_id=checkout", manageSecret, "")
+	s, _, b = callManage(t, "GET", "/_echelon/api/stats/experiments?experiment_id=checkout", manageSecret, "")
 	c1, c2, n := 15.0, 45.0, 150.0 // float64 at run time, as the server computes
 	uplift := (c2/n - c1/n) / (c1 / n)
 	wantReply(t, "results", s, 200, b, fmt.Sprintf(`[{"experiment_id":"checkout","name":"Checkout button","status":"active","metric_event_type":"signup","variants":[
@@ -150,12 +150,12 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 	}
 
 	// Without experiment_id: active and completed ones, newest first.
-	s, _, b = callManage(t, "GET", "/api/stats/experiments", manageSecret, "")
+	s, _, b = callManage(t, "GET", "/_echelon/api/stats/experiments", manageSecret, "")
 	var all []map[string]any
 	if json.Unmarshal([]byte(b), &all); s != 200 || len(all) != 2 || all[0]["experiment_id"] != "form" || all[1]["experiment_id"] != "checkout" {
 		t.Errorf("all results: %d %s", s, b)
 	}
-	s, _, b = callManage(t, "GET", "/api/stats/experiments?experiment_id=nope", manageSecret, "")
+	s, _, b = callManage(t, "GET", "/_echelon/api/stats/experiments?experiment_id=nope", manageSecret, "")
 	wantReply(t, "results of an unknown experiment", s, 200, b, `[]`)
 
 	// Transitions: paused→archived is allowed, archived is final.
@@ -170,14 +170,14 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 		{"active", 400, `{"error":"invalid_transition","message":"Cannot transition from 'archived' to 'active'"}`},
 		{"finished", 400, `{"error":"invalid_payload","message":"status must be one of: draft, active, paused, completed, archived"}`},
 	} {
-		s, _, b = callManage(t, "PATCH", "/api/experiments/checkout", manageSecret, `{"status":"`+step.to+`"}`)
+		s, _, b = callManage(t, "PATCH", "/_echelon/api/experiments/checkout", manageSecret, `{"status":"`+step.to+`"}`)
 		wantReply(t, "checkout →"+step.to, s, step.status, b, step.body)
 	}
-	s, _, b = callManage(t, "GET", "/api/experiments", manageSecret, "")
+	s, _, b = callManage(t, "GET", "/_echelon/api/experiments", manageSecret, "")
 	if json.Unmarshal([]byte(b), &rows); len(rows) != 2 || rows[1]["status"] != "archived" || rows[1]["started_at"] == nil || rows[1]["ended_at"] == nil {
 		t.Errorf("after archiving: %s", b)
 	}
-	s, _, b = callManage(t, "GET", "/api/stats/experiments", manageSecret, "")
+	s, _, b = callManage(t, "GET", "/_echelon/api/stats/experiments", manageSecret, "")
 	if json.Unmarshal([]byte(b), &all); len(all) != 1 || all[0]["experiment_id"] != "form" {
 		t.Errorf("an archived experiment is listed in the results: %s", b)
 	}
@@ -190,49 +190,49 @@ func TestExperimentsAPI_Errors(t *testing.T) {
 		status                   int
 		want                     string
 	}{
-		{"bad JSON", "POST", "/api/experiments", `{"experiment_id":`, 400, `{"error":"invalid_payload","message":"Body must be a JSON object"}`},
-		{"not an object", "POST", "/api/experiments", `[1]`, 400, `{"error":"invalid_payload","message":"Body must be a JSON object"}`},
-		{"no metric", "POST", "/api/experiments", `{"experiment_id":"x","name":"X"}`, 400, `{"error":"invalid_payload","message":"Missing required fields"}`},
-		{"bad id", "POST", "/api/experiments", `{"experiment_id":"a b","name":"X","metric_event_type":"m"}`, 400,
+		{"bad JSON", "POST", "/_echelon/api/experiments", `{"experiment_id":`, 400, `{"error":"invalid_payload","message":"Body must be a JSON object"}`},
+		{"not an object", "POST", "/_echelon/api/experiments", `[1]`, 400, `{"error":"invalid_payload","message":"Body must be a JSON object"}`},
+		{"no metric", "POST", "/_echelon/api/experiments", `{"experiment_id":"x","name":"X"}`, 400, `{"error":"invalid_payload","message":"Missing required fields"}`},
+		{"bad id", "POST", "/_echelon/api/experiments", `{"experiment_id":"a b","name":"X","metric_event_type":"m"}`, 400,
 			`{"error":"invalid_payload","message":"experiment_id must match ^[A-Za-z0-9._-]+$"}`},
-		{"zero weight", "POST", "/api/experiments", `{"experiment_id":"x","name":"X","metric_event_type":"m","variants":[{"variant_id":"a","name":"A","weight":0}]}`, 400,
+		{"zero weight", "POST", "/_echelon/api/experiments", `{"experiment_id":"x","name":"X","metric_event_type":"m","variants":[{"variant_id":"a","name":"A","weight":0}]}`, 400,
 			`{"error":"invalid_payload","message":"Variant weight must be a finite positive number"}`},
-		{"string weight", "POST", "/api/experiments", `{"experiment_id":"x","name":"X","metric_event_type":"m","variants":[{"variant_id":"a","name":"A","weight":"2"}]}`, 400,
+		{"string weight", "POST", "/_echelon/api/experiments", `{"experiment_id":"x","name":"X","metric_event_type":"m","variants":[{"variant_id":"a","name":"A","weight":"2"}]}`, 400,
 			`{"error":"invalid_payload","message":"Variant weight must be a finite positive number"}`},
-		{"variants not a list", "POST", "/api/experiments", `{"experiment_id":"x","name":"X","metric_event_type":"m","variants":{}}`, 400,
+		{"variants not a list", "POST", "/_echelon/api/experiments", `{"experiment_id":"x","name":"X","metric_event_type":"m","variants":{}}`, 400,
 			`{"error":"invalid_payload","message":"variants must be an array"}`},
-		{"create", "POST", "/api/experiments", `{"experiment_id":"dup","name":"D","metric_event_type":"m"}`, 201, `{"created":"dup"}`},
-		{"duplicate", "POST", "/api/experiments", `{"experiment_id":"dup","name":"D","metric_event_type":"m"}`, 409, `{"error":"conflict","message":"Experiment creation failed"}`},
-		{"duplicate variant", "POST", "/api/experiments", `{"experiment_id":"dv","name":"D","metric_event_type":"m","variants":[{"variant_id":"a","name":"A","weight":1},{"variant_id":"a","name":"B","weight":1}]}`, 409,
+		{"create", "POST", "/_echelon/api/experiments", `{"experiment_id":"dup","name":"D","metric_event_type":"m"}`, 201, `{"created":"dup"}`},
+		{"duplicate", "POST", "/_echelon/api/experiments", `{"experiment_id":"dup","name":"D","metric_event_type":"m"}`, 409, `{"error":"conflict","message":"Experiment creation failed"}`},
+		{"duplicate variant", "POST", "/_echelon/api/experiments", `{"experiment_id":"dv","name":"D","metric_event_type":"m","variants":[{"variant_id":"a","name":"A","weight":1},{"variant_id":"a","name":"B","weight":1}]}`, 409,
 			`{"error":"conflict","message":"Experiment creation failed"}`},
-		{"patch unknown", "PATCH", "/api/experiments/nope", `{"status":"active"}`, 404, `{"error":"not_found","message":"Experiment not found"}`},
-		{"patch bad JSON", "PATCH", "/api/experiments/dup", `status=active`, 400, `{"error":"invalid_payload","message":"Body must be a JSON object"}`},
-		{"patch same status", "PATCH", "/api/experiments/dup", `{"status":"draft"}`, 400, `{"error":"invalid_transition","message":"Cannot transition from 'draft' to 'draft'"}`},
-		{"patch encoded id", "PATCH", "/api/experiments/d%75p", `{"status":"active"}`, 200, `{"updated":"dup"}`},
-		{"too large", "POST", "/api/experiments", `{"name":"` + strings.Repeat("x", 70000) + `"}`, 413, ""},
+		{"patch unknown", "PATCH", "/_echelon/api/experiments/nope", `{"status":"active"}`, 404, `{"error":"not_found","message":"Experiment not found"}`},
+		{"patch bad JSON", "PATCH", "/_echelon/api/experiments/dup", `status=active`, 400, `{"error":"invalid_payload","message":"Body must be a JSON object"}`},
+		{"patch same status", "PATCH", "/_echelon/api/experiments/dup", `{"status":"draft"}`, 400, `{"error":"invalid_transition","message":"Cannot transition from 'draft' to 'draft'"}`},
+		{"patch encoded id", "PATCH", "/_echelon/api/experiments/d%75p", `{"status":"active"}`, 200, `{"updated":"dup"}`},
+		{"too large", "POST", "/_echelon/api/experiments", `{"name":"` + strings.Repeat("x", 70000) + `"}`, 413, ""},
 	}
 	for _, c := range cases {
 		s, _, b := callManage(t, c.method, c.path, manageSecret, c.body)
 		wantReply(t, c.name, s, c.status, b, c.want)
 	}
-	s, h, _ := callManage(t, "DELETE", "/api/experiments/dup", manageSecret, "")
+	s, h, _ := callManage(t, "DELETE", "/_echelon/api/experiments/dup", manageSecret, "")
 	if s != 405 || h.Get("Allow") != "PATCH, OPTIONS" {
 		t.Errorf("DELETE: %d, Allow %q; want 405 with PATCH, OPTIONS", s, h.Get("Allow"))
 	}
-	if s, _, _ := callManage(t, "PATCH", "/api/experiments", manageSecret, `{}`); s != 405 {
+	if s, _, _ := callManage(t, "PATCH", "/_echelon/api/experiments", manageSecret, `{}`); s != 405 {
 		t.Errorf("PATCH without an id: %d, want 405", s)
 	}
 }
 
 func TestManagementAPI_AuthAndPublicMode(t *testing.T) {
 	writes := []struct{ method, path, body string }{
-		{"POST", "/api/experiments", `{"experiment_id":"x","name":"X","metric_event_type":"m"}`},
-		{"PATCH", "/api/experiments/x", `{"status":"active"}`},
-		{"PATCH", "/api/sites/shop", `{"consent_css":"div{}"}`},
-		{"POST", "/api/perf", `[{"category":"a","metric":"b","value":1,"unit":"u"}]`},
-		{"POST", "/api/debug", `{"enabled":true}`},
+		{"POST", "/_echelon/api/experiments", `{"experiment_id":"x","name":"X","metric_event_type":"m"}`},
+		{"PATCH", "/_echelon/api/experiments/x", `{"status":"active"}`},
+		{"PATCH", "/_echelon/api/sites/shop", `{"consent_css":"div{}"}`},
+		{"POST", "/_echelon/api/perf", `[{"category":"a","metric":"b","value":1,"unit":"u"}]`},
+		{"POST", "/_echelon/api/debug", `{"enabled":true}`},
 	}
-	reads := []string{"/api/experiments", "/api/stats/experiments", "/api/sites/shop", "/api/perf", "/api/perf/trends", "/api/telemetry", "/api/debug"}
+	reads := []string{"/_echelon/api/experiments", "/_echelon/api/stats/experiments", "/_echelon/api/sites/shop", "/_echelon/api/perf", "/_echelon/api/perf/trends", "/_echelon/api/telemetry", "/_echelon/api/debug"}
 
 	t.Run("secret", func(t *testing.T) {
 		startCaddy(t, "secret "+manageSecret)
@@ -241,22 +241,22 @@ func TestManagementAPI_AuthAndPublicMode(t *testing.T) {
 				s, _, b := callManage(t, "GET", p, tok, "")
 				wantReply(t, "GET "+p+" with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
 			}
-			s, _, b := callManage(t, "GET", "/api/stats/vitals", tok, "")
+			s, _, b := callManage(t, "GET", "/_echelon/api/stats/vitals", tok, "")
 			wantReply(t, "GET vitals with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
-			s, _, b = callManage(t, "POST", "/api/telemetry", tok, `{"optin":true}`)
+			s, _, b = callManage(t, "POST", "/_echelon/api/telemetry", tok, `{"optin":true}`)
 			wantReply(t, "POST telemetry with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
 			for _, w := range writes {
 				s, _, b := callManage(t, w.method, w.path, tok, w.body)
 				wantReply(t, w.method+" "+w.path+" with token "+tok, s, 401, b, `{"error":"unauthorized"}`)
 			}
 		}
-		if s, _, b := callManage(t, "GET", "/api/experiments", manageSecret, ""); s != 200 || b != "[]" {
+		if s, _, b := callManage(t, "GET", "/_echelon/api/experiments", manageSecret, ""); s != 200 || b != "[]" {
 			t.Errorf("with the secret: %d %s, want 200 []", s, b)
 		}
 	})
 	t.Run("unconfigured", func(t *testing.T) {
 		startCaddy(t, "")
-		s, _, b := callManage(t, "GET", "/api/experiments", "", "")
+		s, _, b := callManage(t, "GET", "/_echelon/api/experiments", "", "")
 		wantReply(t, "no auth configured", s, 401, b, `{"error":"unauthorized","message":"Auth must be configured"}`)
 	})
 	t.Run("public", func(t *testing.T) {
@@ -271,7 +271,7 @@ func TestManagementAPI_AuthAndPublicMode(t *testing.T) {
 			wantReply(t, "public "+w.method+" "+w.path, s, 403, b, `{"error":"read_only","message":"This is a public read-only instance. Data cannot be modified. To run your own instance, see https://ea.js.org/installation.html"}`)
 		}
 		// Public mode refuses writes even with the secret.
-		s, _, _ := callManage(t, "POST", "/api/experiments", manageSecret, writes[0].body)
+		s, _, _ := callManage(t, "POST", "/_echelon/api/experiments", manageSecret, writes[0].body)
 		if s != 403 {
 			t.Errorf("public POST with the secret: %d, want 403", s)
 		}
@@ -280,27 +280,27 @@ func TestManagementAPI_AuthAndPublicMode(t *testing.T) {
 
 func TestSitesAPI_ConsentCSS(t *testing.T) {
 	startCaddy(t, "secret "+manageSecret)
-	s, _, b := callManage(t, "GET", "/api/sites/shop", manageSecret, "")
+	s, _, b := callManage(t, "GET", "/_echelon/api/sites/shop", manageSecret, "")
 	wantReply(t, "new site", s, 200, b, `{"site_id":"shop","consent_css":null}`)
-	s, _, b = callManage(t, "PATCH", "/api/sites/shop", manageSecret, `{"consent_css":".b{color:red;background:url(https://evil.example/x.png)} @import 'y.css'; .c{width:expression(alert(1))}"}`)
+	s, _, b = callManage(t, "PATCH", "/_echelon/api/sites/shop", manageSecret, `{"consent_css":".b{color:red;background:url(https://evil.example/x.png)} @import 'y.css'; .c{width:expression(alert(1))}"}`)
 	wantReply(t, "patch", s, 200, b, `{"updated":"shop"}`)
-	s, _, b = callManage(t, "GET", "/api/sites/shop", manageSecret, "")
+	s, _, b = callManage(t, "GET", "/_echelon/api/sites/shop", manageSecret, "")
 	wantReply(t, "sanitized", s, 200, b, `{"site_id":"shop","consent_css":".b{color:red;background:/* blocked */https://evil.example/x.png)} /* blocked */ 'y.css'; .c{width:/* blocked */alert(1))}"}`)
 	for _, body := range []string{`{"consent_css":""}`, `{"consent_css":42}`, `{}`} {
-		callManage(t, "PATCH", "/api/sites/shop", manageSecret, `{"consent_css":"x{}"}`)
-		s, _, b = callManage(t, "PATCH", "/api/sites/shop", manageSecret, body)
+		callManage(t, "PATCH", "/_echelon/api/sites/shop", manageSecret, `{"consent_css":"x{}"}`)
+		s, _, b = callManage(t, "PATCH", "/_echelon/api/sites/shop", manageSecret, body)
 		wantReply(t, "clear with "+body, s, 200, b, `{"updated":"shop"}`)
-		_, _, b = callManage(t, "GET", "/api/sites/shop", manageSecret, "")
+		_, _, b = callManage(t, "GET", "/_echelon/api/sites/shop", manageSecret, "")
 		wantBodyJSON(t, "after "+body, b, `{"site_id":"shop","consent_css":null}`)
 	}
 	for _, c := range []struct{ method, path, body string }{
-		{"GET", "/api/sites/bad%20site", ""},
-		{"PATCH", "/api/sites/" + strings.Repeat("a", 65), `{"consent_css":"x"}`},
+		{"GET", "/_echelon/api/sites/bad%20site", ""},
+		{"PATCH", "/_echelon/api/sites/" + strings.Repeat("a", 65), `{"consent_css":"x"}`},
 	} {
 		s, _, b = callManage(t, c.method, c.path, manageSecret, c.body)
 		wantReply(t, c.method+" invalid site", s, 400, b, `{"error":"invalid_site_id","message":"site id must match ^[A-Za-z0-9._-]{1,64}$"}`)
 	}
-	s, _, b = callManage(t, "PATCH", "/api/sites/shop", manageSecret, `"css"`)
+	s, _, b = callManage(t, "PATCH", "/_echelon/api/sites/shop", manageSecret, `"css"`)
 	wantReply(t, "bad body", s, 400, b, `{"error":"invalid_payload","message":"Body must be a JSON object"}`)
 }
 
@@ -308,18 +308,18 @@ func TestSitesAPI_ConsentCSS(t *testing.T) {
 // endpoints return; every field a tool documents must be there.
 func TestMCPGoldenShapes_Experiments(t *testing.T) {
 	startCaddy(t, "secret "+manageSecret)
-	callManage(t, "POST", "/api/experiments", manageSecret, checkoutExperiment)
-	callManage(t, "PATCH", "/api/experiments/checkout", manageSecret, `{"status":"active"}`)
+	callManage(t, "POST", "/_echelon/api/experiments", manageSecret, checkoutExperiment)
+	callManage(t, "PATCH", "/_echelon/api/experiments/checkout", manageSecret, `{"status":"active"}`)
 	golden := []struct {
 		tool, path    string
 		item, variant []string
 	}{
-		{"list_experiments", "/api/experiments",
+		{"list_experiments", "/_echelon/api/experiments",
 			[]string{"allocation_percent", "created_at", "description", "ended_at", "experiment_id", "metric_event_type", "name", "started_at", "status"}, nil},
-		{"analytics_experiments", "/api/stats/experiments",
+		{"analytics_experiments", "/_echelon/api/stats/experiments",
 			[]string{"experiment_id", "metric_event_type", "name", "status", "variants"},
 			[]string{"conversion_rate", "conversions", "impressions", "is_control", "name", "relative_uplift", "significance", "variant_id"}},
-		{"analytics_experiments experiment_id", "/api/stats/experiments?experiment_id=checkout",
+		{"analytics_experiments experiment_id", "/_echelon/api/stats/experiments?experiment_id=checkout",
 			[]string{"experiment_id", "metric_event_type", "name", "status", "variants"},
 			[]string{"conversion_rate", "conversions", "impressions", "is_control", "name", "relative_uplift", "significance", "variant_id"}},
 	}

@@ -35,26 +35,26 @@ func shapeOf(v any) any {
 // (api.md §3, §5) as a JSON template: every list has one item showing its
 // fields.
 var mcpTools = []struct{ tool, path, golden string }{
-	{"analytics_overview", "/api/stats/overview?site_id=demo&days=30", `{"site_id":"","period_days":0,"visits":0,"unique_visitors":0,"avg_interaction_ms":0,
+	{"analytics_overview", "/_echelon/api/stats/overview?site_id=demo&days=30", `{"site_id":"","period_days":0,"visits":0,"unique_visitors":0,"avg_interaction_ms":0,
 		"top_paths":[{"path":"","views":0,"visitors":0}],"devices":[{"device_type":"","visits":0}],
 		"countries":[{"country_code":"","visits":0,"visitors":0}],"referrers":[{"referrer_type":"","views":0}],
 		"os_systems":[{"os_name":"","views":0}],"browsers":[{"browser":"","views":0}],"resolutions":[{"resolution":"","views":0}],
 		"daily_trend":[{"date":"","visits":0,"visitors":0}]}`},
-	{"analytics_realtime", "/api/stats/realtime?site_id=demo", `{"site_id":"","active_visitors":0,"pageviews":0,"active_paths":[{"path":"","views":0}]}`},
-	{"analytics_campaigns", "/api/stats/campaigns?days=30", `[{"id":"","name":"","utm_campaign":"","site_id":"","status":"","views":0,"visitors":0}]`},
-	{"analytics_campaign_detail", "/api/stats/campaigns?id=spring&days=30", `{"campaign_id":"",
+	{"analytics_realtime", "/_echelon/api/stats/realtime?site_id=demo", `{"site_id":"","active_visitors":0,"pageviews":0,"active_paths":[{"path":"","views":0}]}`},
+	{"analytics_campaigns", "/_echelon/api/stats/campaigns?days=30", `[{"id":"","name":"","utm_campaign":"","site_id":"","status":"","views":0,"visitors":0}]`},
+	{"analytics_campaign_detail", "/_echelon/api/stats/campaigns?id=spring&days=30", `{"campaign_id":"",
 		"bySource":[{"utm_source":"","views":0,"visitors":0}],"byMedium":[{"utm_medium":"","views":0,"visitors":0}],
 		"byContent":[{"utm_content":"","views":0}],"byTerm":[{"utm_term":"","views":0}],
 		"topPaths":[{"path":"","views":0,"visitors":0}],"dailyTrend":[{"date":"","views":0,"visitors":0}]}`},
-	{"analytics_dashboard", "/api/stats/dashboard?site_id=demo", `{"now":{"activeVisitors":0,"estimatedBots":0,"pageviews":0},
+	{"analytics_dashboard", "/_echelon/api/stats/dashboard?site_id=demo", `{"now":{"activeVisitors":0,"estimatedBots":0,"pageviews":0},
 		"hourly":{"visitors":[{"minute":"","count":0}],"events":[{"minute":"","count":0}]},
 		"daily":{"visitors":[{"hour":"","count":0}],"events":[{"hour":"","count":0}]},
 		"recentVisitors":[{"visitor_id":"","device_type":"","os_name":"","browser":"","country_code":"","created_at":"","view_count":0}],
 		"recentEvents":[{"event_type":"","site_id":"","visitor_id":"","created_at":""}]}`},
-	{"analytics_campaign_events", "/api/stats/campaign-events?site_id=demo&days=30", `[{"campaign_id":"","campaign_name":"","utm_campaign":"",
+	{"analytics_campaign_events", "/_echelon/api/stats/campaign-events?site_id=demo&days=30", `[{"campaign_id":"","campaign_name":"","utm_campaign":"",
 		"visitors":0,"event_visitors":0,"events":0,"event_rate":0,"events_per_visitor":0,
 		"event_types":[{"event_type":"","count":0,"unique_visitors":0}]}]`},
-	{"list_campaigns", "/api/campaigns", `[{"id":"","name":"","utm_campaign":"","site_id":"","status":"","created_at":""}]`},
+	{"list_campaigns", "/_echelon/api/campaigns", `[{"id":"","name":"","utm_campaign":"","site_id":"","status":"","created_at":""}]`},
 }
 
 // TestMCPTools_EndpointsReturnDocumentedFields: over seeded history, every

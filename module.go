@@ -108,8 +108,20 @@ type Handler struct {
 	Debug *bool `json:"debug,omitempty"`
 	// ShutdownTimeout bounds the final flush on unload. Default 10s.
 	ShutdownTimeout *caddy.Duration `json:"shutdown_timeout,omitempty"`
-	// BasePath prefixes every Echelon route, e.g. "/_ea". Default "".
+	// BasePath prefixes the tracking routes (ea.js, b.gif, e), e.g. "/_ea".
+	// Default "".
 	BasePath string `json:"base_path,omitempty"`
+	// AdminPath is where the dashboard and the REST API live: the
+	// dashboard at <admin_path>/, the API at <admin_path>/api/... "off"
+	// serves neither on this site; "/" gives them a host of their own
+	// (the API at /api/..., and robots.txt, sitemap.xml and llms.txt
+	// are then Echelon's). Default "/_echelon" (env ECHELON_ADMIN_PATH).
+	AdminPath string `json:"admin_path,omitempty"`
+	// TelemetryURL is the Echelon instance the dashboard may report its
+	// own usage to, once an administrator opts in. Nothing is ever sent,
+	// and no opt-in is offered, while it is unset (the default; env
+	// ECHELON_TELEMETRY_URL).
+	TelemetryURL string `json:"telemetry_url,omitempty"`
 	// Inject names the site id whose script tag is added to proxied HTML
 	// pages. Reserved: the injector lands with the full tracker.
 	Inject string `json:"inject,omitempty"`
@@ -140,6 +152,11 @@ type Handler struct {
 	stats     *handlers.Stats
 	campaigns *handlers.Campaigns
 	ingest    *handlers.Ingest
+
+	// mux routes the dashboard and the API under admin_path; nil when
+	// admin_path is off. notFound answers unknown dashboard paths.
+	mux      *http.ServeMux
+	notFound http.Handler
 }
 
 // CaddyModule returns the Caddy module information.
@@ -227,8 +244,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		PublicMode: cfg.handlers.PublicMode,
 		Sessions:   sh.sessions,
 	}
-	if cfg.secret == "" && cfg.username == "" && !cfg.handlers.PublicMode {
-		h.logger.Warn("no secret and no username configured: the API answers 401 until one is set")
+	if cfg.secret == "" && cfg.username == "" && !cfg.handlers.PublicMode && !cfg.adminOff {
+		h.logger.Warn("no secret and no username configured: the dashboard and the API answer 401 until one is set")
+	}
+	if !cfg.adminOff {
+		h.mux = h.newMux()
 	}
 	return nil
 }
@@ -237,6 +257,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) Validate() error {
 	if h.BasePath != "" && (!strings.HasPrefix(h.BasePath, "/") || strings.HasSuffix(h.BasePath, "/")) {
 		return fmt.Errorf("base_path: %q must start with / and not end with /", h.BasePath)
+	}
+	if _, _, err := parseAdminPath(h.AdminPath); err != nil {
+		return fmt.Errorf("admin_path: %v", err)
 	}
 	return nil
 }
@@ -267,22 +290,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 }
 
 func (h *Handler) route(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	path, ok := strings.CutPrefix(r.URL.Path, h.cfg.handlers.BasePath)
-	rt, owned := lookupRoute(path)
-	if !ok || !owned {
-		return h.serveNext(w, r, next)
-	}
-	if r.Method == http.MethodOptions {
-		h.cfg.handlers.Preflight(w, r, rt.tracking)
+	path := r.URL.Path
+	if rest, ok := strings.CutPrefix(path, h.cfg.handlers.BasePath); ok && h.serveTracking(w, r, rest) {
 		return nil
 	}
-	if !rt.allows(r.Method) {
-		w.Header().Set("Allow", rt.allow)
-		w.WriteHeader(http.StatusMethodNotAllowed)
+	if h.ownsAdmin(path) {
+		h.serveAdmin(w, r)
 		return nil
 	}
-	rt.serve(h, w, r)
-	return nil
+	return h.serveNext(w, r, next)
 }
 
 // statusWriter remembers the status of a response for the request stats.

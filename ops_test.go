@@ -45,7 +45,7 @@ func jsonKeys(t *testing.T, body string) []string {
 func TestPerfAPI_StoreListAndTrends(t *testing.T) {
 	startCaddy(t, "secret "+opsSecret)
 	post := func(body string) (int, string) {
-		code, _, got := do(t, "POST", baseURL+"/api/perf", strings.NewReader(body), withBearer(http.Header{"Content-Type": {"application/json"}}))
+		code, _, got := do(t, "POST", baseURL+"/_echelon/api/perf", strings.NewReader(body), withBearer(http.Header{"Content-Type": {"application/json"}}))
 		return code, got
 	}
 	code, body := post(`[{"category":"build","metric":"time","value":12.5,"unit":"s","commit_hash":"abc123","branch":"main","metadata":{"runner":"ci","cores":2}},
@@ -58,7 +58,7 @@ func TestPerfAPI_StoreListAndTrends(t *testing.T) {
 		t.Fatalf("second POST: %d %s", code, body)
 	}
 
-	code, _, body = do(t, "GET", baseURL+"/api/perf", nil, opsBearer)
+	code, _, body = do(t, "GET", baseURL+"/_echelon/api/perf", nil, opsBearer)
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(body), &rows); code != 200 || err != nil || len(rows) != 3 {
 		t.Fatalf("GET /api/perf: %d %v %s", code, err, body)
@@ -95,14 +95,14 @@ func TestPerfAPI_StoreListAndTrends(t *testing.T) {
 		{"?since=2999-01-01", 0},
 		{"?since=2000-01-01T00:00:00.000Z", 3},
 	} {
-		_, _, b := do(t, "GET", baseURL+"/api/perf"+tc.query, nil, opsBearer)
+		_, _, b := do(t, "GET", baseURL+"/_echelon/api/perf"+tc.query, nil, opsBearer)
 		var got []any
 		if err := json.Unmarshal([]byte(b), &got); err != nil || len(got) != tc.n {
 			t.Errorf("GET /api/perf%s: %d rows (%v); want %d: %s", tc.query, len(got), err, tc.n, b)
 		}
 	}
 
-	code, _, body = do(t, "GET", baseURL+"/api/perf/trends?limit=5", nil, opsBearer)
+	code, _, body = do(t, "GET", baseURL+"/_echelon/api/perf/trends?limit=5", nil, opsBearer)
 	var trends map[string][]map[string]any
 	if err := json.Unmarshal([]byte(body), &trends); code != 200 || err != nil {
 		t.Fatalf("trends: %d %v %s", code, err, body)
@@ -113,7 +113,7 @@ func TestPerfAPI_StoreListAndTrends(t *testing.T) {
 	if trends["build/time"][0]["value"] != 12.5 || trends["build/time"][1]["value"] != 11.0 {
 		t.Fatalf("trends not oldest first: %s", body)
 	}
-	_, _, body = do(t, "GET", baseURL+"/api/perf/trends?limit=1", nil, opsBearer)
+	_, _, body = do(t, "GET", baseURL+"/_echelon/api/perf/trends?limit=1", nil, opsBearer)
 	if err := json.Unmarshal([]byte(body), &trends); err != nil || len(trends["build/time"]) != 1 || trends["build/time"][0]["value"] != 11.0 {
 		t.Fatalf("trends limit=1 keeps the latest: %s", body)
 	}
@@ -142,30 +142,30 @@ func TestPerfAPI_Errors(t *testing.T) {
 		{"one bad item among good", "[" + item + `,{"category":"c"}]`, 400, "invalid_payload"},
 		{"body over 64 KiB", big, 413, "payload_too_large"},
 	} {
-		code, _, body := do(t, "POST", baseURL+"/api/perf", strings.NewReader(tc.body), opsBearer)
+		code, _, body := do(t, "POST", baseURL+"/_echelon/api/perf", strings.NewReader(tc.body), opsBearer)
 		var e struct{ Error, Message string }
 		if err := json.Unmarshal([]byte(body), &e); code != tc.status || err != nil || e.Error != tc.code || e.Message == "" {
 			t.Errorf("%s: %d %s; want %d %s with a message", tc.name, code, body, tc.status, tc.code)
 		}
 	}
 	// Nothing of the refused batches was stored.
-	if _, _, body := do(t, "GET", baseURL+"/api/perf", nil, opsBearer); body != "[]" {
+	if _, _, body := do(t, "GET", baseURL+"/_echelon/api/perf", nil, opsBearer); body != "[]" {
 		t.Fatalf("refused batches stored something: %s", body)
 	}
 	// Auth: none or a wrong token is 401.
 	for _, h := range []http.Header{nil, {"Authorization": {"Bearer wrong"}}} {
-		if code, _, body := do(t, "GET", baseURL+"/api/perf", nil, h); code != 401 || body != `{"error":"unauthorized"}` {
+		if code, _, body := do(t, "GET", baseURL+"/_echelon/api/perf", nil, h); code != 401 || body != `{"error":"unauthorized"}` {
 			t.Errorf("GET with %v: %d %s", h, code, body)
 		}
 	}
-	if code, hdr, _ := do(t, "DELETE", baseURL+"/api/perf", nil, opsBearer); code != 405 || hdr.Get("Allow") != "GET, POST, OPTIONS" {
+	if code, hdr, _ := do(t, "DELETE", baseURL+"/_echelon/api/perf", nil, opsBearer); code != 405 || hdr.Get("Allow") != "GET, HEAD, POST, OPTIONS" {
 		t.Errorf("DELETE: %d Allow %q", code, hdr.Get("Allow"))
 	}
 }
 
 func TestTelemetryAPI(t *testing.T) {
 	startCaddy(t, "secret "+opsSecret)
-	url := baseURL + "/api/telemetry"
+	url := baseURL + "/_echelon/api/telemetry"
 	if code, _, body := do(t, "GET", url, nil, opsBearer); code != 200 || body != `{"telemetry":"undecided","envOverride":null}` {
 		t.Fatalf("GET: %d %s", code, body)
 	}
@@ -191,7 +191,7 @@ func TestTelemetryAPI(t *testing.T) {
 
 func TestTelemetryAPI_LockedByConfig(t *testing.T) {
 	startCaddy(t, "secret "+opsSecret+"\n\t\ttelemetry false")
-	url := baseURL + "/api/telemetry"
+	url := baseURL + "/_echelon/api/telemetry"
 	if _, _, body := do(t, "GET", url, nil, opsBearer); body != `{"telemetry":"off","envOverride":"off"}` {
 		t.Fatalf("GET: %s", body)
 	}
@@ -202,7 +202,7 @@ func TestTelemetryAPI_LockedByConfig(t *testing.T) {
 
 func TestDebugAPI(t *testing.T) {
 	startCaddy(t, "secret "+opsSecret)
-	url := baseURL + "/api/debug"
+	url := baseURL + "/_echelon/api/debug"
 	if code, _, body := do(t, "GET", url, nil, opsBearer); code != 200 || body != `{"debug":false,"envOverride":false}` {
 		t.Fatalf("GET: %d %s", code, body)
 	}
@@ -224,7 +224,7 @@ func TestDebugAPI(t *testing.T) {
 
 func TestDebugAPI_LockedByConfig(t *testing.T) {
 	startCaddy(t, "secret "+opsSecret+"\n\t\tdebug true")
-	url := baseURL + "/api/debug"
+	url := baseURL + "/_echelon/api/debug"
 	if _, _, body := do(t, "GET", url, nil, opsBearer); body != `{"debug":true,"envOverride":true}` {
 		t.Fatalf("GET: %s", body)
 	}
@@ -240,7 +240,7 @@ func TestVitalsAPI_CountsRequests(t *testing.T) {
 	}
 	do(t, "GET", baseURL+"/", nil, nil)     // the upstream file server
 	do(t, "GET", baseURL+"/nope", nil, nil) // 404 from upstream
-	code, _, body := do(t, "GET", baseURL+"/api/stats/vitals", nil, opsBearer)
+	code, _, body := do(t, "GET", baseURL+"/_echelon/api/stats/vitals", nil, opsBearer)
 	if code != 200 {
 		t.Fatalf("vitals: %d %s", code, body)
 	}
@@ -280,22 +280,22 @@ func TestOpsAPI_PublicMode(t *testing.T) {
 		status             int
 		want               string
 	}{
-		{"GET", "/api/perf", "", 200, "[]"},
-		{"GET", "/api/perf/trends", "", 200, "{}"},
-		{"POST", "/api/perf", `[]`, 403, `{"error":"read_only"`},
-		{"GET", "/api/stats/vitals", "", 403, `{"error":"redacted","message":"Not available in public mode"}`},
-		{"GET", "/api/telemetry", "", 200, `{"telemetry":"undecided","envOverride":null}`},
+		{"GET", "/_echelon/api/perf", "", 200, "[]"},
+		{"GET", "/_echelon/api/perf/trends", "", 200, "{}"},
+		{"POST", "/_echelon/api/perf", `[]`, 403, `{"error":"read_only"`},
+		{"GET", "/_echelon/api/stats/vitals", "", 403, `{"error":"redacted","message":"Not available in public mode"}`},
+		{"GET", "/_echelon/api/telemetry", "", 200, `{"telemetry":"undecided","envOverride":null}`},
 		// The reference lets anyone flip telemetry in public mode; we ask
 		// for credentials.
-		{"POST", "/api/telemetry", `{"optin":true}`, 401, `{"error":"unauthorized"}`},
-		{"POST", "/api/debug", `{"enabled":true}`, 403, `{"error":"read_only"`},
+		{"POST", "/_echelon/api/telemetry", `{"optin":true}`, 401, `{"error":"unauthorized"}`},
+		{"POST", "/_echelon/api/debug", `{"enabled":true}`, 403, `{"error":"read_only"`},
 	} {
 		code, _, body := do(t, tc.method, baseURL+tc.path, strings.NewReader(tc.body), nil)
 		if code != tc.status || !strings.HasPrefix(body, tc.want) {
 			t.Errorf("%s %s: %d %s; want %d %s", tc.method, tc.path, code, body, tc.status, tc.want)
 		}
 	}
-	if code, _, body := do(t, "POST", baseURL+"/api/telemetry", strings.NewReader(`{"optin":true}`), opsBearer); code != 200 || body != `{"telemetry":"on"}` {
+	if code, _, body := do(t, "POST", baseURL+"/_echelon/api/telemetry", strings.NewReader(`{"optin":true}`), opsBearer); code != 200 || body != `{"telemetry":"on"}` {
 		t.Errorf("authenticated telemetry POST in public mode: %d %s", code, body)
 	}
 }
@@ -320,7 +320,7 @@ func TestVitals_UpstreamErrorsCount(t *testing.T) {
 	t.Cleanup(func() { unload(t) })
 	do(t, "GET", baseURL+"/boom", nil, nil)
 	do(t, "GET", baseURL+"/ok", nil, nil)
-	_, _, body := do(t, "GET", baseURL+"/api/stats/vitals", nil, opsBearer)
+	_, _, body := do(t, "GET", baseURL+"/_echelon/api/stats/vitals", nil, opsBearer)
 	var v struct {
 		TotalRequests, TotalErrors int
 		ErrorRate                  float64

@@ -41,6 +41,8 @@ type shared struct {
 	// switch of /api/debug.
 	stats *handlers.RequestStats
 	debug atomic.Bool
+	// reads bounds concurrent API and dashboard reads.
+	reads *handlers.ReadGate
 
 	// maint runs the daily maintenance (maintain.go).
 	maint *maintainer
@@ -83,7 +85,7 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 			_ = st.Close()
 			return nil, fmt.Errorf("echelon: %w", err)
 		}
-		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts, stats: handlers.NewRequestStats(time.Now)}
+		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts, stats: handlers.NewRequestStats(time.Now), reads: handlers.NewReadGate(handlers.DefaultReadSlots())}
 		sh.startBotDefense(logger)
 		sh.writer = st.NewWriter(storage.WriterConfig{
 			ViewFlush:  cfg.viewFlush,

@@ -3,155 +3,222 @@ package echelon
 import (
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
 )
 
-// route is one Echelon path under base_path.
-type route struct {
-	// allow is the Allow header for a 405; its methods are the ones served.
-	allow string
-	// tracking paths get the tracking CORS rules on preflight.
-	tracking bool
-	serve    func(h *Handler, w http.ResponseWriter, r *http.Request)
-}
+// Echelon answers on two surfaces:
+//
+//   - tracking: ea.js, b.gif and e under base_path (default empty), matched
+//     by a switch on the path, the cheapest lookup for the hottest routes;
+//   - the dashboard and the REST API under admin_path (default /_echelon),
+//     matched by an http.ServeMux of method patterns built at Provision.
+//
+// Any other path goes to the next handler untouched, so a proxied app keeps
+// its own /admin, /api/health and /robots.txt.
 
-// allows reports whether method is in allow; SplitSeq keeps this free of
-// allocations on the beacon path.
-func (rt route) allows(method string) bool {
-	for m := range strings.SplitSeq(rt.allow, ", ") {
-		if m == method {
-			return true
-		}
+// trackingAllow are the Allow headers of the three tracking paths.
+const (
+	allowScript = "GET, HEAD, OPTIONS"
+	allowBeacon = "GET, OPTIONS"
+	allowEvents = "POST, OPTIONS"
+)
+
+// serveTracking answers a tracking path (base path removed); ok is false
+// for any other path. Tracking requests are marked to skip Caddy's access
+// log: their query strings and headers describe visitors, and the IP and
+// User-Agent must not reach disk (see the README's Privacy section).
+func (h *Handler) serveTracking(w http.ResponseWriter, r *http.Request, path string) (ok bool) {
+	var allow string
+	switch path {
+	case "/b.gif":
+		allow = allowBeacon
+	case "/e":
+		allow = allowEvents
+	case "/ea.js":
+		allow = allowScript
+	default:
+		return false
 	}
-	return false
-}
-
-// routes is the table of paths Echelon owns; anything else goes to next.
-var routes = map[string]route{
-	"/ea.js": {allow: "GET, HEAD, OPTIONS", tracking: true, serve: func(h *Handler, w http.ResponseWriter, r *http.Request) {
-		h.track.ServeScript(w, r, h.peer(r))
-	}},
-	"/b.gif": {allow: "GET, OPTIONS", tracking: true, serve: func(h *Handler, w http.ResponseWriter, r *http.Request) {
+	caddyhttp.SetVar(r.Context(), caddyhttp.LogSkipVar, true)
+	switch {
+	case r.Method == http.MethodOptions:
+		h.cfg.handlers.Preflight(w, r, true)
+	case path == "/b.gif" && r.Method == http.MethodGet:
 		h.track.ServeBeacon(w, r, h.peer(r))
-	}},
-	"/e": {allow: "POST, OPTIONS", tracking: true, serve: func(h *Handler, w http.ResponseWriter, r *http.Request) {
+	case path == "/e" && r.Method == http.MethodPost:
 		h.track.ServeEvents(w, r, h.peer(r))
-	}},
-	"/api/health":       {allow: "GET, HEAD, OPTIONS", serve: api(handlers.ServeHealth)},
-	"/api/perf":         {allow: "GET, POST, OPTIONS", serve: apiOf(byMethod(func(h *Handler) http.HandlerFunc { return h.perf.ServeList }, func(h *Handler) http.HandlerFunc { return h.perf.ServeAdd }))},
-	"/api/perf/trends":  {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.perf.ServeTrends })},
-	"/api/telemetry":    {allow: "GET, POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.settings.ServeTelemetry })},
-	"/api/debug":        {allow: "GET, POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.settings.ServeDebug })},
-	"/api/stats/vitals": {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.shared.stats.ServeVitals(h.cfg.handlers.PublicMode) })},
-
-	"/api/bots/suspicious":   {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.Suspicious })},
-	"/api/bots/excluded":     {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.Excluded })},
-	"/api/bots/exclude":      {allow: "POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.Exclude })},
-	"/api/bots/score-detail": {allow: "GET, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.bots.ScoreDetail })},
-
-	"/api/experiments":       {allow: "GET, HEAD, POST, OPTIONS", serve: manage((*handlers.Manage).ServeExperiments)},
-	"/api/experiments/:id":   {allow: "PATCH, OPTIONS", serve: manage((*handlers.Manage).ServeExperiment)},
-	"/api/stats/experiments": {allow: "GET, HEAD, OPTIONS", serve: manage((*handlers.Manage).ServeExperimentStats)},
-	"/api/sites/:id":         {allow: "GET, HEAD, PATCH, OPTIONS", serve: manage((*handlers.Manage).ServeSite)},
-
-	// Stats (api.md §3).
-	"/api/stats/overview":        {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeOverview })},
-	"/api/stats/dashboard":       {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeDashboard })},
-	"/api/stats/realtime":        {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeRealtime })},
-	"/api/stats/summary":         {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeSummary })},
-	"/api/stats/campaigns":       {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeCampaignStats })},
-	"/api/stats/campaign-events": {allow: "GET, HEAD, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.stats.ServeCampaignEvents })},
-	"/api/ingest":                {allow: "POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.ingest.ServeHTTP })},
-	// UTM campaigns (api.md §5).
-	"/api/campaigns":     {allow: "GET, HEAD, POST, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.campaigns.ServeCollection })},
-	"/api/campaigns/:id": {allow: "PATCH, DELETE, OPTIONS", serve: apiOf(func(h *Handler) http.HandlerFunc { return h.campaigns.ServeItem })},
+	case path == "/ea.js" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		h.track.ServeScript(w, r, h.peer(r))
+	default:
+		methodNotAllowed(w, allow)
+	}
+	return true
 }
 
-// byMethod picks the GET or the POST handler of a path.
-func byMethod(get, post func(h *Handler) http.HandlerFunc) func(h *Handler) http.HandlerFunc {
-	return func(h *Handler) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPost {
-				post(h)(w, r)
-				return
-			}
-			get(h)(w, r)
+// ownsAdmin reports whether path lies under admin_path. With `admin_path /`
+// the whole host is Echelon's.
+func (h *Handler) ownsAdmin(path string) bool {
+	if h.mux == nil {
+		return false
+	}
+	p := h.cfg.adminPrefix
+	return p == "" || path == p || (strings.HasPrefix(path, p) && path[len(p)] == '/')
+}
+
+// serveAdmin answers a request under admin_path: OPTIONS preflights, the
+// mux's routes, and Echelon's own 404 and 405 (with security headers and a
+// JSON body on the API) for the rest of the prefix.
+func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		h.cfg.handlers.Preflight(w, r, false)
+		return
+	}
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	if allow := h.allowedMethods(r); allow != "" {
+		methodNotAllowed(w, allow)
+		return
+	}
+	if h.notFound != nil && !strings.HasPrefix(r.URL.Path, h.cfg.adminPrefix+"/api/") {
+		h.notFound.ServeHTTP(auth.SecurityHeaders(w), r)
+		return
+	}
+	w = auth.SecurityHeaders(w)
+	auth.WriteJSONError(w, http.StatusNotFound, "not_found", "No such path")
+}
+
+// probeMethods are the methods a 405's Allow header may list.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods lists the methods the mux serves for r's path, "" when it
+// serves none (a 404). Only requests that matched no route pay for it.
+func (h *Handler) allowedMethods(r *http.Request) string {
+	var allow []string
+	probe := r.Clone(r.Context())
+	for _, m := range probeMethods {
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); pattern != "" {
+			allow = append(allow, m)
 		}
 	}
-}
-
-// prefixRoutes are the routes with a path parameter (/api/x/:id), tried
-// in order when no exact route matches; serve gets the parameter, taken
-// from the escaped path and URL-decoded (api.md §2).
-var prefixRoutes = []struct {
-	prefix string
-	route
-	serve func(h *Handler, w http.ResponseWriter, r *http.Request, param string)
-}{
-	{"/api/bots/exclude/", route{allow: "DELETE, OPTIONS"}, func(h *Handler, w http.ResponseWriter, r *http.Request, id string) {
-		h.bots.Include(w, r, id)
-	}},
-	{"/api/bots/visitor/", route{allow: "GET, OPTIONS"}, func(h *Handler, w http.ResponseWriter, r *http.Request, id string) {
-		h.bots.Visitor(w, r, id)
-	}},
-}
-
-// lookupRoute finds the route of path (base path removed): an exact
-// entry, else a prefix route, else the entry whose last segment is ":id"
-// (its handler reads the id from the path).
-func lookupRoute(path string) (route, bool) {
-	if rt, ok := routes[path]; ok {
-		return rt, true
+	if len(allow) == 0 {
+		return ""
 	}
-	for _, p := range prefixRoutes {
-		if strings.HasPrefix(path, p.prefix) {
-			rt, serve, prefix := p.route, p.serve, p.prefix
-			rt.serve = apiH(func(h *Handler, w http.ResponseWriter, r *http.Request) {
-				raw := strings.TrimPrefix(r.URL.EscapedPath(), h.cfg.handlers.BasePath)
-				raw = strings.TrimPrefix(raw, prefix)
-				param, err := url.PathUnescape(raw)
-				if err != nil {
-					param = raw
-				}
-				serve(h, w, r, param)
-			})
-			return rt, true
-		}
-	}
-	i := strings.LastIndexByte(path, '/')
-	if i <= 0 || i == len(path)-1 {
-		return route{}, false
-	}
-	rt, ok := routes[path[:i]+"/:id"]
-	return rt, ok
+	return strings.Join(append(allow, http.MethodOptions), ", ")
 }
 
-// apiOf is api for handlers that live on the Handler's state.
-func apiOf(serve func(h *Handler) http.HandlerFunc) func(h *Handler, w http.ResponseWriter, r *http.Request) {
-	return apiH(func(h *Handler, w http.ResponseWriter, r *http.Request) { serve(h)(w, r) })
+// methodNotAllowed writes a 405 with the Allow header, the security headers
+// and a JSON error.
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w = auth.SecurityHeaders(w)
+	w.Header().Set("Allow", allow)
+	auth.WriteJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", "Allowed: "+allow)
 }
 
-// api wraps an /api handler with the security headers and access control.
-func api(serve http.HandlerFunc) func(h *Handler, w http.ResponseWriter, r *http.Request) {
-	return func(h *Handler, w http.ResponseWriter, r *http.Request) {
+// newMux builds the routes under admin_path: the REST API here, the
+// dashboard's pages from the admin package.
+func (h *Handler) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	p := h.cfg.adminPrefix
+	if p != "" {
+		// The dashboard lives at <admin_path>/; the bare prefix leads there.
+		mux.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(auth.SecurityHeaders(w), r, p+"/", http.StatusSeeOther)
+		})
+	}
+	for _, rt := range h.apiRoutes() {
+		mux.Handle(rt.pattern(p), h.api(rt))
+	}
+	return mux
+}
+
+// apiRoute is one REST endpoint: a method, its path after admin_path, and
+// whether reads of it count against the concurrency limit.
+type apiRoute struct {
+	method, path string
+	serve        http.HandlerFunc
+	// open routes skip access control (only /api/health).
+	open bool
+}
+
+func (rt apiRoute) pattern(prefix string) string {
+	return rt.method + " " + prefix + rt.path
+}
+
+// apiRoutes is the REST API (the README's endpoint table). GET patterns
+// also answer HEAD. Path values ({id}) arrive URL-decoded.
+func (h *Handler) apiRoutes() []apiRoute {
+	byID := func(serve func(w http.ResponseWriter, r *http.Request, id string)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { serve(w, r, r.PathValue("id")) }
+	}
+	return []apiRoute{
+		{method: "GET", path: "/api/health", serve: handlers.ServeHealth, open: true},
+
+		{method: "GET", path: "/api/stats/overview", serve: h.stats.ServeOverview},
+		{method: "GET", path: "/api/stats/dashboard", serve: h.stats.ServeDashboard},
+		{method: "GET", path: "/api/stats/realtime", serve: h.stats.ServeRealtime},
+		{method: "GET", path: "/api/stats/summary", serve: h.stats.ServeSummary},
+		{method: "GET", path: "/api/stats/campaigns", serve: h.stats.ServeCampaignStats},
+		{method: "GET", path: "/api/stats/campaign-events", serve: h.stats.ServeCampaignEvents},
+		{method: "GET", path: "/api/stats/experiments", serve: h.manage.ServeExperimentStats},
+		{method: "GET", path: "/api/stats/vitals", serve: h.shared.stats.ServeVitals(h.cfg.handlers.PublicMode)},
+
+		{method: "GET", path: "/api/experiments", serve: h.manage.ServeExperiments},
+		{method: "POST", path: "/api/experiments", serve: h.manage.ServeExperiments},
+		{method: "PATCH", path: "/api/experiments/{id}", serve: h.manage.ServeExperiment},
+
+		{method: "GET", path: "/api/campaigns", serve: h.campaigns.ServeCollection},
+		{method: "POST", path: "/api/campaigns", serve: h.campaigns.ServeCollection},
+		{method: "PATCH", path: "/api/campaigns/{id}", serve: h.campaigns.ServeItem},
+		{method: "DELETE", path: "/api/campaigns/{id}", serve: h.campaigns.ServeItem},
+
+		{method: "GET", path: "/api/sites/{id}", serve: h.manage.ServeSite},
+		{method: "PATCH", path: "/api/sites/{id}", serve: h.manage.ServeSite},
+
+		{method: "GET", path: "/api/bots/suspicious", serve: h.bots.Suspicious},
+		{method: "GET", path: "/api/bots/excluded", serve: h.bots.Excluded},
+		{method: "POST", path: "/api/bots/exclude", serve: h.bots.Exclude},
+		{method: "DELETE", path: "/api/bots/exclude/{id}", serve: byID(h.bots.Include)},
+		{method: "GET", path: "/api/bots/visitor/{id}", serve: byID(h.bots.Visitor)},
+		{method: "GET", path: "/api/bots/score-detail", serve: h.bots.ScoreDetail},
+
+		{method: "GET", path: "/api/perf", serve: h.perf.ServeList},
+		{method: "POST", path: "/api/perf", serve: h.perf.ServeAdd},
+		{method: "GET", path: "/api/perf/trends", serve: h.perf.ServeTrends},
+		{method: "GET", path: "/api/telemetry", serve: h.settings.ServeTelemetry},
+		{method: "POST", path: "/api/telemetry", serve: h.settings.ServeTelemetry},
+		{method: "GET", path: "/api/debug", serve: h.settings.ServeDebug},
+		{method: "POST", path: "/api/debug", serve: h.settings.ServeDebug},
+
+		{method: "POST", path: "/api/ingest", serve: h.ingest.ServeHTTP},
+	}
+}
+
+// api wraps an endpoint with the security headers, the access policy and,
+// for reads, the concurrency limit shared by every handler of the store.
+func (h *Handler) api(rt apiRoute) http.Handler {
+	read := rt.method == http.MethodGet
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w = auth.SecurityHeaders(w)
-		path := strings.TrimPrefix(r.URL.Path, h.cfg.handlers.BasePath)
-		if !h.policy.Authorize(w, r, path) {
+		if !rt.open && !h.policy.Authorize(w, r, rt.path) {
 			return
 		}
-		serve(w, r)
-	}
-}
-
-// apiH is api for a handler that needs the Handler.
-func apiH(serve func(h *Handler, w http.ResponseWriter, r *http.Request)) func(h *Handler, w http.ResponseWriter, r *http.Request) {
-	return func(h *Handler, w http.ResponseWriter, r *http.Request) {
-		api(func(w http.ResponseWriter, r *http.Request) { serve(h, w, r) })(h, w, r)
-	}
+		if read && !rt.open {
+			if !h.shared.reads.Enter() {
+				h.shared.reads.Refuse(w)
+				return
+			}
+			defer h.shared.reads.Leave()
+		}
+		rt.serve(w, r)
+	})
 }
 
 // socketIP returns the host part of a RemoteAddr.

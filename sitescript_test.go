@@ -39,7 +39,7 @@ func TestScript_EmbedsSiteSettingsAndExperimentsAfterWrites(t *testing.T) {
 		t.Errorf("other's configuration %s; want the banner only", cfg)
 	}
 
-	callManage(t, "PATCH", "/api/sites/shop", manageSecret, `{"consent_css":"button{color:red;background:url(x)}"}`)
+	callManage(t, "PATCH", "/_echelon/api/sites/shop", manageSecret, `{"consent_css":"button{color:red;background:url(x)}"}`)
 	cfg1, etag1 := get("shop")
 	if want := `{\"a\":1,\"c\":1,\"css\":\"button{color:red;background:/* blocked */x)}\"}`; cfg1 != want || etag1 == etag0 {
 		t.Errorf("after the PATCH: %s (etag changed %v); want %s", cfg1, etag1 != etag0, want)
@@ -48,18 +48,18 @@ func TestScript_EmbedsSiteSettingsAndExperimentsAfterWrites(t *testing.T) {
 		t.Errorf("other's configuration after shop's PATCH: %s", cfg)
 	}
 
-	callManage(t, "POST", "/api/experiments", manageSecret, checkoutExperiment)
+	callManage(t, "POST", "/_echelon/api/experiments", manageSecret, checkoutExperiment)
 	if cfg, _ := get("shop"); cfg != cfg1 {
 		t.Errorf("a draft experiment is in the script: %s", cfg)
 	}
-	callManage(t, "PATCH", "/api/experiments/checkout", manageSecret, `{"status":"active"}`)
+	callManage(t, "PATCH", "/_echelon/api/experiments/checkout", manageSecret, `{"status":"active"}`)
 	// Every site's script carries every active experiment.
 	for _, site := range []string{"shop", "other"} {
 		if cfg, _ := get(site); !strings.Contains(cfg, `\"x\":{\"checkout\":[100,[\"green\",3],[\"control\",1]]}`) {
 			t.Errorf("%s after activating: %s", site, cfg)
 		}
 	}
-	callManage(t, "PATCH", "/api/experiments/checkout", manageSecret, `{"status":"paused"}`)
+	callManage(t, "PATCH", "/_echelon/api/experiments/checkout", manageSecret, `{"status":"paused"}`)
 	if cfg, _ := get("shop"); strings.Contains(cfg, "checkout") {
 		t.Errorf("a paused experiment is still in the script: %s", cfg)
 	}

@@ -82,8 +82,8 @@ func addRecords(t *testing.T, dir string, views []storage.View, events []storage
 func TestStatsAPI_AuthAndErrors(t *testing.T) {
 	startCaddy(t, "secret "+testSecret)
 	paths := []string{
-		"/api/stats/overview?site_id=s", "/api/stats/dashboard?site_id=s",
-		"/api/stats/realtime?site_id=s", "/api/stats/summary",
+		"/_echelon/api/stats/overview?site_id=s", "/_echelon/api/stats/dashboard?site_id=s",
+		"/_echelon/api/stats/realtime?site_id=s", "/_echelon/api/stats/summary",
 	}
 	for _, p := range paths {
 		for _, tok := range []string{"", "wrong"} {
@@ -114,7 +114,7 @@ func TestStatsAPI_AuthAndErrors(t *testing.T) {
 
 func TestStatsAPI_NoAuthConfigured(t *testing.T) {
 	startCaddy(t, "")
-	status, _, raw := apiCall(t, "GET", "/api/stats/overview?site_id=s", "", "")
+	status, _, raw := apiCall(t, "GET", "/_echelon/api/stats/overview?site_id=s", "", "")
 	if status != 401 || raw != `{"error":"unauthorized","message":"Auth must be configured"}` {
 		t.Fatalf("%d %s", status, raw)
 	}
@@ -122,18 +122,18 @@ func TestStatsAPI_NoAuthConfigured(t *testing.T) {
 
 func TestStatsAPI_PublicModeReadsWithoutCredentialsAndHidesBuffers(t *testing.T) {
 	startCaddy(t, "public_mode\n\t\tsecret "+testSecret)
-	status, v, _ := apiCall(t, "GET", "/api/stats/summary", "", "")
+	status, v, _ := apiCall(t, "GET", "/_echelon/api/stats/summary", "", "")
 	if status != 200 {
 		t.Fatalf("summary in public mode: %d", status)
 	}
 	if got := keysOf(t, v); !slices.Equal(got, []string{"last_24h", "live", "sites"}) {
 		t.Errorf("public summary keys %v, want last_24h, live and sites (no buffers)", got)
 	}
-	status, _, raw := apiCall(t, "POST", "/api/stats/summary", "", "")
+	status, _, raw := apiCall(t, "POST", "/_echelon/api/stats/summary", "", "")
 	if status != 405 {
 		t.Errorf("POST summary: %d %s", status, raw)
 	}
-	status, _, _ = apiCall(t, "GET", "/api/stats/overview?site_id=s", "", "")
+	status, _, _ = apiCall(t, "GET", "/_echelon/api/stats/overview?site_id=s", "", "")
 	if status != 200 {
 		t.Errorf("overview in public mode: %d", status)
 	}
@@ -160,7 +160,7 @@ func TestStatsAPI_ShapesAndCounts(t *testing.T) {
 		{CreatedAt: now.Add(-time.Minute), SiteID: "shop", VisitorID: "bbbbbbbbbbbbbbbb", EventType: "click"},
 	})
 
-	status, v, raw := apiCall(t, "GET", "/api/stats/overview?site_id=shop&days=abc", "", testSecret)
+	status, v, raw := apiCall(t, "GET", "/_echelon/api/stats/overview?site_id=shop&days=abc", "", testSecret)
 	if status != 200 {
 		t.Fatalf("overview: %d %s", status, raw)
 	}
@@ -195,16 +195,16 @@ func TestStatsAPI_ShapesAndCounts(t *testing.T) {
 	if trend := o["daily_trend"].([]any); len(trend) != 2 || trend[0].(map[string]any)["date"] != yesterday.Format(time.DateOnly) {
 		t.Errorf("daily_trend %v: yesterday and today, ascending", trend)
 	}
-	if status, v, _ := apiCall(t, "GET", "/api/stats/overview?site_id=shop&days=1", "", testSecret); status != 200 || v.(map[string]any)["visits"] != 3.0 {
+	if status, v, _ := apiCall(t, "GET", "/_echelon/api/stats/overview?site_id=shop&days=1", "", testSecret); status != 200 || v.(map[string]any)["visits"] != 3.0 {
 		t.Errorf("days=1 covers yesterday and today (no gap before the rollup): %v", v)
 	}
 
-	status, v, raw = apiCall(t, "GET", "/api/stats/realtime?site_id=shop", "", testSecret)
+	status, v, raw = apiCall(t, "GET", "/_echelon/api/stats/realtime?site_id=shop", "", testSecret)
 	if status != 200 || raw != `{"site_id":"shop","active_visitors":1,"pageviews":2,"active_paths":[{"path":"/","views":1},{"path":"/pricing","views":1}]}` {
 		t.Errorf("realtime: %d %s", status, raw)
 	}
 
-	status, v, raw = apiCall(t, "GET", "/api/stats/dashboard?site_id=shop", "", testSecret)
+	status, v, raw = apiCall(t, "GET", "/_echelon/api/stats/dashboard?site_id=shop", "", testSecret)
 	if status != 200 {
 		t.Fatalf("dashboard: %d", status)
 	}
@@ -231,7 +231,7 @@ func TestStatsAPI_ShapesAndCounts(t *testing.T) {
 		}
 	}
 
-	status, v, raw = apiCall(t, "GET", "/api/stats/summary", "", testSecret)
+	status, v, raw = apiCall(t, "GET", "/_echelon/api/stats/summary", "", testSecret)
 	if status != 200 {
 		t.Fatalf("summary %d", status)
 	}

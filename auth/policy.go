@@ -64,7 +64,7 @@ func (p *Policy) Authenticate(r *http.Request) Credential {
 }
 
 // Authorize decides an /api/* request (api.md §2 steps 1–5). path is the
-// request path with any base path already stripped. On refusal it writes the
+// endpoint's path after admin_path ("/api/health"). On refusal it writes the
 // JSON error and returns false; on success it writes nothing.
 //
 // OPTIONS is not handled here: the caller answers every OPTIONS with 204 and

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -95,23 +94,9 @@ func (c *Campaigns) create(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pathID is the URL-decoded path segment after prefix, cut to 128 bytes.
-func pathID(r *http.Request, prefix string) string {
-	esc := r.URL.EscapedPath()
-	i := strings.LastIndex(esc, prefix)
-	if i < 0 {
-		return ""
-	}
-	id, err := url.PathUnescape(esc[i+len(prefix):])
-	if err != nil {
-		id = esc[i+len(prefix):]
-	}
-	return truncateRunes(id, 128)
-}
-
 // ServeItem answers PATCH {"status"} and DELETE /api/campaigns/:id.
 func (c *Campaigns) ServeItem(w http.ResponseWriter, r *http.Request) {
-	id := pathID(r, "/api/campaigns/")
+	id := routeID(r)
 	var ok bool
 	var err error
 	var reply map[string]string

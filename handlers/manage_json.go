@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -44,15 +43,10 @@ func readObjectBody(w http.ResponseWriter, r *http.Request, limit int64, fields 
 	return true
 }
 
-// routeID is the last segment of the request path (the :id of a route),
-// URL-decoded and cut to 128 characters (api.md §2).
+// routeID is the {id} path value of the route, URL-decoded and cut to 128
+// characters.
 func routeID(r *http.Request) string {
-	p := r.URL.EscapedPath()
-	seg := p[strings.LastIndexByte(p, '/')+1:]
-	if u, err := url.PathUnescape(seg); err == nil {
-		seg = u
-	}
-	return truncateRunes(validUTF8(seg), 128)
+	return truncateRunes(validUTF8(r.PathValue("id")), 128)
 }
 
 // numberOf reads a JSON number, or a string holding one, as JavaScript's

@@ -122,7 +122,7 @@ func consentSteps(t *testing.T, ctx context.Context, answer string) (ck []string
 func consentServer(t *testing.T) *server {
 	t.Helper()
 	srv := startServer(t, "cookie_consent", "secret "+e2eSecret)
-	siteAPI(t, "PATCH", "/api/sites/e2e", `{"consent_css":":host{background:rgb(1, 2, 3)}.x{background:url(https://evil.example/x.png)}"}`)
+	siteAPI(t, "PATCH", "/_echelon/api/sites/e2e", `{"consent_css":":host{background:rgb(1, 2, 3)}.x{background:url(https://evil.example/x.png)}"}`)
 	return srv
 }
 
@@ -175,13 +175,13 @@ func TestSite_ConsentDeclinedSetsNoCookie(t *testing.T) {
 func experimentServer(t *testing.T) *server {
 	t.Helper()
 	srv := startServer(t, "secret "+e2eSecret)
-	siteAPI(t, "POST", "/api/experiments", `{"experiment_id":"checkout","name":"Checkout","metric_event_type":"signup","variants":[
+	siteAPI(t, "POST", "/_echelon/api/experiments", `{"experiment_id":"checkout","name":"Checkout","metric_event_type":"signup","variants":[
 		{"variant_id":"control","name":"Blue","weight":1,"is_control":true},{"variant_id":"green","name":"Green","weight":3}]}`)
-	siteAPI(t, "POST", "/api/experiments", `{"experiment_id":"half","name":"Half","metric_event_type":"x","allocation_percent":50,"variants":[
+	siteAPI(t, "POST", "/_echelon/api/experiments", `{"experiment_id":"half","name":"Half","metric_event_type":"x","allocation_percent":50,"variants":[
 		{"variant_id":"a","name":"A","weight":1},{"variant_id":"b","name":"B","weight":1}]}`)
-	siteAPI(t, "POST", "/api/experiments", `{"experiment_id":"draft","name":"Draft","metric_event_type":"x","variants":[{"variant_id":"a","name":"A","weight":1}]}`)
-	siteAPI(t, "PATCH", "/api/experiments/checkout", `{"status":"active"}`)
-	siteAPI(t, "PATCH", "/api/experiments/half", `{"status":"active"}`)
+	siteAPI(t, "POST", "/_echelon/api/experiments", `{"experiment_id":"draft","name":"Draft","metric_event_type":"x","variants":[{"variant_id":"a","name":"A","weight":1}]}`)
+	siteAPI(t, "PATCH", "/_echelon/api/experiments/checkout", `{"status":"active"}`)
+	siteAPI(t, "PATCH", "/_echelon/api/experiments/half", `{"status":"active"}`)
 	return srv
 }
 
@@ -243,7 +243,7 @@ func TestSite_ExperimentStableAndWeighted(t *testing.T) {
 	settle(t, ctx, 300*time.Millisecond)
 
 	// Each page load recorded one exposure, tagged for the stats.
-	results := siteAPI(t, "GET", "/api/stats/experiments?experiment_id=checkout", "")
+	results := siteAPI(t, "GET", "/_echelon/api/stats/experiments?experiment_id=checkout", "")
 	_, stored := srv.stored()
 	evs := decodeEvents(t, stored)
 	exposures := ofType(evs, "experiment_exposure")

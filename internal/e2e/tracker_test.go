@@ -157,7 +157,7 @@ func TestTracker_NavigationKeepsPathQueryAndUTM(t *testing.T) {
 	ctx := newTab(t)
 	srv := startServer(t, "secret e2e-secret")
 	// Views keep UTM fields only for an active campaign of their site.
-	req, _ := http.NewRequest("POST", origin+"/api/campaigns", strings.NewReader(`{"id":"spring","name":"Spring","utm_campaign":"spring","site_id":"`+site+`"}`))
+	req, _ := http.NewRequest("POST", origin+"/_echelon/api/campaigns", strings.NewReader(`{"id":"spring","name":"Spring","utm_campaign":"spring","site_id":"`+site+`"}`))
 	req.Header.Set("Authorization", "Bearer e2e-secret")
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusCreated {
 		t.Fatalf("register the campaign: %v %v", res, err)
