@@ -251,7 +251,7 @@ func TestStatsAPI_ShapesAndCounts(t *testing.T) {
 	if len(hourly) != 24 || sum != 2 {
 		t.Errorf("hourly_views %v: want 24 buckets holding the 2 clean views", hourly)
 	}
-	if status, v, raw = apiCall(t, "GET", "/api/stats/summary?minutes=1", "", testSecret); status != 200 ||
+	if status, v, raw = apiCall(t, "GET", "/_echelon/api/stats/summary?minutes=1", "", testSecret); status != 200 ||
 		!strings.Contains(raw, `"live":{"minutes":1,`) {
 		t.Errorf("summary?minutes=1: %d %s", status, raw)
 	}
