@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/echelon-analytics/caddy-echelon/internal/seed"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
@@ -293,5 +294,40 @@ func TestDashboard_UnknownPathIsAPage(t *testing.T) {
 	if res.StatusCode != 404 || !strings.Contains(body, "<h1>Not Found</h1>") ||
 		!strings.HasPrefix(res.Header.Get("Content-Security-Policy"), "default-src 'none'") || res.Header.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("unknown page: %d %v", res.StatusCode, res.Header)
+	}
+}
+
+// dashboardBudget is the most the dashboard page may weigh, its HTML (SVG
+// charts included), CSS and JavaScript together, uncompressed.
+const dashboardBudget = 60 << 10
+
+// TestDashboard_PageWeight: the dashboard of a busy seeded site (every
+// list full, 20 recent visitors and events, 60 + 24 + 31 chart buckets)
+// weighs at most 60 KB with its stylesheet and script.
+func TestDashboard_PageWeight(t *testing.T) {
+	dir := startProxied(t, "")
+	if _, err := seed.Write(sharedOf(t, dir).store, seed.Options{Site: "busy", Days: 30, Views: 30000, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	bearer := http.Header{"Authorization": {"Bearer s3cret"}}
+	res, page := dashDo(t, "GET", "/_echelon/?site_id=busy&days=30", nil, bearer)
+	if res.StatusCode != 200 || strings.Count(page, "<tr>") < 100 {
+		t.Fatalf("dashboard: %d, %d table rows (want a full page)", res.StatusCode, strings.Count(page, "<tr>"))
+	}
+	total := len(page)
+	assets := regexp.MustCompile(`(?:href|src)="(/_echelon/static/[^"]+\.(?:css|js)[^"]*)"`).FindAllStringSubmatch(page, -1)
+	if len(assets) != 2 {
+		t.Fatalf("want one stylesheet and one script, found %v", assets)
+	}
+	for _, a := range assets {
+		res, body := dashDo(t, "GET", a[1], nil, nil)
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: %d", a[1], res.StatusCode)
+		}
+		total += len(body)
+	}
+	t.Logf("dashboard %d bytes: HTML %d, CSS and JS %d", total, len(page), total-len(page))
+	if total > dashboardBudget {
+		t.Errorf("the dashboard weighs %d bytes with its CSS and JS, over the %d budget", total, dashboardBudget)
 	}
 }

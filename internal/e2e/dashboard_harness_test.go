@@ -50,9 +50,15 @@ var dashHash = func() string {
 	return "pbkdf2$1000$" + base64.StdEncoding.EncodeToString(salt) + "$" + base64.StdEncoding.EncodeToString(key)
 }()
 
+// telemetryOrigin is a second origin of the test server (another host
+// name, so the dashboard's cookies do not reach it) where an echelon block
+// on the same store receives the dashboard's telemetry.
+var telemetryOrigin = strings.Replace(origin, "localhost", "127.0.0.1", 1)
+
 // startDashboard seeds a store with 30 days of two sites' history, as
 // `caddy echelon seed` does, and loads Caddy with the dashboard on it.
-func startDashboard(t *testing.T, directives ...string) {
+// With telemetry, the dashboard reports to telemetryOrigin.
+func startDashboard(t *testing.T, telemetry bool, directives ...string) {
 	t.Helper()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
@@ -75,6 +81,11 @@ func startDashboard(t *testing.T, directives ...string) {
 	if err := os.WriteFile(filepath.Join(root, "index.html"), []byte("<!doctype html><title>site</title><p>site"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	receiver := ""
+	if telemetry {
+		directives = append(directives, "telemetry_url "+telemetryOrigin)
+		receiver = fmt.Sprintf("%s {\n\techelon {\n\t\tdb_path %s\n\t\tadmin_path off\n\t\trate_limit_max 0\n\t}\n\troot * %s\n\tfile_server\n}\n", telemetryOrigin, db, root)
+	}
 	load(t, globalOptions+fmt.Sprintf(`
 %s {
 	echelon {
@@ -83,12 +94,14 @@ func startDashboard(t *testing.T, directives ...string) {
 		username %s
 		password_hash %s
 		rate_limit_max 0
+		view_flush 200ms
+		event_flush 200ms
 		%s
 	}
 	root * %s
 	file_server
 }
-`, origin, db, dashSecret, dashUser, dashHash, strings.Join(directives, "\n\t\t"), root))
+%s`, origin, db, dashSecret, dashUser, dashHash, strings.Join(directives, "\n\t\t"), root, receiver))
 	t.Cleanup(func() { load(t, globalOptions+origin+" {\n\trespond \"gone\" 200\n}\n") })
 }
 
@@ -134,11 +147,12 @@ func apiSend(t *testing.T, method, path, body string) {
 	}
 }
 
-// watcher collects what must not happen on a dashboard page.
+// watcher collects what must not happen on a dashboard page, and the
+// URLs (with bodies) of the requests made.
 type watcher struct {
 	mu       sync.Mutex
 	problems []string
-	requests int
+	requests []string
 }
 
 func (w *watcher) add(format string, args ...any) {
@@ -157,11 +171,15 @@ func (w *watcher) take() []string {
 }
 
 // watch starts recording console errors, exceptions, failed requests,
-// answers of 400 or more and requests to any host but the test server's.
-func watch(t *testing.T, ctx context.Context) *watcher {
+// answers of 400 or more and requests to any host but the test server's
+// (and the hosts of also).
+func watch(t *testing.T, ctx context.Context, also ...string) *watcher {
 	t.Helper()
 	w := &watcher{}
-	host := strings.TrimPrefix(origin, "http://")
+	hosts := map[string]bool{strings.TrimPrefix(origin, "http://"): true}
+	for _, o := range also {
+		hosts[strings.TrimPrefix(o, "http://")] = true
+	}
 	err := chromedp.Listen(ctx, func(ev any) {
 		switch e := ev.(type) {
 		case *runtime.EventExceptionThrown:
@@ -176,9 +194,9 @@ func watch(t *testing.T, ctx context.Context) *watcher {
 			}
 		case *network.EventRequestWillBeSent:
 			w.mu.Lock()
-			w.requests++
+			w.requests = append(w.requests, e.Request.URL+" "+requestBody(e.Request))
 			w.mu.Unlock()
-			if u, err := url.Parse(e.Request.URL); err == nil && u.Host != host && u.Scheme != "data" {
+			if u, err := url.Parse(e.Request.URL); err == nil && !hosts[u.Host] && u.Scheme != "data" {
 				w.add("request to another host: %s", e.Request.URL)
 			}
 		case *network.EventResponseReceived:
@@ -195,6 +213,22 @@ func watch(t *testing.T, ctx context.Context) *watcher {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// requestBody is a request's posted body, as far as the event carries it.
+func requestBody(r *network.Request) string {
+	var b strings.Builder
+	for _, e := range r.PostDataEntries {
+		b.Write(e.Bytes)
+	}
+	return b.String()
+}
+
+// sent returns the requests made so far.
+func (w *watcher) sent() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.requests...)
 }
 
 // clean fails the test with whatever the watcher saw since the last call.

@@ -36,7 +36,7 @@ var dashPages = []struct{ path, name string }{
 // photographed in the three themes and in dark mode (ECHELON_SCREENSHOTS
 // keeps the PNGs).
 func TestDashboard_Browser(t *testing.T) {
-	startDashboard(t)
+	startDashboard(t, false)
 	apiSend(t, "POST", "/api/perf", `[{"category":"build","metric":"binary_size","value":41.2,"unit":"MB","branch":"main"},
 		{"category":"build","metric":"binary_size","value":41.9,"unit":"MB","branch":"main"},
 		{"category":"bench","metric":"beacon_ratio","value":0.72,"unit":"x"}]`)
@@ -94,6 +94,14 @@ func TestDashboard_Browser(t *testing.T) {
 		t.Errorf("the blocked seventh attempt, with the right password, logged in: %q", got)
 	}
 	w.clean(t, "failed logins")
+
+	// Without telemetry_url no page asked for a tracker, a beacon or an
+	// event endpoint.
+	for _, r := range w.sent() {
+		if u, err := url.Parse(strings.Fields(r)[0]); err == nil && (strings.HasSuffix(u.Path, "/b.gif") || strings.HasSuffix(u.Path, "/e") || strings.HasSuffix(u.Path, "/ea.js")) {
+			t.Errorf("telemetry sent without telemetry_url: %s", r)
+		}
+	}
 }
 
 // checkPages visits every page and compares its figures with the API's.
