@@ -154,6 +154,7 @@ type Handler struct {
 	stats     *handlers.Stats
 	campaigns *handlers.Campaigns
 	ingest    *handlers.Ingest
+	lists     *handlers.Lists
 
 	// mux routes the dashboard and the API under admin_path; nil when
 	// admin_path is off. notFound answers unknown dashboard paths.
@@ -239,6 +240,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Now:        time.Now,
 	}
 	h.campaigns = &handlers.Campaigns{Store: sh.store, Now: time.Now}
+	h.lists = &handlers.Lists{Store: sh.store}
 	h.ingest = &handlers.Ingest{Store: sh.store, Now: time.Now, Window: time.Duration(cfg.botRetentionDays) * 24 * time.Hour}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,

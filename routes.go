@@ -199,6 +199,12 @@ func (h *Handler) apiRoutes() []apiRoute {
 		{method: "POST", path: "/api/debug", serve: h.settings.ServeDebug},
 
 		{method: "POST", path: "/api/ingest", serve: h.ingest.ServeHTTP},
+
+		// The dashboard's lists (handlers/lists.go).
+		{method: "GET", path: "/api/visitors", serve: h.lists.ServeVisitors},
+		{method: "GET", path: "/api/visitors/{id}", serve: byID(h.lists.ServeVisitor)},
+		{method: "GET", path: "/api/pageviews", serve: h.lists.ServePageviews},
+		{method: "GET", path: "/api/events", serve: h.lists.ServeEvents},
 	}
 }
 

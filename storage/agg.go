@@ -304,11 +304,15 @@ func (a *aggregator) rederive(site string, day Day, excluded map[string]struct{}
 		return ok && visitor != ""
 	}
 	err := a.rows(site, day, func(v *View) {
-		if !skip(v.VisitorID) {
+		if skip(v.VisitorID) {
+			st.viewRow(v)
+		} else {
 			st.view(v)
 		}
 	}, func(e *Event) {
-		if !skip(e.VisitorID) {
+		if skip(e.VisitorID) {
+			st.eventRow(e)
+		} else {
 			st.event(e)
 		}
 	})

@@ -15,10 +15,10 @@ type dayState struct {
 	visitors map[string]*visitorState
 
 	total, hours *counter
-	minutes      [1440]*counter                    // by minute of the day; id = minute
-	values       [dimMinute]map[string]*counter    // one-part values by dim
-	pairs        [dimMinute]map[[2]string]*counter // values with a second part
-	nextID       int32                             // the next value's id
+	minutes      [1440]*counter                   // by minute of the day; id = minute
+	values       [dimCount]map[string]*counter    // one-part values by dim
+	pairs        [dimCount]map[[2]string]*counter // values with a second part
+	nextID       int32                            // the next value's id
 	// screens are the dimResol counters by screen size, which skips
 	// formatting the "WxH" label of every view.
 	screens map[[2]int]*counter

@@ -40,8 +40,30 @@ func hourOf(ms int64) int {
 	return int((sec%86400+86400)%86400) / 3600
 }
 
+// viewRow counts one stored view in the row totals. view does it too; a
+// re-derived day calls it alone for the views of excluded visitors, which
+// the rows still hold.
+func (st *dayState) viewRow(v *View) {
+	if v.BotScore >= 0 && v.BotScore < 50 {
+		st.touch(st.total)[tViewRows]++
+	} else {
+		st.touch(st.total)[tViewRowsOther]++
+	}
+}
+
+// eventRow is viewRow for events, which are also counted by type.
+func (st *dayState) eventRow(e *Event) {
+	f := rClean
+	if e.BotScore < 0 || e.BotScore >= 50 {
+		f = rOther
+	}
+	st.touch(st.total)[tEventRows+f]++
+	st.touch(st.value(dimEvRows, e.EventType, ""))[f]++
+}
+
 // view folds one stored view, of st's site and day, into st.
 func (st *dayState) view(v *View) {
+	st.viewRow(v)
 	ms := v.CreatedAt.UnixMilli()
 	h := hourOf(ms)
 	tot := st.touch(st.total)
@@ -132,6 +154,7 @@ func (st *dayState) view(v *View) {
 
 // event folds one stored event, of st's site and day, into st.
 func (st *dayState) event(e *Event) {
+	st.eventRow(e)
 	switch {
 	case e.BotScore >= 50:
 		st.touch(st.total)[tBotEvents]++

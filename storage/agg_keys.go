@@ -47,6 +47,17 @@ const (
 	dimCmpEvT byte = 21 // event campaign ("" = none) × event type
 	dimCmpEvs byte = 22 // event campaign ("" = none); all clean events
 	dimMinute byte = 23 // value: minute of the day, 2 bytes; minuteFields; deleted by the daily maintenance
+	dimEvRows byte = 24 // stored events by type, any score or visitor; rowFields
+
+	dimCount = 25 // the number of dims
+)
+
+// Fields of dimEvRows: stored rows, counted whatever their visitor
+// (exclusions do not apply), split by the retention that purges them.
+const (
+	rClean = iota // scoring 0–49
+	rOther        // scoring ≥ 50 or < 0
+	rowFields
 )
 
 // Fields of dimMinute, the live counters of the dashboard's last hour.
@@ -96,6 +107,13 @@ const (
 	tEvVisitors         // distinct visitors with a clean event
 	tBotEvents          // events scoring ≥ 50
 	tOtherEvents        // events scoring < 0 (ingested)
+	// Stored rows, whatever their visitor (exclusions do not apply), for
+	// the list pages' totals: clean (0–49) and other scores, which
+	// retention purges apart.
+	tViewRows
+	tViewRowsOther
+	tEventRows
+	tEventRowsOther
 	totalFields
 )
 
@@ -233,6 +251,8 @@ func fieldsOf(dim byte) int {
 		return hoursFields
 	case dimMinute:
 		return minuteFields
+	case dimEvRows:
+		return rowFields
 	}
 	return valueFields
 }

@@ -275,6 +275,7 @@ func (s *Store) setRows(wb *badger.WriteBatch, t *recordTable, n int, ref func(i
 	// block's bytes stay contiguous.
 	blocks := make([]byte, 0, 140*n)
 	index := newLogSegment(t.log.table, n)
+	index.attrs = t.rows == tableViews
 	var scratch []byte
 	var site string
 	// The open block: where its key and value start in blocks, its row
@@ -315,7 +316,11 @@ func (s *Store) setRows(wb *badger.WriteBatch, t *recordTable, n int, ref func(i
 		scratch = encode(scratch[:0], i)
 		blocks = appendBlockRow(blocks, prev, *r.id, scratch)
 		rows, prev = rows+1, *r.id
-		if r.visitor != "" {
+		switch {
+		case r.visitor == "":
+		case r.view != nil:
+			index.addView(r.site, r.visitor, *r.id, r.view)
+		default:
 			index.add(r.site, r.visitor, *r.id)
 		}
 	}

@@ -161,7 +161,7 @@ func importViews(t *testing.T, s *Store, views []View) {
 	defer wb.Cancel()
 	logged, err := s.setRows(wb, &s.views, len(views), func(i int) recordRef {
 		v := &views[i]
-		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil}
+		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil, v}
 	}, func(dst []byte, i int) []byte { return EncodeView(dst, &views[i]) }, true)
 	if err != nil {
 		t.Fatal(err)

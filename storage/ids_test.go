@@ -136,8 +136,8 @@ func TestOpen_ChecksTheKeyLayout(t *testing.T) {
 			}
 			return txn.Set(binary.BigEndian.AppendUint64([]byte{0x05}, 1), []byte("\x00\x00\x00\x00\x00\x00\x00\x01a"))
 		}, "key layout 1"},
-		{"layout 2 (a key per row)", func(txn *badger.Txn) error { return txn.Set(metaLayout, []byte{2}) }, "key layout 02, want 4"},
-		{"unknown layout", func(txn *badger.Txn) error { return txn.Set(metaLayout, []byte{9}) }, "key layout 09, want 4"},
+		{"layout 2 (a key per row)", func(txn *badger.Txn) error { return txn.Set(metaLayout, []byte{2}) }, "key layout 02, want 5"},
+		{"unknown layout", func(txn *badger.Txn) error { return txn.Set(metaLayout, []byte{9}) }, "key layout 09, want 5"},
 		{"layout 1 identity only", func(txn *badger.Txn) error { return txn.Delete(metaLayout) }, ""},
 	}
 	for _, tt := range tests {

@@ -33,7 +33,7 @@ func (s *Store) ImportViews(views []View) error {
 	}
 	ref := func(i int) recordRef {
 		v := &views[i]
-		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil}
+		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil, v}
 	}
 	s.importMu.Lock()
 	defer s.importMu.Unlock()
@@ -66,7 +66,7 @@ func (s *Store) ImportEvents(events []Event) error {
 	}
 	ref := func(i int) recordRef {
 		e := &events[i]
-		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID, e}
+		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID, e, nil}
 	}
 	s.importMu.Lock()
 	defer s.importMu.Unlock()

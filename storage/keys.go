@@ -58,10 +58,13 @@ var (
 // field before the id in row and visitor keys, id index tables and Badger
 // sequences for ids; layout 2 had one key per row where layout 3 stores
 // blocks of rows (blocks.go); layout 3 had one visitor index key per row
-// where layout 4 has chunks and an index log (visitorindex.go). Open
-// upgrades layout 3 in place (its index keys are valid chunks) and refuses
-// any other.
-const layoutVersion byte = 4
+// where layout 4 has chunks and an index log (visitorindex.go); layout 5
+// adds the visitor summaries (summaries.go), the view attributes in the
+// views' index log and the row totals in the day counters. Open upgrades
+// layouts 3 and 4 in place (layout 3's index keys are valid chunks; the
+// summaries and row totals are derived from the rows) and refuses any
+// other.
+const layoutVersion byte = 5
 
 func siteMetaKey(site string) []byte {
 	k := make([]byte, 0, len(metaSitePrefix)+len(site))

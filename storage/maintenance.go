@@ -182,6 +182,10 @@ func (s *Store) purge(m *Maintenance, now time.Time) (views, events int, err err
 			return views, events, err
 		}
 	}
+	// The list pages count the retained rows from the day counters.
+	if err := s.setRetentionCut(DayOf(cleanCut), DayOf(botCut)); err != nil {
+		return views, events, err
+	}
 	// The experiment index follows the events (its entries carry the day
 	// of their last event); perf metrics follow the raw-row retention
 	// (api.md §9).
@@ -313,6 +317,15 @@ func (s *Store) purgeBlocks(table, index byte, site string, cleanCut, botCut tim
 		// readers, a row without its entry would be lost to them.
 		if err := s.unindex(index, gone); err != nil {
 			return n, err
+		}
+		if index == tableVisitorViews {
+			visitors := make([]string, 0, len(gone))
+			for v := range gone {
+				visitors = append(visitors, v)
+			}
+			if err := s.resummarize(site, visitors); err != nil {
+				return n, err
+			}
 		}
 		if !more {
 			return n, nil

@@ -46,6 +46,10 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 	if err := s.syncIndexes(); err != nil {
 		return res, fmt.Errorf("raise scores: %w", err)
 	}
+	// The visitors' summaries are updated in the raise's transaction.
+	s.sum.mu.Lock()
+	defer s.sum.mu.Unlock()
+	raised := map[string]int{}
 	txn := s.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	mark, err := scoreIndexed(txn)
@@ -77,7 +81,7 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 			return res, fmt.Errorf("raise scores: %w", err)
 		}
 		for _, id := range ids {
-			changed, err := raiseRow(txn, tableViews, r.Site, id, r, set, viewCodec, viewReindexer(w, mark, r.Site, vid, id))
+			changed, err := raiseRow(txn, tableViews, r.Site, id, r, set, viewCodec, raisedTo(raised, vid, viewReindexer(w, mark, r.Site, vid, id)))
 			if err != nil {
 				return res, fmt.Errorf("raise scores: view: %w", err)
 			}
@@ -102,10 +106,22 @@ func (s *Store) RaiseScores(r Raise) (RaiseResult, error) {
 			}
 		}
 	}
+	if err := s.raiseSummaries(txn, set, r.Site, raised); err != nil {
+		return res, fmt.Errorf("raise scores: %w", err)
+	}
 	if err := txn.Commit(); err != nil {
 		return res, fmt.Errorf("raise scores: commit: %w", err)
 	}
 	return res, nil
+}
+
+// raisedTo wraps a raise's after function so that it also records the
+// visitor's highest new score in raised.
+func raisedTo(raised map[string]int, visitor string, after func(old, new int) error) func(old, new int) error {
+	return func(old, new int) error {
+		raised[visitor] = max(raised[visitor], new)
+		return after(old, new)
+	}
 }
 
 // rowCodec reads a stored record's score and detail and gives back a way
@@ -246,6 +262,9 @@ func (s *Store) markBounces(site string, visitors []string, now time.Time) (int,
 		return 0, fmt.Errorf("bounces of %s: %w", site, err)
 	}
 	n := 0
+	s.sum.mu.Lock()
+	defer s.sum.mu.Unlock()
+	raised := map[string]int{}
 	err := s.db.Update(func(txn *badger.Txn) error {
 		mark, err := scoreIndexed(txn)
 		if err != nil {
@@ -269,7 +288,7 @@ func (s *Store) markBounces(site string, visitors []string, now time.Time) (int,
 				if id < from || id >= to {
 					continue
 				}
-				changed, err := raiseRow(txn, tableViews, site, id, r, txn.Set, viewCodec, viewReindexer(w, mark, site, vid, id))
+				changed, err := raiseRow(txn, tableViews, site, id, r, txn.Set, viewCodec, raisedTo(raised, vid, viewReindexer(w, mark, site, vid, id)))
 				if err != nil {
 					return err
 				}
@@ -278,7 +297,7 @@ func (s *Store) markBounces(site string, visitors []string, now time.Time) (int,
 				}
 			}
 		}
-		return nil
+		return s.raiseSummaries(txn, txn.Set, site, raised)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("bounces of %s: %w", site, err)

@@ -60,6 +60,9 @@ type Store struct {
 	scanOnly bool
 
 	exp experimentState // experiments.go
+
+	budgets listBudgets  // of the list queries (lists.go)
+	sum     summaryState // the visitor summaries (summaries.go)
 }
 
 // recordTable is one record kind's tables and id source.
@@ -86,17 +89,29 @@ func Open(opt Options) (*Store, error) {
 		views:   recordTable{rows: tableViews, visitors: tableVisitorViews, lastID: metaLastViewID, log: indexLog{table: tableViewIndexLog}},
 		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID, log: indexLog{table: tableEventIndexLog}},
 		writers: make(map[*Writer]struct{}),
+		budgets: listBudgets{scan: listScanBudget, count: countBudget},
 	}
 	s.agg = newAggregator(db, opt.CounterPersist, s.dayRows)
 	err = s.load()
 	if err == nil {
 		err = s.loadCampaigns()
 	}
-	// A crash leaves the index log of the last flushes unmerged.
+	// A crash leaves the index log of the last flushes unmerged. The
+	// summaries it feeds are maintained only once they are known complete.
+	if err == nil {
+		err = s.db.View(func(txn *badger.Txn) error {
+			state, ok, err := listState(txn)
+			s.sum.ready.Store(ok && state == listReady)
+			return err
+		})
+	}
 	for _, t := range []*recordTable{&s.views, &s.events} {
 		if err == nil {
 			_, err = s.mergeIndex(t)
 		}
+	}
+	if err == nil {
+		err = s.openLists()
 	}
 	if err != nil {
 		db.Close()
@@ -161,8 +176,9 @@ func checkLayout(txn *badger.Txn) error {
 			switch {
 			case len(v) == 1 && v[0] == layoutVersion:
 				return nil
-			case len(v) == 1 && v[0] == 3:
-				// Layout 3's index keys are one-id chunks of layout 4.
+			case len(v) == 1 && (v[0] == 3 || v[0] == 4):
+				// Layout 3's index keys are one-id chunks of layout 4;
+				// what layout 5 adds is derived from the rows (openLists).
 				upgrade = true
 				return nil
 			}
@@ -274,7 +290,7 @@ func (s *Store) removeWriter(w *Writer) {
 func (s *Store) writeViews(views []View) error {
 	return s.writeRecords(&s.views, len(views), func(i int) recordRef {
 		v := &views[i]
-		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil}
+		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil, v}
 	}, func(dst []byte, i int) []byte {
 		return EncodeView(dst, &views[i])
 	}, func(a *aggregator) error { return a.addViews(views) })
@@ -284,7 +300,7 @@ func (s *Store) writeViews(views []View) error {
 func (s *Store) writeEvents(events []Event) error {
 	return s.writeRecords(&s.events, len(events), func(i int) recordRef {
 		e := &events[i]
-		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID, e}
+		return recordRef{&e.ID, e.CreatedAt, e.SiteID, e.VisitorID, e, nil}
 	}, func(dst []byte, i int) []byte {
 		return EncodeEvent(dst, &events[i])
 	}, func(a *aggregator) error { return a.addEvents(events) })
@@ -296,6 +312,7 @@ type recordRef struct {
 	createdAt     time.Time
 	site, visitor string
 	event         *Event // nil for views; indexed for experiments
+	view          *View  // nil for events; its attributes go to the index log
 }
 
 // writeRecords stores n records of table t: ref(i) gives record i's key

@@ -28,10 +28,13 @@ import (
 // appends the batch's (site, visitor, id) entries to the index log, in the
 // same batch as the rows, so the index is exactly as durable as they are:
 //
-//	log table(1) | firstID(8)  →  { uvarint(len(site)) site | token(visitor) | varint(id − previous id) }…
+//	log table(1) | firstID(8)  →  [ 0x00 0x01 ] { uvarint(len(site)) site | token(visitor) | varint(id − previous id) [ attrs ] }…
 //
 // (a site length of 0 repeats the previous entry's site; at most
-// segmentEntries entries a key). mergeIndex folds the log into chunks, one
+// segmentEntries entries a key). The views' log (layout 5) starts with
+// 0x00 0x01, which no entry starts with, and each of its entries carries
+// the view's attributes that the visitor summaries keep (summaries.go:
+// appendViewAttrs). mergeIndex folds the log into chunks, one
 // per visitor, site and day, and deletes the segments it folded: when a
 // table has mergeEntries entries waiting or mergeEvery has passed (the
 // writer checks after each flush; an import checks after its batch), at
@@ -85,11 +88,19 @@ func splitKeyToken(b []byte) (token, rest []byte, ok bool) {
 	return b[:end], b[end:], true
 }
 
+// logAttrsHeader starts a segment whose entries carry view attributes.
+var logAttrsHeader = []byte{0, 1}
+
 // decodeSegment calls fn for each entry of a segment value, with the
-// visitor's key token (appendKeyToken); site and token alias val.
-func decodeSegment(val []byte, fn func(site, token []byte, id uint64)) error {
+// visitor's key token (appendKeyToken) and, in a views segment, the view's
+// attributes (else nil); site, token and attrs alias val.
+func decodeSegment(val []byte, fn func(site, token []byte, id uint64, attrs []byte)) error {
 	var site []byte
 	var id uint64
+	withAttrs := bytes.HasPrefix(val, logAttrsHeader)
+	if withAttrs {
+		val = val[len(logAttrsHeader):]
+	}
 	for len(val) > 0 {
 		n, k := binary.Uvarint(val)
 		if k <= 0 || n > uint64(len(val)-k) || n == 0 && site == nil {
@@ -110,7 +121,13 @@ func decodeSegment(val []byte, fn func(site, token []byte, id uint64)) error {
 		}
 		val = val[k:]
 		id += uint64(d)
-		fn(site, token, id)
+		var attrs []byte
+		if withAttrs {
+			if attrs, val, ok = splitViewAttrs(val); !ok {
+				return fmt.Errorf("index log: %w", errTruncated)
+			}
+		}
+		fn(site, token, id, attrs)
 	}
 	return nil
 }
@@ -118,6 +135,7 @@ func decodeSegment(val []byte, fn func(site, token []byte, id uint64)) error {
 // logSegment collects one flush's index entries into segment values.
 type logSegment struct {
 	table    byte
+	attrs    bool   // entries carry view attributes (addView)
 	buf      []byte // keys and values, one after the other
 	start    int    // where the open segment's key starts in buf, -1: none
 	entries  int    // in the open segment
@@ -139,12 +157,22 @@ func (l *logSegment) add(site, visitor string, id uint64) {
 		l.start = len(l.buf)
 		l.buf = append(l.buf, l.table)
 		l.buf = binary.BigEndian.AppendUint64(l.buf, id)
+		if l.attrs {
+			l.buf = append(l.buf, logAttrsHeader...)
+		}
 		l.prevSite, l.prevID, l.entries = "", 0, 0
 	}
 	l.buf = appendLogEntry(l.buf, site, l.prevSite, visitor, id, l.prevID)
 	l.prevSite, l.prevID = site, id
 	l.entries++
 	l.total++
+}
+
+// addView adds a view's entry with its attributes (a segment made with
+// attrs set).
+func (l *logSegment) addView(site, visitor string, id uint64, v *View) {
+	l.add(site, visitor, id)
+	l.buf = appendViewAttrs(l.buf, v)
 }
 
 func (l *logSegment) close() {
@@ -173,6 +201,7 @@ type chunkGroup struct {
 	token []byte // the visitor's key token
 	site  string
 	ids   []uint64
+	sum   *summaryGroup // the visitor's summary of the pass, when kept
 }
 
 // chunkGroups gathers log entries into chunks without allocating per
@@ -181,9 +210,13 @@ type chunkGroups struct {
 	byKey   map[string]*chunkGroup // day(4) | site | 0x00 | token
 	sites   map[string]string      // interned site ids
 	scratch []byte
+	// sums, when set, gathers the views' summaries too (summaries.go):
+	// a chunk group finds its visitor's summary group once.
+	sums *summaryGroups
 }
 
-func (c *chunkGroups) add(site, token []byte, id uint64) {
+// add adds one log entry; attrs are its view attributes (or nil).
+func (c *chunkGroups) add(site, token []byte, id uint64, attrs []byte) {
 	day := unixDay(idTime(id))
 	k := binary.BigEndian.AppendUint32(c.scratch[:0], uint32(day))
 	k = append(k, site...)
@@ -199,9 +232,15 @@ func (c *chunkGroups) add(site, token []byte, id uint64) {
 		}
 		key := string(k)
 		g = &chunkGroup{token: []byte(key[len(key)-len(token):]), site: s}
+		if c.sums != nil {
+			g.sum = c.sums.group(site, token)
+		}
 		c.byKey[key] = g
 	}
 	g.ids = append(g.ids, id)
+	if g.sum != nil {
+		g.sum.add(id, attrs)
+	}
 }
 
 // appendChunk appends the value of a chunk of ids (sorted, at least one).
@@ -360,6 +399,11 @@ func (s *Store) mergeIndex(t *recordTable) (int, error) {
 // and maxPassSegments segments; more reports that segments are left.
 func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 	groups := chunkGroups{byKey: make(map[string]*chunkGroup), sites: make(map[string]string)}
+	var sums *summaryGroups // the views' summaries, once they are complete (summaries.go)
+	if t == &s.views && s.sum.ready.Load() {
+		sums = newSummaryGroups()
+		groups.sums = sums
+	}
 	var segments [][]byte
 	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: []byte{t.log.table}})
@@ -371,8 +415,8 @@ func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 			}
 			item := it.Item()
 			err := item.Value(func(v []byte) error {
-				return decodeSegment(v, func(site, token []byte, id uint64) {
-					groups.add(site, token, id)
+				return decodeSegment(v, func(site, token []byte, id uint64, attrs []byte) {
+					groups.add(site, token, id, attrs)
 					n++
 				})
 			})
@@ -406,6 +450,18 @@ func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 			return 0, false, err
 		}
 	}
+	if sums != nil {
+		// Dirty until the segments are gone: a crash in between would
+		// fold them twice (summaries.go).
+		s.sum.mu.Lock()
+		defer s.sum.mu.Unlock()
+		if err := s.setListState(listDirty); err != nil {
+			return 0, false, err
+		}
+		if err := s.applySummaries(wb, sums); err != nil {
+			return 0, false, err
+		}
+	}
 	if err := wb.Flush(); err != nil {
 		return 0, false, err
 	}
@@ -413,6 +469,11 @@ func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 	defer del.Cancel()
 	for _, k := range segments {
 		if err := del.Delete(k); err != nil {
+			return 0, false, err
+		}
+	}
+	if sums != nil {
+		if err := del.Set(metaListState, []byte{listReady}); err != nil {
 			return 0, false, err
 		}
 	}

@@ -297,7 +297,7 @@ func TestVisitorIndex_SegmentAndChunkRoundTrip(t *testing.T) {
 		t.Fatalf("logSegment value differs from the entries appended")
 	}
 	var out []entry
-	if err := decodeSegment(val, func(site, token []byte, id uint64) {
+	if err := decodeSegment(val, func(site, token []byte, id uint64, _ []byte) {
 		out = append(out, entry{string(site), string(token), id})
 	}); err != nil {
 		t.Fatal(err)
@@ -330,7 +330,7 @@ func TestVisitorIndex_SegmentsSplit(t *testing.T) {
 	}
 	n := 0
 	for _, d := range l.done {
-		if err := decodeSegment(l.buf[d[0]+9:d[1]], func([]byte, []byte, uint64) { n++ }); err != nil {
+		if err := decodeSegment(l.buf[d[0]+9:d[1]], func([]byte, []byte, uint64, []byte) { n++ }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -344,7 +344,7 @@ func FuzzDecodeIndexValues(f *testing.F) {
 	f.Add([]byte{0, 0, 0}, []byte("a\x00\x00"))
 	f.Add([]byte{5, 'a'}, []byte("a\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"))
 	f.Fuzz(func(t *testing.T, segment, chunk []byte) {
-		_ = decodeSegment(segment, func(site, _ []byte, _ uint64) {
+		_ = decodeSegment(segment, func(site, _ []byte, _ uint64, _ []byte) {
 			if len(site) == 0 {
 				t.Fatal("entry without a site")
 			}

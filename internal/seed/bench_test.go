@@ -20,32 +20,7 @@ import (
 //
 //	go test ./internal/seed -run '^$' -bench Queries -benchtime 200x
 func BenchmarkQueries(b *testing.B) {
-	large := 1_000_000
-	if n, err := strconv.Atoi(os.Getenv("ECHELON_BENCH_LARGE")); err == nil && n > 0 {
-		large = n
-	}
-	dir := b.TempDir()
-	st, err := storage.Open(storage.Options{Dir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	end := time.Date(2026, 11, 20, 15, 30, 0, 0, time.UTC)
-	for _, s := range []struct {
-		site  string
-		views int
-	}{{"small", 10_000}, {"large", large}} {
-		if _, err := Write(st, Options{Site: s.site, Days: 30, Views: s.views, End: end, Seed: 3}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	// As with `caddy echelon seed` followed by Caddy: close, then serve.
-	if err := st.Close(); err != nil {
-		b.Fatal(err)
-	}
-	if st, err = storage.Open(storage.Options{Dir: dir}); err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st, end := benchStore(b)
 	queries := []struct {
 		name string
 		run  func(site string) (any, error)
@@ -82,4 +57,39 @@ func BenchmarkQueries(b *testing.B) {
 		b.ReportMetric(big, q.name+"-1M-p50-µs")
 		b.ReportMetric(big/max(small, 1), q.name+"-1M/10k")
 	}
+}
+
+// benchStore seeds, in a fresh directory, a 10,000-view site "small" and a
+// 1,000,000-view site "large" (ECHELON_BENCH_LARGE changes it), 30 days
+// each ending at the returned time, then closes and reopens the store as
+// `caddy echelon seed` followed by Caddy would. The store closes when the
+// benchmark ends.
+func benchStore(b *testing.B) (*storage.Store, time.Time) {
+	b.Helper()
+	large := 1_000_000
+	if n, err := strconv.Atoi(os.Getenv("ECHELON_BENCH_LARGE")); err == nil && n > 0 {
+		large = n
+	}
+	dir := b.TempDir()
+	st, err := storage.Open(storage.Options{Dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	end := time.Date(2026, 11, 20, 15, 30, 0, 0, time.UTC)
+	for _, s := range []struct {
+		site  string
+		views int
+	}{{"small", 10_000}, {"large", large}} {
+		if _, err := Write(st, Options{Site: s.site, Days: 30, Views: s.views, End: end, Seed: 3}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if st, err = storage.Open(storage.Options{Dir: dir}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st, end
 }
