@@ -92,7 +92,8 @@ func cookieLine(res *http.Response, name string) string {
 }
 
 // dashPages are every page of the dashboard that needs no id.
-var dashPages = []string{"/", "/sites", "/realtime", "/bots", "/bots/excluded", "/experiments", "/campaigns", "/perf", "/settings"}
+var dashPages = []string{"/", "/sites", "/realtime", "/visitors", "/pageviews", "/events", "/bots", "/bots/excluded",
+	"/experiments", "/campaigns", "/perf", "/settings"}
 
 // dashWrites are the dashboard's form posts, with a valid form each.
 var dashWrites = []struct {

@@ -38,7 +38,7 @@ func TestDashboard_PublicModeShowsEveryPageWithoutWriteControls(t *testing.T) {
 	if err := st.CreateCampaign(storage.Campaign{ID: "camp", Name: "Camp", UTMCampaign: "camp", SiteID: "shop"}, now); err != nil {
 		t.Fatal(err)
 	}
-	pages := append(dashPages, "/bots/bot0000000000001", "/experiments/exp", "/campaigns/camp")
+	pages := append(dashPages, "/bots/bot0000000000001", "/visitors/human00000000001", "/experiments/exp", "/campaigns/camp")
 	for _, p := range pages {
 		res, body := dashDo(t, "GET", "/_echelon"+p+"?site_id=shop", nil, nil)
 		if res.StatusCode != 200 {

@@ -18,7 +18,7 @@ var templateFS embed.FS
 // pageNames are the page templates; each defines "content" (and the
 // dashboard and realtime pages a "live" part of their own).
 var pageNames = []string{
-	"dashboard", "sites", "realtime",
+	"dashboard", "sites", "realtime", "visitors", "visitor", "pageviews", "events",
 	"bots", "botvisitor", "excluded", "experiments", "experiment", "campaigns", "campaign",
 	"perf", "settings", "login", "error",
 }
@@ -70,6 +70,7 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"query":    query,
 		"add":      func(a, b int) int { return a + b },
 		"spark":    sparkline,
+		"sel":      selectOf,
 	}
 }
 
@@ -169,6 +170,22 @@ func resolution(s string) string {
 		out += " (" + name + ")"
 	}
 	return out
+}
+
+// selectField is a list filter's select (the "filter" template).
+type selectField struct {
+	Name, Label, Value string
+	Options            [][2]string
+}
+
+// selectOf builds a select from its name, label, current value and
+// value, label pairs.
+func selectOf(name, label, value string, pairs ...string) selectField {
+	f := selectField{Name: name, Label: label, Value: value}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		f.Options = append(f.Options, [2]string{pairs[i], pairs[i+1]})
+	}
+	return f
 }
 
 // query builds "?k=v&…" from pairs, leaving out empty values.
