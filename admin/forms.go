@@ -29,6 +29,9 @@ func (d *Dashboard) back(f url.Values, fallback string) string {
 		strings.ContainsAny(b, "\\\r\n") {
 		return fallback
 	}
+	if u, err := url.Parse(b); err != nil || u.Scheme != "" || u.Host != "" {
+		return fallback
+	}
 	return b
 }
 
