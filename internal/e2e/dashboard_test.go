@@ -368,7 +368,7 @@ func themes(t *testing.T, ctx context.Context, w *watcher, dir string) {
 	if err := writeFile(dir, "dashboard-phone-top.png", png); err != nil {
 		t.Fatal(err)
 	}
-	viewport(t, ctx, 1280, 900, "light")
+	viewport(t, ctx, 1280, 1500, "light")
 	open(t, ctx, "/?site_id="+dashSite)
 	png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
