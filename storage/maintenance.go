@@ -315,17 +315,8 @@ func (s *Store) purgeBlocks(table, index byte, site string, cleanCut, botCut tim
 		}
 		// After the rows: an index entry whose row is gone is skipped by
 		// readers, a row without its entry would be lost to them.
-		if err := s.unindex(index, gone); err != nil {
+		if err := s.unindexSummarized(index, site, gone); err != nil {
 			return n, err
-		}
-		if index == tableVisitorViews {
-			visitors := make([]string, 0, len(gone))
-			for v := range gone {
-				visitors = append(visitors, v)
-			}
-			if err := s.resummarize(site, visitors); err != nil {
-				return n, err
-			}
 		}
 		if !more {
 			return n, nil

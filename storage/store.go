@@ -102,6 +102,11 @@ func Open(opt Options) (*Store, error) {
 		err = s.db.View(func(txn *badger.Txn) error {
 			state, ok, err := listState(txn)
 			s.sum.ready.Store(ok && state == listReady)
+			if err == nil {
+				var gen uint64
+				gen, err = summaryGen(txn)
+				s.sum.gen.Store(gen)
+			}
 			return err
 		})
 	}

@@ -6,26 +6,35 @@ import (
 	"sync/atomic"
 )
 
-// Visitor summaries (key layout 5): one record per visitor and site over
-// its retained views, for the Visitors page, and the same record keyed by
-// view count, for its sort by views:
+// Visitor summaries (key layout 5): what the Visitors page shows of one
+// visitor on one site over its retained views. A summary lives twice: as
+// the trailer of the visitor's last index chunk on the site (the chunk
+// with the highest first id; visitorindex.go), where a lookup by visitor
+// finds it with one seek, and as the value of its entry in the by-views
+// index, for the sort by views:
 //
-//	tableVisitorSummaries(1) | site | 0x00 | token(visitor)               →  summary
-//	tableVisitorsByViews(1)  | site | 0x00 | views(4) | token(visitor)    →  summary
-//	"\x00visitors/" + site                                               →  uvarint(summaries of the site)
+//	chunk trailer:            uvarint(generation) | summary
+//	tableVisitorsByViews(1) | site | 0x00 | views(4) | token(visitor)  →  summary
+//	"\x00visitors/" + site                                             →  uvarint(visitors of the site)
 //
 // summary: version(1)=1 | uvarint(views) | uvarint(first id) |
 // uvarint(last id − first id) | uvarint(Σ interaction ms) |
 // varint(max score) | flags(1: returning) | the latest view's device, OS,
 // browser and country as tokens (token.go; "" is a raw token of length 0).
+// The generation is the store's, set at random by each rebuild.
 //
-// The summaries are maintained where the visitor index is folded
-// (visitorindex.go): the views' index log carries each view's attributes
-// (appendViewAttrs), and a merge pass, besides writing chunks, adds its
-// entries to the summaries of their visitors: one read and, per visitor
-// and pass, three writes (the summary, the by-views entry moved).
-// Nothing of this runs on the beacon path or the writer's flush, which
-// only appends the attributes to the log entries it already writes.
+// The summaries are maintained where the visitor index is folded: the
+// views' index log carries each view's attributes (appendViewAttrs), and
+// a merge pass, which writes a chunk per visitor, site and day anyway,
+// finds the visitor's stored summary with one seek, adds its entries,
+// writes the result as the trailer of the last chunk it writes, and moves
+// the by-views entry: one key more per visitor and pass (two for a
+// visitor seen in an earlier pass: the old entry's deletion). Each key
+// costs several µs in Badger, so that is the whole price; nothing of it
+// runs on the beacon path or in the writer's flush, which only appends
+// the attributes to the log entries it already writes. A trailer of
+// another generation than the store's (metaSummaryGen) is ignored, which
+// is how a rebuild starts afresh without rewriting every chunk first.
 //
 // Retention purge re-derives the summaries of the visitors it took rows
 // from (resummarize), and score raises lift their visitors' maximum
@@ -36,13 +45,11 @@ import (
 // segments, so a crash in between, which would fold the segments again,
 // leaves the mark; Open then rebuilds the summaries from the rows. Open
 // also builds them for a store of an older layout.
-const (
-	tableVisitorSummaries byte = 0x35
-	tableVisitorsByViews  byte = 0x36
-)
+const tableVisitorsByViews byte = 0x36
 
 var (
 	metaVisitorCount = []byte("\x00visitors/")
+	metaSummaryGen   = []byte("\x00visitor-summaries/generation")
 	// metaListState: absent = build the list indexes (row counters and
 	// summaries) at Open; listDirty = rebuild the summaries; listReady.
 	metaListState = []byte("\x00lists")
@@ -57,8 +64,13 @@ const (
 
 // summaryState is what the store holds for the summaries.
 type summaryState struct {
-	mu    sync.Mutex  // serialises read-modify-writes of summaries
-	ready atomic.Bool // the summaries are complete: merges maintain them
+	mu    sync.Mutex    // serialises read-modify-writes of summaries
+	ready atomic.Bool   // the summaries are complete: merges maintain them
+	gen   atomic.Uint64 // the trailers' generation (metaSummaryGen)
+	// known and recent spare merge passes most lookups
+	// (summaries_known.go); guarded by mu.
+	known  *knownVisitors
+	recent map[string]recentSummary
 }
 
 // appendViewAttrs appends what a visitor summary takes from a view:
@@ -258,14 +270,6 @@ func (v *visitorSummary) merge(o *visitorSummary) {
 	v.active += o.active
 	v.maxScore = max(v.maxScore, o.maxScore)
 	v.returning = v.returning || o.returning
-}
-
-func summaryKey(site string, token []byte) []byte {
-	k := make([]byte, 0, len(site)+2+len(token))
-	k = append(k, tableVisitorSummaries)
-	k = append(k, site...)
-	k = append(k, 0)
-	return append(k, token...)
 }
 
 func appendByViewsKey(k []byte, site string, views uint64, token []byte) []byte {

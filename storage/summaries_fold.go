@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,6 +23,10 @@ type summaryGroup struct {
 	site  string
 	token []byte
 	sum   visitorSummary
+	// last is the pass's chunk of the visitor and site with the highest
+	// first id (nil in a rebuild): it gets the trailer when no stored
+	// chunk comes after it.
+	last *chunkGroup
 }
 
 func newSummaryGroups() *summaryGroups {
@@ -66,49 +71,177 @@ func (grp *summaryGroup) add(id uint64, attrs []byte) {
 // emptyAttrTokens are four empty strings.
 var emptyAttrTokens = []byte{tokRaw, tokRaw, tokRaw, tokRaw}
 
-// applySummaries adds the groups to the stored summaries, setting the new
-// records in wb; the caller holds s.sum.mu until wb is flushed. Keys and
-// values come from one arena that only grows (as in mergePass).
-func (s *Store) applySummaries(wb *badger.WriteBatch, g *summaryGroups) error {
+// appendTrailer appends the chunk trailer of a summary.
+func appendTrailer(dst []byte, gen uint64, sum *visitorSummary) []byte {
+	dst = binary.AppendUvarint(dst, gen)
+	return sum.encode(dst)
+}
+
+// parseTrailer reads a chunk trailer; ok is false for one of another
+// generation.
+func parseTrailer(b []byte, gen uint64) (visitorSummary, bool, error) {
+	g, n := binary.Uvarint(b)
+	if n <= 0 {
+		return visitorSummary{}, false, errBadSummary
+	}
+	if g != gen {
+		return visitorSummary{}, false, nil
+	}
+	sum, err := decodeSummary(b[n:])
+	return sum, err == nil, err
+}
+
+// lastChunk is a visitor's last stored chunk on a site and its summary.
+type lastChunk struct {
+	key    []byte // nil: the visitor has no chunk on the site
+	ids    []uint64
+	sum    visitorSummary // when hasSum
+	hasSum bool
+}
+
+// summaryFinder finds visitors' last chunks and summaries: one reverse
+// iterator over the views' index, a seek per visitor.
+type summaryFinder struct {
+	it  *badger.Iterator
+	gen uint64
+	key []byte
+}
+
+func newSummaryFinder(txn *badger.Txn, gen uint64) *summaryFinder {
+	return &summaryFinder{it: txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{tableVisitorViews}}), gen: gen}
+}
+
+func (f *summaryFinder) close() { f.it.Close() }
+
+// find returns the last chunk of the visitor (its key token) on site.
+// The result is a copy.
+func (f *summaryFinder) find(token []byte, site string) (lastChunk, error) {
+	prefix := append(append(f.key[:0], tableVisitorViews), token...)
+	f.key = binary.BigEndian.AppendUint64(prefix, 1<<64-1)
+	prefix = f.key[:len(prefix)]
+	for f.it.Seek(f.key); f.it.Valid(); f.it.Next() {
+		item := f.it.Item()
+		key := item.Key()
+		if !bytes.HasPrefix(key, prefix) {
+			break
+		}
+		if len(key) != len(prefix)+8 {
+			return lastChunk{}, fmt.Errorf("%w: %x", errBadKey, key)
+		}
+		var lc lastChunk
+		var match bool
+		err := item.Value(func(v []byte) error {
+			s, ids, trailer, err := decodeChunkTrailer(keyID(key), v, nil)
+			if err != nil || s != site {
+				return err
+			}
+			match = true
+			lc.key, lc.ids = item.KeyCopy(nil), ids
+			if trailer != nil {
+				var sum visitorSummary
+				if sum, lc.hasSum, err = parseTrailer(trailer, f.gen); lc.hasSum {
+					lc.sum = sum
+					lc.sum.tokens = bytes.Clone(sum.tokens)
+				}
+			}
+			return err
+		})
+		if err != nil || match {
+			return lc, err
+		}
+	}
+	return lastChunk{}, nil
+}
+
+// foldSummaries adds the groups' views to the stored summaries. For each
+// visitor and site it finds the stored summary (in the recent cache, as
+// none when the known filter says so, else with a seek), merges, and puts
+// the result as a trailer on the last chunk: the pass's own last chunk
+// (grp.last.trailer, written by the caller) when it comes after every
+// stored one, else the stored last chunk, rewritten in wb. It moves the
+// by-views entries and counts new visitors in wb. The caller holds
+// s.sum.mu until wb is flushed. Keys and values come from an arena that
+// only grows (as in mergePass).
+func (s *Store) foldSummaries(wb *badger.WriteBatch, g *summaryGroups) error {
 	if len(g.byKey) == 0 {
 		return nil
 	}
-	fresh := map[string]uint64{} // site → visitors new to it
-	buf := make([]byte, 0, 96*len(g.byKey))
-	set := func(build func([]byte) []byte, val []byte) error {
-		start := len(buf)
-		buf = build(buf)
-		return wb.Set(buf[start:len(buf):len(buf)], val)
+	if s.sum.recent == nil {
+		s.sum.recent = make(map[string]recentSummary)
 	}
+	gen := s.sum.gen.Load()
+	fresh := map[string]int64{} // site → visitors new to it
+	buf := make([]byte, 0, 96*len(g.byKey))
+	piece := func(start int) []byte { return buf[start:len(buf):len(buf)] }
 	return s.db.View(func(txn *badger.Txn) error {
-		for _, grp := range g.byKey {
-			key := summaryKey(grp.site, grp.token)
-			old, found, err := readSummary(txn, key)
-			if err != nil {
-				return err
-			}
-			sum := grp.sum
-			if found {
-				if err := wb.Delete(appendByViewsKey(nil, grp.site, old.views, grp.token)); err != nil {
+		f := newSummaryFinder(txn, gen)
+		defer f.close()
+		for key, grp := range g.byKey {
+			var lc lastChunk
+			var lastFirst uint64 // first id of the stored last chunk, 0 if none
+			looked := false
+			if r, ok := s.sum.recent[key]; ok {
+				lc, lastFirst = lastChunk{sum: r.sum, hasSum: true}, r.last
+			} else if s.sum.known == nil || s.sum.known.mayHave(grp.site, grp.token) {
+				var err error
+				if lc, err = f.find(grp.token, grp.site); err != nil {
 					return err
 				}
-				old.merge(&sum)
-				sum = old
+				looked = true
+				if lc.key != nil {
+					lastFirst = keyID(lc.key)
+				}
+			}
+			sum := grp.sum
+			if lc.hasSum {
+				start := len(buf)
+				buf = appendByViewsKey(buf, grp.site, lc.sum.views, grp.token)
+				if err := wb.Delete(piece(start)); err != nil {
+					return err
+				}
+				lc.sum.merge(&sum)
+				sum = lc.sum
 			} else {
 				fresh[grp.site]++
 			}
 			start := len(buf)
 			buf = sum.encode(buf)
-			val := buf[start:len(buf):len(buf)]
-			if err := wb.Set(key, val); err != nil {
+			val := piece(start)
+			start = len(buf)
+			buf = appendByViewsKey(buf, grp.site, sum.views, grp.token)
+			if err := wb.Set(piece(start), val); err != nil {
 				return err
 			}
-			if err := set(func(b []byte) []byte { return appendByViewsKey(b, grp.site, sum.views, grp.token) }, val); err != nil {
-				return err
+			start = len(buf)
+			buf = appendTrailer(buf, gen, &sum)
+			trailer := piece(start)
+			carrier := lastFirst
+			switch {
+			case grp.last != nil && (lastFirst == 0 || grp.last.ids[0] >= lastFirst):
+				grp.last.trailer, carrier = trailer, grp.last.ids[0]
+			default:
+				// A stored chunk comes last (the pass imported older
+				// views, or it is a rebuild): it carries the trailer.
+				if !looked {
+					var err error
+					if lc, err = f.find(grp.token, grp.site); err != nil {
+						return err
+					}
+				}
+				if lc.key == nil {
+					continue // nothing is indexed to carry it
+				}
+				start = len(buf)
+				buf = appendChunkTrailer(buf, grp.site, lc.ids, trailer)
+				if err := wb.Set(lc.key, piece(start)); err != nil {
+					return err
+				}
+				carrier = keyID(lc.key)
 			}
+			s.remember(key, grp.site, grp.token, recentSummary{sum: sum, last: carrier})
 		}
 		for site, n := range fresh {
-			if err := addVisitorCount(txn, wb, site, int64(n)); err != nil {
+			if err := addVisitorCount(txn, wb, site, n); err != nil {
 				return err
 			}
 		}
@@ -116,34 +249,13 @@ func (s *Store) applySummaries(wb *badger.WriteBatch, g *summaryGroups) error {
 	})
 }
 
-// readSummary reads the summary at key (a copy).
-func readSummary(txn *badger.Txn, key []byte) (visitorSummary, bool, error) {
-	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return visitorSummary{}, false, nil
-	}
-	if err != nil {
-		return visitorSummary{}, false, err
-	}
-	val, err := item.ValueCopy(nil)
-	if err != nil {
-		return visitorSummary{}, false, err
-	}
-	sum, err := decodeSummary(val)
-	if err != nil {
-		return visitorSummary{}, false, fmt.Errorf("%x: %w", key, err)
-	}
-	return sum, true, nil
-}
-
 // addVisitorCount adds n to site's visitor count in wb.
 func addVisitorCount(txn *badger.Txn, wb *badger.WriteBatch, site string, n int64) error {
-	key := visitorCountKey(site)
 	cur, err := visitorCount(txn, site)
 	if err != nil {
 		return err
 	}
-	return wb.Set(key, binary.AppendUvarint(nil, uint64(max(0, int64(cur)+n))))
+	return wb.Set(visitorCountKey(site), binary.AppendUvarint(nil, uint64(max(0, int64(cur)+n))))
 }
 
 // visitorCount reads site's number of summaries.
@@ -188,4 +300,24 @@ func listState(txn *badger.Txn) (state byte, ok bool, err error) {
 		return nil
 	})
 	return state, err == nil, err
+}
+
+// summaryGen reads the trailers' generation (0 when unset).
+func summaryGen(txn *badger.Txn) (uint64, error) {
+	item, err := txn.Get(metaSummaryGen)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var g uint64
+	err = item.Value(func(v []byte) error {
+		var k int
+		if g, k = binary.Uvarint(v); k <= 0 || k != len(v) {
+			return fmt.Errorf("%q: %w", metaSummaryGen, errTruncated)
+		}
+		return nil
+	})
+	return g, err
 }

@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -27,7 +29,7 @@ func (s *Store) openLists() error {
 		return err
 	case ok && state == listReady:
 		s.sum.ready.Store(true)
-		return nil
+		return s.buildKnown(0)
 	case !ok:
 		if err := s.rederiveAll(); err != nil {
 			return fmt.Errorf("row counters: %w", err)
@@ -94,7 +96,8 @@ func (s *Store) rederiveAll() error {
 }
 
 // rebuildSummaries makes the summaries again from the stored views, in
-// passes of summaryPass views, and marks them ready.
+// passes of summaryPass views, and marks them ready. It starts a new
+// generation (random), so the trailers already stored count for nothing.
 func (s *Store) rebuildSummaries() error {
 	s.sum.mu.Lock()
 	defer s.sum.mu.Unlock()
@@ -102,7 +105,18 @@ func (s *Store) rebuildSummaries() error {
 	if err := s.setListState(listDirty); err != nil {
 		return err
 	}
-	for _, prefix := range [][]byte{{tableVisitorSummaries}, {tableVisitorsByViews}, metaVisitorCount} {
+	// A random generation: one that a lost or older meta key knew is
+	// not met again.
+	gen := rand.Uint64() | 1
+	err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(metaSummaryGen, binary.AppendUvarint(nil, gen))
+	})
+	if err != nil {
+		return err
+	}
+	s.sum.gen.Store(gen)
+	s.sum.known, s.sum.recent = newKnownVisitors(0), make(map[string]recentSummary)
+	for _, prefix := range [][]byte{{tableVisitorsByViews}, metaVisitorCount} {
 		if err := deletePrefix(s.db, prefix, nil); err != nil {
 			return err
 		}
@@ -113,11 +127,14 @@ func (s *Store) rebuildSummaries() error {
 		flush := func() error {
 			wb := s.db.NewWriteBatch()
 			defer wb.Cancel()
-			if err := s.applySummaries(wb, groups); err != nil {
+			if err := s.foldSummaries(wb, groups); err != nil {
 				return err
 			}
 			groups, n = newSummaryGroups(), 0
-			return wb.Flush()
+			if err := wb.Flush(); err != nil {
+				return err
+			}
+			return s.growKnown()
 		}
 		var ferr error
 		err := s.Views(site, time.Time{}, time.Unix(1<<40, 0), func(v *View) bool {
@@ -149,27 +166,64 @@ func (s *Store) rebuildSummaries() error {
 	return nil
 }
 
-// resummarize re-derives the summaries of visitors on site from the views
-// they have left (retention purge): a visitor left without views loses
-// its summary. It reads each visitor's index and remaining views.
-func (s *Store) resummarize(site string, visitors []string) error {
-	if len(visitors) == 0 || !s.sum.ready.Load() {
-		return nil
-	}
-	s.sum.mu.Lock()
-	defer s.sum.mu.Unlock()
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
+// lastChunks finds the last chunk and summary of visitors on site.
+func (s *Store) lastChunks(site string, visitors []string) (map[string]lastChunk, error) {
+	out := make(map[string]lastChunk, len(visitors))
 	err := s.db.View(func(txn *badger.Txn) error {
-		var removed int64
-		var attrs []byte
-		for _, visitor := range visitors {
-			token := appendKeyToken(nil, visitor)
-			key := summaryKey(site, token)
-			old, found, err := readSummary(txn, key)
+		f := newSummaryFinder(txn, s.sum.gen.Load())
+		defer f.close()
+		for _, v := range visitors {
+			lc, err := f.find(appendKeyToken(nil, v), site)
 			if err != nil {
 				return err
 			}
+			out[v] = lc
+		}
+		return nil
+	})
+	return out, err
+}
+
+// unindexSummarized is unindex (retention purge) followed, for the views'
+// index, by the re-derivation of the summaries of the visitors who lost
+// rows on site.
+func (s *Store) unindexSummarized(index byte, site string, gone map[string][]uint64) error {
+	if index != tableVisitorViews || len(gone) == 0 || !s.sum.ready.Load() {
+		return s.unindex(index, gone)
+	}
+	s.sum.mu.Lock()
+	defer s.sum.mu.Unlock()
+	visitors := make([]string, 0, len(gone))
+	for v := range gone {
+		visitors = append(visitors, v)
+	}
+	before, err := s.lastChunks(site, visitors)
+	if err != nil {
+		return err
+	}
+	if err := s.unindex(index, gone); err != nil {
+		return err
+	}
+	if err := s.resummarize(site, visitors, before); err != nil {
+		return err
+	}
+	// The filter cannot forget the visitors the purge removed.
+	return s.buildKnown(0)
+}
+
+// resummarize re-derives the summaries of visitors on site from the views
+// they have left (retention purge), given their summaries before
+// (lastChunks): a visitor left without views loses its summary. It reads
+// each visitor's index and remaining views. The caller holds s.sum.mu.
+func (s *Store) resummarize(site string, visitors []string, before map[string]lastChunk) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	gen := s.sum.gen.Load()
+	err := s.db.View(func(txn *badger.Txn) error {
+		var removed int64
+		var attrs []byte
+		var sums []visitorSummary
+		for _, visitor := range visitors {
 			entries, err := visitorEntries(txn, tableVisitorViews, visitor, site, 0, 1<<64-1)
 			if err != nil {
 				return err
@@ -189,29 +243,39 @@ func (s *Store) resummarize(site string, visitors []string) error {
 					return err
 				}
 			}
-			if found {
-				if err := wb.Delete(appendByViewsKey(nil, site, old.views, token)); err != nil {
+			sums = append(sums, sum)
+		}
+		f := newSummaryFinder(txn, gen)
+		defer f.close()
+		for i, visitor := range visitors {
+			token := appendKeyToken(nil, visitor)
+			old, sum := before[visitor], sums[i]
+			if old.hasSum {
+				if err := wb.Delete(appendByViewsKey(nil, site, old.sum.views, token)); err != nil {
 					return err
 				}
 			}
-			if sum.views == 0 {
-				if found {
-					removed++
-					if err := wb.Delete(key); err != nil {
-						return err
-					}
-				}
+			switch {
+			case sum.views == 0 && old.hasSum:
+				removed++
 				continue
-			}
-			if !found {
+			case sum.views == 0:
+				continue
+			case !old.hasSum:
 				removed--
 			}
 			val := sum.encode(nil)
-			if err := wb.Set(key, val); err != nil {
-				return err
-			}
 			if err := wb.Set(appendByViewsKey(nil, site, sum.views, token), val); err != nil {
 				return err
+			}
+			lc, err := f.find(token, site)
+			if err != nil {
+				return err
+			}
+			if lc.key != nil {
+				if err := wb.Set(lc.key, appendChunkTrailer(nil, site, lc.ids, appendTrailer(nil, gen, &sum))); err != nil {
+					return err
+				}
 			}
 		}
 		if removed == 0 {
@@ -230,25 +294,37 @@ func (s *Store) resummarize(site string, visitors []string) error {
 // score), inside a raise's transaction; the caller holds s.sum.mu until
 // it commits.
 func (s *Store) raiseSummaries(txn *badger.Txn, set func(k, v []byte) error, site string, raised map[string]int) error {
-	if !s.sum.ready.Load() {
+	if !s.sum.ready.Load() || len(raised) == 0 {
 		return nil
 	}
+	gen := s.sum.gen.Load()
+	type change struct {
+		lc    lastChunk
+		token []byte
+	}
+	var changes []change
+	f := newSummaryFinder(txn, gen)
 	for visitor, score := range raised {
 		token := appendKeyToken(nil, visitor)
-		key := summaryKey(site, token)
-		sum, found, err := readSummary(txn, key)
+		lc, err := f.find(token, site)
 		if err != nil {
+			f.close()
 			return err
 		}
-		if !found || sum.maxScore >= score {
-			continue
+		if lc.hasSum && lc.sum.maxScore < score {
+			lc.sum.maxScore = score
+			changes = append(changes, change{lc, token})
 		}
-		sum.maxScore = score
-		val := sum.encode(nil)
-		if err := set(key, val); err != nil {
+	}
+	// A read-write transaction allows one iterator at a time: the writes
+	// come after it is closed.
+	f.close()
+	for _, c := range changes {
+		delete(s.sum.recent, site+"\x00"+string(c.token))
+		if err := set(c.lc.key, appendChunkTrailer(nil, site, c.lc.ids, appendTrailer(nil, gen, &c.lc.sum))); err != nil {
 			return err
 		}
-		if err := set(appendByViewsKey(nil, site, sum.views, token), val); err != nil {
+		if err := set(appendByViewsKey(nil, site, c.lc.sum.views, c.token), c.lc.sum.encode(nil)); err != nil {
 			return err
 		}
 	}

@@ -144,15 +144,17 @@ func TestSummaries_RebuiltAfterACrashAndOnUpgrade(t *testing.T) {
 	}{
 		{"dirty", func(txn *badger.Txn) error {
 			// As if a pass had folded some views twice.
-			key := summaryKey("a", appendKeyToken(nil, "0000000000000001"))
-			item, err := txn.Get(key)
-			if err != nil {
-				return err
-			}
-			val, _ := item.ValueCopy(nil)
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{tableVisitorsByViews}})
+			it.Rewind()
+			key := it.Item().KeyCopy(nil)
+			val, _ := it.Item().ValueCopy(nil)
+			it.Close()
 			sum, _ := decodeSummary(val)
 			sum.views += 5
-			if err := txn.Set(key, sum.encode(nil)); err != nil {
+			if err := txn.Delete(key); err != nil {
+				return err
+			}
+			if err := txn.Set(appendByViewsKey(nil, "a", sum.views, key[len(key)-9:]), sum.encode(nil)); err != nil {
 				return err
 			}
 			return txn.Set(metaListState, []byte{listDirty})
@@ -161,7 +163,7 @@ func TestSummaries_RebuiltAfterACrashAndOnUpgrade(t *testing.T) {
 			if err := txn.Set(metaLayout, []byte{4}); err != nil {
 				return err
 			}
-			for _, prefix := range [][]byte{{tableVisitorSummaries}, {tableVisitorsByViews}, metaVisitorCount, {tableCounters}, metaListState} {
+			for _, prefix := range [][]byte{{tableVisitorsByViews}, metaVisitorCount, {tableCounters}, metaListState, metaSummaryGen} {
 				it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 				var keys [][]byte
 				for it.Rewind(); it.Valid(); it.Next() {
@@ -245,4 +247,26 @@ func FuzzDecodeSummary(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestKnownVisitors_NoFalseNegativesAndFills(t *testing.T) {
+	k := newKnownVisitors(0)
+	for i := range minKnownCap {
+		k.add("s", appendKeyToken(nil, fmt.Sprintf("%016x", i)))
+	}
+	if !k.full() {
+		t.Fatal("not full at its capacity")
+	}
+	misses, fp := 0, 0
+	for i := range minKnownCap {
+		if !k.mayHave("s", appendKeyToken(nil, fmt.Sprintf("%016x", i))) {
+			misses++
+		}
+		if k.mayHave("t", appendKeyToken(nil, fmt.Sprintf("%016x", i))) {
+			fp++
+		}
+	}
+	if misses != 0 || fp > minKnownCap/50 {
+		t.Fatalf("%d false negatives, %d false positives of %d", misses, fp, minKnownCap)
+	}
 }

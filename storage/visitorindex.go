@@ -202,6 +202,9 @@ type chunkGroup struct {
 	site  string
 	ids   []uint64
 	sum   *summaryGroup // the visitor's summary of the pass, when kept
+	// trailer, when set, is written after the ids: the visitor's summary
+	// on the site, on its last chunk (summaries.go).
+	trailer []byte
 }
 
 // chunkGroups gathers log entries into chunks without allocating per
@@ -245,35 +248,56 @@ func (c *chunkGroups) add(site, token []byte, id uint64, attrs []byte) {
 
 // appendChunk appends the value of a chunk of ids (sorted, at least one).
 func appendChunk(dst []byte, site string, ids []uint64) []byte {
+	return appendChunkTrailer(dst, site, ids, nil)
+}
+
+// appendChunkTrailer is appendChunk with a trailer (when not nil): a
+// delta of 0, which no id has, then the trailer's bytes. The views'
+// index keeps the visitor's summary there (summaries.go).
+func appendChunkTrailer(dst []byte, site string, ids []uint64, trailer []byte) []byte {
 	dst = append(dst, site...)
-	if len(ids) == 1 {
+	if len(ids) == 1 && trailer == nil {
 		return dst
 	}
 	dst = append(dst, 0)
 	for i := 1; i < len(ids); i++ {
 		dst = binary.AppendUvarint(dst, ids[i]-ids[i-1])
 	}
+	if trailer != nil {
+		dst = append(dst, 0)
+		dst = append(dst, trailer...)
+	}
 	return dst
 }
 
 // decodeChunk reads a chunk value whose key holds first.
 func decodeChunk(first uint64, val []byte, ids []uint64) (site string, _ []uint64, err error) {
+	site, ids, _, err = decodeChunkTrailer(first, val, ids)
+	return site, ids, err
+}
+
+// decodeChunkTrailer is decodeChunk that also returns the chunk's trailer
+// (nil when it has none), which aliases val.
+func decodeChunkTrailer(first uint64, val []byte, ids []uint64) (site string, _ []uint64, trailer []byte, err error) {
 	s, b, more := bytes.Cut(val, []byte{0})
 	ids = append(ids, first)
 	if !more {
-		return string(s), ids, nil
+		return string(s), ids, nil, nil
 	}
 	id := first
 	for len(b) > 0 {
 		d, n := binary.Uvarint(b)
-		if n <= 0 || d == 0 || id+d < id {
-			return "", nil, fmt.Errorf("index chunk %d: %w", first, errTruncated)
+		if n <= 0 || id+d < id {
+			return "", nil, nil, fmt.Errorf("index chunk %d: %w", first, errTruncated)
+		}
+		if d == 0 {
+			return string(s), ids, b[n:], nil
 		}
 		id += d
 		ids = append(ids, id)
 		b = b[n:]
 	}
-	return string(s), ids, nil
+	return string(s), ids, nil, nil
 }
 
 // indexEntry is one row of a visitor's history.
@@ -439,26 +463,39 @@ func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 	buf := make([]byte, 0, 32*n)
 	for _, g := range groups.byKey {
 		slices.Sort(g.ids)
-		ids := slices.Compact(g.ids)
-		start := len(buf)
-		buf = append(buf, t.visitors)
-		buf = append(buf, g.token...)
-		buf = binary.BigEndian.AppendUint64(buf, ids[0])
-		mid := len(buf)
-		buf = appendChunk(buf, g.site, ids)
-		if err := wb.Set(buf[start:mid:mid], buf[mid:len(buf):len(buf)]); err != nil {
-			return 0, false, err
+		g.ids = slices.Compact(g.ids)
+		if g.sum != nil && (g.sum.last == nil || g.ids[0] > g.sum.last.ids[0]) {
+			g.sum.last = g
 		}
 	}
 	if sums != nil {
 		// Dirty until the segments are gone: a crash in between would
-		// fold them twice (summaries.go).
+		// fold them twice (summaries.go). A pass that fails after this
+		// may have stored part of its summaries: they stay unmaintained
+		// (and the list of visitors unanswered) until Open rebuilds them.
 		s.sum.mu.Lock()
 		defer s.sum.mu.Unlock()
+		defer func() {
+			if err != nil {
+				s.sum.ready.Store(false)
+				s.forgetRecent()
+			}
+		}()
 		if err := s.setListState(listDirty); err != nil {
 			return 0, false, err
 		}
-		if err := s.applySummaries(wb, sums); err != nil {
+		if err := s.foldSummaries(wb, sums); err != nil {
+			return 0, false, err
+		}
+	}
+	for _, g := range groups.byKey {
+		start := len(buf)
+		buf = append(buf, t.visitors)
+		buf = append(buf, g.token...)
+		buf = binary.BigEndian.AppendUint64(buf, g.ids[0])
+		mid := len(buf)
+		buf = appendChunkTrailer(buf, g.site, g.ids, g.trailer)
+		if err := wb.Set(buf[start:mid:mid], buf[mid:len(buf):len(buf)]); err != nil {
 			return 0, false, err
 		}
 	}
@@ -477,7 +514,15 @@ func (s *Store) mergePass(t *recordTable) (n int, more bool, err error) {
 			return 0, false, err
 		}
 	}
-	return n, more, del.Flush()
+	if err := del.Flush(); err != nil {
+		return 0, false, err
+	}
+	if sums != nil {
+		if err := s.growKnown(); err != nil {
+			return 0, false, err
+		}
+	}
+	return n, more, nil
 }
 
 // unindex removes ids from visitors' chunks (retention purge): purged maps

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"cmp"
 	"container/heap"
 	"fmt"
@@ -84,13 +85,13 @@ func (s *Store) VisitorDetail(visitorID string, limit int) (VisitorDetail, error
 			d.FirstSeen, d.LastSeen = idTime(views.first), idTime(views.last)
 		}
 		devices := map[string]struct{}{}
-		token := appendKeyToken(nil, visitorID)
-		for _, site := range views.sites {
-			sum, found, err := readSummary(txn, summaryKey(site, token))
+		gen := s.sum.gen.Load()
+		for _, trailer := range views.trailers {
+			sum, ok, err := parseTrailer(trailer, gen)
 			if err != nil {
 				return err
 			}
-			if found {
+			if ok {
 				d.ActiveMS += int64(sum.active)
 				device, _, _, _ := sum.strings()
 				addTo(devices, device)
@@ -139,12 +140,15 @@ type visitorRows struct {
 	first, last uint64
 	sites       []string     // sorted
 	newest      []indexEntry // newest first
+	// trailers are the trailers of the last chunk of each site (views'
+	// index: the visitor's summaries there), by site.
+	trailers map[string][]byte
 }
 
 // newestOfVisitor walks visitor's index chunks: it counts the rows, finds
 // the first and last, the sites, and keeps the newest n.
 func newestOfVisitor(txn *badger.Txn, index byte, visitor string, n int) (visitorRows, error) {
-	var out visitorRows
+	out := visitorRows{trailers: map[string][]byte{}}
 	prefix := visitorPrefix(index, visitor)
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: prefix})
 	defer it.Close()
@@ -159,7 +163,12 @@ func newestOfVisitor(txn *badger.Txn, index byte, visitor string, n int) (visito
 		}
 		var site string
 		err := item.Value(func(v []byte) (err error) {
-			site, ids, err = decodeChunk(keyID(key), v, ids[:0])
+			var trailer []byte
+			site, ids, trailer, err = decodeChunkTrailer(keyID(key), v, ids[:0])
+			if err == nil {
+				// Chunks come in key order: the site's last one wins.
+				out.trailers[site] = bytes.Clone(trailer)
+			}
 			return err
 		})
 		if err != nil {

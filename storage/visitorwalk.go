@@ -94,7 +94,7 @@ func (s *Store) countVisitors(txn *badger.Txn, sites []string, q *VisitorQuery) 
 	}
 	examined, matched := 0, 0
 	for _, site := range sites {
-		prefix := append(append([]byte{tableVisitorSummaries}, site...), 0)
+		prefix := append(append([]byte{tableVisitorsByViews}, site...), 0)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 		for it.Rewind(); it.Valid(); it.Next() {
 			if examined == s.budgets.count {
@@ -103,7 +103,11 @@ func (s *Store) countVisitors(txn *badger.Txn, sites []string, q *VisitorQuery) 
 			}
 			examined++
 			item := it.Item()
-			token := item.Key()[len(prefix):]
+			if len(item.Key()) < len(prefix)+5 {
+				it.Close()
+				return Total{}, fmt.Errorf("%w: %x", errBadKey, item.Key())
+			}
+			token := item.Key()[len(prefix)+4:]
 			var row VisitorRow
 			err := item.Value(func(v []byte) (err error) {
 				row, err = s.summaryRow(site, token, v)
@@ -155,6 +159,8 @@ func (s *Store) visitorsByTime(txn *badger.Txn, sites []string, q *VisitorQuery,
 		found bool
 	}
 	seen := map[string]*known{} // site | 0x00 | visitor → its summary
+	f := newSummaryFinder(txn, s.sum.gen.Load())
+	defer f.close()
 	var key []byte
 	examined := 0
 	for len(w.rows) <= r.limit {
@@ -179,12 +185,11 @@ func (s *Store) visitorsByTime(txn *badger.Txn, sites []string, q *VisitorQuery,
 		key = append(append(append(key[:0], site...), 0), v.VisitorID...)
 		k := seen[string(key)]
 		if k == nil {
-			k = &known{}
-			token := appendKeyToken(nil, v.VisitorID)
-			var err error
-			if k.sum, k.found, err = readSummary(txn, summaryKey(site, token)); err != nil {
+			lc, err := f.find(appendKeyToken(nil, v.VisitorID), site)
+			if err != nil {
 				return err
 			}
+			k = &known{sum: lc.sum, found: lc.hasSum}
 			seen[string(key)] = k
 		}
 		anchor := k.sum.first
