@@ -189,6 +189,10 @@ func TestDashboard_SessionCookiesCSRFAndLogout(t *testing.T) {
 			t.Errorf("%s: %q, want %q", name, got, want)
 		}
 	}
+	res, _ = dashDo(t, "GET", "/_echelon/bots?site_id=*", nil, nil, sess)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/_echelon/sites" || cookieLine(res, "echelon_site") != "" {
+		t.Errorf("the site select's All sites: %d %s, want the All sites page and the site kept", res.StatusCode, res.Header.Get("Location"))
+	}
 	site, days := &http.Cookie{Name: "echelon_site", Value: "shop"}, &http.Cookie{Name: "echelon_days", Value: "7"}
 	res, body = dashDo(t, "GET", "/_echelon/", nil, nil, sess, site, days)
 	if cookieLine(res, "echelon_site") != "" || !strings.Contains(body, "<option selected>shop</option>") ||
@@ -329,5 +333,18 @@ func TestDashboard_PageWeight(t *testing.T) {
 	t.Logf("dashboard %d bytes: HTML %d, CSS and JS %d", total, len(page), total-len(page))
 	if total > dashboardBudget {
 		t.Errorf("the dashboard weighs %d bytes with its CSS and JS, over the %d budget", total, dashboardBudget)
+	}
+}
+
+// TestDashboard_TimesInDisplayTimezone: pages show times in
+// display_timezone, the API keeps UTC.
+func TestDashboard_TimesInDisplayTimezone(t *testing.T) {
+	dir := startProxied(t, "display_timezone Asia/Kolkata")
+	at := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Minute)
+	addRecords(t, dir, []storage.View{{CreatedAt: at, SiteID: "shop", VisitorID: "v000000000000009", Path: "/tz"}}, nil)
+	_, body := dashDo(t, "GET", "/_echelon/pageviews?site_id=shop", nil, http.Header{"Authorization": {"Bearer s3cret"}})
+	local := at.In(time.FixedZone("IST", 5*3600+1800)).Format("2006-01-02 15:04")
+	if !strings.Contains(body, "<td>"+local+"</td>") || !strings.Contains(body, "times in Asia/Kolkata") {
+		t.Errorf("page views do not show %s (IST for %s UTC)", local, at.Format("15:04"))
 	}
 }

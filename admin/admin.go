@@ -190,7 +190,8 @@ func (d *Dashboard) headers(h http.HandlerFunc) http.Handler {
 // pageHandler answers a page once access is granted; cred says how.
 type pageHandler func(w http.ResponseWriter, r *http.Request, cred auth.Credential)
 
-// guard is the admin middleware (admin.md §4): public mode lets every
+// guard is the admin middleware (admin.md §4), after sending the site
+// select's "All sites" to its page: public mode lets every
 // read through and refuses writes; with no credential configured every
 // page leads to the login page's explanation; a bearer token or a live
 // session lets the request through, a session's write only with a
@@ -198,6 +199,10 @@ type pageHandler func(w http.ResponseWriter, r *http.Request, cred auth.Credenti
 func (d *Dashboard) guard(h pageHandler) http.Handler {
 	return d.headers(func(w http.ResponseWriter, r *http.Request) {
 		d.pruneSessions()
+		if r.Method == http.MethodGet && r.URL.Query().Get("site_id") == allSites {
+			http.Redirect(w, r, d.cfg.Prefix+"/sites", http.StatusSeeOther)
+			return
+		}
 		pol := d.cfg.Policy
 		if pol.PublicMode {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -8,14 +8,25 @@
   root.classList.add("js");
 
   // Selects of the nav: the theme applies at once (admin.md §3); site and
-  // days reload the page with the parameter set and the page reset.
+  // days reload the page with the parameter set and the page reset. A
+  // change made with the keyboard (arrow keys change a closed select) only
+  // shows the form's button, so that stepping through the options does not
+  // load a page per key.
   d.querySelectorAll("select.auto").forEach(function (sel) {
+    var byKey = false;
+    sel.addEventListener("keydown", function () { byKey = true; });
+    sel.addEventListener("pointerdown", function () { byKey = false; });
     sel.addEventListener("change", function () {
       if (sel.name === "theme") {
         var v = sel.value, c = "echelon_theme=" + v + "; Path=/; SameSite=Lax; Max-Age=" + (v ? 31536000 : 0);
         if (location.protocol === "https:") c += "; Secure";
         d.cookie = c;
         if (v) root.setAttribute("data-theme", v); else root.removeAttribute("data-theme");
+        return;
+      }
+      if (byKey) {
+        var b = sel.form.querySelector(".js-hide");
+        if (b) b.classList.remove("js-hide");
         return;
       }
       if (sel.name === "site_id" && sel.value === "*") return sel.form.submit();

@@ -302,8 +302,15 @@ func count(t *testing.T, ctx context.Context, sel string) int {
 // leads to: a new document, loaded.
 func submit(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
+	leadsToPage(t, ctx, sel, chromedp.Click(sel))
+}
+
+// leadsToPage runs act (named what) and waits for the page it leads to.
+func leadsToPage(t *testing.T, ctx context.Context, what string, act chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sel := what
 	eval[bool](t, ctx, `window.__before = true`)
-	do(t, ctx, chromedp.Click(sel))
+	do(t, ctx, act)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		// Evaluating while the page changes may fail: try again.

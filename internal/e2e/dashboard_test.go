@@ -135,13 +135,23 @@ func checkPages(t *testing.T, ctx context.Context, w *watcher, dir string) {
 	if got := eval[string](t, ctx, `document.querySelector("#trend title").textContent`); got == "" {
 		t.Error("the trend chart has no title")
 	}
+	// The days select applies at once: the page reloads with days=7.
+	leadsToPage(t, ctx, "days select", choose("days", "7"))
+	if got := text(t, ctx, "#ov-h"); got != "Last 7 days" || !strings.Contains(eval[string](t, ctx, `location.search`), "days=7") {
+		t.Errorf("after choosing 7 days: %q %s", got, eval[string](t, ctx, `location.search`))
+	}
+	open(t, ctx, "/?site_id="+dashSite+"&days=30")
 	d := api[map[string]any](t, "/api/stats/dashboard?site_id="+dashSite)
 	if got, want := count(t, ctx, "#live section:first-of-type tbody tr"), len(d["recentVisitors"].([]any)); got != want {
 		t.Errorf("%d recent visitors, API %d", got, want)
 	}
 	w.clean(t, "dashboard")
 
-	open(t, ctx, "/sites")
+	// The site select's first entry leads to All sites.
+	leadsToPage(t, ctx, "site select", choose("site_id", "*"))
+	if got := eval[string](t, ctx, `location.pathname`); got != dashPrefix+"/sites" {
+		t.Errorf("All sites led to %s", got)
+	}
 	sum := api[map[string]any](t, "/api/stats/summary")
 	for _, s := range sum["sites"].([]any) {
 		site := s.(map[string]any)
@@ -327,13 +337,18 @@ func liveRefresh(t *testing.T, ctx context.Context, w *watcher) {
 	w.clean(t, "live refresh")
 }
 
+// choose picks value in the nav's select name, as a pointer does (one
+// change event).
+func choose(name, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(s => { s.value = %q; s.dispatchEvent(new Event("change")); })(document.querySelector("select[name=%s]"))`, value, name))
+}
+
 // themes switches the theme with the select (no reload), checks the
 // server renders it from the cookie, and photographs every page in each
 // theme, in dark mode and on a phone.
 func themes(t *testing.T, ctx context.Context, w *watcher, dir string) {
 	open(t, ctx, "/")
-	do(t, ctx, chromedp.SetValue(`select[name=theme]`, "c64"))
-	eval[bool](t, ctx, `document.querySelector("select[name=theme]").dispatchEvent(new Event("change")); true`)
+	do(t, ctx, choose("theme", "c64"))
 	if got := eval[string](t, ctx, `document.documentElement.dataset.theme || ""`); got != "c64" {
 		t.Errorf("the select did not apply the theme at once: %q", got)
 	}
