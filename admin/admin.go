@@ -190,7 +190,7 @@ func (d *Dashboard) headers(h http.HandlerFunc) http.Handler {
 // pageHandler answers a page once access is granted; cred says how.
 type pageHandler func(w http.ResponseWriter, r *http.Request, cred auth.Credential)
 
-// guard is the admin middleware (admin.md §4), after sending the site
+// guard is the admin middleware (docs/dashboard.md, Access), after sending the site
 // select's "All sites" to its page: public mode lets every
 // read through and refuses writes; with no credential configured every
 // page leads to the login page's explanation; a bearer token or a live

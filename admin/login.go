@@ -6,7 +6,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/auth"
 )
 
-// Messages of the login page (admin.md §4).
+// Messages of the login page.
 const (
 	msgRateLimited  = "RATE LIMITED — Too many failed attempts. Try again later."
 	msgAccessDenied = "ACCESS DENIED — Invalid credentials."
@@ -54,7 +54,7 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 	d.render(w, http.StatusOK, "login", d.loginShell(r), d.loginState())
 }
 
-// login is POST <prefix>/login (admin.md §4): a blocked client gets the
+// login is POST <prefix>/login: a blocked client gets the
 // rate-limit message without a check; wrong credentials count a failure;
 // right ones start a session (ending the user's previous one) and go to
 // the dashboard.

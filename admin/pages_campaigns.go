@@ -100,7 +100,7 @@ type campaignData struct {
 	Trend   template.HTML
 }
 
-// campaignActions are the status buttons of each status (admin.md §2).
+// campaignActions are the status buttons of each status.
 var campaignActions = map[string][]statusAction{
 	"active":   {{"paused", "Pause"}, {"archived", "Archive"}},
 	"paused":   {{"active", "Resume"}, {"archived", "Archive"}},

@@ -173,8 +173,8 @@ type experimentData struct {
 
 type statusAction struct{ To, Label string }
 
-// experimentActions are the status buttons of each status (admin.md §2;
-// paused → archived is allowed, as the API allows it).
+// experimentActions are the status buttons of each status; paused →
+// archived is offered, as the API allows it.
 var experimentActions = map[string][]statusAction{
 	"draft":     {{"active", "Start"}},
 	"active":    {{"paused", "Pause"}, {"completed", "Complete"}},

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// robots.txt, sitemap.xml and llms.txt (admin.md §7), answered only when
+// robots.txt, sitemap.xml and llms.txt, answered only when
 // the dashboard has its host to itself (admin_path /): elsewhere those
 // paths belong to the site Echelon fronts.
 

@@ -13,7 +13,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// Cookies of the dashboard (admin.md §1, §3).
+// Cookies of the dashboard (docs/dashboard.md).
 const (
 	siteCookie  = "echelon_site"
 	daysCookie  = "echelon_days"
@@ -106,7 +106,7 @@ type page struct {
 }
 
 // newShell reads what every page shows and resolves the sticky site and
-// days (admin.md §1): query › cookie › a default, the cookie set when the
+// days: query › cookie › a default, the cookie set when the
 // query names another value. An invalid site becomes "default"; with no
 // site chosen yet, the busiest site of the last 24 hours is shown.
 func (d *Dashboard) newShell(w http.ResponseWriter, r *http.Request, cred auth.Credential, title, nav string) (*shell, error) {
@@ -151,7 +151,7 @@ func (d *Dashboard) newShell(w http.ResponseWriter, r *http.Request, cred auth.C
 	return s, nil
 }
 
-// sticky resolves the site and days of admin.md §1.
+// sticky resolves the site and days (newShell).
 func (d *Dashboard) sticky(w http.ResponseWriter, r *http.Request, sites []storage.SiteSummary) (string, int) {
 	q := r.URL.Query()
 	site := ""

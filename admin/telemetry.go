@@ -7,7 +7,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/auth"
 )
 
-// Telemetry (admin.md §9): with telemetry_url set, an admin may opt in to
+// Telemetry (docs/dashboard.md): with telemetry_url set, an admin may opt in to
 // the dashboard reporting which of its pages are used to the Echelon
 // instance at that URL. Without telemetry_url nothing is shown and nothing
 // is sent.

@@ -25,7 +25,7 @@ var pageNames = []string{
 
 type navLink struct{ Key, Href, Name string }
 
-// navLinks are the nav's entries (admin.md §1).
+// navLinks are the nav's entries.
 var navLinks = []navLink{
 	{"dashboard", "/", "Dashboard"}, {"realtime", "/realtime", "Realtime"},
 	{"visitors", "/visitors", "Visitors"}, {"pageviews", "/pageviews", "Page Views"},

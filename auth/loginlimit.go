@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Login rate limit (admin.md §4).
+// Login rate limit (docs/dashboard.md, Access).
 const (
 	// LoginMaxFailures failed logins from one client within LoginWindow
 	// block further attempts until the window ends.

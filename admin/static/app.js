@@ -7,7 +7,7 @@
   var d = document, root = d.documentElement;
   root.classList.add("js");
 
-  // Selects of the nav: the theme applies at once (admin.md §3); site and
+  // Selects of the nav: the theme applies at once; site and
   // days reload the page with the parameter set and the page reset. A
   // change made with the keyboard (arrow keys change a closed select) only
   // shows the form's button, so that stepping through the options does not
