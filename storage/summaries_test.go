@@ -270,3 +270,41 @@ func TestKnownVisitors_NoFalseNegativesAndFills(t *testing.T) {
 		t.Fatalf("%d false negatives, %d false positives of %d", misses, fp, minKnownCap)
 	}
 }
+
+// Readers fold the log too: lists read while the writer stores and merges
+// see consistent summaries, and the end state matches the rows.
+func TestSummaries_ConcurrentReadsWhileWriting(t *testing.T) {
+	s := openTestStore(t, "")
+	w := s.NewWriter(WriterConfig{ViewFlush: time.Hour, EventFlush: time.Hour})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 600 {
+			w.AddView(View{CreatedAt: listT0.Add(time.Duration(i) * time.Second), SiteID: []string{"a", "b"}[i%2],
+				VisitorID: fmt.Sprintf("v%d", i%37), Path: "/", BotScore: i % 90})
+			if i%50 == 49 {
+				if err := w.Flush(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		if _, err := s.ListVisitors(VisitorQuery{Sort: SortViewsDesc, Limit: 10}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.VisitorDetail("v3", 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	checkVisitors(t, s, "a", "b")
+}
