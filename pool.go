@@ -31,6 +31,8 @@ type shared struct {
 	store    *storage.Store
 	writer   *storage.Writer
 	sessions *auth.Sessions
+	// logins counts failed dashboard logins per client.
+	logins   *auth.LoginLimiter
 	shutdown time.Duration
 	// obs is the newest config's metrics; the writer reports flushes to it.
 	obs atomic.Pointer[counters]
@@ -85,7 +87,7 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 			_ = st.Close()
 			return nil, fmt.Errorf("echelon: %w", err)
 		}
-		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts, stats: handlers.NewRequestStats(time.Now), reads: handlers.NewReadGate(handlers.DefaultReadSlots())}
+		sh := &shared{store: st, sessions: auth.NewSessions(time.Now), logins: auth.NewLoginLimiter(time.Now), shutdown: cfg.shutdownTimeout, scripts: scripts, stats: handlers.NewRequestStats(time.Now), reads: handlers.NewReadGate(handlers.DefaultReadSlots())}
 		sh.startBotDefense(logger)
 		sh.writer = st.NewWriter(storage.WriterConfig{
 			ViewFlush:  cfg.viewFlush,
