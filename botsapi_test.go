@@ -131,7 +131,7 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 			t.Fatalf("report %s", body)
 		}
 		v := views[0].(map[string]any)
-		if got, want := keysOf(t, v), sorted("path", "site_id", "interaction_ms", "device_type", "os_name", "browser_name",
+		if got, want := keysOf(t, v), sorted("id", "path", "site_id", "interaction_ms", "device_type", "os_name", "browser_name",
 			"browser_version", "country_code", "referrer_type", "bot_score", "is_pwa", "created_at"); !slices.Equal(got, want) {
 			t.Errorf("view keys %v", got)
 		}
@@ -139,7 +139,7 @@ func TestBotsAPI_ShapesAndErrors(t *testing.T) {
 			t.Errorf("newest view first: %v", v)
 		}
 		e := events[0].(map[string]any)
-		if got, want := keysOf(t, e), sorted("event_type", "site_id", "data", "device_type", "bot_score", "created_at"); !slices.Equal(got, want) {
+		if got, want := keysOf(t, e), sorted("id", "event_type", "site_id", "data", "device_type", "bot_score", "created_at"); !slices.Equal(got, want) {
 			t.Errorf("event keys %v", got)
 		}
 		if e["event_type"] != "click" || e["data"] != `{"x":1}` {

@@ -88,6 +88,15 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 		{"experiment_id":"checkout","name":"Checkout button","description":null,"metric_event_type":"signup","status":"draft",
 		 "allocation_percent":100,"created_at":%q,"started_at":null,"ended_at":null}]`, rows[0]["created_at"], rows[1]["created_at"]))
 
+	// One experiment with its variants, weights and config in creation order.
+	s, _, b = callManage(t, "GET", "/_echelon/api/experiments/checkout", manageSecret, "")
+	wantReply(t, "one experiment", s, 200, b, fmt.Sprintf(`{"experiment_id":"checkout","name":"Checkout button","description":null,
+		"metric_event_type":"signup","status":"draft","allocation_percent":100,"created_at":%q,"started_at":null,"ended_at":null,
+		"variants":[{"variant_id":"green","name":"Green","weight":3,"is_control":false,"config":{"color":"green"}},
+		{"variant_id":"control","name":"Blue","weight":1,"is_control":true,"config":null}]}`, rows[1]["created_at"]))
+	s, _, b = callManage(t, "GET", "/_echelon/api/experiments/nope", manageSecret, "")
+	wantReply(t, "unknown experiment", s, 404, b, `{"error":"not_found","message":"Experiment not found"}`)
+
 	// Drafts are not in the results; experiment_id shows any status.
 	s, _, b = callManage(t, "GET", "/_echelon/api/stats/experiments", manageSecret, "")
 	wantReply(t, "results of drafts", s, 200, b, `[]`)
@@ -216,8 +225,8 @@ func TestExperimentsAPI_Errors(t *testing.T) {
 		wantReply(t, c.name, s, c.status, b, c.want)
 	}
 	s, h, _ := callManage(t, "DELETE", "/_echelon/api/experiments/dup", manageSecret, "")
-	if s != 405 || h.Get("Allow") != "PATCH, OPTIONS" {
-		t.Errorf("DELETE: %d, Allow %q; want 405 with PATCH, OPTIONS", s, h.Get("Allow"))
+	if s != 405 || h.Get("Allow") != "GET, HEAD, PATCH, OPTIONS" {
+		t.Errorf("DELETE: %d, Allow %q; want 405 with GET, HEAD, PATCH, OPTIONS", s, h.Get("Allow"))
 	}
 	if s, _, _ := callManage(t, "PATCH", "/_echelon/api/experiments", manageSecret, `{}`); s != 405 {
 		t.Errorf("PATCH without an id: %d, want 405", s)

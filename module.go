@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/echelon-analytics/caddy-echelon/admin"
 	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/inject"
@@ -263,6 +265,21 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if !cfg.adminOff {
 		h.mux = h.newMux()
+		dash, err := admin.New(admin.Config{
+			Prefix:           cfg.adminPrefix,
+			Policy:           h.policy,
+			PasswordHash:     cfg.passwordHash,
+			Logins:           sh.logins,
+			ClientIP:         func(r *http.Request) netip.Addr { return h.peer(r).Addr },
+			Location:         cfg.displayTimezone,
+			LiveStatsMinutes: cfg.liveStatsMinutes,
+			TelemetryURL:     cfg.telemetryURL,
+		})
+		if err != nil {
+			return fmt.Errorf("echelon: dashboard: %w", err)
+		}
+		dash.Register(h.mux)
+		h.notFound = dash.NotFound()
 	}
 	return nil
 }

@@ -43,6 +43,8 @@ type shared struct {
 	store    *storage.Store
 	writer   *storage.Writer
 	sessions *auth.Sessions
+	// logins counts failed dashboard logins per client.
+	logins *auth.LoginLimiter
 	// opts are the store-wide settings of every handler using the
 	// directory; applied are those in force (storeOptions.combine).
 	optsMu  sync.Mutex
@@ -110,7 +112,8 @@ func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
 			_ = st.Close()
 			return nil, fmt.Errorf("echelon: %w", err)
 		}
-		sh := &shared{dir: cfg.dbPath, store: st, sessions: auth.NewSessions(time.Now), opts: map[*Handler]storeOptions{}, applied: opts,
+		sh := &shared{dir: cfg.dbPath, store: st, sessions: auth.NewSessions(time.Now), logins: auth.NewLoginLimiter(time.Now),
+			opts: map[*Handler]storeOptions{}, applied: opts,
 			scripts: scripts, stats: handlers.NewRequestStats(time.Now), reads: handlers.NewReadGate(handlers.DefaultReadSlots())}
 		sh.startBotDefense(logger)
 		sh.writer = st.NewWriter(storage.WriterConfig{

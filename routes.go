@@ -172,6 +172,7 @@ func (h *Handler) apiRoutes() []apiRoute {
 
 		{method: "GET", path: "/api/experiments", serve: h.manage.ServeExperiments},
 		{method: "POST", path: "/api/experiments", serve: h.manage.ServeExperiments},
+		{method: "GET", path: "/api/experiments/{id}", serve: h.manage.ServeExperiment},
 		{method: "PATCH", path: "/api/experiments/{id}", serve: h.manage.ServeExperiment},
 
 		{method: "GET", path: "/api/campaigns", serve: h.campaigns.ServeCollection},

@@ -167,7 +167,7 @@ func TestRoutes_405CarriesSecurityHeaders(t *testing.T) {
 		{"PUT", "/e", "POST, OPTIONS"},
 		{"POST", "/ea.js", "GET, HEAD, OPTIONS"},
 		{"DELETE", "/_echelon/api/stats/overview", "GET, HEAD, OPTIONS"},
-		{"GET", "/_echelon/api/experiments/x", "PATCH, OPTIONS"},
+		{"DELETE", "/_echelon/api/experiments/x", "GET, HEAD, PATCH, OPTIONS"},
 		{"PUT", "/_echelon/api/campaigns", "GET, HEAD, POST, OPTIONS"},
 	} {
 		status, h, body := do(t, c.method, baseURL+c.path, nil, nil)

@@ -126,8 +126,8 @@ func TestStatsAPI_PublicModeReadsWithoutCredentialsAndHidesBuffers(t *testing.T)
 	if status != 200 {
 		t.Fatalf("summary in public mode: %d", status)
 	}
-	if got := keysOf(t, v); !slices.Equal(got, []string{"last_24h"}) {
-		t.Errorf("public summary keys %v, want only last_24h", got)
+	if got := keysOf(t, v); !slices.Equal(got, []string{"last_24h", "live", "sites"}) {
+		t.Errorf("public summary keys %v, want last_24h, live and sites (no buffers)", got)
 	}
 	status, _, raw := apiCall(t, "POST", "/_echelon/api/stats/summary", "", "")
 	if status != 405 {
@@ -235,10 +235,24 @@ func TestStatsAPI_ShapesAndCounts(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("summary %d", status)
 	}
-	want := `{"buffers":{"views":0,"events":0},"last_24h":{"total_views":3,"human_views":2,"bot_views":1,"unique_visitors":2}}`
+	want := `{"buffers":{"views":0,"events":0},"last_24h":{"total_views":3,"human_views":2,"bot_views":1,"unique_visitors":2},` +
+		`"live":{"minutes":10,"human_views":2,"bot_views":1,"unique_visitors":2},` +
+		`"sites":[{"site_id":"shop","total_views":3,"human_views":2,"bot_views":1,"unique_visitors":2,"hourly_views":[`
 	// Yesterday's view is 24 h old: outside the current hour and the 23
 	// before it, so it is not counted.
-	if raw != want {
-		t.Errorf("summary %s, want %s", raw, want)
+	if !strings.HasPrefix(raw, want) {
+		t.Errorf("summary %s, want it to start with %s", raw, want)
+	}
+	site := v.(map[string]any)["sites"].([]any)[0].(map[string]any)
+	hourly, sum := site["hourly_views"].([]any), 0.0
+	for _, n := range hourly {
+		sum += n.(float64)
+	}
+	if len(hourly) != 24 || sum != 2 {
+		t.Errorf("hourly_views %v: want 24 buckets holding the 2 clean views", hourly)
+	}
+	if status, v, raw = apiCall(t, "GET", "/_echelon/api/stats/summary?minutes=1", "", testSecret); status != 200 ||
+		!strings.Contains(raw, `"live":{"minutes":1,`) {
+		t.Errorf("summary?minutes=1: %d %s", status, raw)
 	}
 }

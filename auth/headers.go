@@ -11,8 +11,9 @@ const CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 's
 
 // SecurityHeaders sets the headers every response carries (X-Frame-Options,
 // X-Content-Type-Options, Referrer-Policy) on w now, and returns a writer
-// that adds CSP when the response turns out to be HTML. Handlers must write
-// through the returned writer.
+// that adds CSP when the response turns out to be HTML and the handler set
+// no Content-Security-Policy of its own (the dashboard sets a stricter one).
+// Handlers must write through the returned writer.
 func SecurityHeaders(w http.ResponseWriter) http.ResponseWriter {
 	h := w.Header()
 	h.Set("X-Frame-Options", "DENY")
@@ -36,8 +37,9 @@ func (w *cspWriter) WriteHeader(status int) {
 	// 1xx responses (103 Early Hints) are not the final header; 101 is.
 	if status >= 200 || status == http.StatusSwitchingProtocols {
 		w.wroteHeader = true
-		if strings.Contains(strings.ToLower(w.Header().Get("Content-Type")), "text/html") {
-			w.Header().Set("Content-Security-Policy", CSP)
+		h := w.Header()
+		if _, own := h["Content-Security-Policy"]; !own && strings.Contains(strings.ToLower(h.Get("Content-Type")), "text/html") {
+			h.Set("Content-Security-Policy", CSP)
 		}
 	}
 	w.ResponseWriter.WriteHeader(status)

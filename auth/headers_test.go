@@ -72,6 +72,18 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
+func TestSecurityHeaders_KeepsHandlersOwnCSP(t *testing.T) {
+	const own = "default-src 'none'; script-src 'self'"
+	rec := httptest.NewRecorder()
+	w := SecurityHeaders(rec)
+	w.Header().Set("Content-Security-Policy", own)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte("<p>page</p>"))
+	if got := rec.Result().Header.Values("Content-Security-Policy"); len(got) != 1 || got[0] != own {
+		t.Errorf("Content-Security-Policy = %q, want only the handler's %q", got, own)
+	}
+}
+
 func TestSecurityHeaders_CSPText(t *testing.T) {
 	// Exact text of admin.md §6; a typo here breaks the admin UI or its telemetry.
 	const want = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https://ea.islets.app; connect-src 'self' https://ea.islets.app; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"

@@ -171,29 +171,31 @@ func newUUID() string {
 	return string(out[:])
 }
 
-// LoginCookie is the Set-Cookie for a new session (admin.md §4).
-func LoginCookie(token string) *http.Cookie {
+// LoginCookie is the Set-Cookie for a new session (admin.md §4). secure
+// adds the Secure attribute: set it when the request came over TLS, so that
+// a dashboard on plain http://localhost can still log in.
+func LoginCookie(token string, secure bool) *http.Cookie {
 	return &http.Cookie{
 		Name:     SessionCookie,
 		Value:    token,
 		Path:     "/",
 		HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
-		Secure:   true,
+		Secure:   secure,
 		MaxAge:   int(SessionMaxAge / time.Second),
 	}
 }
 
 // LogoutCookie is the Set-Cookie that clears the session cookie. It renders
 // "Max-Age=0" as the spec asks (net/http writes that for a negative MaxAge).
-func LogoutCookie() *http.Cookie {
+func LogoutCookie(secure bool) *http.Cookie {
 	return &http.Cookie{
 		Name:     SessionCookie,
 		Value:    "",
 		Path:     "/",
 		HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
-		Secure:   true,
+		Secure:   secure,
 		MaxAge:   -1,
 	}
 }

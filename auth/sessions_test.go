@@ -178,10 +178,18 @@ func TestSessions_ConcurrentUse(t *testing.T) {
 }
 
 func TestSessionCookies(t *testing.T) {
-	if got, want := LoginCookie("tok").String(), "echelon_session=tok; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=Strict"; got != want {
+	if got, want := LoginCookie("tok", true).String(), "echelon_session=tok; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=Strict"; got != want {
 		t.Errorf("LoginCookie = %q, want %q", got, want)
 	}
-	if got, want := LogoutCookie().String(), "echelon_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict"; got != want {
+	if got, want := LogoutCookie(true).String(), "echelon_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict"; got != want {
 		t.Errorf("LogoutCookie = %q, want %q", got, want)
+	}
+	// Over plain HTTP (a demo on localhost) the browser would drop a Secure
+	// cookie, so neither carries it.
+	if got, want := LoginCookie("tok", false).String(), "echelon_session=tok; Path=/; Max-Age=86400; HttpOnly; SameSite=Strict"; got != want {
+		t.Errorf("LoginCookie over HTTP = %q, want %q", got, want)
+	}
+	if got, want := LogoutCookie(false).String(), "echelon_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"; got != want {
+		t.Errorf("LogoutCookie over HTTP = %q, want %q", got, want)
 	}
 }

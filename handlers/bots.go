@@ -248,6 +248,7 @@ type exclusionRow struct {
 }
 
 type visitorView struct {
+	ID             uint64  `json:"id"` // for /api/bots/score-detail?view_id=
 	Path           string  `json:"path"`
 	SiteID         string  `json:"site_id"`
 	InteractionMS  int64   `json:"interaction_ms"`
@@ -263,6 +264,7 @@ type visitorView struct {
 }
 
 type visitorEvent struct {
+	ID         uint64  `json:"id"` // for /api/bots/score-detail?event_id=
 	EventType  string  `json:"event_type"`
 	SiteID     string  `json:"site_id"`
 	Data       *string `json:"data"`
@@ -301,7 +303,7 @@ func (b *Bots) Visitor(w http.ResponseWriter, _ *http.Request, id string) {
 		}
 		for _, v := range views {
 			rep.Views = append(rep.Views, visitorView{
-				Path: v.Path, SiteID: v.SiteID, InteractionMS: v.InteractionMS, DeviceType: nullable(v.DeviceType),
+				ID: v.ID, Path: v.Path, SiteID: v.SiteID, InteractionMS: v.InteractionMS, DeviceType: nullable(v.DeviceType),
 				OSName: nullable(v.OSName), BrowserName: nullable(v.BrowserName), BrowserVersion: nullable(v.BrowserVersion),
 				CountryCode: nullable(v.CountryCode), ReferrerType: nullable(v.ReferrerType), BotScore: v.BotScore,
 				IsPWA: bit(v.IsPWA), CreatedAt: apiTime(v.CreatedAt),
@@ -314,7 +316,7 @@ func (b *Bots) Visitor(w http.ResponseWriter, _ *http.Request, id string) {
 		}
 		for _, e := range events {
 			rep.Events = append(rep.Events, visitorEvent{
-				EventType: e.EventType, SiteID: e.SiteID, Data: nullable(e.Data), DeviceType: nullable(e.DeviceType),
+				ID: e.ID, EventType: e.EventType, SiteID: e.SiteID, Data: nullable(e.Data), DeviceType: nullable(e.DeviceType),
 				BotScore: e.BotScore, CreatedAt: apiTime(e.CreatedAt),
 			})
 		}

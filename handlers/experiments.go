@@ -174,9 +174,23 @@ func (m *Manage) createExperiment(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ServeExperiment handles PATCH /api/experiments/:id {"status"}.
+// variantRow is a variant as GET /api/experiments/:id shows it.
+type variantRow struct {
+	VariantID string          `json:"variant_id"`
+	Name      string          `json:"name"`
+	Weight    float64         `json:"weight"`
+	IsControl bool            `json:"is_control"`
+	Config    json.RawMessage `json:"config"`
+}
+
+// ServeExperiment handles GET /api/experiments/:id (the experiment with
+// its variants, weights included; 404 not_found) and PATCH {"status"}.
 func (m *Manage) ServeExperiment(w http.ResponseWriter, r *http.Request) {
 	id := routeID(r)
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		m.serveExperiment(w, id)
+		return
+	}
 	var in struct {
 		Status json.RawMessage `json:"status"`
 	}
@@ -202,6 +216,34 @@ func (m *Manage) ServeExperiment(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"updated": id})
 	}
+}
+
+func (m *Manage) serveExperiment(w http.ResponseWriter, id string) {
+	e, err := m.Store.ExperimentByID(id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "Experiment not found")
+		return
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "internal", "")
+		return
+	}
+	out := struct {
+		experimentRow
+		Variants []variantRow `json:"variants"`
+	}{experimentRow: experimentRow{
+		ExperimentID: e.ID, Name: e.Name, Description: nullable(e.Description),
+		MetricEventType: e.MetricEventType, Status: e.Status, AllocationPercent: e.AllocationPercent,
+		CreatedAt: apiTimeOrNull(e.CreatedAt), StartedAt: apiTimeOrNull(e.StartedAt), EndedAt: apiTimeOrNull(e.EndedAt),
+	}, Variants: make([]variantRow, len(e.Variants))}
+	for i, v := range e.Variants {
+		cfg := json.RawMessage("null")
+		if v.Config != "" && json.Valid([]byte(v.Config)) {
+			cfg = json.RawMessage(v.Config)
+		}
+		out.Variants[i] = variantRow{VariantID: v.ID, Name: v.Name, Weight: v.Weight, IsControl: v.IsControl, Config: cfg}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 type experimentStats struct {

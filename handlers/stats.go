@@ -63,10 +63,18 @@ func (s *Stats) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rt)
 }
 
-// ServeSummary answers GET /api/stats/summary: the last 24 hours of every
-// site, and the buffered record counts except in public mode.
+// ServeSummary answers GET /api/stats/summary?minutes: the last 24 hours
+// of every site together (last_24h) and each (sites, with 24 hourly clean
+// view counts), every site's views of the last minutes (live; 1–180,
+// default 10) and the buffered record counts except in public mode.
 func (s *Stats) ServeSummary(w http.ResponseWriter, r *http.Request) {
-	sum, err := s.Store.Last24h(s.Now())
+	now := s.Now()
+	sites, sum, err := s.Store.SiteSummaries(now)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	live, err := s.Store.LiveSummary(intParam(r.URL.Query(), "minutes", 10, 1, storage.MaxLiveMinutes), now)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -76,9 +84,11 @@ func (s *Stats) ServeSummary(w http.ResponseWriter, r *http.Request) {
 		Events int `json:"events"`
 	}
 	out := struct {
-		Buffers *buffers        `json:"buffers,omitempty"`
-		Last24h storage.Summary `json:"last_24h"`
-	}{Last24h: sum}
+		Buffers *buffers              `json:"buffers,omitempty"`
+		Last24h storage.Summary       `json:"last_24h"`
+		Live    storage.Live          `json:"live"`
+		Sites   []storage.SiteSummary `json:"sites"`
+	}{Last24h: sum, Live: live, Sites: sites}
 	if !s.PublicMode && s.Pending != nil {
 		v, e := s.Pending()
 		out.Buffers = &buffers{v, e}

@@ -301,6 +301,16 @@ func (a *aggregator) pendingBySite() map[string]pending {
 	return out
 }
 
+// pendingOf is pendingFor of each of sites, in one pass over the dirty
+// deltas when there are several (a query over every site would otherwise
+// pass over all of them once per site).
+func (a *aggregator) pendingOf(sites []string) map[string]pending {
+	if len(sites) == 1 {
+		return map[string]pending{sites[0]: a.pendingFor(sites[0])}
+	}
+	return a.pendingBySite()
+}
+
 // forget drops what the aggregator holds for site's day, after the day's
 // counters were rewritten from raw rows. The caller holds a.mu.
 func (a *aggregator) forget(site string, day Day) {

@@ -97,6 +97,7 @@ func (s *Store) rowTotal(table byte, sites []string) (Total, bool, error) {
 	}
 	var n uint64
 	err := s.db.View(func(txn *badger.Txn) error {
+		bySite := s.agg.pendingOf(sites)
 		c := make([]uint64, totalFields)
 		for _, site := range sites {
 			w, ok, err := s.retained(txn, t, site)
@@ -106,7 +107,7 @@ func (s *Store) rowTotal(table byte, sites []string) (Total, bool, error) {
 			if !ok {
 				continue // a registered site without rows
 			}
-			p := pending(s.agg.pendingFor(site))
+			p := bySite[site]
 			for day := min(w.clean, w.other); day <= w.last; day++ {
 				if err := dayCounts(txn, p, site, day, dimTotal, c); err != nil {
 					return err
@@ -130,6 +131,7 @@ func (s *Store) eventTotal(sites []string, eventType string) (Total, bool, error
 	}
 	var n uint64
 	err := s.db.View(func(txn *badger.Txn) error {
+		bySite := s.agg.pendingOf(sites)
 		c := make([]uint64, rowFields)
 		for _, site := range sites {
 			w, ok, err := s.retained(txn, &s.events, site)
@@ -139,7 +141,7 @@ func (s *Store) eventTotal(sites []string, eventType string) (Total, bool, error
 			if !ok {
 				continue // a registered site without rows
 			}
-			p := pending(s.agg.pendingFor(site))
+			p := bySite[site]
 			for day := min(w.clean, w.other); day <= w.last; day++ {
 				key := append(counterPrefix(site, day, dimEvRows), eventType...)
 				if err := readCounter(txn, p, key, c); err != nil {
@@ -166,6 +168,7 @@ func (s *Store) EventTypes(site string) ([]EventTypeTotal, error) {
 		return nil, fmt.Errorf("event types: %w", err)
 	}
 	counts := map[string]int{}
+	bySite := s.agg.pendingOf(sites)
 	err = s.db.View(func(txn *badger.Txn) error {
 		for _, site := range sites {
 			w, ok, err := s.retained(txn, &s.events, site)
@@ -175,7 +178,7 @@ func (s *Store) EventTypes(site string) ([]EventTypeTotal, error) {
 			if !ok {
 				continue // a registered site without rows
 			}
-			p := pending(s.agg.pendingFor(site))
+			p := bySite[site]
 			it := counterIter(txn, site)
 			for day := min(w.clean, w.other); day <= w.last && err == nil; day++ {
 				err = scanDim(it, p, site, day, dimEvRows, nil, func(a, _ string, c []uint64) {

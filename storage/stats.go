@@ -176,48 +176,10 @@ type Summary struct {
 }
 
 // Last24h sums the views of every site over the current UTC hour and the
-// 23 before it, from the hourly counters. Unique visitors (any score) are
-// exact: all of today's, plus yesterday's whose last view falls in the
-// window (ids rotate daily, so the two days never share a visitor).
+// 23 before it (SiteSummaries).
 func (s *Store) Last24h(now time.Time) (Summary, error) {
-	today := DayOf(now)
-	first := hourOf(now.UnixMilli()) + 1 // yesterday's hours from here are in the window
-	var sum Summary
-	bySite := s.agg.pendingBySite()
-	err := s.db.View(func(txn *badger.Txn) error {
-		hours := make([]uint64, hoursFields)
-		tot := make([]uint64, totalFields)
-		for _, site := range s.counterSites() {
-			p := bySite[site]
-			for _, d := range []Day{today - 1, today} {
-				if err := dayCounts(txn, p, site, d, dimHours, hours); err != nil {
-					return err
-				}
-				start := 0
-				if d != today {
-					start = first
-				}
-				for h := start; h < 24; h++ {
-					slot := hours[h*hourFields:]
-					sum.HumanViews += slot[hViews]
-					sum.BotViews += slot[hBotViews]
-					if d != today {
-						sum.UniqueVisitors += slot[hAnyLast]
-					}
-				}
-			}
-			if err := dayCounts(txn, p, site, today, dimTotal, tot); err != nil {
-				return err
-			}
-			sum.UniqueVisitors += tot[tAnyVisitors]
-		}
-		return nil
-	})
-	sum.TotalViews = sum.HumanViews + sum.BotViews
-	if err != nil {
-		return Summary{}, fmt.Errorf("summary: %w", err)
-	}
-	return sum, nil
+	_, sum, err := s.SiteSummaries(now)
+	return sum, err
 }
 
 // DayTotals are one day's site totals, for tests and tools.
