@@ -157,12 +157,12 @@ func (d *Dashboard) sticky(w http.ResponseWriter, r *http.Request, sites []stora
 	site := ""
 	if v, ok := q["site_id"]; ok {
 		site = v[0]
-		if !storage.ValidSiteID(site) {
+		if !storage.ValidSiteID(site) && site != storage.OtherSite {
 			site = "default"
 		}
 		d.remember(w, r, siteCookie, site)
 	} else if c, err := r.Cookie(siteCookie); err == nil {
-		if v, err := url.QueryUnescape(c.Value); err == nil && storage.ValidSiteID(v) {
+		if v, err := url.QueryUnescape(c.Value); err == nil && (storage.ValidSiteID(v) || v == storage.OtherSite) {
 			site = v
 		}
 	}
