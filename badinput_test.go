@@ -63,8 +63,8 @@ func TestBeacon_BadInputAlwaysGetsThePixel(t *testing.T) {
 	}
 }
 
-// TestEvents_BadInputStatuses pins §4.2's statuses and that nothing bad is
-// stored.
+// TestEvents_BadInputStatuses pins the statuses of POST e (docs/tracker.md,
+// Events) and that nothing bad is stored.
 func TestEvents_BadInputStatuses(t *testing.T) {
 	_, dir := startCaddy(t, "")
 	cases := []struct {

@@ -319,7 +319,7 @@ func (r *resolver) countries(option string, codes []string) map[string]bool {
 	return m
 }
 
-// siteCountries parses "site:CC,CC;site:CC" (bot-defense.md §5): entries
+// siteCountries parses "site:CC,CC;site:CC" (docs/configuration.md): entries
 // with an empty site or no countries are skipped, bad codes are errors.
 func (r *resolver) siteCountries(spec string) map[string]map[string]bool {
 	out := map[string]map[string]bool{}

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// The operations API (api.md §7 and §3 vitals) through real Caddy: perf
+// The operations API (docs/api.md: Performance metrics, Settings, Vitals)
+// through real Caddy: perf
 // metrics, telemetry, debug and request vitals, with their errors, auth
 // and public mode.
 
