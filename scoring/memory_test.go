@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Memory budget of the issue: the rate limiter, the burst map and the
+// Memory budget (docs/bot-defense.md, Caps): the rate limiter, the burst map and the
 // proof-of-work replay cache together stay under 64 MB with a million
 // distinct client IPs. The two maps here get 40 MB of it.
 const (
