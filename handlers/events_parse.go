@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// Limits of the event protocol (tracker-protocol.md §4.2).
+// Limits of the event protocol (docs/tracker.md, Events).
 const (
 	maxEventBody    = 16384
 	maxEventsPerReq = 20
@@ -21,8 +21,7 @@ const (
 	maxUTMCampaign  = 256
 )
 
-// eventTypes is the allowlist of §3.2 plus ad_click and the experiment
-// exposure the tracker records (decision 10).
+// eventTypes is the allowlist of event types (docs/tracker.md, Events).
 var eventTypes = map[string]bool{
 	"bounce": true, "session_end": true, "session_resume": true, "click": true,
 	"outbound": true, "download": true, "scroll_depth": true, "hover": true,
@@ -57,7 +56,8 @@ type EventBatch struct {
 	Skipped int
 }
 
-// ReadEventBody reads at most 16384 bytes, as §4.2 limits by bytes read.
+// ReadEventBody reads at most 16384 bytes: the limit is on bytes read,
+// whatever Content-Length says.
 func ReadEventBody(r io.Reader) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r, maxEventBody+1))
 	if err != nil {
@@ -107,7 +107,7 @@ func parseEvent(r json.RawMessage) (InEvent, bool) {
 		SessionID   json.RawMessage `json:"sessionId"`
 		UTMCampaign json.RawMessage `json:"utmCampaign"`
 	}
-	// A null or non-object event is skipped (the reference answered 500).
+	// A null or non-object event is skipped; the rest of the batch counts.
 	if len(r) == 0 || r[0] != '{' || json.Unmarshal(r, &in) != nil {
 		return InEvent{}, false
 	}
