@@ -9,7 +9,8 @@ import (
 )
 
 // TestBeacon_BadInputAlwaysGetsThePixel sends hostile b.gif queries: each is
-// answered with the pixel, and is stored only where the spec says so.
+// answered with the pixel, and is stored only where docs/tracker.md says
+// so.
 func TestBeacon_BadInputAlwaysGetsThePixel(t *testing.T) {
 	_, dir := startCaddy(t, "")
 	long := strings.Repeat("x", 10*1024)

@@ -286,8 +286,8 @@ func TestOpsAPI_PublicMode(t *testing.T) {
 		{"POST", "/_echelon/api/perf", `[]`, 403, `{"error":"read_only"`},
 		{"GET", "/_echelon/api/stats/vitals", "", 403, `{"error":"redacted","message":"Not available in public mode"}`},
 		{"GET", "/_echelon/api/telemetry", "", 200, `{"telemetry":"undecided","envOverride":null}`},
-		// The reference lets anyone flip telemetry in public mode; we ask
-		// for credentials.
+		// Public mode does not open telemetry writes: they need
+		// credentials.
 		{"POST", "/_echelon/api/telemetry", `{"optin":true}`, 401, `{"error":"unauthorized"}`},
 		{"POST", "/_echelon/api/debug", `{"enabled":true}`, 403, `{"error":"read_only"`},
 	} {

@@ -43,7 +43,7 @@ func (p *Policy) Configured() bool {
 	return p.Secret != "" || p.Username != ""
 }
 
-// Authenticate checks the request's credentials in spec order: bearer token,
+// Authenticate checks the request's credentials in order: bearer token,
 // then session cookie with the CSRF check for writes. Public mode plays no
 // part here; the admin middleware and Authorize apply it first.
 func (p *Policy) Authenticate(r *http.Request) Credential {
@@ -131,7 +131,7 @@ type jsonError struct {
 
 // WriteJSONError writes {"error":code,"message":message} with status; the
 // message is omitted when empty. The body has no trailing newline and no
-// HTML escaping, matching the reference's JSON.stringify output.
+// HTML escaping, like every JSON answer of the API.
 func WriteJSONError(w http.ResponseWriter, status int, code, message string) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -187,7 +187,7 @@ func LoginCookie(token string, secure bool) *http.Cookie {
 }
 
 // LogoutCookie is the Set-Cookie that clears the session cookie. It renders
-// "Max-Age=0" as the spec asks (net/http writes that for a negative MaxAge).
+// "Max-Age=0" (net/http writes that for a negative MaxAge).
 func LogoutCookie(secure bool) *http.Cookie {
 	return &http.Cookie{
 		Name:     SessionCookie,
