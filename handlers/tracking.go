@@ -182,9 +182,9 @@ func (t *Tracking) checkPoW(res *scoring.Result, tok, sid, site, visitorID strin
 	t.Rules.PoW(res, o.String())
 }
 
-// flag raises the proof-of-work difficulty for the visitor behind a request that
-// tripped the rate limiter (adaptive difficulty, docs/bot-defense.md): its next
-// ea.js asks for more work.
+// flag raises the proof-of-work difficulty for the visitor behind a request
+// that tripped the rate limiter (adaptive difficulty, docs/bot-defense.md):
+// its next ea.js asks for more work.
 func (t *Tracking) flag(r *http.Request, peer Peer, site string) {
 	if t.PoW == nil {
 		return

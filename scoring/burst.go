@@ -26,12 +26,13 @@ const (
 // while a script that keeps its UA still adds up. The count resets with
 // the daily salt.
 //
-// Memory is bounded: at most capacity keys, about 28 bytes each (2.8 MB
-// for the default), dropped in O(1) as their windows end (see fifoMap).
-// When the map is full of windows that have not ended, Burst fails closed
-// rather than open: Hit on a new key records nothing and returns
-// BurstThreshold+1, and Count on a key it does not hold does the same, so
-// the hit gets the burst points rather than passing unseen. Keys it already holds keep counting normally.
+// Memory is bounded: at most capacity keys, about 28 bytes each (2.8 MB for
+// the default), dropped in O(1) as their windows end (see fifoMap). When the
+// map is full of windows that have not ended, Burst fails closed rather than
+// open: Hit on a new key records nothing and returns BurstThreshold+1, and
+// Count on a key it does not hold does the same, so the hit gets the burst
+// points rather than passing unseen. Keys it already holds keep counting
+// normally.
 //
 // Safe for concurrent use; the zero value is not usable, nil counts
 // nothing.

@@ -103,9 +103,9 @@ type print struct {
 }
 
 // Prints is the bounded store of prints: a ring of capacity entries, the
-// oldest overwritten first, so no evidence is lost in one go. About 72 bytes a print plus its visitor
-// id, so 200,000 prints take about 18 MB at most. Safe for concurrent use;
-// nil records nothing.
+// oldest overwritten first, so no evidence is lost in one go. About 72 bytes
+// a print plus its visitor id, so 200,000 prints take about 18 MB at most.
+// Safe for concurrent use; nil records nothing.
 type Prints struct {
 	mu    sync.Mutex
 	ring  []print

@@ -11,9 +11,9 @@ import (
 const DefaultRateLimitCapacity = 200_000
 
 // RateLimiter counts hits per key (the client IP) in fixed windows
-// (docs/bot-defense.md, The gates): the first hit for a key, or the first after its
-// window ended, opens a window of the configured length; up to max hits in
-// it pass and later ones are limited until it ends.
+// (docs/bot-defense.md, The gates): the first hit for a key, or the first
+// after its window ended, opens a window of the configured length; up to max
+// hits in it pass and later ones are limited until it ends.
 //
 // Memory is bounded (docs/bot-defense.md, Caps): keys are held as seeded 64-bit
 // hashes in a fifoMap, about 28 bytes each at capacity, so the module's
