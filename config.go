@@ -51,7 +51,8 @@ type settings struct {
 }
 
 // defaultPoWDifficulty is the proof-of-work difficulty in leading zero bits,
-// chosen from solve times measured in headless Chromium (see the README).
+// chosen from solve times measured in headless Chromium (see
+// docs/performance.md, Proof of work).
 const defaultPoWDifficulty = 14
 
 // lookupEnv is the real environment; tests pass a map instead.

@@ -14,7 +14,7 @@ const (
 	maxEventsPerReq = 20
 	maxEventData    = 2048
 	// maxCustomData fits everything echelon.track promises (name 128, path,
-	// 16 keys of 64 with values of 512, README limits) inside the 16 KB
+	// 16 keys of 64 with values of 512, docs/tracker.md) inside the 16 KB
 	// body, so no custom event the API accepts is dropped for its size.
 	maxCustomData   = 12288
 	maxExperimentID = 128
