@@ -9,7 +9,8 @@ import (
 )
 
 // TestBeacon_BadInputAlwaysGetsThePixel sends hostile b.gif queries: each is
-// answered with the pixel, and is stored only where the spec says so.
+// answered with the pixel, and is stored only where docs/tracker.md says
+// so.
 func TestBeacon_BadInputAlwaysGetsThePixel(t *testing.T) {
 	_, dir := startCaddy(t, "")
 	long := strings.Repeat("x", 10*1024)
@@ -63,8 +64,8 @@ func TestBeacon_BadInputAlwaysGetsThePixel(t *testing.T) {
 	}
 }
 
-// TestEvents_BadInputStatuses pins §4.2's statuses and that nothing bad is
-// stored.
+// TestEvents_BadInputStatuses pins the statuses of POST e (docs/tracker.md,
+// Events) and that nothing bad is stored.
 func TestEvents_BadInputStatuses(t *testing.T) {
 	_, dir := startCaddy(t, "")
 	cases := []struct {

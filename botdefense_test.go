@@ -260,7 +260,7 @@ func TestBots_RateLimitAnswers(t *testing.T) {
 }
 
 // TestBots_KnownBotOnEaJsMarksTheIP: ea.js is served to a known bot, but
-// its IP enters the suspected tier (bot-defense.md §1).
+// its IP enters the suspected tier (docs/bot-defense.md, The gates).
 func TestBots_KnownBotOnEaJsMarksTheIP(t *testing.T) {
 	_, dir := startCaddy(t, "")
 	status, _, _ := do(t, "GET", baseURL+"/ea.js?s=eabot", nil, http.Header{"User-Agent": {gptBotUA}})

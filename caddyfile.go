@@ -33,7 +33,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		secret    <secret>
 //		base_path </prefix>
 //		inject    <site>
-//		...       (one subdirective per option; see the README)
+//		...       (one subdirective per option; see docs/configuration.md)
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name

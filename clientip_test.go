@@ -23,7 +23,7 @@ func visitorIDs(t *testing.T, dir, site string, hdrs ...http.Header) (ids, count
 	return ids, countries, scores
 }
 
-// Decision 5: the client IP is the socket peer unless trust_proxy is on, and
+// The client IP is the socket peer unless trust_proxy is on, and
 // then it is Caddy's client_ip, which honours X-Forwarded-For only from
 // trusted_proxies.
 func TestClientIP_SocketPeerUnlessTrustProxy(t *testing.T) {

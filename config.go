@@ -51,7 +51,8 @@ type settings struct {
 }
 
 // defaultPoWDifficulty is the proof-of-work difficulty in leading zero bits,
-// chosen from solve times measured in headless Chromium (see the README).
+// chosen from solve times measured in headless Chromium (see
+// docs/performance.md, Proof of work).
 const defaultPoWDifficulty = 14
 
 // lookupEnv is the real environment; tests pass a map instead.
@@ -319,7 +320,7 @@ func (r *resolver) countries(option string, codes []string) map[string]bool {
 	return m
 }
 
-// siteCountries parses "site:CC,CC;site:CC" (bot-defense.md §5): entries
+// siteCountries parses "site:CC,CC;site:CC" (docs/configuration.md): entries
 // with an empty site or no countries are skipped, bad codes are errors.
 func (r *resolver) siteCountries(spec string) map[string]map[string]bool {
 	out := map[string]map[string]bool{}

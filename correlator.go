@@ -11,10 +11,11 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// correlatorEvery is the sweep interval of bot-defense.md §7.3.
+// correlatorEvery is the correlator's sweep interval (docs/bot-defense.md,
+// Correlator).
 const correlatorEvery = 2 * time.Minute
 
-// correlator runs the sweeps of bot-defense.md §7.3–7.4 for one data
+// correlator runs the correlator and no-event sweeps for one data
 // directory: it clusters the beacons' prints, raises the stored rows of
 // flagged clusters retroactively, confirms their IPs, marks no-event
 // bounces and brings the views-by-score index up to date. The pool entry owns it; Destruct stops it.

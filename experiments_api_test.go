@@ -313,7 +313,7 @@ func TestSitesAPI_ConsentCSS(t *testing.T) {
 	wantReply(t, "bad body", s, 400, b, `{"error":"invalid_payload","message":"Body must be a JSON object"}`)
 }
 
-// The MCP tools of api.md §10 that read experiments print what these
+// The MCP tools that read experiments print what these
 // endpoints return; every field a tool documents must be there.
 func TestMCPGoldenShapes_Experiments(t *testing.T) {
 	startCaddy(t, "secret "+manageSecret)

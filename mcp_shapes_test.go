@@ -30,9 +30,9 @@ func shapeOf(v any) any {
 	return "·"
 }
 
-// mcpTools are the read-only MCP tools of api.md §10 served by this
-// module's stats and campaign endpoints, with the fields each documents
-// (api.md §3, §5) as a JSON template: every list has one item showing its
+// mcpTools are the read-only MCP tools served by this module's stats and
+// campaign endpoints, with the fields each reads (docs/api.md, Statistics
+// and Campaigns) as a JSON template: every list has one item showing its
 // fields.
 var mcpTools = []struct{ tool, path, golden string }{
 	{"analytics_overview", "/_echelon/api/stats/overview?site_id=demo&days=30", `{"site_id":"","period_days":0,"visits":0,"unique_visitors":0,"avg_interaction_ms":0,

@@ -15,8 +15,8 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 )
 
-// memoryBudgetAll is the cap for the rate limiter, the burst map
-// and the proof-of-work replay cache together (decision 6).
+// memoryBudgetAll is the cap for the rate limiter, the burst map and the
+// proof-of-work replay cache together (docs/bot-defense.md, Caps).
 const memoryBudgetAll = 64 << 20
 
 // TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache sends a

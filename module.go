@@ -32,7 +32,7 @@ func init() {
 // BasePath and passes every other request to the next handler untouched.
 //
 // Every option has an ECHELON_* environment variable that applies when the
-// option is not set here (see the README's table); pointer fields tell "not
+// option is not set here (docs/configuration.md); pointer fields tell "not
 // set" apart from a zero value.
 type Handler struct {
 	// DBPath is the Badger directory. Default ./echelon-data.
@@ -113,7 +113,8 @@ type Handler struct {
 	DisplayTimezone string `json:"display_timezone,omitempty"`
 	// PublicMode opens the dashboard and API read-only to everyone.
 	PublicMode *bool `json:"public_mode,omitempty"`
-	// AnonymizeSites are site ids whose data is anonymized before storage.
+	// AnonymizeSites are site ids whose ea.js scrambles query and form
+	// values in the browser.
 	AnonymizeSites *[]string `json:"anonymize_sites,omitempty"`
 	// Telemetry forces the telemetry opt-in on or off; unset lets the admin
 	// decide.
@@ -136,8 +137,8 @@ type Handler struct {
 	// and no opt-in is offered, while it is unset (the default; env
 	// ECHELON_TELEMETRY_URL).
 	TelemetryURL string `json:"telemetry_url,omitempty"`
-	// Inject names the site id whose script tag is added to proxied HTML
-	// pages. Reserved: the injector lands with the full tracker.
+	// Inject names the site id whose script tag is added to the HTML pages
+	// of the next handler (docs/configuration.md, Injection).
 	Inject string `json:"inject,omitempty"`
 
 	// CrawlerFeeds, AIBotFeeds and DatacenterFeeds are threat feeds
@@ -412,7 +413,9 @@ func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyht
 	return finish()
 }
 
-// peer resolves the client address per decision 5.
+// peer resolves the client address: CF-Connecting-IP from a trusted proxy
+// with behind_cloudflare, else Caddy's client_ip with trust_proxy, else the
+// socket peer (docs/configuration.md).
 func (h *Handler) peer(r *http.Request) handlers.Peer {
 	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
 	if h.cfg.handlers.BehindCloudflare && trusted {

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// The operations API (api.md §7 and §3 vitals) through real Caddy: perf
+// The operations API (docs/api.md: Performance metrics, Settings, Vitals)
+// through real Caddy: perf
 // metrics, telemetry, debug and request vitals, with their errors, auth
 // and public mode.
 
@@ -285,8 +286,8 @@ func TestOpsAPI_PublicMode(t *testing.T) {
 		{"POST", "/_echelon/api/perf", `[]`, 403, `{"error":"read_only"`},
 		{"GET", "/_echelon/api/stats/vitals", "", 403, `{"error":"redacted","message":"Not available in public mode"}`},
 		{"GET", "/_echelon/api/telemetry", "", 200, `{"telemetry":"undecided","envOverride":null}`},
-		// The reference lets anyone flip telemetry in public mode; we ask
-		// for credentials.
+		// Public mode does not open telemetry writes: they need
+		// credentials.
 		{"POST", "/_echelon/api/telemetry", `{"optin":true}`, 401, `{"error":"unauthorized"}`},
 		{"POST", "/_echelon/api/debug", `{"enabled":true}`, 403, `{"error":"read_only"`},
 	} {

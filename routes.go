@@ -31,7 +31,7 @@ const (
 // serveTracking answers a tracking path (base path removed); ok is false
 // for any other path. Tracking requests are marked to skip Caddy's access
 // log: their query strings and headers describe visitors, and the IP and
-// User-Agent must not reach disk (see the README's Privacy section).
+// User-Agent must not reach disk (docs/privacy.md, Access logs).
 func (h *Handler) serveTracking(w http.ResponseWriter, r *http.Request, path string) (ok bool) {
 	var allow string
 	switch path {
@@ -164,7 +164,7 @@ func (rt apiRoute) pattern(prefix string) string {
 	return rt.method + " " + prefix + rt.path
 }
 
-// apiRoutes is the REST API (the README's endpoint table). GET patterns
+// apiRoutes is the REST API (docs/api.md). GET patterns
 // also answer HEAD. Path values ({id}) arrive URL-decoded.
 func (h *Handler) apiRoutes() []apiRoute {
 	byID := func(serve func(w http.ResponseWriter, r *http.Request, id string)) http.HandlerFunc {

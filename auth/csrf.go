@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// SameOrigin is the CSRF check for cookie-authenticated writes (admin.md §5).
+// SameOrigin is the CSRF check for cookie-authenticated writes (docs/api.md,
+// Access).
 // The source is the Origin header, else Referer; with neither, or one that
 // does not parse to a URL with a host ("null" included), it fails. The
 // source's hostname and non-default port must equal the request's Host

@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// CSP is the Content-Security-Policy of every HTML response (admin.md §6).
+// CSP is the Content-Security-Policy of every HTML response except the
+// dashboard's pages, which send a stricter one (docs/dashboard.md).
 // https://ea.islets.app is where the admin UI's opt-in telemetry reports.
 const CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https://ea.islets.app; connect-src 'self' https://ea.islets.app; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 

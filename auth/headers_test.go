@@ -85,7 +85,7 @@ func TestSecurityHeaders_KeepsHandlersOwnCSP(t *testing.T) {
 }
 
 func TestSecurityHeaders_CSPText(t *testing.T) {
-	// Exact text of admin.md §6; a typo here breaks the admin UI or its telemetry.
+	// The exact policy; a typo here breaks the pages that rely on it.
 	const want = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https://ea.islets.app; connect-src 'self' https://ea.islets.app; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 	if CSP != want {
 		t.Errorf("CSP = %q", CSP)

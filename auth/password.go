@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// Password hash format (admin.md §4), one line:
+// Password hash format (password_hash, docs/configuration.md), one line:
 //
 //	pbkdf2$<iterations>$<salt>$<hash>
 //
@@ -112,7 +112,7 @@ func VerifyPassword(encoded, password string) bool {
 	return subtle.ConstantTimeCompare(key, h.key) == 1
 }
 
-// CheckCredentials is the login check (admin.md §4): the username is compared
+// CheckCredentials is the dashboard's login check: the username is compared
 // in constant time and the password is always verified, so the response time
 // does not tell a wrong user from a wrong password.
 func CheckCredentials(wantUser, wantHash, user, password string) bool {

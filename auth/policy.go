@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Error bodies of api.md §2 and admin.md §5.
+// Error bodies of refused API requests (docs/api.md, Access).
 const (
 	readOnlyMessage = "This is a public read-only instance. Data cannot be modified. To run your own instance, see https://ea.js.org/installation.html"
 	csrfError       = "CSRF validation failed — origin mismatch"
@@ -43,7 +43,7 @@ func (p *Policy) Configured() bool {
 	return p.Secret != "" || p.Username != ""
 }
 
-// Authenticate checks the request's credentials in spec order: bearer token,
+// Authenticate checks the request's credentials in order: bearer token,
 // then session cookie with the CSRF check for writes. Public mode plays no
 // part here; the admin middleware and Authorize apply it first.
 func (p *Policy) Authenticate(r *http.Request) Credential {
@@ -63,12 +63,12 @@ func (p *Policy) Authenticate(r *http.Request) Credential {
 	return SessionCredential
 }
 
-// Authorize decides an /api/* request (api.md §2 steps 1–5). path is the
+// Authorize decides an /api/* request (docs/api.md, Access). path is the
 // endpoint's path after admin_path ("/api/health"). On refusal it writes the
 // JSON error and returns false; on success it writes nothing.
 //
 // OPTIONS is not handled here: the caller answers every OPTIONS with 204 and
-// the CORS headers (admin.md §6) before calling Authorize.
+// the CORS headers before calling Authorize.
 func (p *Policy) Authorize(w http.ResponseWriter, r *http.Request, path string) bool {
 	if path == "/api/health" {
 		return true
@@ -77,8 +77,8 @@ func (p *Policy) Authorize(w http.ResponseWriter, r *http.Request, path string) 
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			return true
 		}
-		// The reference lets anyone flip telemetry on a public instance
-		// (admin.md §7 quirk); we require normal auth for those writes.
+		// Telemetry writes are not opened by public mode: they still need
+		// credentials, like any other write.
 		if path != "/api/telemetry" {
 			WriteJSONError(w, http.StatusForbidden, "read_only", readOnlyMessage)
 			return false
@@ -99,7 +99,8 @@ func (p *Policy) Authorize(w http.ResponseWriter, r *http.Request, path string) 
 	return false
 }
 
-// WriteCSRFError writes the 403 of admin.md §5, for the admin middleware.
+// WriteCSRFError writes the 403 of a failed origin check, for the
+// dashboard's middleware.
 func WriteCSRFError(w http.ResponseWriter) {
 	WriteJSONError(w, http.StatusForbidden, csrfError, "")
 }
@@ -130,7 +131,7 @@ type jsonError struct {
 
 // WriteJSONError writes {"error":code,"message":message} with status; the
 // message is omitted when empty. The body has no trailing newline and no
-// HTML escaping, matching the reference's JSON.stringify output.
+// HTML escaping, like every JSON answer of the API.
 func WriteJSONError(w http.ResponseWriter, status int, code, message string) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Session limits (admin.md §4).
+// Session limits (docs/dashboard.md, Access).
 const (
 	SessionCookie     = "echelon_session"
 	SessionMaxAge     = 24 * time.Hour   // since login
@@ -171,7 +171,7 @@ func newUUID() string {
 	return string(out[:])
 }
 
-// LoginCookie is the Set-Cookie for a new session (admin.md §4). secure
+// LoginCookie is the Set-Cookie for a new session. secure
 // adds the Secure attribute: set it when the request came over TLS, so that
 // a dashboard on plain http://localhost can still log in.
 func LoginCookie(token string, secure bool) *http.Cookie {
@@ -187,7 +187,7 @@ func LoginCookie(token string, secure bool) *http.Cookie {
 }
 
 // LogoutCookie is the Set-Cookie that clears the session cookie. It renders
-// "Max-Age=0" as the spec asks (net/http writes that for a negative MaxAge).
+// "Max-Age=0" (net/http writes that for a negative MaxAge).
 func LogoutCookie(secure bool) *http.Cookie {
 	return &http.Cookie{
 		Name:     SessionCookie,

@@ -8,7 +8,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// Helpers shared by the /api handlers (api.md §1).
+// Helpers shared by the /api handlers (docs/api.md, Conventions).
 
 // writeError writes {"error":code,"message":message}, without message when
 // it is empty: auth.WriteJSONError, the one error writer of the API.
@@ -16,7 +16,7 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	auth.WriteJSONError(w, status, code, message)
 }
 
-// intParam parses an integer parameter like the reference's parseInt:
+// intParam parses an integer parameter leniently (docs/api.md, Conventions):
 // leading digits (with an optional sign) count, NaN or 0 gives def, and the
 // result is clamped to lo..hi.
 func intParam(q url.Values, name string, def, lo, hi int) int {

@@ -39,7 +39,7 @@ func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool)
 	_, _ = w.Write(pixel)
 }
 
-// ServeBeacon handles GET b.gif (tracker-protocol.md §4.1): whatever the
+// ServeBeacon handles GET b.gif (docs/tracker.md, The beacon): whatever the
 // input, the answer is the pixel; only what passes every gate is stored.
 func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer) {
 	uai := t.uaInfo(r.UserAgent()) // once: parse, bot match and hash

@@ -8,7 +8,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 )
 
-// Limits of the beacon protocol (tracker-protocol.md §4.1).
+// Limits of the beacon protocol (docs/tracker.md, The beacon).
 const (
 	maxPathLen     = 2048
 	maxUTMLen      = 256
@@ -97,7 +97,8 @@ func decodeUTM(q *rawParams, i int) string {
 	return truncateRunes(v, maxUTMLen)
 }
 
-// parseScreen applies §4.1 and bot-defense.md §6: the screen is checked only
+// parseScreen reads sw and sh for the screen signal (docs/bot-defense.md):
+// the screen is checked only
 // when sw or sh is sent; a missing one counts as 0, non-numbers as absurd.
 func (b *Beacon) parseScreen(sw, sh string) {
 	if sw == "" && sh == "" {
@@ -114,7 +115,7 @@ func (b *Beacon) parseScreen(sw, sh string) {
 }
 
 // validSessionID checks the tracker's session id shape: 36 characters of
-// lower-case hex and dashes (tracker-protocol.md §4.1).
+// lower-case hex and dashes.
 func validSessionID(s string) bool {
 	if len(s) != 36 {
 		return false

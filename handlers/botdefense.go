@@ -10,12 +10,12 @@ import (
 )
 
 // OutcomeExcluded counts hits of excluded visitors: answered as usual, not
-// stored (bot-defense.md §9).
+// stored (docs/bot-defense.md, The gates).
 const OutcomeExcluded = "excluded"
 
 // Reasons a hit is dropped as a bot, the reason label of the drop metric.
 const (
-	DropKnownUA  = "known_ua"        // known-bot User-Agent (bot-defense.md §4)
+	DropKnownUA  = "known_ua"        // known-bot User-Agent (bot_ua_patterns)
 	DropScore    = "score_threshold" // score at or above bot_discard_threshold
 	DropExcluded = "excluded"        // excluded visitor
 )
@@ -32,8 +32,8 @@ type ExclusionSet interface {
 	IsExcluded(visitorID string) bool
 }
 
-// DropObserver counts silent drops by endpoint and reason (§11: silent
-// drops hide misconfiguration).
+// DropObserver counts silent drops by endpoint and reason: a drop nobody
+// counts would hide a misconfiguration.
 type DropObserver interface {
 	Dropped(endpoint, reason string, n int)
 }
@@ -64,7 +64,7 @@ func (t *Tracking) clientKey(peer Peer, now time.Time) (key [16]byte, ip netip.A
 }
 
 // sighting puts the IP of a known-bot User-Agent into the suspected tier,
-// on any route (§4, §7.1), to catch bots that leak their UA once and spoof
+// on any route, to catch bots that leak their UA once and spoof
 // it on beacons.
 func (t *Tracking) sighting(peer Peer) {
 	if t.BotIPs == nil {
@@ -77,8 +77,8 @@ func (t *Tracking) sighting(peer Peer) {
 }
 
 // scoreInput fills the request-derived parts of a score input: country,
-// Cloudflare bot headers (only from a trusted proxy with behind_cloudflare,
-// decision 5), header presence and coherence.
+// Cloudflare bot headers (only from a trusted proxy with
+// behind_cloudflare), header presence and coherence.
 func (t *Tracking) scoreInput(r *http.Request, ua string, peer Peer, hit scoring.Hit, site string) scoring.Input {
 	h := r.Header
 	cf := t.Config.BehindCloudflare && peer.TrustedProxy

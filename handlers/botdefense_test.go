@@ -9,8 +9,8 @@ import (
 )
 
 // The Cloudflare bot headers count only from a trusted proxy with
-// behind_cloudflare (decision 5); cf-bot-score must be an integer 1–99 and
-// cf-verified-bot exactly "true" (bot-defense.md §2).
+// behind_cloudflare; cf-bot-score must be an integer 1–99 and
+// cf-verified-bot exactly "true".
 func TestScoreInput_CloudflareHeaders(t *testing.T) {
 	for _, tc := range []struct {
 		behind, trusted bool

@@ -11,7 +11,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// Bots serves the bot management API (bot-defense.md §9, api.md §6). The
+// Bots serves the bot management API (docs/api.md, Bots). The
 // module checks access before calling it.
 type Bots struct {
 	Store *storage.Store

@@ -12,8 +12,8 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// Campaigns serves the UTM campaign registry (api.md §5): GET and POST
-// /api/campaigns, PATCH and DELETE /api/campaigns/:id.
+// Campaigns serves the UTM campaign registry (docs/api.md, Campaigns): GET and
+// POST /api/campaigns, PATCH and DELETE /api/campaigns/:id.
 type Campaigns struct {
 	Store *storage.Store
 	Now   Clock
@@ -156,7 +156,8 @@ func (s *Stats) ServeCampaignStats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, d)
 }
 
-// ServeCampaignEvents answers GET /api/stats/campaign-events?site_id&days&event_type.
+// ServeCampaignEvents answers GET
+// /api/stats/campaign-events?site_id&days&event_type.
 func (s *Stats) ServeCampaignEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	site, ok := strictSite(w, q)

@@ -17,7 +17,7 @@ type Config struct {
 	// BasePath prefixes every Echelon route ("" or "/_ea").
 	BasePath string
 	// AllowedOrigins lists lower-case hostnames allowed to send beacons;
-	// empty means open (tracker-protocol.md §2).
+	// empty means open.
 	AllowedOrigins []string
 	// IgnoredSites and AllowedSites hold lower-case site ids. A hit for an
 	// ignored site, or for a site missing from a non-empty allow list, is

@@ -5,13 +5,14 @@ import (
 	"strings"
 )
 
-// maxConsentCSS is the cut of a site's consent CSS (api.md §7).
+// maxConsentCSS is the cut of a site's consent CSS (docs/tracker.md,
+// Consent banner).
 const maxConsentCSS = 4096
 
 const blockedCSS = "/* blocked */"
 
 // consentCSSRules are the sanitizer's replacements, applied in order after
-// backslashes and comments are gone (api.md §7): the resource-loading
+// backslashes and comments are gone: the resource-loading
 // functions through the next "(" (any characters between), the at-rules
 // that load or define resources, and the script hooks, each with spaces
 // allowed before its "(" or ":". Names start at a word boundary. The last

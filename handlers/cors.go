@@ -9,7 +9,7 @@ import (
 // corsHeaders is how many headers setCORS writes at most.
 const corsHeaders = 3
 
-// setCORS writes the tracking paths' CORS headers (tracker-protocol.md §2).
+// setCORS writes the tracking paths' CORS headers (docs/tracker.md, CORS).
 // The Allow-Methods, Allow-Headers and Max-Age headers only mean something
 // on a preflight answer, so Preflight adds them there.
 func (c *Config) setCORS(hw *headerWriter, origin string) {
@@ -33,7 +33,7 @@ func setCORSCommon(hw *headerWriter) {
 }
 
 // Preflight answers an OPTIONS request: 204 with the tracking CORS headers on
-// tracking paths, and Allow-Origin "null" elsewhere (admin.md §6).
+// tracking paths, and Allow-Origin "null" elsewhere.
 func (c *Config) Preflight(w http.ResponseWriter, r *http.Request, tracking bool) {
 	hw := newHeaderWriter(w.Header(), corsHeaders+6)
 	hw.setSecurity()

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// decodeB64 decodes a beacon parameter (decision 8): the tracker URL-encodes
+// decodeB64 decodes a beacon parameter: the tracker URL-encodes
 // every value, but older snippets did not, so a '+' that a query parser turned
 // into a space is put back. Standard and URL-safe alphabets, padded or not,
 // are accepted. The result is valid UTF-8: invalid bytes become U+FFFD.
@@ -80,7 +80,7 @@ func validUTF8(s string) string {
 }
 
 // percentDecodeLenient decodes %XX escapes and leaves malformed ones as they
-// are, where decodeURIComponent would throw (tracker-protocol.md §4.1 Q).
+// are, where the browser's decodeURIComponent would throw.
 func percentDecodeLenient(s string) string {
 	if !strings.Contains(s, "%") {
 		return s

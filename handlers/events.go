@@ -10,7 +10,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// ServeEvents handles POST e (tracker-protocol.md §4.2): 429 when rate
+// ServeEvents handles POST e (docs/tracker.md, Events): 429 when rate
 // limited, 413 for a body over 16 KB, 400 for an empty or non-JSON body,
 // and 204 for everything else, stored or not.
 func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer) {
@@ -70,7 +70,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 		return
 	}
 	now := t.Now().UTC()
-	// Events never set the cookie, but use a valid one (§4.3).
+	// Events never set the cookie, but use a valid one.
 	vis, err := t.identify(r, peer.IP, site, now, false)
 	if err != nil {
 		t.Observe.Events(OutcomeInvalid, n)

@@ -8,21 +8,20 @@ import (
 	"unicode/utf8"
 )
 
-// Limits of the event protocol (tracker-protocol.md §4.2).
+// Limits of the event protocol (docs/tracker.md, Events).
 const (
 	maxEventBody    = 16384
 	maxEventsPerReq = 20
 	maxEventData    = 2048
 	// maxCustomData fits everything echelon.track promises (name 128, path,
-	// 16 keys of 64 with values of 512, README limits) inside the 16 KB
+	// 16 keys of 64 with values of 512, docs/tracker.md) inside the 16 KB
 	// body, so no custom event the API accepts is dropped for its size.
 	maxCustomData   = 12288
 	maxExperimentID = 128
 	maxUTMCampaign  = 256
 )
 
-// eventTypes is the allowlist of §3.2 plus ad_click and the experiment
-// exposure the tracker records (decision 10).
+// eventTypes is the allowlist of event types (docs/tracker.md, Events).
 var eventTypes = map[string]bool{
 	"bounce": true, "session_end": true, "session_resume": true, "click": true,
 	"outbound": true, "download": true, "scroll_depth": true, "hover": true,
@@ -57,7 +56,8 @@ type EventBatch struct {
 	Skipped int
 }
 
-// ReadEventBody reads at most 16384 bytes, as §4.2 limits by bytes read.
+// ReadEventBody reads at most 16384 bytes: the limit is on bytes read,
+// whatever Content-Length says.
 func ReadEventBody(r io.Reader) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r, maxEventBody+1))
 	if err != nil {
@@ -107,7 +107,7 @@ func parseEvent(r json.RawMessage) (InEvent, bool) {
 		SessionID   json.RawMessage `json:"sessionId"`
 		UTMCampaign json.RawMessage `json:"utmCampaign"`
 	}
-	// A null or non-object event is skipped (the reference answered 500).
+	// A null or non-object event is skipped; the rest of the batch counts.
 	if len(r) == 0 || r[0] != '{' || json.Unmarshal(r, &in) != nil {
 		return InEvent{}, false
 	}

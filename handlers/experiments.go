@@ -13,15 +13,16 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// Manage serves the management endpoints of experiments (api.md §4, §3
-// /api/stats/experiments) and sites (§7). Access control is done before.
+// Manage serves the management endpoints of experiments (with
+// /api/stats/experiments) and sites (docs/api.md, Experiments and Sites).
+// Access control is done before.
 type Manage struct {
 	Store      *storage.Store
 	Now        Clock
 	PublicMode bool
 }
 
-// Limits of POST /api/experiments (api.md §4).
+// Limits of POST /api/experiments (docs/api.md, Experiments).
 const (
 	maxExperimentName   = 256
 	maxExperimentDesc   = 1024
@@ -84,7 +85,7 @@ type variantBody struct {
 	Config    json.RawMessage `json:"config"`
 }
 
-// ParseExperiment validates a POST /api/experiments body (api.md §4) into
+// ParseExperiment validates a POST /api/experiments body into
 // an experiment to create; the error text is the 400's message.
 func ParseExperiment(body []byte) (storage.Experiment, error) {
 	var in createExperimentBody
@@ -311,7 +312,7 @@ func (m *Manage) ServeExperimentStats(w http.ResponseWriter, r *http.Request) {
 }
 
 // variantResults computes rates, uplift and significance against the
-// first control variant (api.md §3).
+// first control variant (docs/api.md, Experiments).
 func variantResults(vs []storage.Variant, res []storage.VariantResult) []variantStats {
 	out := make([]variantStats, len(vs))
 	control := -1
@@ -347,7 +348,8 @@ func variantResults(vs []storage.Variant, res []storage.VariantResult) []variant
 	return out
 }
 
-// Significance is the two-proportion z-test text of api.md §3 for a
+// Significance is the two-proportion z-test text (docs/api.md,
+// Experiments) for a
 // control (n1 sessions, c1 conversions) and a variant (n2, c2).
 func Significance(n1, c1, n2, c2 int) string {
 	if n := min(n1, n2); n < 100 {

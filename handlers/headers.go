@@ -31,7 +31,7 @@ func (hw *headerWriter) add(key, value string) {
 }
 
 // setSecurity writes the headers every Echelon response carries
-// (admin.md §6); tracking responses are never HTML, so no CSP.
+// (docs/api.md, Conventions); tracking responses are never HTML, so no CSP.
 func (hw *headerWriter) setSecurity() {
 	hw.set("X-Frame-Options", "DENY")
 	hw.set("X-Content-Type-Options", "nosniff")

@@ -12,9 +12,9 @@ import (
 )
 
 // visitorHasher computes cookieless visitor ids: the first 8 bytes of
-// HMAC-SHA256(daily salt, ip|ua|site|YYYY-MM-DD) in hex
-// (tracker-protocol.md §6). Keyed HMAC states are pooled per salt, so a
-// beacon does not pay for setting up the key each time.
+// HMAC-SHA256(daily salt, ip|ua|site|YYYY-MM-DD) in hex (docs/privacy.md,
+// The visitor id). Keyed HMAC states are pooled per salt, so a beacon does
+// not pay for setting up the key each time.
 type visitorHasher struct {
 	cur atomic.Pointer[saltedPool]
 }

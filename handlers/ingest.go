@@ -9,8 +9,8 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// Ingest serves POST /api/ingest v1 (tracker-protocol.md §5) with decision
-// 11: ts and path are honoured, and event ids are deduplicated.
+// Ingest serves POST /api/ingest v1 (docs/api.md, Ingest): ts and path are
+// honoured, and event ids are deduplicated.
 type Ingest struct {
 	Store *storage.Store
 	Now   Clock

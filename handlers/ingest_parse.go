@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// The body of POST /api/ingest v1 (tracker-protocol.md §5, decision 11).
+// The body of POST /api/ingest v1 (docs/api.md, Ingest).
 
 // MaxIngestBody is the largest body /api/ingest reads.
 const MaxIngestBody = 1 << 20
@@ -68,8 +68,8 @@ type ingestBody struct {
 }
 
 // ParseIngest validates an ingest body. Event times must lie in
-// [now − window, now + 1 minute] (decision 11: within retention, not in the
-// future; a minute of clock skew is forgiven and stored as now). Every
+// [now − window, now + 1 minute] (within retention, not in the future; a
+// minute of clock skew is forgiven and stored as now). Every
 // violation is an error whose text is the 400's message.
 func ParseIngest(body []byte, now time.Time, window time.Duration) (IngestBatch, error) {
 	var b IngestBatch
@@ -206,7 +206,7 @@ func shortErr(err error) string {
 }
 
 // EventData is the stored data JSON of an ingested event: its own data,
-// the first experiment pair, the path and the session context (§5).
+// the first experiment pair, the path and the session context.
 func (b *IngestBatch) EventData(e *IngestEvent) string {
 	data := make(map[string]any, len(e.Data)+4)
 	for k, v := range e.Data {

@@ -8,7 +8,7 @@ import (
 )
 
 // writeJSON answers with v as JSON: no HTML escaping and no trailing
-// newline, like the reference's JSON.stringify.
+// newline.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -22,6 +22,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
-// apiTime renders a stored time as the API's timestamps (api.md §1):
+// apiTime renders a stored time as the API's timestamps (docs/api.md):
 // ISO-8601 UTC with milliseconds.
 func apiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

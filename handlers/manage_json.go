@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Helpers shared by the /api handlers (api.md §1).
+// Helpers shared by the /api handlers (docs/api.md, Conventions).
 
 // maxManageBody bounds the JSON body of the management writes.
 const maxManageBody = 64 << 10

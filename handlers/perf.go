@@ -19,13 +19,14 @@ type PerfStore interface {
 	PerfTrends(limit int, since string) (map[string][]storage.PerfMetric, error)
 }
 
-// Perf serves /api/perf and /api/perf/trends (api.md §7).
+// Perf serves /api/perf and /api/perf/trends (docs/api.md, Performance
+// metrics).
 type Perf struct {
 	Store PerfStore
 	Now   Clock
 }
 
-// Limits of POST /api/perf (api.md §7).
+// Limits of POST /api/perf.
 const (
 	perfMaxBody     = 65536
 	perfMaxItems    = 100
@@ -124,12 +125,12 @@ func (p *Perf) ServeAdd(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int{"inserted": len(metrics)})
 }
 
-// ParsePerfMetrics validates a POST /api/perf body (api.md §7): a JSON
+// ParsePerfMetrics validates a POST /api/perf body: a JSON
 // array of at most 100 objects, each with non-empty string category (cut to
 // 128 characters), metric (128) and unit (32) and a finite number value;
 // optional string commit_hash (64) and branch (128); optional metadata, any
-// JSON value up to 2048 bytes serialised. The reference cuts longer
-// metadata, which leaves broken JSON; it is refused here instead.
+// JSON value up to 2048 bytes serialised (longer metadata is refused, not
+// cut, so stored metadata is always valid JSON).
 func ParsePerfMetrics(body []byte) ([]storage.PerfMetric, error) {
 	var items []map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -25,7 +25,7 @@ const (
 	qCount
 )
 
-// beaconKeys are the parameter names of tracker-protocol.md §4.1.
+// beaconKeys are the beacon's parameter names (docs/tracker.md, The beacon).
 var beaconKeys = [qCount]string{"p", "s", "ck", "ref", "pwa", "uc", "us", "um", "uct", "ut", "sid", "_v", "sw", "sh", "tok"}
 
 // beaconParams holds the raw (unescaped, not yet decoded) b.gif parameters.

@@ -8,7 +8,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/tracker"
 )
 
-// ServeScript handles GET ea.js (tracker-protocol.md §1). The script embeds
+// ServeScript handles GET ea.js (docs/tracker.md). The script embeds
 // this minute's challenge and the current proof-of-work module; a visitor
 // whose difficulty was raised (adaptive difficulty) gets a private copy
 // with the higher difficulty, everyone else the shared cached one.
@@ -18,7 +18,7 @@ func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer
 	hw.set("Content-Type", "application/javascript; charset=utf-8")
 	site := scoring.SiteOrDefault(r.URL.Query().Get("s"))
 	if t.isKnownBot(r.UserAgent()) {
-		t.sighting(peer) // ea.js is served to known bots, but marks their IP (§1)
+		t.sighting(peer) // ea.js is served to known bots, but marks their IP
 	}
 	if lim, retry := t.limited(peer); lim {
 		t.Observe.Beacon(OutcomeRateLimited)

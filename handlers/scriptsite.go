@@ -17,8 +17,8 @@ type SiteSettings interface {
 }
 
 // siteScript is the per-site identity of ea.js for site and the loader
-// of what it embeds: every active experiment (experiments have no site in
-// api.md, so each site's script carries all of them) and, with
+// of what it embeds: every active experiment (experiments have no site,
+// so each site's script carries all of them) and, with
 // cookie_consent, the site's consent CSS.
 func (t *Tracking) siteScript(site string) (tracker.Site, func() tracker.SiteData) {
 	ts := tracker.Site{

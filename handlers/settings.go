@@ -15,7 +15,7 @@ type SettingStore interface {
 	SetSetting(key, value string, now time.Time) error
 }
 
-// Settings serves /api/telemetry and /api/debug (api.md §7).
+// Settings serves /api/telemetry and /api/debug (docs/api.md, Settings).
 type Settings struct {
 	Store SettingStore
 	// Telemetry is the `telemetry` option (or ECHELON_TELEMETRY): when set

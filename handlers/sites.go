@@ -10,7 +10,7 @@ import (
 const invalidSiteMessage = "site id must match ^[A-Za-z0-9._-]{1,64}$"
 
 // ServeSite handles GET /api/sites/:id → {site_id, consent_css|null} and
-// PATCH {"consent_css"} (api.md §7). A non-string or empty consent_css
+// PATCH {"consent_css"} (docs/api.md, Sites). A non-string or empty consent_css
 // clears it; anything else is sanitized (SanitizeConsentCSS). The write
 // changes the store's script version, so the next ea.js of the site
 // carries the new CSS.

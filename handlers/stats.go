@@ -6,8 +6,8 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// Stats serves the GET /api/stats/* endpoints of api.md §3 (vitals and
-// experiments live elsewhere). Access control is the caller's.
+// Stats serves the GET /api/stats/* endpoints (docs/api.md, Statistics; vitals
+// and experiments live elsewhere). Access control is the caller's.
 type Stats struct {
 	Store *storage.Store
 	// Pending reports the records buffered and not yet stored.

@@ -34,7 +34,7 @@ type SaltSource interface {
 }
 
 // CampaignFilter says whether a utm_campaign is an active campaign of a
-// site (api.md §3: views keep UTM fields only then); storage.Store is the
+// site (views keep UTM fields only then); storage.Store is the
 // real one, with an in-memory set refreshed on every campaign write.
 type CampaignFilter interface {
 	CampaignActive(site, utmCampaign string) bool
@@ -69,7 +69,7 @@ type Tracking struct {
 	hasher visitorHasher
 	uas    uaCache
 
-	// Bot defense state (bot-defense.md §7–9); each may be nil, which
+	// Bot defense state (docs/bot-defense.md); each may be nil, which
 	// turns its part off.
 	Burst    *scoring.Burst  // burst counts per IP key and UA
 	BotIPs   *scoring.BotIPs // suspected and confirmed IPs
@@ -91,7 +91,7 @@ type visitor struct {
 
 const cookieName = "_ev"
 
-// identify computes the visitor id (tracker-protocol.md §6). In cookie mode
+// identify computes the visitor id (docs/privacy.md). In cookie mode
 // the _ev cookie is the id; otherwise it is the first 8 bytes of
 // HMAC-SHA256(daily salt, ip|ua|site|date) in hex. The IP never leaves this
 // function.
@@ -116,7 +116,7 @@ func (t *Tracking) identify(r *http.Request, ip, site string, now time.Time, coo
 	return visitor{id: t.hasher.id(salt, ip, r.UserAgent(), site, now)}, nil
 }
 
-// validCookieID checks the _ev shape: 16 lower-case hex characters (§4.3).
+// validCookieID checks the _ev shape: 16 lower-case hex characters.
 func validCookieID(s string) bool {
 	if len(s) != 16 {
 		return false
@@ -136,7 +136,7 @@ func setVisitorCookie(w http.ResponseWriter, id string) {
 // limited applies the per-IP rate limit shared by the three tracking paths.
 // The key is the address in binary, an IPv4-mapped one as IPv4, and an
 // IPv6 client counts as its /64, which one subscriber can rotate through
-// at will (bot-defense.md §11). An unparsable address is its own key.
+// at will. An unparsable address is its own key.
 func (t *Tracking) limited(peer Peer) (bool, time.Duration) {
 	if t.Limiter == nil {
 		return false, 0
@@ -183,8 +183,8 @@ func (t *Tracking) checkPoW(res *scoring.Result, tok, sid, site, visitorID strin
 }
 
 // flag raises the proof-of-work difficulty for the visitor behind a request
-// that tripped the rate limiter (adaptive difficulty, decision 2): its next
-// ea.js asks for more work.
+// that tripped the rate limiter (adaptive difficulty, docs/bot-defense.md):
+// its next ea.js asks for more work.
 func (t *Tracking) flag(r *http.Request, peer Peer, site string) {
 	if t.PoW == nil {
 		return

@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// RequestStats times every request the server handles, for
-// /api/stats/vitals (api.md §3): totals since start, and a window of the
-// last 5 minutes holding at most 50,000 samples (a ring: the oldest goes
-// first). Recording is a few field writes under a mutex.
+// RequestStats times every request the server handles, for /api/stats/vitals
+// (docs/api.md, Vitals): totals since start, and a window of the last 5
+// minutes holding at most 50,000 samples (a ring: the oldest goes first).
+// Recording is a few field writes under a mutex.
 type RequestStats struct {
 	now   Clock
 	start time.Time

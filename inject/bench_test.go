@@ -174,7 +174,7 @@ func BenchmarkInject(b *testing.B) {
 }
 
 // TestInject_Overhead measures tagging against pass-through in the same run
-// and reports the ratio per target; the budget is 15% extra time
+// and reports the ratio per target; the budget is 15% extra time
 // per response. Blocks of tagged and passed-through responses alternate and
 // the median of the block ratios is reported, so load from elsewhere lands
 // on both sides. It runs with -bench only (timing means nothing under -race

@@ -8,9 +8,9 @@ import (
 
 // Bounded, expiring state of a Verifier. Each cache is a ring of per-tick
 // maps behind its own mutex (held for a few lines). When one is full it
-// fails closed for scoring (decision 6): it never forgets an entry early, it
-// refuses the newcomer instead, and what a refusal means is documented on
-// each cache.
+// fails closed for scoring (docs/bot-defense.md, Caps): it never forgets an
+// entry early, it refuses the newcomer instead, and what a refusal means is
+// documented on each cache.
 
 // replayCache remembers the hash of every admitted pageview token, keyed by
 // the token's own bucket, for as long as that bucket is accepted: W+2 minute

@@ -2,12 +2,12 @@
 // generated per 6-hour epoch, per-minute challenges, native verification of
 // tokens, and the bounded replay, session and flag caches around it.
 //
-// # Derivation (decision 3 of spec/README.md)
+// # Derivation (docs/bot-defense.md, Proof of work)
 //
 //	epoch         floor(unix s / 21600)
 //	bucket        floor(unix ms / 60000); its epoch is floor(bucket / 360)
 //	module seed   HKDF-Expand-SHA256(HMAC-SHA256(secret, "echelon-pow-module/"+epoch), "echelon-pow-seed/v1", 64)
-//	params        ParamsFromSeed(seed)                  (pow.md §1.1)
+//	params        ParamsFromSeed(seed)
 //	challenge key HMAC-SHA256(secret, "echelon-pow-challenge")
 //	challenge     hex(HMAC-SHA256(challenge key, decimal bucket)[:16])
 //
@@ -15,7 +15,7 @@
 // tokens. Every module passes SelfCheck (wazero against Hash) before it is
 // served; see Rotator for what happens when one does not.
 //
-// # Work and token (decision 2)
+// # Work and token
 //
 // The browser searches the first nonce n (decimal, no leading zeros) such
 // that H(challenge ":" sid ":" site ":" n) has at least d leading zero bits
@@ -23,9 +23,10 @@
 // (token.go). The expected work is 2^d hashes; median ≈ 0.69·2^d, p95 ≈
 // 3·2^d. A hash of a typical 85-byte input costs ≈ 80 ns natively and under
 // wazero's compiler; browsers are in the same range, phones 3–5× slower.
-// Hence the defaults: d = 16 (desktop p95 ≈ 20 ms, slow phone ≈ 100 ms) and
-// a ceiling of 20 for flagged visitors (desktop p95 ≈ 0.3 s, phone ≈ 1 s).
-// Calibrate in the browser before changing them.
+// Hence the defaults: d = 14, set by solve times measured in headless
+// Chromium (docs/performance.md, Proof of work), and a ceiling of 20 for
+// flagged visitors (desktop p95 ≈ 0.3 s, phone ≈ 1 s). Calibrate in the
+// browser before changing them.
 //
 // # Browser side
 //

@@ -14,7 +14,7 @@ type Params struct {
 	R [5]uint8 // each in 7..53
 }
 
-// ParamsFromSeed derives Params as pow.md §1.1 specifies: M[k] is the
+// ParamsFromSeed derives Params from a module seed: M[k] is the
 // little-endian uint64 at seed[8k:8k+8]; R[k-1] = 7 + seed[31+k] mod 47 for
 // k = 1..5. Bytes 37..63 are unused.
 func ParamsFromSeed(seed [64]byte) Params {
@@ -43,7 +43,7 @@ func round(v0, v1, v2, v3 uint64, r *[5]uint8) (uint64, uint64, uint64, uint64) 
 	return v0, v1, v2, v3
 }
 
-// Hash is the Go reference of the module's hash (pow.md §1.2): SipHash-2-4's
+// Hash is the Go implementation of the module's hash: SipHash-2-4's
 // shape, state initialised to p.M with no key, 128-bit output
 // LE(v0^v1) ‖ LE(v2^v3). It does not allocate.
 func Hash(p *Params, in []byte) [16]byte {

@@ -43,10 +43,10 @@ func floorDiv(a, b int64) int64 {
 
 // SeedForEpoch derives the 64-byte module seed of an epoch:
 //
-//	prk  = HMAC-SHA256(secret, "echelon-pow-module/" + decimal epoch)   (decision 3)
+//	prk  = HMAC-SHA256(secret, "echelon-pow-module/" + decimal epoch)
 //	seed = HKDF-Expand-SHA256(prk, info "echelon-pow-seed/v1", 64 bytes)
 //
-// HKDF-Expand (RFC 5869) stretches decision 3's 32-byte value to the 64 bytes
+// HKDF-Expand (RFC 5869) stretches the 32-byte HMAC to the 64 bytes
 // ParamsFromSeed takes; only bytes 0..36 are used today.
 func SeedForEpoch(secret []byte, epoch int64) [64]byte {
 	prk := hmacSHA256(secret, []byte(moduleLabel+strconv.FormatInt(epoch, 10)))
@@ -70,7 +70,7 @@ func ChallengeKey(secret []byte) [32]byte {
 	return hmacSHA256(secret, []byte(challengeLabel))
 }
 
-// Challenge is the challenge of a bucket, as pow.md §3 defines it: lowercase
+// Challenge is the challenge of a minute bucket: lowercase
 // hex of the first 16 bytes of HMAC-SHA256(key, decimal bucket).
 func Challenge(key []byte, bucket int64) string {
 	c := challengeHex(key, bucket)

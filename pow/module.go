@@ -1,7 +1,7 @@
 package pow
 
 // The generated module. Its hash function is emitted once, as the exported
-// function solve (pow.md §1.4, byte for byte); search calls it per nonce.
+// function solve; search calls it per nonce.
 //
 // Exports of the served module:
 //
@@ -53,8 +53,8 @@ const (
 	searchFunc uint32 = 1
 )
 
-// OneHashModule emits the reference module of pow.md §1.4: exports memory and
-// solve only. For the §7 parameter sets it reproduces the published byte
+// OneHashModule emits the minimal module: exports memory and solve only.
+// For the parameter sets of vectors_test.go it reproduces the known byte
 // lengths and SHA-256 sums.
 func OneHashModule(p *Params) []byte { return buildModule(p, false) }
 
@@ -113,7 +113,7 @@ func buildModule(p *Params, withSearch bool) []byte {
 	return out.b
 }
 
-// solveBody emits the hash, statement by statement as pow.md §1.4 lists it.
+// solveBody emits the hash, statement by statement.
 func solveBody(p *Params) []byte {
 	var e emitter
 	e.raw(3, 5, typeI64, 1, typeI32, 1, typeI32) // locals: v0..v3, m; i; j

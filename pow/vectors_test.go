@@ -9,7 +9,8 @@ import (
 	"github.com/tetratelabs/wazero"
 )
 
-// pow.md §7.
+// Known modules: byte lengths and SHA-256 sums of the one-hash module for
+// fixed seeds, which pin the emitter's output byte for byte.
 
 func seqSeed() [64]byte {
 	var s [64]byte

@@ -98,7 +98,7 @@ func TestVerify(t *testing.T) {
 		{"short hex", hexOf(hash[:31]), testSID, testSite, 0, now, Invalid},
 		{"long hex", hexOf(hash + "0"), testSID, testSite, 0, now, Invalid},
 		{"non-hex", hexOf("g" + hash[1:]), testSID, testSite, 0, now, Invalid},
-		{"reference-style 32 hex only", hash, testSID, testSite, 0, now, Invalid},
+		{"32 hex only, no bucket or nonce", hash, testSID, testSite, 0, now, Invalid},
 		{"two parts", bucket + "." + hash, testSID, testSite, 0, now, Invalid},
 		{"four parts", good + ".1", testSID, testSite, 0, now, Invalid},
 		{"empty parts", "..", testSID, testSite, 0, now, Invalid},

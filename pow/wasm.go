@@ -25,10 +25,9 @@ const (
 	opI64Const  opcode = 0x42
 	opI32Eq     opcode = 0x46
 	opI32LtU    opcode = 0x49
-	// opI32GeS is what the reference emitter writes for "j ≥ in_len" (pow.md
-	// §1.4 calls it i32.ge_u, but 0x4E is ge_s). Both operands are small and
-	// non-negative, so the result is the same, and emitting 0x4E keeps the
-	// one-hash module byte-identical to the reference (§7 SHA-256 vectors).
+	// opI32GeS is what we emit for "j ≥ in_len": both operands are small
+	// and non-negative, so signed and unsigned agree, and 0x4E keeps the
+	// one-hash module byte-identical to the vectors of vectors_test.go.
 	opI32GeS       opcode = 0x4E
 	opI32GeU       opcode = 0x4F
 	opI32Clz       opcode = 0x67

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// IPTier is how strongly an IP is tied to bot traffic (bot-defense.md
-// §7.1).
+// IPTier is how strongly an IP is tied to bot traffic (the bot_ip signal
+// of docs/bot-defense.md).
 type IPTier uint8
 
 const (
@@ -25,14 +25,13 @@ const (
 	SuspectedTTL = 30 * time.Minute // after the last sighting
 	ConfirmedTTL = time.Hour        // after the last confirmation
 	// DefaultBotIPCapacity is the number of keys each tier holds when
-	// NewBotIPs is given no capacity: twice the size at which the
-	// reference starts sweeping.
+	// NewBotIPs is given no capacity.
 	DefaultBotIPCapacity = 100_000
 )
 
 // Points returns the tier's bot_ip points: 50 confirmed, 20 suspected,
 // halved (25, 10) when the hit carried a valid proof of work. A valid PoW
-// softens rather than clears the tier (§11): it shows a real browser ran
+// softens rather than clears the tier: it shows a real browser ran
 // the page, which a NATed office colleague of a curl user does, but so can
 // a headless bot, so the tier still counts.
 func (t IPTier) Points(powValid bool) int {
@@ -175,7 +174,7 @@ func (b *BotIPs) Len() (suspected, confirmed int) {
 // An IPv6 address counts as its /64: one subscriber or host usually has a
 // whole /64 and can rotate through it at will. An IPv4-mapped address
 // counts as the IPv4 address. The invalid Addr (the IP could not be
-// resolved) gives one shared key, like the reference's "unknown" bucket.
+// resolved) gives one shared key.
 //
 // It does not allocate.
 func IPKey(ip netip.Addr, salt []byte) [16]byte {

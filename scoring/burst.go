@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Burst detection (bot-defense.md §8, with the §11 fixes).
+// Burst detection (the burst signal of docs/bot-defense.md).
 const (
 	// BurstWindow is the fixed window a key's first hit opens.
 	BurstWindow = 5 * time.Minute
@@ -23,16 +23,16 @@ const (
 //
 // The key is BurstKey(IPKey(ip, salt), ua): per IP and User-Agent, so one
 // office NAT or CGNAT address is not one counter for everybody behind it
-// (§11), while a script that keeps its UA still adds up. The count resets
-// with the daily salt, as the reference's does with its HMAC key.
+// while a script that keeps its UA still adds up. The count resets with
+// the daily salt.
 //
-// Memory is bounded: at most capacity keys, about 28 bytes each (2.8 MB
-// for the default), dropped in O(1) as their windows end (see fifoMap).
-// When the map is full of windows that have not ended, Burst fails closed
-// (spec decision 6), where the reference failed open: Hit on a new key
-// records nothing and returns BurstThreshold+1, and Count on a key it does
-// not hold does the same, so the hit gets the burst points rather than
-// passing unseen. Keys it already holds keep counting normally.
+// Memory is bounded: at most capacity keys, about 28 bytes each (2.8 MB for
+// the default), dropped in O(1) as their windows end (see fifoMap). When the
+// map is full of windows that have not ended, Burst fails closed rather than
+// open: Hit on a new key records nothing and returns BurstThreshold+1, and
+// Count on a key it does not hold does the same, so the hit gets the burst
+// points rather than passing unseen. Keys it already holds keep counting
+// normally.
 //
 // Safe for concurrent use; the zero value is not usable, nil counts
 // nothing.

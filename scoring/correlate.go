@@ -9,8 +9,7 @@ import (
 	"time"
 )
 
-// Correlator prints and clustering (bot-defense.md §7.3, with the §11
-// fixes).
+// Correlator prints and clustering (docs/bot-defense.md, Correlator).
 //
 // Every pageview beacon that reaches scoring leaves a print: its IP key,
 // visitor id, site, fingerprint, whether it carried bot evidence of its own,
@@ -18,8 +17,8 @@ import (
 // of the last PrintRetention by (site, fingerprint) and flags clusters of
 // many IPs that look alike and misbehave alike.
 //
-// The reference flagged any fingerprint seen from 6 IPs in 20 minutes,
-// which on a busy site is every common phone. Here:
+// Counting IPs per fingerprint alone would flag every common phone on a
+// busy site. So:
 //
 //   - only prints with a second signal count ("evidence": the hit scored
 //     EvidenceScore or more on its own, e.g. a missing proof of work, a
@@ -104,10 +103,9 @@ type print struct {
 }
 
 // Prints is the bounded store of prints: a ring of capacity entries, the
-// oldest overwritten first (the reference dropped the older half when
-// full, losing evidence in one go). About 72 bytes a print plus its visitor
-// id, so 200,000 prints take about 18 MB at most. Safe for concurrent use;
-// nil records nothing.
+// oldest overwritten first, so no evidence is lost in one go. About 72 bytes
+// a print plus its visitor id, so 200,000 prints take about 18 MB at most.
+// Safe for concurrent use; nil records nothing.
 type Prints struct {
 	mu    sync.Mutex
 	ring  []print

@@ -13,7 +13,7 @@ func ipKeyN(i int) [16]byte {
 	return IPKey(netip.AddrFrom4([4]byte{100, byte(i >> 16), byte(i >> 8), byte(i)}), testSalt)
 }
 
-// The realistic traffic: 1,000 distinct humans share one common
+// Realistic traffic: 1,000 distinct humans share one common
 // fingerprint (a few with an odd signal of their own, as real visitors
 // have), other visitors have assorted setups, and 8 IPs replay one
 // headless fingerprint with bot evidence. Only the replay is flagged.

@@ -5,10 +5,10 @@ import (
 	"strings"
 )
 
-// geoHeaders are the country sources in order of preference
-// (bot-defense.md §2). Each is read only when its trust flag is on: the
-// Cloudflare header when running behind Cloudflare, the others when the
-// operator trusts geo headers set by its proxy or CDN.
+// geoHeaders are the country sources in order of preference (docs/privacy.md,
+// What is stored). Each is read only when its trust flag is on: the Cloudflare
+// header when running behind Cloudflare, the others when the operator trusts geo
+// headers set by its proxy or CDN.
 var geoHeaders = [...]struct {
 	name       string
 	cloudflare bool // needs cloudflare; otherwise needs trustGeo

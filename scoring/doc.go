@@ -8,6 +8,6 @@
 // It is plain Go with no knowledge of Caddy or of storage: every function
 // takes the values it needs (header maps, strings, the time or a clock)
 // and the only package-level data are immutable tables. Every in-memory
-// map has a hard cap and O(1) expiry, and fails closed when full (spec
-// decision 6); see fifoMap.
+// map has a hard cap and O(1) expiry, and fails closed when full
+// (docs/bot-defense.md, Caps); see fifoMap.
 package scoring

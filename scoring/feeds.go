@@ -18,7 +18,7 @@ import (
 )
 
 // FeedKind says how a threat feed is parsed and which signal it feeds
-// (bot-defense.md §7.2).
+// (docs/bot-defense.md, Threat feeds).
 type FeedKind uint8
 
 const (
@@ -79,7 +79,7 @@ type FeedsConfig struct {
 	OnError func(error)
 }
 
-// Feeds holds the threat-intelligence feeds (bot-defense.md §7.2): it
+// Feeds holds the threat-intelligence feeds (docs/bot-defense.md): it
 // loads each source, keeps the last good copy on disk, refreshes on an
 // interval and answers the three feed signals without locks.
 //

@@ -6,7 +6,7 @@ import (
 )
 
 // ReadHeaders fills the inputs that come from request headers other than
-// the country and Cloudflare ones: header presence (bot-defense.md §6; an
+// the country and Cloudflare ones: header presence (docs/bot-defense.md; an
 // empty value counts as present), the Sec-CH-UA coherence check and
 // Sec-Fetch-Dest. ua is the request's User-Agent.
 //

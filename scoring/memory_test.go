@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// Memory budget of the issue: the rate limiter, the burst map and the
-// proof-of-work replay cache together stay under 64 MB with a million
-// distinct client IPs. The two maps here get 40 MB of it.
+// Memory budget (docs/bot-defense.md, Caps): the rate limiter, the burst map
+// and the proof-of-work replay cache together stay under 64 MB with a
+// million distinct client IPs. The two maps here get 40 MB of it.
 const (
 	memoryTestIPs = 1_000_000
 	// moduleRateLimitCap is the capacity the module gives its limiter

@@ -7,16 +7,15 @@ import (
 )
 
 // DefaultRateLimitCapacity is the number of keys a RateLimiter holds when
-// NewRateLimiter is given no capacity. It is the key count at which the
-// reference starts sweeping on every request.
+// NewRateLimiter is given no capacity.
 const DefaultRateLimitCapacity = 200_000
 
 // RateLimiter counts hits per key (the client IP) in fixed windows
-// (bot-defense.md §3): the first hit for a key, or the first after its
-// window ended, opens a window of the configured length; up to max hits in
-// it pass and later ones are limited until it ends.
+// (docs/bot-defense.md, The gates): the first hit for a key, or the first
+// after its window ended, opens a window of the configured length; up to max
+// hits in it pass and later ones are limited until it ends.
 //
-// Memory is bounded (spec decision 6): keys are held as seeded 64-bit
+// Memory is bounded (docs/bot-defense.md, Caps): keys are held as seeded 64-bit
 // hashes in a fifoMap, about 28 bytes each at capacity, so the module's
 // 1<<20 keys take under 32 MB. Every window has the same length, so the
 // oldest window always ends first and expired keys are dropped from the

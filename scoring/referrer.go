@@ -66,8 +66,8 @@ const maxHostLen = 253
 
 // ClassifyReferrer turns the referrer the tracker sent (already
 // URL-decoded) into what is stored: the origin "scheme://host[:port]" of an
-// http or https URL, and its class by host (tracker-protocol.md §6: "www."
-// stripped, exact or subdomain match). Anything else, including other
+// http or https URL, and its class by host ("www." stripped, exact or
+// subdomain match). Anything else, including other
 // schemes, javascript:, relative and malformed URLs, is
 // (ReferrerUnknown, ReferrerUnknown).
 //

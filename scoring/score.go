@@ -6,7 +6,7 @@ import (
 )
 
 // Hit says which endpoint a scored request came from; some signals apply to
-// the pageview beacon only (bot-defense.md §5).
+// the pageview beacon only (docs/bot-defense.md, Score signals).
 type Hit uint8
 
 const (
@@ -88,8 +88,8 @@ type signal struct {
 	points func(in *Input, r *Rules) int
 }
 
-// signals is bot-defense.md §5 as data, plus the header coherence checks
-// of §11; Score walks it once. Points of the signals the spec does not fix:
+// signals is the table of docs/bot-defense.md, Score signals, as data;
+// Score walks it once. Why two of the points are what they are:
 // header_coherence 15 (a contradiction no real browser produces, but a
 // UA-spoofing extension might, so alone it keeps a hit in the 0–49 the
 // statistics count) and fetch_dest 10 (the tracker loads b.gif with an
@@ -143,7 +143,7 @@ var signals = [...]signal{
 		}
 		return 0
 	}},
-	// SPA navigations never carry a referrer (tracker-protocol.md §3.1), so
+	// SPA navigations never carry a referrer (docs/tracker.md), so
 	// like timing they are exempt: an in-app deep link is not a bot sign.
 	{"referrer", func(in *Input, _ *Rules) int {
 		if in.Hit == HitBeacon && !in.SPA && !in.ExternalReferrer && pathSegments(in.Path) >= 2 {
@@ -180,7 +180,7 @@ func cfPoints(in *Input, _ *Rules) int {
 }
 
 // pathSegments counts the non-empty pieces of p split on "/", the query
-// string included (bot-defense.md §6).
+// string included.
 func pathSegments(p string) int {
 	n := 0
 	for i := 0; i < len(p); i++ {

@@ -1,7 +1,7 @@
 package scoring
 
 // DefaultSite is the site id used when a request names none or an invalid
-// one (tracker-protocol.md §2: invalid ids are replaced, not rejected).
+// one: invalid ids are replaced, not rejected (docs/tracker.md).
 const DefaultSite = "default"
 
 const maxSiteIDLen = 64

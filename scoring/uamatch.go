@@ -2,10 +2,9 @@ package scoring
 
 import "strings"
 
-// defaultBotUAPatterns is the reference list (bot-defense.md §4) plus
-// Google-Extended, Puppeteer and Playwright (spec decision 1). The
-// reference's second spelling "bingbot" is left out: matching ignores case,
-// so "Bingbot" already covers it.
+// defaultBotUAPatterns is the built-in known-bot list of
+// docs/bot-defense.md. Matching ignores case, so "Bingbot" also covers
+// "bingbot".
 var defaultBotUAPatterns = [...]string{
 	"Googlebot", "Bingbot", "Slurp", "DuckDuckBot", "Baiduspider",
 	"YandexBot", "Sogou", "Exabot", "facebot", "facebookexternalhit",

@@ -18,7 +18,7 @@ var browserUAs = []string{
 
 func TestDefaultBotUAPatterns_ReferenceListPlusDecisionOne(t *testing.T) {
 	got := DefaultBotUAPatterns()
-	if len(got) != 43 { // 41 reference entries, minus the bingbot duplicate, plus 3
+	if len(got) != 43 { // the 43 patterns listed in docs/bot-defense.md
 		t.Errorf("len = %d, want 43", len(got))
 	}
 	for _, p := range []string{"Googlebot", "GPTBot", "HeadlessChrome", "Amzn-SearchBot", "Google-Extended", "Puppeteer", "Playwright"} {

@@ -44,7 +44,7 @@ var osRules = [...]struct {
 	{"Linux", "Linux", verNone},
 }
 
-// windowsNames maps the NT versions the spec names; any other version is
+// windowsNames maps the NT versions we name; any other version is
 // shown as "Windows NT <v>". NT 10.0 is sent by both Windows 10 and 11.
 var windowsNames = [...]struct{ nt, name string }{
 	{"10.0", "Windows 10/11"},
@@ -115,21 +115,21 @@ var uaTokens = func() *uaTokenIndex {
 	return x
 }()
 
-// ParseUA names the OS and browser of a User-Agent header the way the
-// reference implementation stores them (tracker-protocol.md §6).
+// ParseUA names the OS and browser of a User-Agent header as they are
+// stored and shown.
 //
 // This is a small parser of our own rather than a UA library because the
-// spec pins the exact stored strings ("Windows 10/11", "macOS 10.15" for
+// stored strings are fixed ("Windows 10/11", "macOS 10.15" for
 // "Mac OS X 10_15_7", "Samsung Browser", the full dotted version) and their
 // precedence (Edge before Opera before Chrome, iOS before macOS). A library
 // names and orders things its own way and changes between releases; mapping
 // its output back would need a table as long as the one here, and stored
-// rows would stop agreeing with the reference's.
+// rows would stop agreeing with older ones.
 //
-// Both rule lists are data, matched case-sensitively as substrings like the
-// reference's patterns. One loop walks the UA once and, at each byte, tries
-// only the tokens starting with that byte; for each kind the rule earliest
-// in its table wins, and within a rule the leftmost usable occurrence.
+// Both rule lists are data, matched case-sensitively as substrings. One
+// loop walks the UA once and, at each byte, tries only the tokens starting
+// with that byte; for each kind the rule earliest in its table wins, and
+// within a rule the leftmost usable occurrence.
 // There is no regexp; only OS names that need assembling ("iOS 17.1",
 // "macOS 14") allocate. BrowserVersion is a substring of ua.
 func ParseUA(ua string) UserAgent {
@@ -268,7 +268,7 @@ var mobileUAWords = [...]string{"mobile", "android", "iphone", "ipad"}
 
 // DeviceFromUA classifies an event request: the Sec-CH-UA-Mobile client
 // hint decides when it is "?1" or "?0", otherwise the UA words above. It
-// never answers tablet (the reference does not either).
+// never answers tablet.
 func DeviceFromUA(ua, secCHUAMobile string) string {
 	switch strings.TrimSpace(secCHUAMobile) {
 	case "?1":

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Queries of the bots API (bot-defense.md §9).
+// Queries of the bots API (docs/api.md, Bots).
 
 // SuspiciousVisitor is one row of GET /api/bots/suspicious: a visitor's
 // views scoring at least the minimum, aggregated. The lists hold distinct

@@ -13,7 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// UTM campaigns (api.md §5, §8 utm_campaigns):
+// UTM campaigns (docs/api.md, Campaigns):
 //
 //	0x0d | id  →  JSON of Campaign
 //
@@ -170,7 +170,7 @@ func (s *Store) loadCampaigns() error {
 }
 
 // CampaignActive reports whether utmCampaign is an active campaign of site:
-// only then does a view keep its UTM fields (api.md §3).
+// only then does a view keep its UTM fields (docs/api.md, Campaigns).
 func (s *Store) CampaignActive(site, utmCampaign string) bool {
 	set := s.campaigns.set.Load()
 	return set != nil && set.active[[2]string{site, utmCampaign}]

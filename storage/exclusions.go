@@ -12,22 +12,22 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Excluded visitors (bot-defense.md §9): ids an admin marked, whose hits the
+// Excluded visitors (docs/bot-defense.md): ids an admin marked, whose hits the
 // collectors drop and the rollups leave out.
 //
 //	tableExclusions(1) | visitor id  →  version(1)=1 | created ms(8, BE) | hasLabel(1) | label
 //
 // The store keeps the whole set in memory, read lock-free and replaced whole
 // on every change, so the collectors check it without touching Badger and a
-// change takes effect on the next request (the reference reloaded a cache
-// every 60 s).
+// change takes effect on the next request.
 const tableExclusions byte = 0x08
 
-// Limits of an exclusion (bot-defense.md §9).
+// Limits of an exclusion (docs/api.md, Bots).
 const (
 	MaxExcludedIDLen = 128
 	MaxExcludedLabel = 256
-	// MaxExclusions bounds the set, and so its memory (decision 6).
+	// MaxExclusions bounds the set, and so its memory; past it an exclusion
+	// is refused rather than another forgotten.
 	MaxExclusions = 100_000
 )
 

@@ -15,7 +15,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Experiments (api.md §4, §8) and their results (decision 10).
+// Experiments and their results (docs/api.md and docs/tracker.md,
+// Experiments).
 //
 // Key layouts (tables 0x30–0x33, keys.go):
 //
@@ -46,13 +47,12 @@ const (
 	StatusArchived  = "archived"
 )
 
-// ExperimentStatuses returns the five statuses of api.md §8, in order.
+// ExperimentStatuses returns the five statuses, in lifecycle order.
 func ExperimentStatuses() []string {
 	return []string{StatusDraft, StatusActive, StatusPaused, StatusCompleted, StatusArchived}
 }
 
-// transitions are the allowed status changes (api.md §4), plus
-// paused→archived, which the issue allows.
+// transitions are the allowed status changes (docs/api.md, Experiments).
 var transitions = map[[2]string]bool{
 	{StatusDraft, StatusActive}:       true,
 	{StatusActive, StatusPaused}:      true,

@@ -19,8 +19,8 @@ import (
 
 // ExperimentResults counts, per variant of e (in e.Variants order), the
 // distinct sessions exposed to it and how many of them sent e's metric
-// (decision 10: an event whose type, or whose data.name for a custom
-// event, is the metric, anywhere in the session).
+// (an event whose type, or whose data.name for a custom event, is the
+// metric, anywhere in the session; docs/tracker.md, Experiments).
 func (s *Store) ExperimentResults(e Experiment) ([]VariantResult, error) {
 	out := make([]VariantResult, len(e.Variants))
 	err := s.db.View(func(txn *badger.Txn) error {

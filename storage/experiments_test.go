@@ -80,7 +80,7 @@ func TestExperiments_TransitionsFollowTheRules(t *testing.T) {
 		{StatusPaused, true, ""},
 		{StatusActive, true, ""},
 		{StatusPaused, true, ""},
-		{StatusArchived, true, ""}, // paused→archived, allowed by the issue
+		{StatusArchived, true, ""}, // paused→archived is allowed
 		{StatusActive, false, StatusArchived},
 	}
 	for i, st := range steps {

@@ -8,7 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Ingest dedupe (decision 11):
+// Ingest dedupe (docs/api.md, Ingest):
 //
 //	0x2f | event id (as given, a canonical UUID)  →  empty, Badger TTL = keep
 //

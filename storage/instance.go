@@ -9,7 +9,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Instance settings (tableSettings), api.md §8 instance_settings:
+// Instance settings (tableSettings):
 //
 //	table(1) | key (ASCII)  →  updated_at(8, Unix ms, big endian) | value (UTF-8)
 //

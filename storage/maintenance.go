@@ -14,7 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Daily maintenance (api.md §9, with the improvements): re-derive
+// Daily maintenance (docs/operations.md, Daily maintenance): re-derive
 // finished days from raw rows with exclusions and current scores, purge raw
 // rows past retention and counters past two years, reclaim space, and keep
 // a maintenance_log row per day.
@@ -238,7 +238,7 @@ func (s *Store) purge(ctx context.Context, m *Maintenance, now time.Time) (views
 	}
 	// The experiment index follows the events (its entries carry the day
 	// of their last event); perf metrics follow the raw-row retention
-	// (api.md §9).
+	// (docs/privacy.md, How long).
 	indexCut := cleanCut
 	if botCut.Before(indexCut) {
 		indexCut = botCut

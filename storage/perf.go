@@ -9,8 +9,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Performance metrics (api.md §7 and §8 perf_metrics): numbers a CI job or
-// a deploy script posts, e.g. build time or bundle size per commit.
+// Performance metrics (docs/api.md, Performance metrics): numbers a CI job
+// or a deploy script posts, e.g. build time or bundle size per commit.
 //
 //	tablePerf:       table(1) | id(8)                                   →  JSON of perfValue
 //	tablePerfSeries: table(1) | uvarint(len) category | uvarint(len) metric | id(8)  →  empty
@@ -34,8 +34,8 @@ type PerfMetric struct {
 	Metric     string
 	Value      float64
 	Unit       string
-	// Metadata is the caller's JSON value, stored once as given (the
-	// reference encoded it twice).
+	// Metadata is the caller's JSON value, stored once as given and
+	// returned as the same JSON value.
 	Metadata json.RawMessage
 }
 
@@ -54,7 +54,8 @@ type perfValue struct {
 type PerfQuery struct {
 	Category, Metric string // "" matches any
 	// Since keeps metrics whose recorded_at, as an API timestamp
-	// (YYYY-MM-DDTHH:MM:SS.sssZ), is >= Since as a string (api.md §1).
+	// (YYYY-MM-DDTHH:MM:SS.sssZ), is >= Since as a string (API times
+	// sort as strings).
 	Since string
 	Limit int // at most this many; 0 means no limit
 }

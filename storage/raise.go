@@ -9,8 +9,9 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Retroactive score raises (bot-defense.md §7.3–7.4): the correlator and the
-// no-event bounce check raise the scores of rows already stored.
+// Retroactive score raises (docs/bot-defense.md, Correlator): the
+// correlator and the no-event bounce check raise the scores of rows already
+// stored.
 //
 // A raise applies to rows scoring 0–49 (what the statistics count) and
 // records itself in the row's detail under its marker key; a row that has
@@ -225,7 +226,7 @@ func AddDetailKey(detail, key, value string) string {
 	return "{" + inner + `,"` + key + `":` + value + "}"
 }
 
-// Bounce check (bot-defense.md §7.4).
+// No-event bounce check (docs/bot-defense.md, Correlator).
 const (
 	BounceMinAge  = 5 * time.Minute
 	BounceMaxAge  = 30 * time.Minute

@@ -2,8 +2,8 @@ package storage
 
 import "time"
 
-// View is one stored pageview (tracker-protocol.md §7 visitor_views). An
-// empty string or a zero number stands for SQL NULL.
+// View is one stored pageview (docs/privacy.md, What is stored). An empty
+// string or a zero number stands for null in the API.
 type View struct {
 	ID        uint64    // assigned by the writer at flush; increasing, encodes CreatedAt (ids.go)
 	CreatedAt time.Time // UTC; stored as the id's millisecond, never before an earlier-stored view's
@@ -25,7 +25,7 @@ type View struct {
 	UTMSource, UTMMedium, UTMCampaign, UTMContent, UTMTerm string
 }
 
-// Event is one stored semantic event (tracker-protocol.md §7 semantic_events).
+// Event is one stored semantic event (docs/tracker.md, Events).
 type Event struct {
 	ID        uint64    // as View.ID
 	CreatedAt time.Time // as View.CreatedAt

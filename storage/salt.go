@@ -27,7 +27,7 @@ import (
 // file of the data directory holds a finished day's salt. What the
 // filesystem or the disk keep below that (a journal of data blocks,
 // copy-on-write filesystems and snapshots, an SSD's remapped blocks) is
-// out of a program's reach; see the README.
+// out of a program's reach; see docs/privacy.md.
 const (
 	saltFile    = "salt"
 	saltFileLen = len(time.DateOnly) + secretLen

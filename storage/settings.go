@@ -8,7 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Per-site settings (api.md §8 site_settings):
+// Per-site settings (docs/api.md, Sites):
 //
 //	0x34 | site_id  →  settingsVersion | JSON siteRecord
 //

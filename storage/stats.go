@@ -9,9 +9,9 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// The stats queries of api.md §3. Everything older than the last hour comes
-// from counters; the last hour (dashboard, realtime) from raw rows. Clean
-// means bot_score 0–49.
+// The stats queries (docs/api.md, Statistics). Everything older than the
+// last hour comes from counters; the last hour (dashboard, realtime) from
+// raw rows. Clean means bot_score 0–49.
 
 // TimeLayout is how the API writes times: UTC ISO-8601 with milliseconds.
 const TimeLayout = "2006-01-02T15:04:05.000Z"

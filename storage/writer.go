@@ -11,8 +11,8 @@ import (
 // ErrClosed is returned by Flush and Close of a writer that is closed.
 var ErrClosed = errors.New("storage: writer closed")
 
-// WriterConfig configures NewWriter. Zero values take the defaults of
-// tracker-protocol.md §7.
+// WriterConfig configures NewWriter. Zero values take the defaults
+// (docs/architecture.md, How a hit travels).
 type WriterConfig struct {
 	ViewCapacity  int // buffered views before AddView drops; default 50000
 	EventCapacity int // buffered events before AddEvent drops; default 50000

@@ -1,6 +1,6 @@
 // Echelon tracker (ea.js). Readable source; the server fills in the
-// placeholders below and minifies it (esbuild, ES2017). Behaviour per
-// tracker-protocol.md §3 and decisions 2, 7 and 10 of spec/README.md:
+// placeholders below and minifies it (esbuild, ES2017). What it does is
+// described in docs/tracker.md:
 //
 //   - Pageview (b.gif): the first one of a page load waits for a trusted
 //     interaction no earlier than 800 ms after start, or for the tab being
@@ -9,20 +9,19 @@
 //     _v=spa, once the first has gone; before that, a route change only
 //     moves the pending first view to the new URL. Every pageview carries
 //     a freshly solved proof-of-work token.
-//   - Events (POST e, §3.2-3.4): one per request, with the session's last
+//   - Events (POST e): one per request, with the session's last
 //     token (_etok), never waiting for a solve. window.echelon.track sends
 //     custom events.
 //
-//   - echelon.experiment(id) (decision 10) returns the variant of an active
+//   - echelon.experiment(id) returns the variant of an active
 //     experiment, chosen by weight from a hash of the session id (of a
 //     stored random id in cookie mode), and records experiment_exposure.
-//   - Per site (decision 9; the server fills in the site placeholder for
-//     ?s=): the consent banner and its CSS (cookie_consent), the scrambling
-//     of query and form values (anonymize_sites, decision 7), the
+//   - Per site (the server fills in the site placeholder for ?s=): the consent banner and its CSS (cookie_consent), the scrambling
+//     of query and form values (anonymize_sites), the
 //     experiments.
 //
 // Script tag attributes: data-site, data-cookie, data-form-values (send
-// form_blur values, decision 7), the opt-outs data-no-clicks, -scroll,
+// form_blur values), the opt-outs data-no-clicks, -scroll,
 // -hover, -outbound, -downloads, -forms and -vitals, and data-bounce-ms, a
 // test and tuning knob that replaces the 120 s bounce timeout.
 (function () {
@@ -121,7 +120,7 @@
 
   // ---- Events ----
 
-  // emit sends one event to POST e (§3.5): a JSON Blob by sendBeacon,
+  // emit sends one event to POST e: a JSON Blob by sendBeacon,
   // which survives the page going away, else an XHR without credentials.
   // Its token is the session's last pageview token, or "".
   function emit(type, data) {
@@ -168,7 +167,7 @@
     return function (el) { return el.hasAttribute("data-echelon-" + name); };
   }
 
-  // tagged is the data of a click or hover on el (§3.2 attrs): up to 8
+  // tagged is the data of a click or hover on el: up to 8
   // other data-echelon-* attributes, camelCased, values cut to 256; then
   // the trigger's value, the tag and the path, which the attributes
   // cannot overwrite.
@@ -187,7 +186,7 @@
 
   var own = Object.prototype.hasOwnProperty;
 
-  // track records a custom event (§3.4): name ≤ 128 and up to 16 own keys
+  // track records a custom event: name ≤ 128 and up to 16 own keys
   // of props (key ≤ 64, String(value) ≤ 512), which may overwrite name and
   // path. It never throws into the page.
   function track(name, props) {
@@ -204,7 +203,7 @@
     } catch (e) {}
   }
 
-  // ---- Experiments (decision 10) ----
+  // ---- Experiments ----
 
   // hash is 32-bit FNV-1a of s, as a fraction in [0, 1).
   function hash(s) {
@@ -492,7 +491,7 @@
       emit("session_resume", at(data));
     }
 
-    // ---- Web Vitals (§3.3), each once per page load, only if > 0 ----
+    // ---- Web Vitals, each once per page load, only if > 0 ----
     var vitals = on("vitals") && w.PerformanceObserver, sent = {}, lcpAt = 0, cls = 0, inp = 0;
 
     function observe(type, f, opts) {
@@ -540,7 +539,7 @@
       end();
     }
 
-    // ---- DOM behaviours (§3.2); listeners take trusted events only ----
+    // ---- DOM behaviours; listeners take trusted events only ----
 
     // link reports an outbound or download link and returns whether it did.
     function link(a) {
@@ -635,7 +634,7 @@
         if (!e.isTrusted || !isField(el)) return;
         var data = field(el), v = cut(el.value, 1e9);
         data.value_length = v.length;
-        // Values only on request (decision 7), never of password, hidden
+        // Values only on request (data-form-values), never of password, hidden
         // or file fields, nor of ones the page marks as passwords or cards.
         if (formValues && !/^(password|hidden|file)$/i.test(el.type) && !/password|cc-/i.test(el.getAttribute("autocomplete") || "")) {
           data.value = v.slice(0, 256);
@@ -693,7 +692,7 @@
 
   }
 
-  // The consent banner (§3.4): with cookie_consent, a data-cookie page
+  // The consent banner: with cookie_consent, a data-cookie page
   // asks once; Accept and Decline store _econsent 1 or 0.
   function banner() {
     if (!d.body) return d.addEventListener("DOMContentLoaded", banner);

@@ -12,7 +12,8 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/pow"
 )
 
-// gzipBudget is the limit for ea.js including the module.
+// gzipBudget is the size limit for ea.js including the module
+// (docs/performance.md, Proof of work).
 const gzipBudget = 6 * 1024
 
 func TestScript_SizeWithModuleWithinBudget(t *testing.T) {

@@ -21,7 +21,7 @@ var source []byte
 
 // Placeholders in ea.js; each stands inside a JS string literal, so after
 // assembly the script reads `_c="<challenge>"`, `_w="<base64 module>"`,
-// `_b="<bucket>"` and `_d="<bits>"` (pow.md §3 keeps the first two forms).
+// `_b="<bucket>"` and `_d="<bits>"`.
 var (
 	phChallenge  = []byte("%%CHALLENGE%%")
 	phWasm       = []byte("%%WASM%%")

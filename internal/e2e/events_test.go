@@ -1,6 +1,6 @@
 package e2e
 
-// The tracker's behaviours (tracker-protocol.md §3.1 SPA and §3.2-3.4):
+// The tracker's behaviours (docs/tracker.md, Pageviews and Events):
 // what a real browser makes ea.js send, read back from the store.
 
 import (
@@ -301,7 +301,7 @@ func TestEvents_SPANavigationSendsFreshViews(t *testing.T) {
 		}
 		// Every view's token is fresh: none is scored as replayed. (The
 		// SPA views to two-segment paths have no external referrer, which
-		// scores 5: bot-defense.md's referrer signal.)
+		// scores 5: the referrer signal of docs/bot-defense.md.)
 		if got := powResult(t, v.BotScoreDetail); got != "valid" || v.BotScore > 5 {
 			t.Errorf("view %d (%s): bot_score %d, detail %s; want pow_result valid", i, v.Path, v.BotScore, v.BotScoreDetail)
 		}
@@ -558,7 +558,7 @@ func TestEvents_FormValuesOnRequest(t *testing.T) {
 	checkForm(t, evs, "/formvalues.html", "hello world")
 }
 
-// rating is §3.3's rating of a raw metric value.
+// rating is the tracker's Web Vitals rating of a raw metric value.
 func rating(raw, good, poor float64) string {
 	switch {
 	case raw <= good:

@@ -1,9 +1,8 @@
 package e2e
 
-// Per-site tracker features (tracker-protocol.md §3.4, decisions 7, 9 and
-// 10): the consent banner with the site's CSS, experiments, and the
-// scrambling of values on anonymized sites. Settings go in through the
-// real API, with the bearer secret below.
+// Per-site tracker features (docs/tracker.md): the consent banner with the
+// site's CSS, experiments, and the scrambling of values on anonymized
+// sites. Settings go in through the real API, with the bearer secret below.
 
 import (
 	"context"

@@ -248,7 +248,7 @@ func zeroBits(t *testing.T, tok string) int {
 const pageNonces = 1 << 30
 
 // tokenLast checks that tok is the last parameter of the beacon's raw
-// query, as tracker-protocol.md §4 wants.
+// query, where the tracker puts it.
 func tokenLast(t *testing.T, rawQuery string) {
 	t.Helper()
 	i := strings.LastIndex(rawQuery, "&")

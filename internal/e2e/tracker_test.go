@@ -18,7 +18,7 @@ import (
 // uuidV4 is what crypto.randomUUID makes (ea.js _esid).
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
-// deviceFor is tracker-protocol.md §6: views get their device from sw.
+// deviceFor is the device class a view gets from its screen width sw.
 func deviceFor(sw int) string {
 	switch {
 	case sw < 768:
