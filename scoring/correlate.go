@@ -3,7 +3,6 @@ package scoring
 import (
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,22 +43,34 @@ const (
 	ClusterExcess        = 3
 	// PenaltyLarge applies to clusters of at least LargeCluster IPs or with
 	// a tainted print, PenaltySmall to the others.
-	PenaltyLarge = 50
-	PenaltySmall = 30
-	LargeCluster = 8
-	// maxFingerprintNames bounds the readable fingerprints kept for the
-	// detail; beyond it a cluster's fingerprint is its hash in hex.
-	maxFingerprintNames = 50_000
-	maxInternedSites    = 10_000
+	PenaltyLarge     = 50
+	PenaltySmall     = 30
+	LargeCluster     = 8
+	maxInternedSites = 10_000
 )
 
 // Fingerprint is what the correlator compares: the parsed User-Agent, the
-// screen (0×0 if invalid), the country and the raw Accept-Language
-// ("unknown" if missing).
+// screen (0×0 if invalid), the country and the Accept-Language header as
+// its hash (LanguageHash; 0 if missing). A print keeps only the hash of
+// the whole fingerprint, and a raised row's detail names the cluster by
+// that hash in hex (Cluster.Fingerprint), so no header text is kept in
+// memory or stored, and what a cluster writes into each of its rows has
+// a fixed length whatever the requests carried.
 type Fingerprint struct {
 	OS, Browser, Version string
 	Width, Height        int
-	Country, Language    string
+	Country              string
+	Language             uint64
+}
+
+// LanguageHash is the FNV-1a hash of an Accept-Language header for
+// Fingerprint.Language; 0 stands for a missing header.
+func LanguageHash(v string) uint64 {
+	h := uint64(fnvOffset)
+	for i := 0; i < len(v); i++ {
+		h = (h ^ uint64(v[i])) * fnvPrime
+	}
+	return h | 1 // never 0, which is "missing"
 }
 
 // hash is FNV-1a over the fields, without allocating.
@@ -81,18 +92,22 @@ func (f *Fingerprint) hash() uint64 {
 		}
 	}
 	add(f.Country)
-	add(f.Language)
+	for i := 0; i < 8; i++ {
+		h = (h ^ uint64(byte(f.Language>>(8*i)))) * prime
+	}
 	return h
 }
 
-// String is the pipe-joined key recorded in a raised row's detail.
-func (f *Fingerprint) String() string {
-	lang := f.Language
-	if lang == "" {
-		lang = "unknown"
+// FingerprintCode is the fixed-length code of a fingerprint hash recorded
+// in a raised row's detail: 16 hex digits.
+func FingerprintCode(h uint64) string {
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[h&0xf]
+		h >>= 4
 	}
-	return strings.Join([]string{f.OS, f.Browser, f.Version,
-		strconv.Itoa(f.Width) + "x" + strconv.Itoa(f.Height), f.Country, lang}, "|")
+	return string(b[:])
 }
 
 type print struct {
@@ -106,15 +121,14 @@ type print struct {
 // Prints is the bounded store of prints: a ring of capacity entries, the
 // oldest overwritten first (the reference dropped the older half when
 // full, losing evidence in one go). About 72 bytes a print plus its visitor
-// id, so 200,000 prints take about 18 MB at most. Safe for concurrent use;
-// nil records nothing.
+// id, so 200,000 prints take about 18 MB at most. Fingerprints are held as
+// hashes only. Safe for concurrent use; nil records nothing.
 type Prints struct {
 	mu    sync.Mutex
 	ring  []print
 	next  int // ring index of the next write once full
 	cap   int
-	names map[uint64]string
-	sites map[string]string
+	sites map[string]string // interned site ids, at most maxInternedSites
 }
 
 // NewPrints returns a store of at most capacity prints
@@ -123,11 +137,11 @@ func NewPrints(capacity int) *Prints {
 	if capacity <= 0 {
 		capacity = DefaultPrintCapacity
 	}
-	return &Prints{cap: capacity, names: map[uint64]string{}, sites: map[string]string{}}
+	return &Prints{cap: capacity, sites: map[string]string{}}
 }
 
-// Record adds a print. It allocates only for a fingerprint or site it has
-// not seen before.
+// Record adds a print. It allocates only for a site it has not seen
+// before.
 func (p *Prints) Record(ip [16]byte, visitor, site string, fp *Fingerprint, evidence, tainted bool, now time.Time) {
 	if p == nil {
 		return
@@ -135,9 +149,6 @@ func (p *Prints) Record(ip [16]byte, visitor, site string, fp *Fingerprint, evid
 	h := fp.hash()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.names[h]; !ok && len(p.names) < maxFingerprintNames {
-		p.names[h] = fp.String()
-	}
 	s, ok := p.sites[site]
 	if !ok {
 		s = strings.Clone(site)
@@ -167,7 +178,7 @@ func (p *Prints) Len() int {
 // Cluster is a flagged (site, fingerprint) group.
 type Cluster struct {
 	Site        string
-	Fingerprint string
+	Fingerprint string // FingerprintCode of the fingerprint's hash
 	// IPs and Visitors are those of the prints that counted: with evidence
 	// or tainted. Their rows are raised and their IPs confirmed.
 	IPs      [][16]byte
@@ -179,8 +190,7 @@ type Cluster struct {
 
 // Clusters returns the flagged clusters among the prints of the last
 // PrintRetention at now, sorted by site and fingerprint. It copies the live
-// prints under the lock and groups them outside it, and forgets the names
-// of fingerprints no live print has.
+// prints under the lock and groups them outside it.
 func (p *Prints) Clusters(now time.Time) []Cluster {
 	if p == nil {
 		return nil
@@ -193,13 +203,8 @@ func (p *Prints) Clusters(now time.Time) []Cluster {
 			live = append(live, pr)
 		}
 	}
-	names := make(map[uint64]string, len(p.names))
-	for _, pr := range live {
-		names[pr.fp] = p.names[pr.fp]
-	}
-	p.names = names
 	p.mu.Unlock()
-	return cluster(live, names)
+	return cluster(live)
 }
 
 type group struct {
@@ -213,7 +218,7 @@ type siteTotals struct {
 	groups           map[uint64]*group
 }
 
-func cluster(prints []print, names map[uint64]string) []Cluster {
+func cluster(prints []print) []Cluster {
 	sites := map[string]*siteTotals{}
 	for _, pr := range prints {
 		st := sites[pr.site]
@@ -242,10 +247,7 @@ func cluster(prints []print, names map[uint64]string) []Cluster {
 			if n == 0 || n < threshold(len(g.ips), n, len(st.ips), len(st.evidenceIPs), g.tainted) {
 				continue
 			}
-			c := Cluster{Site: site, Fingerprint: names[fp], Size: n, Tainted: g.tainted, Penalty: PenaltySmall}
-			if c.Fingerprint == "" {
-				c.Fingerprint = strconv.FormatUint(fp, 16)
-			}
+			c := Cluster{Site: site, Fingerprint: FingerprintCode(fp), Size: n, Tainted: g.tainted, Penalty: PenaltySmall}
 			if n >= LargeCluster || g.tainted {
 				c.Penalty = PenaltyLarge
 			}
