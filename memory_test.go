@@ -6,8 +6,10 @@ package echelon
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +129,62 @@ func TestMemory_MadeUpSiteIDsKeepTheHeapFlat(t *testing.T) {
 	t.Logf("%d made-up site ids: live heap %+.1f MB", n, float64(grown)/(1<<20))
 	if grown > 8<<20 {
 		t.Errorf("live heap grew %.1f MB for %d bot beacons naming made-up sites, want under 8 MB", float64(grown)/(1<<20), n)
+	}
+}
+
+// TestMemory_HugeRequestsHoldNoMemory sends requests as large as an
+// attacker likes through real Caddy: beacons with an 8 KB junk parameter,
+// a 12 KB referrer URL, a distinct 8 KB User-Agent and an 8 KB
+// Accept-Language each, then requests for distinct 16 KB paths. The
+// beacons' views stay buffered (view_flush 1h) and every request is in
+// the vitals ring, yet the live heap grows by a few hundred bytes a
+// request, not by the request's size: nothing kept from a request points
+// into it, and no cache keeps a long string. (When records shared the
+// query, the UA cache kept any UA and the ring kept whole request lines,
+// this held over 30 KB a request.)
+func TestMemory_HugeRequestsHoldNoMemory(t *testing.T) {
+	_, dir := startCaddyLargeHeaders(t, "rate_limit_max 0")
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	pad := func(c string, n int) string { return strings.Repeat(c, n) }
+	send := func(i int) {
+		q := beaconQuery(fmt.Sprintf("/p/%d", i%50), "shop", map[string]string{
+			"ref": b64("https://r.example/" + pad("r", 12<<10)), "junk": pad("j", 8<<10),
+		})
+		h := http.Header{
+			"User-Agent":      {fmt.Sprintf("Mozilla/5.0 (Windows NT 10.0) Chrome/131.0.%d.0 Safari/537.36 %s", i, pad("u", 8<<10))},
+			"Accept-Language": {"en-US," + pad("l", 8<<10)},
+		}
+		if status, _, _ := do(t, "GET", baseURL+"/b.gif?"+q, nil, h); status != 200 {
+			t.Fatalf("beacon: %d", status)
+		}
+	}
+	for i := range 200 { // warm up Caddy's, Badger's and the writer's buffers
+		send(i)
+	}
+	if err := sharedOf(t, dir).writer.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	before := heap()
+	const n = 1500
+	for i := range n {
+		send(1000 + i)
+	}
+	for i := range n {
+		do(t, "GET", baseURL+fmt.Sprintf("/x%d/%s", i, pad("p", 16<<10)), nil, nil)
+	}
+	after := heap()
+	if st := sharedOf(t, dir).writer.Stats(); st.PendingViews < n {
+		t.Fatalf("%d views buffered, want the %d beacons' still in memory", st.PendingViews, n)
+	}
+	grown := int64(after) - int64(before)
+	t.Logf("%d huge beacons and %d huge paths: live heap %+.1f MB (%d bytes a request)", n, n, float64(grown)/(1<<20), grown/(2*n))
+	if grown > 4<<20 {
+		t.Errorf("live heap grew %.1f MB for %d requests of 16-36 KB, want under 4 MB", float64(grown)/(1<<20), 2*n)
 	}
 }
