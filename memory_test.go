@@ -27,8 +27,8 @@ const memoryBudgetAll = 64 << 20
 // burst map and a real pow.Verifier (its replay and session caches), as
 // beacons would, all inside one burst window. The live heap is sampled
 // (after a GC, so garbage from minting does not count) and its peak must
-// stay under 64 MB. Burst points are still scored for the visitors the
-// full map refuses (fail closed).
+// stay under 64 MB. Full caches evict rather than refuse: no visitor is
+// scored a burst, and every token is valid.
 func TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache(t *testing.T) {
 	const ips = 1_000_000
 	start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -82,19 +82,19 @@ func TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache(t *testing.T) 
 	}
 	sample()
 	st := v.Stats()
-	t.Logf("%d IPs: peak live heap %.1f MB (budget %d MB); limiter %d keys, burst %d keys, replay cache %d tokens (%d refused), sessions %d",
-		ips, float64(peak)/(1<<20), memoryBudgetAll>>20, limiter.Len(), burst.Len(), st.ReplayEntries, st.ReplayRefused, st.SessionEntries)
+	t.Logf("%d IPs: peak live heap %.1f MB (budget %d MB); limiter %d keys, burst %d keys (%d evicted), replay cache %d tokens (%d evicted), sessions %d",
+		ips, float64(peak)/(1<<20), memoryBudgetAll>>20, limiter.Len(), burst.Len(), burst.Evictions(), st.ReplayEntries, st.ReplayEvicted, st.SessionEntries)
 	if peak > memoryBudgetAll {
 		t.Errorf("peak live heap %.1f MB over the %d MB budget", float64(peak)/(1<<20), memoryBudgetAll>>20)
 	}
 	if st.ReplayEntries > pow.DefaultReplayCap || burst.Len() > scoring.DefaultBurstCapacity {
 		t.Errorf("caps exceeded: replay %d, burst %d", st.ReplayEntries, burst.Len())
 	}
-	if want := ips - scoring.DefaultBurstCapacity; burstScored != want {
-		t.Errorf("%d beacons scored the burst, want the %d the full map refused", burstScored, want)
+	if burstScored != 0 || burst.Evictions() != ips-scoring.DefaultBurstCapacity {
+		t.Errorf("%d beacons scored the burst, %d evictions; want none and %d", burstScored, burst.Evictions(), ips-scoring.DefaultBurstCapacity)
 	}
-	if valid != pow.DefaultReplayCap {
-		t.Errorf("%d tokens valid, want the replay cap %d (the rest refused, not forgotten)", valid, pow.DefaultReplayCap)
+	if valid != ips || st.ReplayEvicted != ips-pow.DefaultReplayCap {
+		t.Errorf("%d tokens valid, %d evicted; want all %d and %d", valid, st.ReplayEvicted, ips, ips-pow.DefaultReplayCap)
 	}
 	runtime.KeepAlive(limiter)
 	runtime.KeepAlive(burst)
