@@ -112,7 +112,7 @@ func Open(opt Options) (*Store, error) {
 		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID, log: indexLog{table: tableEventIndexLog}},
 		writers: make(map[*Writer]struct{}),
 		done:    make(chan struct{}),
-		budgets: listBudgets{scan: listScanBudget, count: countBudget},
+		budgets: listBudgets{scan: listScanBudget, count: countBudget, suspicious: SuspiciousBudget},
 	}
 	s.SetMaxSites(opt.MaxSites)
 	s.agg = newAggregator(db, aggConfig{
