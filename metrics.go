@@ -73,6 +73,17 @@ func newCounters(reg *prometheus.Registry, logger *zap.Logger) *counters {
 		Namespace: "echelon", Name: "buffer_dropped_total",
 		Help: "Records dropped because a buffer was full.",
 	}, func() float64 { return float64(poolStats().dropped) }))
+	register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "echelon", Name: "bot_rows_over_budget_total",
+		Help: "Bot rows (score 50 or more) not stored because their site had stored its daily budget of them, all data directories.",
+	}, func() float64 {
+		var n uint64
+		pool.Range(func(_, v any) bool {
+			n += v.(*shared).store.BotRowsDropped()
+			return true
+		})
+		return float64(n)
+	}))
 	for _, cache := range []string{cacheReplay, cacheBurst} {
 		register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "echelon", Name: "cache_evictions_total",
