@@ -1,6 +1,8 @@
 package scoring
 
 import (
+	"bytes"
+	"cmp"
 	"math"
 	"slices"
 	"strings"
@@ -207,67 +209,96 @@ func (p *Prints) Clusters(now time.Time) []Cluster {
 	return cluster(live)
 }
 
-type group struct {
-	ips, evidenceIPs map[[16]byte]struct{}
-	visitors         map[string]struct{}
-	tainted          bool
-}
-
-type siteTotals struct {
-	ips, evidenceIPs map[[16]byte]struct{}
-	groups           map[uint64]*group
-}
-
+// cluster groups prints by (site, fingerprint) and returns the flagged
+// groups. It sorts the prints in place instead of building maps per site
+// and group, so a sweep over prints that are all different (a flood with
+// random site ids and User-Agents) takes no memory beyond the prints'
+// copy: two sorts, O(n log n).
 func cluster(prints []print) []Cluster {
-	sites := map[string]*siteTotals{}
-	for _, pr := range prints {
-		st := sites[pr.site]
-		if st == nil {
-			st = &siteTotals{ips: map[[16]byte]struct{}{}, evidenceIPs: map[[16]byte]struct{}{}, groups: map[uint64]*group{}}
-			sites[pr.site] = st
+	// Per site: distinct IPs and distinct IPs with evidence, from the
+	// prints sorted by site and IP, kept in a parallel slice.
+	slices.SortFunc(prints, func(a, b print) int {
+		return cmp.Or(strings.Compare(a.site, b.site), bytes.Compare(a.ip[:], b.ip[:]))
+	})
+	counts := map[string]siteCount{}
+	for i := 0; i < len(prints); {
+		j, c := i, siteCount{}
+		for j < len(prints) && prints[j].site == prints[i].site {
+			k, ev := j, false
+			for k < len(prints) && prints[k].site == prints[j].site && prints[k].ip == prints[j].ip {
+				ev = ev || prints[k].evidence || prints[k].tainted
+				k++
+			}
+			c.ips++
+			if ev {
+				c.evidence++
+			}
+			j = k
 		}
-		g := st.groups[pr.fp]
-		if g == nil {
-			g = &group{ips: map[[16]byte]struct{}{}, evidenceIPs: map[[16]byte]struct{}{}, visitors: map[string]struct{}{}}
-			st.groups[pr.fp] = g
+		if c.evidence > 0 { // only sites with evidence can have a cluster
+			counts[prints[i].site] = c
 		}
-		st.ips[pr.ip] = struct{}{}
-		g.ips[pr.ip] = struct{}{}
-		if pr.evidence || pr.tainted {
-			st.evidenceIPs[pr.ip] = struct{}{}
-			g.evidenceIPs[pr.ip] = struct{}{}
-			g.visitors[pr.visitor] = struct{}{}
-			g.tainted = g.tainted || pr.tainted
-		}
+		i = j
 	}
+	slices.SortFunc(prints, func(a, b print) int {
+		return cmp.Or(strings.Compare(a.site, b.site), cmp.Compare(a.fp, b.fp), bytes.Compare(a.ip[:], b.ip[:]))
+	})
 	var out []Cluster
-	for site, st := range sites {
-		for fp, g := range st.groups {
-			n := len(g.evidenceIPs)
-			if n == 0 || n < threshold(len(g.ips), n, len(st.ips), len(st.evidenceIPs), g.tainted) {
-				continue
-			}
-			c := Cluster{Site: site, Fingerprint: FingerprintCode(fp), Size: n, Tainted: g.tainted, Penalty: PenaltySmall}
-			if n >= LargeCluster || g.tainted {
-				c.Penalty = PenaltyLarge
-			}
-			for ip := range g.evidenceIPs {
-				c.IPs = append(c.IPs, ip)
-			}
-			for v := range g.visitors {
-				c.Visitors = append(c.Visitors, v)
-			}
-			slices.Sort(c.Visitors)
+	for i := 0; i < len(prints); {
+		j := i
+		for j < len(prints) && prints[j].site == prints[i].site && prints[j].fp == prints[i].fp {
+			j++
+		}
+		if c, ok := flagged(prints[i:j], counts[prints[i].site]); ok {
 			out = append(out, c)
 		}
+		i = j
 	}
 	slices.SortFunc(out, func(a, b Cluster) int {
-		if c := strings.Compare(a.Site, b.Site); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Fingerprint, b.Fingerprint)
+		return cmp.Or(strings.Compare(a.Site, b.Site), strings.Compare(a.Fingerprint, b.Fingerprint))
 	})
 	return out
+}
+
+// siteCount is a site's distinct IPs and distinct IPs with evidence.
+type siteCount struct{ ips, evidence int32 }
+
+// flagged decides one (site, fingerprint) group, its prints sorted by IP,
+// given its site's counts.
+func flagged(g []print, site siteCount) (Cluster, bool) {
+	ips, evidence, tainted := 0, 0, false
+	for i := 0; i < len(g); {
+		k, ev := i, false
+		for k < len(g) && g[k].ip == g[i].ip {
+			ev = ev || g[k].evidence || g[k].tainted
+			tainted = tainted || g[k].tainted
+			k++
+		}
+		ips++
+		if ev {
+			evidence++
+		}
+		i = k
+	}
+	if evidence == 0 || evidence < threshold(ips, evidence, int(site.ips), int(site.evidence), tainted) {
+		return Cluster{}, false
+	}
+	c := Cluster{Site: g[0].site, Fingerprint: FingerprintCode(g[0].fp), Size: evidence, Tainted: tainted, Penalty: PenaltySmall}
+	if evidence >= LargeCluster || tainted {
+		c.Penalty = PenaltyLarge
+	}
+	for _, pr := range g {
+		if !pr.evidence && !pr.tainted {
+			continue
+		}
+		if len(c.IPs) == 0 || c.IPs[len(c.IPs)-1] != pr.ip {
+			c.IPs = append(c.IPs, pr.ip)
+		}
+		c.Visitors = append(c.Visitors, pr.visitor)
+	}
+	slices.Sort(c.Visitors)
+	c.Visitors = slices.Compact(c.Visitors)
+	return c, true
 }
 
 // threshold is the number of evidence IPs a fingerprint needs: the fixed

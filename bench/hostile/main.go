@@ -33,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -65,6 +66,7 @@ type options struct {
 	heapBound, storeBound                           int64
 	ratio                                           float64
 	strict, keep                                    bool
+	heapProfile                                     string
 }
 
 func main() { os.Exit(run()) }
@@ -81,6 +83,7 @@ func run() int {
 	flag.Float64Var(&o.ratio, "ratio", 1.5, "bound on query time after / before")
 	flag.BoolVar(&o.strict, "strict", false, "exit 2 when a bound fails")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (Badger data) and print its path")
+	flag.StringVar(&o.heapProfile, "heapprofile", "", "write heap profiles before and after the load to `prefix`.before and prefix.after (go tool pprof -base)")
 	flag.Parse()
 	if o.requests < 1 || o.workers < 1 || o.seedViews < 1 || o.runs < 1 || o.headerBytes < 16 || flag.NArg() != 0 {
 		flag.Usage()
@@ -162,6 +165,9 @@ func bench(o options) (failed bool, err error) {
 		caddyVersion(), runtime.Version(), o.requests, o.workers, o.headerBytes, visitsBefore)
 
 	heap0 := hostile.LiveHeap()
+	if err := writeHeap(o.heapProfile, ".before"); err != nil {
+		return false, err
+	}
 	atk := hostile.Attack{Base: base, HeaderBytes: o.headerBytes}
 	res := atk.Run(o.requests, o.workers, 1)
 	if res.Errors > 0 {
@@ -169,6 +175,9 @@ func bench(o options) (failed bool, err error) {
 	}
 	time.Sleep(2 * time.Second) // view_flush and event_flush are 1s
 	heap := int64(hostile.LiveHeap()) - int64(heap0)
+	if err := writeHeap(o.heapProfile, ".after"); err != nil {
+		return false, err
+	}
 	fmt.Printf("load: %d answers %v in %s (%.0f req/s)\n", res.Requests, res.Status, res.Elapsed.Round(time.Millisecond),
 		float64(res.Requests)/res.Elapsed.Seconds())
 
@@ -342,4 +351,20 @@ func scrapeMetrics(adminAddr string) (map[string]float64, error) {
 func caddyVersion() string {
 	simple, _ := caddy.Version()
 	return simple
+}
+
+// writeHeap writes a heap profile to prefix+suffix, unless prefix is "".
+func writeHeap(prefix, suffix string) error {
+	if prefix == "" {
+		return nil
+	}
+	f, err := os.Create(prefix + suffix)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
