@@ -27,6 +27,22 @@ func (s *shared) startBotDefense(logger *zap.Logger) {
 	s.corr.start(s.ticker.C)
 }
 
+// evictions is how many entries the directory's replay cache or burst map
+// evicted (echelon_cache_evictions_total). The replay cache's count
+// restarts when a reload replaces the verifier, as a counter may.
+func (s *shared) evictions(cache string) uint64 {
+	if cache == cacheBurst {
+		return s.burst.Evictions()
+	}
+	s.mu.Lock()
+	v := s.pow
+	s.mu.Unlock()
+	if v == nil {
+		return 0
+	}
+	return uint64(v.Stats().ReplayEvicted)
+}
+
 // stopBotDefense stops the correlator and the feed refreshes; the
 // returned channels are closed when the goroutines that use the store have
 // returned (a running sweep ends after its current step).

@@ -2,6 +2,7 @@ package echelon
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 // keysOf returns the sorted keys of a JSON object.
@@ -210,5 +213,48 @@ func TestBotsAPI_PublicModeIsReadOnly(t *testing.T) {
 	}
 	if status, _, body := do(t, "GET", baseURL+"/_echelon/api/bots/excluded", nil, nil); status != 200 || body != "[]" {
 		t.Errorf("GET: %d %s", status, body)
+	}
+}
+
+// TestBotsAPI_SuspiciousReadsABoundedNumberOfViews: on a store of 15,000
+// bot views, /api/bots/suspicious?min_score=0 answers from at most
+// storage.SuspiciousBudget of them (it read all 15,000 before), the
+// highest scores first; with the views indexed it does the same.
+func TestBotsAPI_SuspiciousReadsABoundedNumberOfViews(t *testing.T) {
+	_, dir := startCaddy(t, "secret "+testSecret)
+	cleanBeacon(t, dir, "big", "/", 0)
+	sh := sharedOf(t, dir)
+	const n = 15_000
+	now := time.Now()
+	for i := range n {
+		v := storage.View{CreatedAt: now, SiteID: "big", VisitorID: fmt.Sprintf("%016x", i%100), Path: "/x", BotScore: 50 + i%50}
+		if !sh.writer.AddView(v) {
+			t.Fatal("AddView refused")
+		}
+	}
+	if err := sh.writer.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, indexed := range []bool{false, true} {
+		if indexed {
+			if _, err := sh.store.IndexScores(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, q := range []string{"min_score=0", "min_score=25", "site_id=big&min_score=0"} {
+			status, v, raw := apiCall(t, "GET", "/_echelon/api/bots/suspicious?limit=200&"+q, "", testSecret)
+			if status != 200 {
+				t.Fatalf("%s: %d %s", q, status, raw)
+			}
+			views, top := 0, 0.0
+			for _, row := range v.([]any) {
+				r := row.(map[string]any)
+				views += int(r["pageviews"].(float64))
+				top = max(top, r["max_bot_score"].(float64))
+			}
+			if views > storage.SuspiciousBudget || top != 99 {
+				t.Errorf("indexed %v, %s: rows cover %d views with top score %v; want at most %d views and the top score 99", indexed, q, views, top, storage.SuspiciousBudget)
+			}
+		}
 	}
 }

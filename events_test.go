@@ -2,6 +2,7 @@ package echelon
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestEvents_StoresEveryField(t *testing.T) {
 		{"session", e.SessionID, "0b7c2f0e-1111-4222-8333-444455556666"},
 		{"experiment", e.ExperimentID, "exp1"},
 		{"variant", e.VariantID, "b"},
-		{"utm", e.UTMCampaign, "spring"},
+		{"utm", e.UTMCampaign, ""}, // no active campaign "spring" (TestEvents_KeepOnlyActiveCampaigns)
 		{"device", e.DeviceType, "mobile"},
 		{"referrer", e.Referrer, "https://shop.example"},
 		{"visitor", len(e.VisitorID), 16},
@@ -79,4 +80,45 @@ func eventsBody(site string, n int, data string) string {
 		evs[i] = `{"type":"scroll_depth","data":` + data + `}`
 	}
 	return `{"siteId":"` + site + `","events":[` + strings.Join(evs, ",") + `]}`
+}
+
+// TestEvents_KeepOnlyActiveCampaigns: an event keeps its utmCampaign only
+// when it names an active campaign of its site, as views do; made-up
+// values are stored nowhere, neither in the event rows nor as counters,
+// and the campaign's own events still count.
+func TestEvents_KeepOnlyActiveCampaigns(t *testing.T) {
+	_, dir := startCaddy(t, "rate_limit_max 0\n\t\tsecret "+testSecret)
+	cleanBeacon(t, dir, "shop", "/", 0)
+	if status, _, raw := apiCall(t, "POST", "/_echelon/api/campaigns", `{"id":"spring","name":"Spring","utm_campaign":"spring-sale","site_id":"shop"}`, testSecret); status != 201 {
+		t.Fatalf("create campaign: %d %s", status, raw)
+	}
+	tok := mint(t, dir, testSID, "shop", time.Now())
+	const junk = 50
+	for i := range junk {
+		body := `{"siteId":"shop","tok":"` + tok + `","events":[` +
+			`{"type":"click","sessionId":"` + testSID + `","utmCampaign":"junkCampaignValue` + strconv.Itoa(i) + `"},` +
+			`{"type":"click","sessionId":"` + testSID + `","utmCampaign":"spring-sale"}]}`
+		if status, _, _ := do(t, "POST", baseURL+"/e", strings.NewReader(body), nil); status != http.StatusNoContent {
+			t.Fatalf("events: %d", status)
+		}
+	}
+	kept := 0
+	for _, e := range storedEvents(t, dir, "shop") {
+		switch e.UTMCampaign {
+		case "spring-sale":
+			kept++
+		case "":
+		default:
+			t.Fatalf("stored an event with utmCampaign %q", e.UTMCampaign)
+		}
+	}
+	if kept != junk {
+		t.Errorf("%d events kept spring-sale, want %d", kept, junk)
+	}
+	if where := storeHolds(t, dir, "junkCampaignValue"); where != "" {
+		t.Errorf("a made-up utmCampaign is in the store: %s", where)
+	}
+	if where := storeHolds(t, dir, "spring-sale"); where == "" {
+		t.Error("the active campaign's value is not in the store: the check cannot see counters")
+	}
 }

@@ -74,6 +74,18 @@ func startCaddyTrusting(t *testing.T, cidr, echelonBody string) (*caddytest.Test
 	return tc, filepath.Join(dir, "db")
 }
 
+// startCaddyLargeHeaders is startCaddy with Caddy's max_header_size raised
+// to 1 MB (the default is 16 KB), as an operator may set it: the bounds on
+// what a request can make Echelon hold must not depend on Caddy's.
+func startCaddyLargeHeaders(t *testing.T, echelonBody string) (*caddytest.Tester, string) {
+	t.Helper()
+	dir := t.TempDir()
+	tc := newTester(t)
+	tc.InitServer(strings.Replace(siteConfig(dir, echelonBody), "servers {", "servers {\n\t\tmax_header_size 1MB", 1), "caddyfile")
+	t.Cleanup(func() { unload(t) })
+	return tc, filepath.Join(dir, "db")
+}
+
 // siteConfig puts echelon in front of a file_server upstream (Caddy orders
 // `respond` and `handle` before echelon, file_server and reverse_proxy after).
 func siteConfig(dir, echelonBody string) string {

@@ -6,8 +6,10 @@ package echelon
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 )
 
 // memoryBudgetAll is the cap for the rate limiter, the burst map and the
-// proof-of-work replay cache together (docs/bot-defense.md, Caps).
+// proof-of-work replay cache together (docs/bot-defense.md, Under hostile traffic).
 const memoryBudgetAll = 64 << 20
 
 // TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache sends a
@@ -25,8 +27,8 @@ const memoryBudgetAll = 64 << 20
 // burst map and a real pow.Verifier (its replay and session caches), as
 // beacons would, all inside one burst window. The live heap is sampled
 // (after a GC, so garbage from minting does not count) and its peak must
-// stay under 64 MB. Burst points are still scored for the visitors the
-// full map refuses (fail closed).
+// stay under 64 MB. Full caches evict rather than refuse: no visitor is
+// scored a burst, and every token is valid.
 func TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache(t *testing.T) {
 	const ips = 1_000_000
 	start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -80,19 +82,19 @@ func TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache(t *testing.T) 
 	}
 	sample()
 	st := v.Stats()
-	t.Logf("%d IPs: peak live heap %.1f MB (budget %d MB); limiter %d keys, burst %d keys, replay cache %d tokens (%d refused), sessions %d",
-		ips, float64(peak)/(1<<20), memoryBudgetAll>>20, limiter.Len(), burst.Len(), st.ReplayEntries, st.ReplayRefused, st.SessionEntries)
+	t.Logf("%d IPs: peak live heap %.1f MB (budget %d MB); limiter %d keys, burst %d keys (%d evicted), replay cache %d tokens (%d evicted), sessions %d",
+		ips, float64(peak)/(1<<20), memoryBudgetAll>>20, limiter.Len(), burst.Len(), burst.Evictions(), st.ReplayEntries, st.ReplayEvicted, st.SessionEntries)
 	if peak > memoryBudgetAll {
 		t.Errorf("peak live heap %.1f MB over the %d MB budget", float64(peak)/(1<<20), memoryBudgetAll>>20)
 	}
 	if st.ReplayEntries > pow.DefaultReplayCap || burst.Len() > scoring.DefaultBurstCapacity {
 		t.Errorf("caps exceeded: replay %d, burst %d", st.ReplayEntries, burst.Len())
 	}
-	if want := ips - scoring.DefaultBurstCapacity; burstScored != want {
-		t.Errorf("%d beacons scored the burst, want the %d the full map refused", burstScored, want)
+	if burstScored != 0 || burst.Evictions() != ips-scoring.DefaultBurstCapacity {
+		t.Errorf("%d beacons scored the burst, %d evictions; want none and %d", burstScored, burst.Evictions(), ips-scoring.DefaultBurstCapacity)
 	}
-	if valid != pow.DefaultReplayCap {
-		t.Errorf("%d tokens valid, want the replay cap %d (the rest refused, not forgotten)", valid, pow.DefaultReplayCap)
+	if valid != ips || st.ReplayEvicted != ips-pow.DefaultReplayCap {
+		t.Errorf("%d tokens valid, %d evicted; want all %d and %d", valid, st.ReplayEvicted, ips, ips-pow.DefaultReplayCap)
 	}
 	runtime.KeepAlive(limiter)
 	runtime.KeepAlive(burst)
@@ -127,5 +129,62 @@ func TestMemory_MadeUpSiteIDsKeepTheHeapFlat(t *testing.T) {
 	t.Logf("%d made-up site ids: live heap %+.1f MB", n, float64(grown)/(1<<20))
 	if grown > 8<<20 {
 		t.Errorf("live heap grew %.1f MB for %d bot beacons naming made-up sites, want under 8 MB", float64(grown)/(1<<20), n)
+	}
+}
+
+// TestMemory_HugeRequestsHoldNoMemory sends requests as large as an
+// attacker likes through real Caddy: beacons with an 8 KB junk parameter,
+// a 12 KB referrer URL, a distinct 8 KB User-Agent and an 8 KB
+// Accept-Language each, then requests for distinct 16 KB paths. The
+// beacons' views stay buffered (view_flush 1h) and every request is in
+// the vitals ring, yet the live heap grows by a few hundred bytes a
+// request, not by the request's size: nothing kept from a request points
+// into it, and no cache keeps a long string. (When records shared the
+// query, the UA cache kept any UA and the ring kept whole request lines,
+// this held over 30 KB a request.)
+func TestMemory_HugeRequestsHoldNoMemory(t *testing.T) {
+	_, dir := startCaddyLargeHeaders(t, "rate_limit_max 0")
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	pad := func(c string, n int) string { return strings.Repeat(c, n) }
+	send := func(i int) {
+		q := beaconQuery(fmt.Sprintf("/p/%d", i%50), "shop", map[string]string{
+			"ref": b64("https://r.example/" + pad("r", 12<<10)), "junk": pad("j", 8<<10),
+		})
+		h := http.Header{
+			"User-Agent":      {fmt.Sprintf("Mozilla/5.0 (Windows NT 10.0) Chrome/131.0.%d.0 Safari/537.36 %s", i, pad("u", 8<<10))},
+			"Accept-Language": {"en-US," + pad("l", 8<<10)},
+		}
+		if status, _, _ := do(t, "GET", baseURL+"/b.gif?"+q, nil, h); status != 200 {
+			t.Fatalf("beacon: %d", status)
+		}
+	}
+	for i := range 200 { // warm up Caddy's, Badger's and the writer's buffers
+		send(i)
+	}
+	if err := sharedOf(t, dir).writer.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	before := heap()
+	const n = 1500
+	for i := range n {
+		send(1000 + i)
+	}
+	for i := range n {
+		do(t, "GET", baseURL+fmt.Sprintf("/x%d/%s", i, pad("p", 16<<10)), nil, nil)
+	}
+	after := heap()
+	if st := sharedOf(t, dir).writer.Stats(); st.PendingViews < n {
+		t.Fatalf("%d views buffered, want the %d beacons' still in memory", st.PendingViews, n)
+	}
+	grown := int64(after) - int64(before)
+	t.Logf("%d huge beacons and %d huge paths: live heap %+.1f MB (%d bytes a request)", n, n, float64(grown)/(1<<20), grown/(2*n))
+	if grown > 4<<20 {
+		t.Errorf("live heap grew %.1f MB for %d requests of 16-36 KB, want under 4 MB", float64(grown)/(1<<20), 2*n)
 	}
 }

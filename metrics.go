@@ -73,7 +73,41 @@ func newCounters(reg *prometheus.Registry, logger *zap.Logger) *counters {
 		Namespace: "echelon", Name: "buffer_dropped_total",
 		Help: "Records dropped because a buffer was full.",
 	}, func() float64 { return float64(poolStats().dropped) }))
+	register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "echelon", Name: "bot_rows_over_budget_total",
+		Help: "Bot rows (score 50 or more) not stored because their site had stored its daily budget of them, all data directories.",
+	}, func() float64 {
+		var n uint64
+		pool.Range(func(_, v any) bool {
+			n += v.(*shared).store.BotRowsDropped()
+			return true
+		})
+		return float64(n)
+	}))
+	for _, cache := range []string{cacheReplay, cacheBurst} {
+		register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "echelon", Name: "cache_evictions_total",
+			Help:        "Entries a full bot-defense cache dropped early to admit new ones (replay: proof-of-work tokens, burst: burst counters), all data directories.",
+			ConstLabels: prometheus.Labels{"cache": cache},
+		}, func() float64 { return float64(poolEvictions(cache)) }))
+	}
 	return c
+}
+
+// Caches counted by echelon_cache_evictions_total.
+const (
+	cacheReplay = "replay"
+	cacheBurst  = "burst"
+)
+
+// poolEvictions sums one cache's evictions over the data directories.
+func poolEvictions(cache string) uint64 {
+	var n uint64
+	pool.Range(func(_, v any) bool {
+		n += v.(*shared).evictions(cache)
+		return true
+	})
+	return n
 }
 
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {

@@ -34,7 +34,7 @@ var closing sync.Map // db path → <-chan struct{}
 // previous configuration's store to finish closing.
 const reopenWait = 30 * time.Second
 
-// rateLimiterCap bounds the rate limiter's memory (docs/bot-defense.md, Caps).
+// rateLimiterCap bounds the rate limiter's memory (docs/bot-defense.md, Under hostile traffic).
 const rateLimiterCap = 1 << 20
 
 // shared is what lives in the pool for one data directory.

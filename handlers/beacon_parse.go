@@ -15,6 +15,11 @@ const (
 	minInteraction = 800
 	maxInteraction = 3_600_000
 	maxScreen      = 10000
+	// maxSharedQuery is the longest query whose substrings a Beacon may
+	// share: the site id and session id point into the query, so a
+	// buffered record holds at most this much of it. Past it they are
+	// copied (allocations a normal beacon never pays).
+	maxSharedQuery = 4096
 )
 
 // Beacon is a parsed, validated b.gif query.
@@ -86,6 +91,9 @@ func ParseBeacon(rawQuery string) (Beacon, error) {
 	}
 	b.parseScreen(q.get(qScreenW), q.get(qScreenH))
 	b.Token = q.get(qToken)
+	if len(rawQuery) > maxSharedQuery {
+		b.Site, b.SessionID = strings.Clone(b.Site), strings.Clone(b.SessionID)
+	}
 	return b, nil
 }
 

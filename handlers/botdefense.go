@@ -126,7 +126,7 @@ func printOf(ua scoring.UserAgent, b *Beacon, country string, r *http.Request) s
 		fp.Width, fp.Height = b.ScreenWidth, b.ScreenHeight
 	}
 	if v := r.Header["Accept-Language"]; len(v) > 0 { // canonical key: no Values
-		fp.Language = v[0]
+		fp.Language = scoring.LanguageHash(v[0])
 	}
 	return fp
 }

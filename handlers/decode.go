@@ -114,7 +114,9 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// truncateRunes cuts s to at most n characters without splitting one.
+// truncateRunes cuts s to at most n characters without splitting one. A
+// cut string is a copy, so what a record keeps never holds the memory of
+// the longer text it was cut from.
 func truncateRunes(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -125,7 +127,10 @@ func truncateRunes(s string, n int) string {
 		i += size
 		count++
 	}
-	return s[:i]
+	if i == len(s) {
+		return s
+	}
+	return strings.Clone(s[:i])
 }
 
 // hasControl reports whether s holds a C0 control character or DEL, which no

@@ -99,6 +99,11 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 	}
 	stored := 0
 	for _, ev := range batch.Events {
+		// As on views: a campaign is kept only when it names an active
+		// campaign of the site, so made-up values make no counters.
+		if ev.UTMCampaign != "" && t.UTM != nil && !t.UTM.CampaignActive(site, ev.UTMCampaign) {
+			ev.UTMCampaign = ""
+		}
 		ok := t.Sink.AddEvent(storage.Event{
 			CreatedAt:      now,
 			EventType:      ev.Type,

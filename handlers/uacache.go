@@ -22,6 +22,11 @@ type uaCache struct {
 
 const uaCacheSlots = 4096
 
+// maxCachedUA is the longest User-Agent the cache keeps (real ones are
+// under 400 bytes), so it holds at most uaCacheSlots × maxCachedUA bytes of
+// UA text; a longer UA is parsed on every hit.
+const maxCachedUA = 512
+
 type uaEntry struct {
 	ua     string
 	parsed scoring.UserAgent
@@ -41,6 +46,8 @@ func (t *Tracking) uaInfo(ua string) *uaEntry {
 	if t.Bots != nil {
 		_, e.bot = t.Bots.Match(ua)
 	}
-	slot.Store(e)
+	if len(ua) <= maxCachedUA {
+		slot.Store(e)
+	}
 	return e
 }

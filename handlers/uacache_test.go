@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 )
@@ -30,5 +32,30 @@ func TestUACache_AgreesWithParseAndMatch(t *testing.T) {
 	}
 	if first, again := tr.uaInfo(uas[0]), tr.uaInfo(uas[0]); first != again {
 		t.Error("a repeated UA was parsed again")
+	}
+}
+
+// TestUACache_LongUAsAreNotKept: a UA over maxCachedUA is answered but not
+// cached, and no parse result holds the memory of the UA it came from.
+func TestUACache_LongUAsAreNotKept(t *testing.T) {
+	tr := &Tracking{}
+	long := "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0.0.0 Safari/537.36 " + strings.Repeat("x", 16<<10)
+	e := tr.uaInfo(long)
+	if e.parsed.Browser != "Chrome" || e.parsed.BrowserVersion != "131.0.0.0" {
+		t.Fatalf("parsed %+v", e.parsed)
+	}
+	for i := range tr.uas.entries {
+		if c := tr.uas.entries[i].Load(); c != nil {
+			t.Fatalf("slot %d holds a %d-byte UA", i, len(c.ua))
+		}
+	}
+	v := e.parsed.BrowserVersion
+	if p := uintptr(unsafe.Pointer(unsafe.StringData(v))); p >= uintptr(unsafe.Pointer(unsafe.StringData(long))) &&
+		p < uintptr(unsafe.Pointer(unsafe.StringData(long)))+uintptr(len(long)) {
+		t.Error("the browser version points into the UA")
+	}
+	short := "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0.0.0 Safari/537.36"
+	if tr.uaInfo(short) != tr.uaInfo(short) {
+		t.Error("a short UA is not cached")
 	}
 }

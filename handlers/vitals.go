@@ -2,17 +2,26 @@ package handlers
 
 import (
 	"cmp"
+	"hash/maphash"
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // RequestStats times every request the server handles, for /api/stats/vitals
 // (docs/api.md, Vitals): totals since start, and a window of the last 5
 // minutes holding at most 50,000 samples (a ring: the oldest goes first).
 // Recording is a few field writes under a mutex.
+//
+// A sample's path is cut to vitalsMaxPath bytes and is a copy, never the
+// request's own string (which shares the memory of the whole request
+// line), so the ring holds at most 50,000 × 128 bytes of paths whatever
+// the requests carry. Copies come from a small direct-mapped table of
+// recent paths, so the usual few paths of a site cost no allocation.
 type RequestStats struct {
 	now   Clock
 	start time.Time
@@ -22,6 +31,8 @@ type RequestStats struct {
 	errors  uint64
 	samples []requestSample // ring of capacity vitalsMaxSamples
 	next    int             // ring position of the next sample
+	seed    maphash.Seed
+	paths   [vitalsPathSlots]string // interned copies, by hash
 }
 
 type requestSample struct {
@@ -34,17 +45,31 @@ const (
 	vitalsWindow     = 5 * time.Minute
 	vitalsMaxSamples = 50000
 	vitalsSlowPaths  = 5
+	vitalsMaxPath    = 128
+	vitalsPathSlots  = 1024
 )
 
 // NewRequestStats starts counting at now().
 func NewRequestStats(now Clock) *RequestStats {
-	return &RequestStats{now: now, start: now(), samples: make([]requestSample, 0, vitalsMaxSamples)}
+	return &RequestStats{now: now, start: now(), samples: make([]requestSample, 0, vitalsMaxSamples), seed: maphash.MakeSeed()}
 }
 
 // Record counts one finished request; status ≥ 500 is an error.
 func (s *RequestStats) Record(path string, status int, dur time.Duration, end time.Time) {
-	sample := requestSample{at: end.UnixNano(), dur: dur, path: path}
+	if len(path) > vitalsMaxPath {
+		n := vitalsMaxPath
+		for n > 0 && !utf8.RuneStart(path[n]) {
+			n--
+		}
+		path = path[:n]
+	}
+	sample := requestSample{at: end.UnixNano(), dur: dur}
+	slot := maphash.String(s.seed, path) % vitalsPathSlots
 	s.mu.Lock()
+	if s.paths[slot] != path {
+		s.paths[slot] = strings.Clone(path)
+	}
+	sample.path = s.paths[slot]
 	s.total++
 	if status >= 500 {
 		s.errors++

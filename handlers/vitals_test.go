@@ -2,8 +2,11 @@ package handlers
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 )
 
 type fakeClock struct{ t time.Time }
@@ -78,5 +81,29 @@ func TestRequestStats_EmptyWindow(t *testing.T) {
 	v := s.Snapshot()
 	if v.RecentRequests != 0 || v.SlowPaths == nil || len(v.SlowPaths) != 0 || v.RPS != 0 {
 		t.Fatalf("%+v", v)
+	}
+}
+
+// TestRequestStats_PathsAreShortCopies: a sample keeps at most 128 bytes of
+// its path, cut on a character boundary, as a copy that does not hold the
+// request's memory; repeated paths share one copy.
+func TestRequestStats_PathsAreShortCopies(t *testing.T) {
+	s := NewRequestStats(time.Now)
+	long := "/" + strings.Repeat("é", 200)
+	s.Record(long, 200, time.Millisecond, time.Now())
+	got := s.samples[0].path
+	if len(got) > vitalsMaxPath || !utf8.ValidString(got) || !strings.HasPrefix(long, got) || len(got) < vitalsMaxPath-1 {
+		t.Fatalf("kept %d bytes %q, want a valid prefix of at most %d", len(got), got, vitalsMaxPath)
+	}
+	if unsafe.StringData(got) == unsafe.StringData(long) {
+		t.Error("the sample shares the request's string")
+	}
+	req := "/b.gif?" + strings.Repeat("x", 8<<10)
+	s.Record(req[:6], 200, time.Millisecond, time.Now())
+	if unsafe.StringData(s.samples[1].path) == unsafe.StringData(req) {
+		t.Error("a short path still points into the request line")
+	}
+	if n := testing.AllocsPerRun(100, func() { s.Record(req[:6], 200, time.Millisecond, time.Now()) }); n != 0 {
+		t.Errorf("%v allocations per repeated path", n)
 	}
 }

@@ -7,22 +7,27 @@ import (
 )
 
 // Bounded, expiring state of a Verifier. Each cache is a ring of per-tick
-// maps behind its own mutex (held for a few lines). When one is full it
-// fails closed for scoring (docs/bot-defense.md, Caps): it never forgets an
-// entry early, it refuses the newcomer instead, and what a refusal means is
-// documented on each cache.
+// maps behind its own mutex (held for a few lines). What a full cache does
+// is documented on each (docs/bot-defense.md, Under hostile traffic): the replay cache
+// evicts its oldest tokens, the others refuse the newcomer.
 
 // replayCache remembers the hash of every admitted pageview token, keyed by
 // the token's own bucket, for as long as that bucket is accepted: W+2 minute
 // slots cover buckets now−W … now+1.
 //
-// Full: a new token is refused and Check reports it Invalid (scored like an
-// invalid token). Forgetting an older token instead would let it be replayed.
+// Full: a token of the oldest minute held is forgotten (counted in
+// evicted) and the new one admitted. Refusing newcomers instead would score
+// every real visitor's fresh token as invalid for as long as a flood kept
+// the cache full. A forgotten token could be replayed once more, but only
+// while its minute is still accepted, and every entry a flood adds is a
+// token that verified, a solved proof of work: to make the cache forget one
+// token, an attacker must solve as many proofs as the cache holds
+// (docs/bot-defense.md).
 type replayCache struct {
 	mu      sync.Mutex
 	r       *ring[[16]byte, struct{}]
 	window  int64
-	refused int64
+	evicted int64
 }
 
 type admission int
@@ -30,7 +35,6 @@ type admission int
 const (
 	admitted admission = iota
 	seenBefore
-	refusedFull
 	tooOld // a request with a later clock already recycled the bucket's slot
 )
 
@@ -44,11 +48,11 @@ func (c *replayCache) admit(bucket, nowBucket int64, h [16]byte) admission {
 	if _, seen := c.r.get(bucket, h); seen {
 		return seenBefore
 	}
-	switch c.r.put(bucket, nowBucket-c.window, h, struct{}{}) {
-	case full:
-		c.refused++
-		return refusedFull
-	case stale:
+	res, evicted := c.r.putEvict(bucket, nowBucket-c.window, h, struct{}{})
+	if evicted {
+		c.evicted++
+	}
+	if res == stale {
 		return tooOld
 	}
 	return admitted

@@ -72,6 +72,29 @@ func (r *ring[K, V]) put(tick, oldest int64, k K, v V) putResult {
 	return stored
 }
 
+// putEvict is put for a cache that evicts rather than refuses: when the
+// ring is full even after expiry, it drops one entry of the oldest tick
+// held (any of them: each tick is one map) and stores k. It reports
+// whether it evicted. Finding the oldest tick is O(len(slots)).
+func (r *ring[K, V]) putEvict(tick, oldest int64, k K, v V) (putResult, bool) {
+	res := r.put(tick, oldest, k, v)
+	if res != full {
+		return res, false
+	}
+	var victim *ringSlot[K, V]
+	for i := range r.slots {
+		if s := &r.slots[i]; len(s.m) > 0 && (victim == nil || s.tick < victim.tick) {
+			victim = s
+		}
+	}
+	for old := range victim.m {
+		delete(victim.m, old)
+		r.n--
+		break
+	}
+	return r.put(tick, oldest, k, v), true
+}
+
 // expire drops the slots of ticks older than oldest: O(len(slots)).
 func (r *ring[K, V]) expire(oldest int64) {
 	for i := range r.slots {

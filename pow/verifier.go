@@ -14,7 +14,7 @@ type Outcome int
 const (
 	Valid    Outcome = iota
 	Missing          // no token
-	Invalid          // malformed, from the future, wrong hash, too little work, or refused by a full replay cache
+	Invalid          // malformed, from the future, wrong hash or too little work
 	Replayed         // a pageview token seen before
 	Expired          // older than the window; callers score it like Invalid
 )
@@ -205,7 +205,7 @@ func (v *Verifier) verify(tok, sid, site string, bits int, nowBucket, maxAge int
 // Check is Verify plus the replay check, for pageview tokens: a valid
 // token seen before is Replayed. A valid, new token is remembered for its
 // window and marks the session (site, sid) verified. If the replay cache is
-// full the token is refused as Invalid rather than admitted unrecorded.
+// full its oldest token makes room (replayCache).
 func (v *Verifier) Check(tok, sid, site string, bits int, now time.Time) Outcome {
 	nowBucket := Bucket(now)
 	out, t := v.verify(tok, sid, site, bits, nowBucket, v.window)
@@ -215,8 +215,6 @@ func (v *Verifier) Check(tok, sid, site string, bits int, now time.Time) Outcome
 	switch v.replay.admit(t.bucket, nowBucket, t.hash) {
 	case seenBefore:
 		return Replayed
-	case refusedFull:
-		return Invalid
 	case tooOld:
 		return Expired
 	}
@@ -274,16 +272,17 @@ func (v *Verifier) Mint(sid, site string, bits int, now time.Time) (string, erro
 	return FormatToken(pz.Bucket, nonce, h), nil
 }
 
-// Stats are sizes and refusals of the bounded caches, for metrics.
+// Stats are sizes, evictions and refusals of the bounded caches, for
+// metrics.
 type Stats struct {
 	ReplayEntries, SessionEntries, FlagEntries int
-	ReplayRefused, SessionsRefused             int64
+	ReplayEvicted, SessionsRefused             int64
 }
 
 func (v *Verifier) Stats() Stats {
 	var s Stats
 	v.replay.mu.Lock()
-	s.ReplayEntries, s.ReplayRefused = v.replay.r.len(), v.replay.refused
+	s.ReplayEntries, s.ReplayEvicted = v.replay.r.len(), v.replay.evicted
 	v.replay.mu.Unlock()
 	v.sessions.mu.Lock()
 	s.SessionEntries, s.SessionsRefused = v.sessions.r.len(), v.sessions.refused

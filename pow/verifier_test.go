@@ -155,27 +155,28 @@ func TestCheck_InvalidTokensAreNotRemembered(t *testing.T) {
 	}
 }
 
-func TestCheck_FullReplayCacheRefusesNewTokens(t *testing.T) {
+func TestCheck_FullReplayCacheEvictsTheOldestToken(t *testing.T) {
 	v := newTestVerifier(t, "secret-one", Config{ReplayCap: 2})
 	var toks []string
 	for i := range 3 {
-		toks = append(toks, mint(t, v, testSID+strconv.Itoa(i), testSite, 0, t0))
+		at := t0.Add(time.Duration(i) * time.Minute)
+		toks = append(toks, mint(t, v, testSID+strconv.Itoa(i), testSite, 0, at))
 	}
-	for i, want := range []Outcome{Valid, Valid, Invalid} {
-		if got := v.Check(toks[i], testSID+strconv.Itoa(i), testSite, 0, t0); got != want {
-			t.Fatalf("token %d: %v, want %v", i, got, want)
+	for i := range 3 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		if got := v.Check(toks[i], testSID+strconv.Itoa(i), testSite, 0, at); got != Valid {
+			t.Fatalf("token %d on a full cache: %v, want valid", i, got)
 		}
 	}
-	if got := v.Check(toks[0], testSID+"0", testSite, 0, t0); got != Replayed {
-		t.Fatalf("admitted token forgotten when full: %v", got)
+	now := t0.Add(2 * time.Minute)
+	if got := v.Check(toks[2], testSID+"2", testSite, 0, now); got != Replayed {
+		t.Fatalf("newest token forgotten: %v", got)
 	}
-	if s := v.Stats(); s.ReplayEntries != 2 || s.ReplayRefused != 1 {
-		t.Fatalf("stats %+v", s)
+	if got := v.Check(toks[1], testSID+"1", testSite, 0, now); got != Replayed {
+		t.Fatalf("second token forgotten: %v", got)
 	}
-	// Once the first tokens' buckets leave the window, there is room again.
-	later := t0.Add(12 * time.Minute)
-	if got := v.Check(mint(t, v, testSID, testSite, 0, later), testSID, testSite, 0, later); got != Valid {
-		t.Fatalf("after expiry: %v", got)
+	if s := v.Stats(); s.ReplayEntries != 2 || s.ReplayEvicted != 1 {
+		t.Fatalf("stats %+v, want 2 entries and the oldest evicted", s)
 	}
 }
 

@@ -26,13 +26,16 @@ const (
 // while a script that keeps its UA still adds up. The count resets with
 // the daily salt.
 //
-// Memory is bounded: at most capacity keys, about 28 bytes each (2.8 MB for
-// the default), dropped in O(1) as their windows end (see fifoMap). When the
-// map is full of windows that have not ended, Burst fails closed rather than
-// open: Hit on a new key records nothing and returns BurstThreshold+1, and
-// Count on a key it does not hold does the same, so the hit gets the burst
-// points rather than passing unseen. Keys it already holds keep counting
-// normally.
+// Memory is bounded: at most capacity keys, about 28 bytes each (2.8 MB
+// for the default), dropped in O(1) as their windows end (see fifoMap).
+// When the map is full of windows that have not ended, a new key evicts
+// one (counted, Evictions) instead of being scored as guilty: otherwise a
+// flood of fresh keys would give every real visitor the burst points. The
+// victim is the oldest key that is not bursting, among the 16 oldest; a
+// key past BurstThreshold is evicted only when all 16 are bursting. So to
+// make the map forget a bursting client within its window, a flood must
+// first push out every calmer key held before it and then outnumber it
+// with bursting keys of its own, 16 hits each (docs/bot-defense.md).
 //
 // Safe for concurrent use; the zero value is not usable, nil counts
 // nothing.
@@ -51,8 +54,9 @@ func NewBurst(capacity int) *Burst {
 	return &Burst{base: time.Now(), seed: maphash.MakeSeed(), m: newFIFOMap(capacity)}
 }
 
-// failClosedCount is what a full Burst reports for a key it cannot track.
-const failClosedCount = BurstThreshold + 1
+// bursting shields a key from eviction while its window holds more than
+// BurstThreshold hits.
+func bursting(count int32) bool { return count > BurstThreshold }
 
 // Hit counts one hit for key at now (a pageview beacon that passed the
 // gates) and returns the key's count in its window, this hit included.
@@ -75,15 +79,12 @@ func (b *Burst) Hit(key uint64, now time.Time) int {
 		sh.requeue(slot, p, h, t, t+int64(BurstWindow), 1)
 		return 1
 	}
-	if !sh.insert(h, t, t+int64(BurstWindow), 1) {
-		return failClosedCount
-	}
+	sh.insertEvict(h, t, t+int64(BurstWindow), 1, bursting)
 	return 1
 }
 
 // Count returns key's count in its current window without adding a hit
-// (an event batch), 0 if it has none, or BurstThreshold+1 if the key is
-// not held and the map is full.
+// (an event batch), 0 if it has none.
 func (b *Burst) Count(key uint64, now time.Time) int {
 	if b == nil {
 		return 0
@@ -96,10 +97,16 @@ func (b *Burst) Count(key uint64, now time.Time) int {
 		}
 		return 0
 	}
-	if sh.full(t) {
-		return failClosedCount
-	}
 	return 0
+}
+
+// Evictions returns how many keys were dropped before their window ended
+// to make room for new ones.
+func (b *Burst) Evictions() uint64 {
+	if b == nil {
+		return 0
+	}
+	return b.m.evictions()
 }
 
 // Len returns the number of keys held, including expired ones not yet

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"sync"
 	"testing"
@@ -60,29 +61,63 @@ func TestBurst_CountDoesNotAddAHit(t *testing.T) {
 	}
 }
 
-func TestBurst_FullMapFailsClosed(t *testing.T) {
-	b := NewBurst(1)
-	b.Hit(1, t0)
-	if got := b.Hit(2, t0.Add(time.Second)); got != BurstThreshold+1 {
-		t.Errorf("new key on a full map: Hit = %d, want %d", got, BurstThreshold+1)
+// oneShardBurst is a Burst of capacity keys in a single shard, so a test
+// knows which keys compete for room.
+func oneShardBurst(capacity int) *Burst {
+	b := &Burst{base: t0, seed: maphash.MakeSeed(), m: fifoMap{shards: make([]fifoShard, 1)}}
+	b.m.shards[0].init(capacity)
+	return b
+}
+
+// TestBurst_FullMapEvictsCalmKeysFirst: a flood of new keys into a full
+// map evicts (and counts) the oldest calm keys; newcomers are not scored
+// as bursting, and a key past the threshold keeps its count.
+func TestBurst_FullMapEvictsCalmKeysFirst(t *testing.T) {
+	b := oneShardBurst(4)
+	for range BurstThreshold + 1 {
+		b.Hit(1, t0) // the guilty key, held first (oldest)
 	}
-	if got := b.Count(3, t0.Add(time.Second)); got != BurstThreshold+1 {
-		t.Errorf("unknown key on a full map: Count = %d, want %d", got, BurstThreshold+1)
+	b.Hit(2, t0)
+	b.Hit(3, t0)
+	b.Hit(4, t0)
+	for k := range uint64(100) {
+		if got := b.Hit(100+k, t0.Add(time.Second)); got != 1 {
+			t.Fatalf("new key %d on a full map: Hit = %d, want 1", k, got)
+		}
 	}
-	if got := b.Hit(1, t0.Add(2*time.Second)); got != 2 {
-		t.Errorf("held key on a full map: Hit = %d, want 2", got)
+	if got := b.Count(999, t0.Add(time.Second)); got != 0 {
+		t.Errorf("unknown key on a full map: Count = %d, want 0", got)
+	}
+	if got := b.Evictions(); got != 100 {
+		t.Errorf("%d evictions, want 100", got)
 	}
 	in := quietBeacon()
-	in.Burst = b.Hit(2, t0.Add(3*time.Second))
-	if res := testRules().Score(&in); points(res, "burst") != 25 {
-		t.Errorf("refused hit scored %v, want the burst points", res.Detail)
+	in.Burst = b.Hit(1, t0.Add(2*time.Second))
+	if in.Burst != BurstThreshold+2 || points(testRules().Score(&in), "burst") != 25 {
+		t.Errorf("the bursting key after the flood: count %d, want %d and the burst points", in.Burst, BurstThreshold+2)
 	}
-	// Once the held window ends, there is room again.
-	if got := b.Hit(2, t0.Add(BurstWindow)); got != 1 {
-		t.Errorf("after the held window ended: Hit = %d, want 1", got)
+	if b.Len() != 4 {
+		t.Errorf("Len = %d, want the capacity 4", b.Len())
 	}
-	if b.Len() != 1 {
-		t.Errorf("Len = %d, want 1", b.Len())
+}
+
+// TestBurst_AllBurstingEvictsTheOldest: when every key near the head is
+// bursting, the oldest goes, so the map still never refuses.
+func TestBurst_AllBurstingEvictsTheOldest(t *testing.T) {
+	b := oneShardBurst(2)
+	for k := range uint64(2) {
+		for range BurstThreshold + 1 {
+			b.Hit(k+1, t0)
+		}
+	}
+	if got := b.Hit(3, t0.Add(time.Second)); got != 1 || b.Evictions() != 1 {
+		t.Fatalf("Hit = %d, evictions %d; want 1 and 1", got, b.Evictions())
+	}
+	if got := b.Count(1, t0.Add(time.Second)); got != 0 {
+		t.Errorf("the oldest bursting key still counts %d", got)
+	}
+	if got := b.Count(2, t0.Add(time.Second)); got != BurstThreshold+1 {
+		t.Errorf("the newer bursting key counts %d, want %d", got, BurstThreshold+1)
 	}
 }
 

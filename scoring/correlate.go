@@ -1,9 +1,10 @@
 package scoring
 
 import (
+	"bytes"
+	"cmp"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,22 +44,34 @@ const (
 	ClusterExcess        = 3
 	// PenaltyLarge applies to clusters of at least LargeCluster IPs or with
 	// a tainted print, PenaltySmall to the others.
-	PenaltyLarge = 50
-	PenaltySmall = 30
-	LargeCluster = 8
-	// maxFingerprintNames bounds the readable fingerprints kept for the
-	// detail; beyond it a cluster's fingerprint is its hash in hex.
-	maxFingerprintNames = 50_000
-	maxInternedSites    = 10_000
+	PenaltyLarge     = 50
+	PenaltySmall     = 30
+	LargeCluster     = 8
+	maxInternedSites = 10_000
 )
 
 // Fingerprint is what the correlator compares: the parsed User-Agent, the
-// screen (0×0 if invalid), the country and the raw Accept-Language
-// ("unknown" if missing).
+// screen (0×0 if invalid), the country and the Accept-Language header as
+// its hash (LanguageHash; 0 if missing). A print keeps only the hash of
+// the whole fingerprint, and a raised row's detail names the cluster by
+// that hash in hex (Cluster.Fingerprint), so no header text is kept in
+// memory or stored, and what a cluster writes into each of its rows has
+// a fixed length whatever the requests carried.
 type Fingerprint struct {
 	OS, Browser, Version string
 	Width, Height        int
-	Country, Language    string
+	Country              string
+	Language             uint64
+}
+
+// LanguageHash is the FNV-1a hash of an Accept-Language header for
+// Fingerprint.Language; 0 stands for a missing header.
+func LanguageHash(v string) uint64 {
+	h := uint64(fnvOffset)
+	for i := 0; i < len(v); i++ {
+		h = (h ^ uint64(v[i])) * fnvPrime
+	}
+	return h | 1 // never 0, which is "missing"
 }
 
 // hash is FNV-1a over the fields, without allocating.
@@ -80,18 +93,22 @@ func (f *Fingerprint) hash() uint64 {
 		}
 	}
 	add(f.Country)
-	add(f.Language)
+	for i := 0; i < 8; i++ {
+		h = (h ^ uint64(byte(f.Language>>(8*i)))) * prime
+	}
 	return h
 }
 
-// String is the pipe-joined key recorded in a raised row's detail.
-func (f *Fingerprint) String() string {
-	lang := f.Language
-	if lang == "" {
-		lang = "unknown"
+// FingerprintCode is the fixed-length code of a fingerprint hash recorded
+// in a raised row's detail: 16 hex digits.
+func FingerprintCode(h uint64) string {
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[h&0xf]
+		h >>= 4
 	}
-	return strings.Join([]string{f.OS, f.Browser, f.Version,
-		strconv.Itoa(f.Width) + "x" + strconv.Itoa(f.Height), f.Country, lang}, "|")
+	return string(b[:])
 }
 
 type print struct {
@@ -103,16 +120,16 @@ type print struct {
 }
 
 // Prints is the bounded store of prints: a ring of capacity entries, the
-// oldest overwritten first, so no evidence is lost in one go. About 72 bytes
-// a print plus its visitor id, so 200,000 prints take about 18 MB at most.
-// Safe for concurrent use; nil records nothing.
+// oldest overwritten first, so no evidence is lost in one go. About 72
+// bytes a print plus its visitor id, so 200,000 prints take about 18 MB at
+// most. Fingerprints are held as hashes only. Safe for concurrent use; nil
+// records nothing.
 type Prints struct {
 	mu    sync.Mutex
 	ring  []print
 	next  int // ring index of the next write once full
 	cap   int
-	names map[uint64]string
-	sites map[string]string
+	sites map[string]string // interned site ids, at most maxInternedSites
 }
 
 // NewPrints returns a store of at most capacity prints
@@ -121,11 +138,11 @@ func NewPrints(capacity int) *Prints {
 	if capacity <= 0 {
 		capacity = DefaultPrintCapacity
 	}
-	return &Prints{cap: capacity, names: map[uint64]string{}, sites: map[string]string{}}
+	return &Prints{cap: capacity, sites: map[string]string{}}
 }
 
-// Record adds a print. It allocates only for a fingerprint or site it has
-// not seen before.
+// Record adds a print. It allocates only for a site it has not seen
+// before.
 func (p *Prints) Record(ip [16]byte, visitor, site string, fp *Fingerprint, evidence, tainted bool, now time.Time) {
 	if p == nil {
 		return
@@ -133,9 +150,6 @@ func (p *Prints) Record(ip [16]byte, visitor, site string, fp *Fingerprint, evid
 	h := fp.hash()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.names[h]; !ok && len(p.names) < maxFingerprintNames {
-		p.names[h] = fp.String()
-	}
 	s, ok := p.sites[site]
 	if !ok {
 		s = strings.Clone(site)
@@ -165,7 +179,7 @@ func (p *Prints) Len() int {
 // Cluster is a flagged (site, fingerprint) group.
 type Cluster struct {
 	Site        string
-	Fingerprint string
+	Fingerprint string // FingerprintCode of the fingerprint's hash
 	// IPs and Visitors are those of the prints that counted: with evidence
 	// or tainted. Their rows are raised and their IPs confirmed.
 	IPs      [][16]byte
@@ -177,8 +191,7 @@ type Cluster struct {
 
 // Clusters returns the flagged clusters among the prints of the last
 // PrintRetention at now, sorted by site and fingerprint. It copies the live
-// prints under the lock and groups them outside it, and forgets the names
-// of fingerprints no live print has.
+// prints under the lock and groups them outside it.
 func (p *Prints) Clusters(now time.Time) []Cluster {
 	if p == nil {
 		return nil
@@ -191,79 +204,100 @@ func (p *Prints) Clusters(now time.Time) []Cluster {
 			live = append(live, pr)
 		}
 	}
-	names := make(map[uint64]string, len(p.names))
-	for _, pr := range live {
-		names[pr.fp] = p.names[pr.fp]
-	}
-	p.names = names
 	p.mu.Unlock()
-	return cluster(live, names)
+	return cluster(live)
 }
 
-type group struct {
-	ips, evidenceIPs map[[16]byte]struct{}
-	visitors         map[string]struct{}
-	tainted          bool
-}
-
-type siteTotals struct {
-	ips, evidenceIPs map[[16]byte]struct{}
-	groups           map[uint64]*group
-}
-
-func cluster(prints []print, names map[uint64]string) []Cluster {
-	sites := map[string]*siteTotals{}
-	for _, pr := range prints {
-		st := sites[pr.site]
-		if st == nil {
-			st = &siteTotals{ips: map[[16]byte]struct{}{}, evidenceIPs: map[[16]byte]struct{}{}, groups: map[uint64]*group{}}
-			sites[pr.site] = st
+// cluster groups prints by (site, fingerprint) and returns the flagged
+// groups. It sorts the prints in place instead of building maps per site
+// and group, so a sweep over prints that are all different (a flood with
+// random site ids and User-Agents) takes no memory beyond the prints'
+// copy: two sorts, O(n log n).
+func cluster(prints []print) []Cluster {
+	// Per site: distinct IPs and distinct IPs with evidence, from the
+	// prints sorted by site and IP, kept in a parallel slice.
+	slices.SortFunc(prints, func(a, b print) int {
+		return cmp.Or(strings.Compare(a.site, b.site), bytes.Compare(a.ip[:], b.ip[:]))
+	})
+	counts := map[string]siteCount{}
+	for i := 0; i < len(prints); {
+		j, c := i, siteCount{}
+		for j < len(prints) && prints[j].site == prints[i].site {
+			k, ev := j, false
+			for k < len(prints) && prints[k].site == prints[j].site && prints[k].ip == prints[j].ip {
+				ev = ev || prints[k].evidence || prints[k].tainted
+				k++
+			}
+			c.ips++
+			if ev {
+				c.evidence++
+			}
+			j = k
 		}
-		g := st.groups[pr.fp]
-		if g == nil {
-			g = &group{ips: map[[16]byte]struct{}{}, evidenceIPs: map[[16]byte]struct{}{}, visitors: map[string]struct{}{}}
-			st.groups[pr.fp] = g
+		if c.evidence > 0 { // only sites with evidence can have a cluster
+			counts[prints[i].site] = c
 		}
-		st.ips[pr.ip] = struct{}{}
-		g.ips[pr.ip] = struct{}{}
-		if pr.evidence || pr.tainted {
-			st.evidenceIPs[pr.ip] = struct{}{}
-			g.evidenceIPs[pr.ip] = struct{}{}
-			g.visitors[pr.visitor] = struct{}{}
-			g.tainted = g.tainted || pr.tainted
-		}
+		i = j
 	}
+	slices.SortFunc(prints, func(a, b print) int {
+		return cmp.Or(strings.Compare(a.site, b.site), cmp.Compare(a.fp, b.fp), bytes.Compare(a.ip[:], b.ip[:]))
+	})
 	var out []Cluster
-	for site, st := range sites {
-		for fp, g := range st.groups {
-			n := len(g.evidenceIPs)
-			if n == 0 || n < threshold(len(g.ips), n, len(st.ips), len(st.evidenceIPs), g.tainted) {
-				continue
-			}
-			c := Cluster{Site: site, Fingerprint: names[fp], Size: n, Tainted: g.tainted, Penalty: PenaltySmall}
-			if c.Fingerprint == "" {
-				c.Fingerprint = strconv.FormatUint(fp, 16)
-			}
-			if n >= LargeCluster || g.tainted {
-				c.Penalty = PenaltyLarge
-			}
-			for ip := range g.evidenceIPs {
-				c.IPs = append(c.IPs, ip)
-			}
-			for v := range g.visitors {
-				c.Visitors = append(c.Visitors, v)
-			}
-			slices.Sort(c.Visitors)
+	for i := 0; i < len(prints); {
+		j := i
+		for j < len(prints) && prints[j].site == prints[i].site && prints[j].fp == prints[i].fp {
+			j++
+		}
+		if c, ok := flagged(prints[i:j], counts[prints[i].site]); ok {
 			out = append(out, c)
 		}
+		i = j
 	}
 	slices.SortFunc(out, func(a, b Cluster) int {
-		if c := strings.Compare(a.Site, b.Site); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Fingerprint, b.Fingerprint)
+		return cmp.Or(strings.Compare(a.Site, b.Site), strings.Compare(a.Fingerprint, b.Fingerprint))
 	})
 	return out
+}
+
+// siteCount is a site's distinct IPs and distinct IPs with evidence.
+type siteCount struct{ ips, evidence int32 }
+
+// flagged decides one (site, fingerprint) group, its prints sorted by IP,
+// given its site's counts.
+func flagged(g []print, site siteCount) (Cluster, bool) {
+	ips, evidence, tainted := 0, 0, false
+	for i := 0; i < len(g); {
+		k, ev := i, false
+		for k < len(g) && g[k].ip == g[i].ip {
+			ev = ev || g[k].evidence || g[k].tainted
+			tainted = tainted || g[k].tainted
+			k++
+		}
+		ips++
+		if ev {
+			evidence++
+		}
+		i = k
+	}
+	if evidence == 0 || evidence < threshold(ips, evidence, int(site.ips), int(site.evidence), tainted) {
+		return Cluster{}, false
+	}
+	c := Cluster{Site: g[0].site, Fingerprint: FingerprintCode(g[0].fp), Size: evidence, Tainted: tainted, Penalty: PenaltySmall}
+	if evidence >= LargeCluster || tainted {
+		c.Penalty = PenaltyLarge
+	}
+	for _, pr := range g {
+		if !pr.evidence && !pr.tainted {
+			continue
+		}
+		if len(c.IPs) == 0 || c.IPs[len(c.IPs)-1] != pr.ip {
+			c.IPs = append(c.IPs, pr.ip)
+		}
+		c.Visitors = append(c.Visitors, pr.visitor)
+	}
+	slices.Sort(c.Visitors)
+	c.Visitors = slices.Compact(c.Visitors)
+	return c, true
 }
 
 // threshold is the number of evidence IPs a fingerprint needs: the fixed

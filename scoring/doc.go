@@ -9,5 +9,5 @@
 // takes the values it needs (header maps, strings, the time or a clock)
 // and the only package-level data are immutable tables. Every in-memory
 // map has a hard cap and O(1) expiry, and fails closed when full
-// (docs/bot-defense.md, Caps); see fifoMap.
+// (docs/bot-defense.md, Under hostile traffic); see fifoMap.
 package scoring

@@ -27,10 +27,11 @@ import (
 // Memory: the ring is allocated in chunks of 1024 records as records
 // arrive, and a chunk is freed when the head leaves it, so memory follows
 // the records held, not the capacity; the index doubles with the live
-// count. Nothing grows past the capacity: at capacity a new key is refused
-// (the caller then fails closed). Expired records are popped a few per
-// insert, so a map that stops receiving new keys keeps its last ones until
-// traffic resumes.
+// count. Nothing grows past the capacity: at capacity a new key is either
+// refused (insert; the caller then fails closed) or admitted in place of an
+// evicted one (insertEvict). Expired records are popped a few per insert,
+// so a map that stops receiving new keys keeps its last ones until traffic
+// resumes.
 type fifoMap struct {
 	shards []fifoShard
 }
@@ -65,6 +66,7 @@ type fifoShard struct {
 	head     int          // ring position of the oldest record
 	n        int          // records in the ring, stale ones included
 	live     int          // records that are not stale (expired ones included)
+	evicted  uint64       // live records insertEvict dropped before their expiry
 
 	// index is an open-addressing table (linear probing, load <= 1/2) from
 	// key to ring position. A slot is 0 when empty, else
@@ -347,3 +349,64 @@ func (sh *fifoShard) compact() {
 // evictPerInsert bounds how many dead records one insert pops beyond what
 // it needs, so no single request pays for a long quiet period.
 const evictPerInsert = 4
+
+// evictScanLive bounds insertEvict's search for a record to evict: the
+// oldest evictScanLive live records.
+const evictScanLive = 16
+
+// insertEvict is insert for a map that evicts rather than refuses: when the
+// shard is full of live, unexpired records, it first drops the oldest
+// record whose count protect does not shield, looking at the
+// evictScanLive oldest, or the oldest of all if it shields every one. It
+// reports whether it evicted a live record.
+func (sh *fifoShard) insertEvict(h uint64, now, expires int64, count int32, protect func(int32) bool) (evicted bool) {
+	sh.evictExpired(now, evictPerInsert)
+	if sh.full(now) {
+		evicted = sh.evictOne(now, protect)
+	}
+	sh.insert(h, now, expires, count) // cannot fail: there is room now
+	return evicted
+}
+
+// evictOne makes room by dropping the head once it is a record protect
+// does not shield: shielded records at the head move to the tail (their
+// expiry and count kept), up to evictScanLive of them, and then the head
+// goes whatever it is. Stale and dead records met at the head are popped
+// on the way (each is popped once, so this is O(1) amortized). It reports
+// whether it dropped a live, unexpired record.
+func (sh *fifoShard) evictOne(now int64, protect func(int32) bool) bool {
+	for moved := 0; sh.n > 0; {
+		c, i := sh.rec(sh.head)
+		if sh.headDead(now) {
+			live := c.count[i] != 0
+			sh.popHead()
+			if live {
+				return false // an expired record made the room
+			}
+			continue
+		}
+		if moved < evictScanLive && protect(c.count[i]) {
+			h, exp, cnt := c.key[i], c.expires[i], c.count[i]
+			sh.popHead()
+			sh.indexInsert(h, sh.push(h, exp, cnt))
+			moved++
+			continue
+		}
+		sh.popHead()
+		sh.evicted++
+		return true
+	}
+	return false
+}
+
+// evictions returns how many live records insertEvict dropped.
+func (m *fifoMap) evictions() uint64 {
+	var n uint64
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.Lock()
+		n += sh.evicted
+		sh.mu.Unlock()
+	}
+	return n
+}

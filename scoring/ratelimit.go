@@ -15,7 +15,7 @@ const DefaultRateLimitCapacity = 200_000
 // after its window ended, opens a window of the configured length; up to max
 // hits in it pass and later ones are limited until it ends.
 //
-// Memory is bounded (docs/bot-defense.md, Caps): keys are held as seeded 64-bit
+// Memory is bounded (docs/bot-defense.md, Under hostile traffic): keys are held as seeded 64-bit
 // hashes in a fifoMap, about 28 bytes each at capacity, so the module's
 // 1<<20 keys take under 32 MB. Every window has the same length, so the
 // oldest window always ends first and expired keys are dropped from the

@@ -64,6 +64,11 @@ var referrerDomains = [...]struct{ domain, class string }{
 // maxHostLen is the DNS limit on a host name; longer hosts are garbage.
 const maxHostLen = 253
 
+// maxSharedReferrer is the longest referrer whose bytes the origin may
+// share; a longer one's origin is a copy, so a stored record never holds
+// a long URL's memory.
+const maxSharedReferrer = 512
+
 // ClassifyReferrer turns the referrer the tracker sent (already
 // URL-decoded) into what is stored: the origin "scheme://host[:port]" of an
 // http or https URL, and its class by host ("www." stripped, exact or
@@ -86,6 +91,9 @@ func ClassifyReferrer(raw string) (origin, class string) {
 	if t := strings.TrimLeftFunc(raw, func(r rune) bool { return r <= ' ' }); port == "" && len(t) >= n &&
 		t[:len(scheme)] == scheme && t[len(scheme):len(scheme)+3] == "://" && t[len(scheme)+3:n] == host {
 		origin = t[:n]
+		if len(raw) > maxSharedReferrer {
+			origin = strings.Clone(origin)
+		}
 	} else {
 		origin = scheme + "://" + host
 		if port != "" {

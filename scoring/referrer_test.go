@@ -3,6 +3,7 @@ package scoring
 import (
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestClassifyReferrer_OriginAndClass(t *testing.T) {
@@ -141,4 +142,15 @@ func hostClassByWalk(host string) string {
 func isSubdomain(host, parent string) bool {
 	n := len(host) - len(parent)
 	return n > 1 && host[n-1] == '.' && host[n:] == parent
+}
+
+// TestClassifyReferrer_LongURLIsNotHeld: the origin of a long referrer is a
+// copy, so a record that keeps it does not hold the whole URL.
+func TestClassifyReferrer_LongURLIsNotHeld(t *testing.T) {
+	raw := "https://news.example/" + strings.Repeat("a", 8<<10)
+	origin, _ := ClassifyReferrer(raw)
+	p, o := uintptr(unsafe.Pointer(unsafe.StringData(origin))), uintptr(unsafe.Pointer(unsafe.StringData(raw)))
+	if origin != "https://news.example" || p >= o && p < o+uintptr(len(raw)) {
+		t.Fatalf("origin %q shares the referrer's memory", origin)
+	}
 }

@@ -163,7 +163,8 @@ func ParseUA(ua string) UserAgent {
 		u.OS = osName(bestOS, osRest)
 	}
 	if bestBrowser < len(browserRules) {
-		u.Browser, u.BrowserVersion = browserRules[bestBrowser].name, version
+		// A copy: the version must not hold the memory of the whole UA.
+		u.Browser, u.BrowserVersion = browserRules[bestBrowser].name, strings.Clone(version)
 	}
 	return u
 }

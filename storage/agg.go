@@ -36,6 +36,9 @@ type aggregator struct {
 	days  map[siteDay]*dayState
 	cache map[string][]uint64 // stored counter values, as last read or written
 	dirty map[string]*pendingDelta
+	// dirtyBy indexes dirty by site, so a query of one site copies its
+	// own deltas without a pass over every site's (up to dirtyCap).
+	dirtyBy map[string]map[string]*pendingDelta
 	// batchDays are the states holding the deltas of the batch being
 	// aggregated (agg_day.go).
 	batchDays []*dayState
@@ -100,6 +103,7 @@ func newAggregator(db *badger.DB, cfg aggConfig, rows dayRowsFunc) *aggregator {
 		days:         make(map[siteDay]*dayState),
 		cache:        make(map[string][]uint64),
 		dirty:        make(map[string]*pendingDelta),
+		dirtyBy:      make(map[string]map[string]*pendingDelta),
 		rolling:      make(map[siteDay]int),
 		persistEvery: cmpOr(cfg.persistEvery, defaultPersistEvery),
 		rows:         rows,
@@ -175,6 +179,12 @@ func (a *aggregator) addDelta(sign int64) {
 			if p == nil {
 				p = &pendingDelta{k: k, d: make([]int64, len(d))}
 				a.dirty[string(key)] = p
+				by := a.dirtyBy[k.site]
+				if by == nil {
+					by = make(map[string]*pendingDelta)
+					a.dirtyBy[k.site] = by
+				}
+				by[string(key)] = p
 			}
 			for i := range d {
 				p.d[i] += sign * d[i]
@@ -201,6 +211,7 @@ func (a *aggregator) persisted(written map[string][]uint64) {
 		a.cache[k] = v
 	}
 	clear(a.dirty)
+	clear(a.dirtyBy)
 	a.lastPersist = time.Now()
 }
 
@@ -275,11 +286,10 @@ func (a *aggregator) flushLocked() error {
 func (a *aggregator) pendingFor(site string) map[string][]int64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := make(map[string][]int64)
-	for key, p := range a.dirty {
-		if p.k.site == site {
-			out[key] = slices.Clone(p.d)
-		}
+	by := a.dirtyBy[site]
+	out := make(map[string][]int64, len(by))
+	for key, p := range by {
+		out[key] = slices.Clone(p.d)
 	}
 	return out
 }
@@ -315,9 +325,10 @@ func (a *aggregator) pendingOf(sites []string) map[string]pending {
 // counters were rewritten from raw rows. The caller holds a.mu.
 func (a *aggregator) forget(site string, day Day) {
 	a.drop(siteDay{site, day})
-	for key, p := range a.dirty {
-		if p.k.site == site && p.k.day == day {
+	for key, p := range a.dirtyBy[site] {
+		if p.k.day == day {
 			delete(a.dirty, key)
+			delete(a.dirtyBy[site], key)
 		}
 	}
 	clear(a.cache)

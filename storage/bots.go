@@ -2,6 +2,7 @@ package storage
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -26,11 +27,41 @@ type SuspiciousVisitor struct {
 	IsExcluded  bool
 }
 
+// SuspiciousBudget is the most views one SuspiciousVisitors call reads,
+// whatever the store holds and whatever min_score asks: the query is open
+// to anyone in public mode. The score index hands them out highest score
+// first, so the visitors at the top of the answer are found first; past
+// the budget, the rows cover the views read (docs/bot-defense.md).
+const SuspiciousBudget = 10_000
+
+// SetSuspiciousBudget changes the most views one SuspiciousVisitors call
+// reads (SuspiciousBudget if n <= 0).
+func (s *Store) SetSuspiciousBudget(n int) {
+	if n <= 0 {
+		n = SuspiciousBudget
+	}
+	s.budgets.suspicious = n
+}
+
+// readBudget counts the views a query may still read.
+type readBudget struct{ left int }
+
+// take uses one view of the budget; false once it is spent.
+func (b *readBudget) take() bool {
+	if b.left <= 0 {
+		return false
+	}
+	b.left--
+	return true
+}
+
 // SuspiciousVisitors groups the views scoring minScore or more by visitor,
 // on site or on every site when site is "", and returns the top limit by
-// maximum score, then pageviews, both descending (then visitor id). With
-// minScore >= 1 it reads the score index (scoreindex.go) and the views it
-// names; with minScore <= 0 every view qualifies and it scans them.
+// maximum score, then pageviews, both descending (then visitor id). It
+// reads the score index (scoreindex.go) from score 100 down and the views
+// it names, then the views not yet indexed; with minScore <= 0 the views
+// scoring below 1 (not indexed) are then scanned. At most
+// s.budgets.suspicious views are read in all (SuspiciousBudget).
 func (s *Store) SuspiciousVisitors(site string, minScore, limit int) ([]SuspiciousVisitor, error) {
 	sites := s.sites.all()
 	if site != "" {
@@ -68,14 +99,39 @@ func (s *Store) SuspiciousVisitors(site string, minScore, limit int) ([]Suspicio
 		addTo(a.oses, v.OSName)
 		addTo(a.browsers, v.BrowserName)
 	}
-	if s.scanOnly || minScore < 1 {
+	budget := &readBudget{left: s.budgets.suspicious}
+	// scanFrom scans every view, adding those scoring below below.
+	scanFrom := func(below int) error {
 		for _, st := range sites {
-			if err := s.Views(st, time.Time{}, time.Unix(1<<40, 0), func(v *View) bool { add(v); return true }); err != nil {
+			err := s.Views(st, time.Time{}, time.Unix(1<<40, 0), func(v *View) bool {
+				if !budget.take() {
+					return false
+				}
+				if v.BotScore < below {
+					add(v)
+				}
+				return true
+			})
+			if err != nil || budget.left == 0 {
+				return err
+			}
+		}
+		return nil
+	}
+	switch {
+	case s.scanOnly:
+		if err := scanFrom(math.MaxInt); err != nil {
+			return nil, err
+		}
+	default:
+		if err := s.suspiciousIndexed(site, max(minScore, 1), add, budget); err != nil {
+			return nil, err
+		}
+		if minScore < 1 {
+			if err := scanFrom(1); err != nil {
 				return nil, err
 			}
 		}
-	} else if err := s.suspiciousIndexed(site, minScore, add); err != nil {
-		return nil, err
 	}
 	out := make([]SuspiciousVisitor, 0, len(by))
 	for _, a := range by {

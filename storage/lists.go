@@ -31,8 +31,9 @@ const (
 	countBudget    = 10_000
 )
 
-// listBudgets are a store's scan and count budgets.
-type listBudgets struct{ scan, count int }
+// listBudgets are a store's scan and count budgets, and the views one
+// SuspiciousVisitors reads (SuspiciousBudget).
+type listBudgets struct{ scan, count, suspicious int }
 
 // ErrBadCursor is returned for a cursor that does not decode, or that was
 // made for another list, sort or set of filters.

@@ -115,6 +115,9 @@ func (s *Store) tailViews(site string, mark uint64, fn func(*View) error) error 
 	return ferr
 }
 
+// errBudgetSpent stops a walk whose read budget is spent.
+var errBudgetSpent = errors.New("read budget spent")
+
 // txnWriter writes into a raise's transaction.
 type txnWriter struct {
 	set, del func(k, v []byte) error
@@ -136,8 +139,9 @@ func reindexRaise(w txnWriter, mark uint64, site string, id uint64, visitor stri
 }
 
 // suspiciousIndexed is SuspiciousVisitors for minScore >= 1: the index
-// entries from 100 down to minScore, then the unindexed tail.
-func (s *Store) suspiciousIndexed(site string, minScore int, add func(*View)) error {
+// entries from 100 down to minScore, then the unindexed tail, each view
+// read taken from budget; it stops when the budget is spent.
+func (s *Store) suspiciousIndexed(site string, minScore int, add func(*View), budget *readBudget) error {
 	var orphans [][]byte
 	var mark uint64
 	err := s.db.View(func(txn *badger.Txn) (err error) {
@@ -149,8 +153,11 @@ func (s *Store) suspiciousIndexed(site string, minScore int, add func(*View)) er
 			if site != "" {
 				prefix = append(append(prefix, site...), 0)
 			}
-			if err := s.scanScore(txn, prefix, score, add, &orphans); err != nil {
+			if err := s.scanScore(txn, prefix, score, add, &orphans, budget); err != nil {
 				return err
+			}
+			if budget.left == 0 {
+				return nil
 			}
 		}
 		return nil
@@ -163,13 +170,19 @@ func (s *Store) suspiciousIndexed(site string, minScore int, add func(*View)) er
 		sites = []string{site}
 	}
 	for _, st := range sites {
+		if budget.left == 0 {
+			break
+		}
 		err := s.tailViews(st, mark, func(v *View) error {
+			if !budget.take() {
+				return errBudgetSpent
+			}
 			if v.BotScore >= minScore {
 				add(v)
 			}
 			return nil
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, errBudgetSpent) {
 			return fmt.Errorf("suspicious: %w", err)
 		}
 	}
@@ -188,10 +201,10 @@ func (s *Store) suspiciousIndexed(site string, minScore int, add func(*View)) er
 
 // scanScore reads the views of one score's index entries (under prefix),
 // collecting entries whose view is gone or no longer has that score.
-func (s *Store) scanScore(txn *badger.Txn, prefix []byte, score int, add func(*View), orphans *[][]byte) error {
+func (s *Store) scanScore(txn *badger.Txn, prefix []byte, score int, add func(*View), orphans *[][]byte, budget *readBudget) error {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
+	for it.Rewind(); it.Valid() && budget.take(); it.Next() {
 		key := it.Item().Key()
 		if len(key) < 12 || key[len(key)-9] != 0 {
 			return fmt.Errorf("%w: %x", errBadKey, key)

@@ -223,11 +223,10 @@ func (s *Store) unregisterIdle(site string) (bool, error) {
 			a.forget(sd.site, sd.day)
 		}
 	}
-	for key, p := range a.dirty {
-		if p.k.site == site {
-			delete(a.dirty, key)
-		}
+	for key := range a.dirtyBy[site] {
+		delete(a.dirty, key)
 	}
+	delete(a.dirtyBy, site)
 	a.mu.Unlock()
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(siteMetaKey(site)) }); err != nil {
 		return false, err

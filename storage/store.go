@@ -41,6 +41,9 @@ type Options struct {
 	// exact daily uniques; visitors past it are kept on disk
 	// (agg_visitors.go). Default DefaultVisitorMemory.
 	VisitorMemory int64
+	// BotRowBudget is the most bot rows of one kind stored per site and
+	// day (botbudget.go); default DefaultBotRowBudget.
+	BotRowBudget int
 }
 
 // Store is an open Badger database with Echelon's tables. It is safe for
@@ -83,6 +86,7 @@ type Store struct {
 	exp experimentState // experiments.go
 
 	budgets listBudgets  // of the list queries (lists.go)
+	bots    botBudget    // bot rows stored per site and day (botbudget.go)
 	sum     summaryState // the visitor summaries (summaries.go)
 }
 
@@ -112,7 +116,8 @@ func Open(opt Options) (*Store, error) {
 		events:  recordTable{rows: tableEvents, visitors: tableVisitorEvents, lastID: metaLastEventID, log: indexLog{table: tableEventIndexLog}},
 		writers: make(map[*Writer]struct{}),
 		done:    make(chan struct{}),
-		budgets: listBudgets{scan: listScanBudget, count: countBudget},
+		budgets: listBudgets{scan: listScanBudget, count: countBudget, suspicious: SuspiciousBudget},
+		bots:    botBudget{limit: cmpOr(opt.BotRowBudget, DefaultBotRowBudget)},
 	}
 	s.SetMaxSites(opt.MaxSites)
 	s.agg = newAggregator(db, aggConfig{
@@ -376,6 +381,17 @@ func (s *Store) writeViews(views []View) error {
 	}); err != nil {
 		return err
 	}
+	if drop := s.overBudget(len(views), false, func(i int) (string, Day, bool) {
+		return views[i].SiteID, DayOf(views[i].CreatedAt), views[i].BotScore >= 50
+	}); drop != nil {
+		kept := make([]View, 0, len(views)-len(drop))
+		for i := range views {
+			if !drop[i] {
+				kept = append(kept, views[i])
+			}
+		}
+		views = kept
+	}
 	return s.writeRecords(&s.views, len(views), func(i int) recordRef {
 		v := &views[i]
 		return recordRef{&v.ID, v.CreatedAt, v.SiteID, v.VisitorID, nil, v}
@@ -392,6 +408,17 @@ func (s *Store) writeEvents(events []Event) error {
 		return &events[i].SiteID, events[i].BotScore < 50
 	}); err != nil {
 		return err
+	}
+	if drop := s.overBudget(len(events), true, func(i int) (string, Day, bool) {
+		return events[i].SiteID, DayOf(events[i].CreatedAt), events[i].BotScore >= 50
+	}); drop != nil {
+		kept := make([]Event, 0, len(events)-len(drop))
+		for i := range events {
+			if !drop[i] {
+				kept = append(kept, events[i])
+			}
+		}
+		events = kept
 	}
 	return s.writeRecords(&s.events, len(events), func(i int) recordRef {
 		e := &events[i]

@@ -625,7 +625,9 @@ func TestEvents_WebVitals(t *testing.T) {
 
 func TestEvents_CustomTrackLimits(t *testing.T) {
 	ctx := newTab(t)
-	srv := startServer(t)
+	srv := startServer(t, "secret "+dashSecret)
+	// Events keep a utm_campaign only when it is an active campaign.
+	apiSend(t, "POST", "/api/campaigns", `{"id":"launch","name":"Launch","utm_campaign":"launch","site_id":"`+site+`"}`)
 
 	landed(t, ctx, "/spa.html?utm_campaign=launch&utm_source=news")
 	// Own keys in order: three that are skipped, path (overwrites the
