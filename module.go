@@ -18,6 +18,7 @@ import (
 
 	"github.com/echelon-analytics/caddy-echelon/admin"
 	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/geoip"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/inject"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
@@ -150,6 +151,13 @@ type Handler struct {
 	// FeedRefresh is how often the threat feeds are fetched. Default 6h.
 	FeedRefresh *caddy.Duration `json:"feed_refresh,omitempty"`
 
+	// GeoIPDB is a MaxMind-format country database (.mmdb: GeoLite2-Country,
+	// DB-IP Lite Country, IPinfo Lite) that gives each hit its country when
+	// no trusted proxy header does. The file is memory-mapped and reloaded
+	// within a minute of being replaced; a missing or unreadable file fails
+	// provisioning. Default none (env ECHELON_GEOIP_DB); see docs/geoip.md.
+	GeoIPDB string `json:"geoip_db,omitempty"`
+
 	cfg       settings
 	logger    *zap.Logger
 	shared    *shared
@@ -166,6 +174,7 @@ type Handler struct {
 	campaigns *handlers.Campaigns
 	ingest    *handlers.Ingest
 	lists     *handlers.Lists
+	geo       *geoip.DB
 
 	// mux routes the dashboard and the API under admin_path; nil when
 	// admin_path is off. notFound answers unknown dashboard paths.
@@ -190,6 +199,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.cfg = cfg
 	h.counters = newCounters(ctx.GetMetricsRegistry(), h.logger)
+	if cfg.geoipDB != "" {
+		if h.geo, err = h.openGeoIP(cfg.geoipDB); err != nil {
+			return err
+		}
+	}
 
 	h.poolKey = cfg.dbPath
 	sh, err := acquire(cfg, h.logger, h.counters)
@@ -231,6 +245,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Excluded: sh.store,
 		Drops:    h.counters,
 		Settings: sh.store,
+	}
+	if h.geo != nil {
+		h.track.Geo = h.geo
 	}
 	h.track.Observe = debugObserver{counters: h.counters, logger: h.logger, locked: cfg.debug, on: &sh.debug}
 	h.perf = &handlers.Perf{Store: sh.store, Now: time.Now}
@@ -298,6 +315,7 @@ func (h *Handler) Validate() error {
 // Cleanup releases this instance's hold on the shared store; the last
 // holder flushes the buffers and closes Badger.
 func (h *Handler) Cleanup() error {
+	_ = h.geo.Close()
 	if h.shared == nil {
 		return nil
 	}

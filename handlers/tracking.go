@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/echelon-analytics/caddy-echelon/pow"
@@ -40,6 +41,12 @@ type CampaignFilter interface {
 	CampaignActive(site, utmCampaign string) bool
 }
 
+// CountryLookup maps a client address to an ISO 3166-1 alpha-2 code, ""
+// when unknown; geoip.DB is the real one. It must not keep the address.
+type CountryLookup interface {
+	Country(netip.Addr) string
+}
+
 // Observer counts outcomes; the module backs it with Prometheus counters.
 type Observer interface {
 	Beacon(outcome string)
@@ -65,6 +72,9 @@ type Tracking struct {
 	Settings SiteSettings
 	// UTM decides which views keep their UTM fields; nil keeps them all.
 	UTM CampaignFilter
+	// Geo gives a hit its country from the client address when no trusted
+	// header names one; nil leaves such hits without a country.
+	Geo CountryLookup
 
 	hasher visitorHasher
 	uas    uaCache

@@ -1,0 +1,177 @@
+package geoip_test
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/geoip"
+	"github.com/echelon-analytics/caddy-echelon/internal/geotest"
+)
+
+var networks = map[string]string{
+	"127.0.0.2/32":    "FI",
+	"127.0.0.3/32":    "br",
+	"127.0.0.4/32":    "XX", // unknown marker: no country
+	"203.0.113.0/24":  "JP",
+	"2001:db8::/32":   "DE",
+	"198.51.100.0/24": "1A", // not letters: rejected
+}
+
+func writeDB(t *testing.T, shape geotest.Shape, nets map[string]string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "country.mmdb")
+	if err := geotest.Write(path, nets, shape); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCountry_BothRecordShapes(t *testing.T) {
+	cases := []struct{ ip, want string }{
+		{"127.0.0.2", "FI"},
+		{"127.0.0.3", "BR"},
+		{"::ffff:127.0.0.2", "FI"},
+		{"127.0.0.4", ""},
+		{"127.0.0.1", ""},
+		{"203.0.113.77", "JP"},
+		{"2001:db8::1", "DE"},
+		{"fe80::1%eth0", ""},
+		{"198.51.100.1", ""},
+		{"192.0.2.1", ""},
+	}
+	for name, shape := range map[string]geotest.Shape{"geolite2": geotest.GeoLite2, "ipinfo": geotest.IPinfo} {
+		db, err := geoip.Open(writeDB(t, shape, networks))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			for range 2 { // the second lookup comes from the record cache
+				if got := db.Country(netip.MustParseAddr(c.ip)); got != c.want {
+					t.Errorf("%s: Country(%s) = %q, want %q", name, c.ip, got, c.want)
+				}
+			}
+		}
+		if got := db.Country(netip.Addr{}); got != "" {
+			t.Errorf("%s: the zero address maps to %q", name, got)
+		}
+	}
+	var nilDB *geoip.DB
+	if got := nilDB.Country(netip.MustParseAddr("127.0.0.2")); got != "" {
+		t.Errorf("a nil database answered %q", got)
+	}
+}
+
+func TestOpen_BadFilesSayWhatIsWrong(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.mmdb")
+	empty := filepath.Join(dir, "empty.mmdb")
+	_ = os.WriteFile(garbage, []byte("this is not a database"), 0o644)
+	_ = os.WriteFile(empty, nil, 0o644)
+	for path, want := range map[string]string{
+		filepath.Join(dir, "missing.mmdb"): "no such file",
+		garbage:                            "not a MaxMind-format database",
+		empty:                              "not a MaxMind-format database",
+		dir:                                "is a directory",
+	} {
+		_, err := geoip.Open(path)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Open(%s) = %v, want an error saying %q", filepath.Base(path), err, want)
+		}
+	}
+}
+
+func TestRefresh_ReloadsAChangedFileAndKeepsTheOldOnABadOne(t *testing.T) {
+	path := writeDB(t, geotest.GeoLite2, map[string]string{"127.0.0.2/32": "FI"})
+	db, err := geoip.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := netip.MustParseAddr("127.0.0.2")
+	if ok, err := db.Refresh(); ok || err != nil {
+		t.Fatalf("unchanged file: Refresh = %v, %v", ok, err)
+	}
+	if err := geotest.Write(path, map[string]string{"127.0.0.0/24": "NO"}, geotest.GeoLite2); err != nil {
+		t.Fatal(err)
+	}
+	// Same size is possible; a new mtime is what tells the change.
+	_ = os.Chtimes(path, time.Now().Add(time.Minute), time.Now().Add(time.Minute))
+	if ok, err := db.Refresh(); !ok || err != nil {
+		t.Fatalf("changed file: Refresh = %v, %v", ok, err)
+	}
+	if got := db.Country(a); got != "NO" {
+		t.Errorf("after reload Country = %q, want NO", got)
+	}
+	tmp := path + ".new"
+	_ = os.WriteFile(tmp, []byte("broken download"), 0o644)
+	_ = os.Rename(tmp, path)
+	if ok, err := db.Refresh(); ok || err == nil {
+		t.Fatalf("broken file: Refresh = %v, %v; want an error", ok, err)
+	}
+	if got := db.Country(a); got != "NO" {
+		t.Errorf("after a failed reload Country = %q, want the old database's NO", got)
+	}
+}
+
+func TestWatch_PicksUpTheNewFileAndStopsOnClose(t *testing.T) {
+	path := writeDB(t, geotest.GeoLite2, map[string]string{"127.0.0.2/32": "FI"})
+	db, err := geoip.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloaded := make(chan struct{}, 1)
+	db.Watch(5*time.Millisecond, func() { reloaded <- struct{}{} }, func(err error) { t.Errorf("reload failed: %v", err) })
+	if err := geotest.Write(path, map[string]string{"127.0.0.2/32": "SE", "10.0.0.0/8": "SE"}, geotest.GeoLite2); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reloaded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reload within 5s")
+	}
+	if got := db.Country(netip.MustParseAddr("127.0.0.2")); got != "SE" {
+		t.Errorf("Country = %q after the watched reload, want SE", got)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := geotest.Write(path, map[string]string{"127.0.0.2/32": "DK"}, geotest.GeoLite2); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := db.Country(netip.MustParseAddr("127.0.0.2")); got != "SE" {
+		t.Errorf("Country = %q: the watcher reloaded after Close", got)
+	}
+}
+
+// BenchmarkCountry is the beacon path's lookup: a tree walk and a cached
+// record, no allocation.
+func BenchmarkCountry(b *testing.B) {
+	nets := map[string]string{}
+	codes := []string{"FI", "SE", "DE", "FR", "US", "BR", "JP", "IN"}
+	for i := range 4096 { // a few thousand networks, like a country database's depth
+		nets[netip.AddrFrom4([4]byte{byte(1 + i>>8), byte(i), 0, 0}).String()+"/16"] = codes[i%len(codes)]
+	}
+	path := filepath.Join(b.TempDir(), "bench.mmdb")
+	if err := geotest.Write(path, nets, geotest.GeoLite2); err != nil {
+		b.Fatal(err)
+	}
+	db, err := geoip.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	addrs := make([]netip.Addr, 1024)
+	for i := range addrs {
+		addrs[i] = netip.AddrFrom4([4]byte{byte(1 + i%16), byte(i * 7), byte(i), 1})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if db.Country(addrs[i%len(addrs)]) == "" {
+			b.Fatal("miss")
+		}
+	}
+}
