@@ -271,6 +271,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.campaigns = &handlers.Campaigns{Store: sh.store, Now: time.Now}
 	h.lists = &handlers.Lists{Store: sh.store}
 	h.ingest = &handlers.Ingest{Store: sh.store, Now: time.Now, Window: time.Duration(cfg.botRetentionDays) * 24 * time.Hour}
+	if len(cfg.anonymizeSites) > 0 {
+		anon, err := sh.anonymizer(cfg)
+		if err != nil {
+			return err
+		}
+		h.track.Anon, h.ingest.Anon, h.ingest.Anonymize = anon, anon, cfg.anonymizeSites
+	}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/echelon-analytics/caddy-echelon/anonymize"
 	"github.com/echelon-analytics/caddy-echelon/pow"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 	"github.com/echelon-analytics/caddy-echelon/storage"
@@ -72,6 +73,9 @@ type Tracking struct {
 	Settings SiteSettings
 	// UTM decides which views keep their UTM fields; nil keeps them all.
 	UTM CampaignFilter
+	// Anon maps the stored fields of the sites in Config.AnonymizeSites;
+	// nil stores them unchanged.
+	Anon *anonymize.Anonymizer
 	// Geo gives a hit its country from the client address when no trusted
 	// header names one; nil leaves such hits without a country.
 	Geo CountryLookup
