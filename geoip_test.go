@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
@@ -34,6 +35,25 @@ func writeGeoDB(t *testing.T) string {
 // beaconFrom sends a pageview beacon from the local address src.
 func beaconFrom(t *testing.T, src, site string, extra http.Header) {
 	t.Helper()
+	beaconFromQuery(t, src, beaconQuery("/", site, nil), extra)
+}
+
+func beaconFromQuery(t *testing.T, src, query string, extra http.Header) {
+	t.Helper()
+	if status := requestFrom(t, src, "GET", "/b.gif?"+query, "", extra); status != http.StatusOK {
+		t.Fatalf("beacon from %s: status %d", src, status)
+	}
+}
+
+func postFrom(t *testing.T, src, path, body string, extra http.Header) int {
+	t.Helper()
+	return requestFrom(t, src, "POST", path, body, extra)
+}
+
+// requestFrom sends a request with browser headers from the local address
+// src (any 127.0.0.x on Linux) and returns the status.
+func requestFrom(t *testing.T, src, method, path, body string, extra http.Header) int {
+	t.Helper()
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
 	client := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -41,7 +61,7 @@ func beaconFrom(t *testing.T, src, site string, extra http.Header) {
 		},
 	}}
 	defer client.CloseIdleConnections()
-	req, _ := http.NewRequest("GET", baseURL+"/b.gif?"+beaconQuery("/", site, nil), nil)
+	req, _ := http.NewRequest(method, baseURL+path, strings.NewReader(body))
 	for k, v := range browserHeaders() {
 		req.Header[k] = v
 	}
@@ -50,13 +70,11 @@ func beaconFrom(t *testing.T, src, site string, extra http.Header) {
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("beacon from %s: %v", src, err)
+		t.Fatalf("%s %s from %s: %v", method, path, src, err)
 	}
 	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("beacon from %s: status %d", src, res.StatusCode)
-	}
+	return res.StatusCode
 }
 
 func storedCountries(t *testing.T, dir, site string) []string {
