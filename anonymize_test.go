@@ -3,6 +3,7 @@ package echelon
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -190,6 +191,11 @@ func TestAnonymize_NothingRealOnDisk(t *testing.T) {
 			if c.got != c.want || c.got == "" {
 				t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 			}
+		}
+		// The dashboard names the terminal the screen became.
+		shown := strings.Replace(fmt.Sprintf("%dx%d (%s)", cols, rows, anonymize.TerminalName(cols, rows)), "x", "×", 1)
+		if _, body := dashDo(t, "GET", "/_echelon/?site_id=anon&days=1", nil, bearer(testSecret)); !strings.Contains(body, shown) {
+			t.Errorf("the dashboard does not show the screen as %q", shown)
 		}
 		for name, ok := range storeHolding(t, dir) {
 			if ok {
