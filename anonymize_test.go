@@ -61,6 +61,13 @@ func sendVisit(t *testing.T, dir, site string) {
 	if status := postFrom(t, "127.0.0.7", "/e", body, cookie); status != http.StatusNoContent {
 		t.Fatalf("events: status %d", status)
 	}
+	// A server-side event through the ingest API.
+	ingest := `{"v":1,"batch_id":"9b7c2f0e-1111-4222-8333-444455556666","context":{"session_id":"` + testSID + `","site_id":"` + site +
+		`","device_class":"desktop"},"events":[{"event_id":"8b7c2f0e-1111-4222-8333-444455556666","type":"purchase","ts":"` + time.Now().UTC().Format("2006-01-02T15:04:05.000Z") + `","path":"` + anonPath +
+		`","data":{"amount":3,"coupon":"secret-note-zq"}}]}`
+	if status, _, raw := apiCall(t, "POST", "/_echelon/api/ingest", ingest, testSecret); status != http.StatusOK || raw != `{"accepted":1,"duplicate":0}` {
+		t.Fatalf("ingest: %d %s", status, raw)
+	}
 }
 
 // needles are the real values in every form the store may hold them: as
@@ -145,8 +152,8 @@ func TestAnonymize_NothingRealOnDisk(t *testing.T) {
 		_, dir := startCaddy(t, anonConfig(t, "anonymize_sites other-site"))
 		sendVisit(t, dir, "plain")
 		views, events := storedViews(t, dir, "plain"), storedEvents(t, dir, "plain")
-		if len(views) != 1 || len(events) != 3 {
-			t.Fatalf("stored %d views and %d events, want 1 and 3", len(views), len(events))
+		if len(views) != 1 || len(events) != 4 {
+			t.Fatalf("stored %d views and %d events, want 1 and 4", len(views), len(events))
 		}
 		v := views[0]
 		if v.VisitorID != anonCookie || v.SessionID != testSID || v.Path != anonPath || v.CountryCode != anonCountry ||
@@ -166,8 +173,8 @@ func TestAnonymize_NothingRealOnDisk(t *testing.T) {
 		sendVisit(t, dir, "anon")
 		d := anonymize.New([]byte(testSecret)).Day(time.Now())
 		views, events := storedViews(t, dir, "anon"), storedEvents(t, dir, "anon")
-		if len(views) != 1 || len(events) != 3 {
-			t.Fatalf("stored %d views and %d events, want 1 and 3", len(views), len(events))
+		if len(views) != 1 || len(events) != 4 {
+			t.Fatalf("stored %d views and %d events, want 1 and 4", len(views), len(events))
 		}
 		v := views[0]
 		cols, rows := d.Screen(1920, 1080)
@@ -186,6 +193,8 @@ func TestAnonymize_NothingRealOnDisk(t *testing.T) {
 			{"event session", events[0].SessionID, d.SessionID(testSID)},
 			{"event data", events[0].Data, d.EventData("form_blur", `{"tag":"INPUT","field_name":"email","value":"`+anonFormText+`","value_length":10,"path":"`+anonPath+`"}`)},
 			{"custom data", events[1].Data, "{}"},
+			{"ingested session", events[3].SessionID, d.SessionID(testSID)},
+			{"ingested data", events[3].Data, "{}"},
 		}
 		for _, c := range checks {
 			if c.got != c.want || c.got == "" {
