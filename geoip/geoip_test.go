@@ -187,3 +187,44 @@ func BenchmarkCountry(b *testing.B) {
 		})
 	}
 }
+
+// A broken replacement is reported once, not on every check, and the
+// next good file is loaded.
+func TestWatch_ReportsABrokenFileOnce(t *testing.T) {
+	path := writeDB(t, geotest.GeoLite2, map[string]string{"127.0.0.2/32": "FI"})
+	db, err := geoip.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	failures, reloads := make(chan error, 100), make(chan struct{}, 1)
+	_ = os.WriteFile(path+".tmp", []byte("half a download"), 0o644)
+	_ = os.Rename(path+".tmp", path)
+	db.Watch(2*time.Millisecond, func() { reloads <- struct{}{} }, func(err error) { failures <- err })
+	select {
+	case err := <-failures:
+		if !strings.Contains(err.Error(), "not a MaxMind-format database") {
+			t.Errorf("failure %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no failure reported within 5s")
+	}
+	time.Sleep(50 * time.Millisecond) // about 25 more checks of the same broken file
+	if n := len(failures); n != 0 {
+		t.Errorf("%d more reports of the same failure", n)
+	}
+	if got := db.Country(netip.MustParseAddr("127.0.0.2")); got != "FI" {
+		t.Errorf("Country = %q while the file is broken, want the loaded copy's FI", got)
+	}
+	if err := geotest.Write(path, map[string]string{"127.0.0.2/32": "EE"}, geotest.GeoLite2); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reloads:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the good file was not loaded within 5s")
+	}
+	if got := db.Country(netip.MustParseAddr("127.0.0.2")); got != "EE" {
+		t.Errorf("Country = %q after the fix, want EE", got)
+	}
+}
