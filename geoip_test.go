@@ -1,12 +1,14 @@
 package echelon
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -119,6 +121,26 @@ func TestGeoIP_BeaconsLandInTheDatabasesCountry(t *testing.T) {
 			t.Errorf("countries %q without geoip_db, want one view without a country", got)
 		}
 	})
+}
+
+// The watcher of the country database file stops when its configuration
+// is unloaded.
+func TestGeoIP_WatcherStopsOnCleanup(t *testing.T) {
+	db := writeGeoDB(t)
+	startCaddy(t, "geoip_db "+db)
+	if n := watchers(); n != 1 {
+		t.Fatalf("%d watcher goroutines running with geoip_db, want 1", n)
+	}
+	unload(t)
+	if n := watchers(); n != 0 {
+		t.Errorf("%d watcher goroutines left after unload", n)
+	}
+}
+
+func watchers() int {
+	buf := make([]byte, 1<<22)
+	buf = buf[:runtime.Stack(buf, true)]
+	return bytes.Count(buf, []byte("geoip.(*DB).Watch.func"))
 }
 
 // A geoip_db that is missing or not a database fails the load (what
