@@ -43,7 +43,7 @@ func (a *Anonymizer) Day(now time.Time) *Day {
 	date := now.UTC().Format(time.DateOnly)
 	key := append(append([]byte(nil), a.secret...), "echelon-anon-"+date...)
 	d := &Day{number: n, Date: date}
-	d.macs.New = func() any { return hmac.New(sha256.New, key) }
+	d.macs.New = func() any { return &mac{h: hmac.New(sha256.New, key)} }
 	a.day.Store(d)
 	return d
 }
@@ -62,15 +62,28 @@ type Day struct {
 	number int64
 	// Date is the UTC date, YYYY-MM-DD.
 	Date string
-	macs sync.Pool // hash.Hash keyed for Date
+	macs sync.Pool // *mac keyed for Date
+}
+
+// mac is a keyed HMAC with its buffers, pooled so a mapping allocates
+// only its result.
+type mac struct {
+	h   hash.Hash
+	in  []byte
+	out [sha256.Size]byte
 }
 
 // sum is H(x) as bytes.
-func (d *Day) sum(x string) (out [sha256.Size]byte) {
-	m := d.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write([]byte(x))
-	m.Sum(out[:0])
+func (d *Day) sum(x string) [sha256.Size]byte {
+	m := d.macs.Get().(*mac)
+	m.h.Reset()
+	m.in = append(m.in[:0], x...)
+	m.h.Write(m.in)
+	m.h.Sum(m.out[:0])
+	out := m.out
+	if cap(m.in) > 1<<10 {
+		m.in = nil // keep no large input around
+	}
 	d.macs.Put(m)
 	return out
 }
