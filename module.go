@@ -114,7 +114,10 @@ type Handler struct {
 	DisplayTimezone string `json:"display_timezone,omitempty"`
 	// PublicMode opens the dashboard and API read-only to everyone.
 	PublicMode *bool `json:"public_mode,omitempty"`
-	// AnonymizeSites are site ids whose data is anonymized before storage.
+	// AnonymizeSites are site ids whose data is anonymized before storage:
+	// every identifying field is replaced with a stand-in that changes each
+	// UTC day, and their trackers scramble query and form values
+	// (docs/privacy.md).
 	AnonymizeSites *[]string `json:"anonymize_sites,omitempty"`
 	// Telemetry forces the telemetry opt-in on or off; unset lets the admin
 	// decide.
