@@ -43,8 +43,10 @@ type snapshot struct {
 
 	// codes caches the country code of each data record by its offset in
 	// the data section: the tree walk is the only per-lookup work left.
-	codes  sync.Map // uintptr → string
-	cached atomic.Int32
+	// The map is never changed once stored; a new record copies it (a few
+	// hundred times in a database's life), so a lookup reads it unlocked.
+	codes   atomic.Pointer[map[uintptr]string]
+	codesMu sync.Mutex
 }
 
 // Open maps the database at path and checks that it answers lookups. The
@@ -95,16 +97,39 @@ func (s *snapshot) country(a netip.Addr) string {
 		return ""
 	}
 	off := res.Offset()
-	if c, ok := s.codes.Load(off); ok {
-		return c.(string)
-	}
-	code := decode(res)
-	if s.cached.Load() < maxCachedRecords {
-		if _, loaded := s.codes.LoadOrStore(off, code); !loaded {
-			s.cached.Add(1)
+	if m := s.codes.Load(); m != nil {
+		if c, ok := (*m)[off]; ok {
+			return c
 		}
 	}
+	code := decode(res)
+	s.remember(off, code)
 	return code
+}
+
+func (s *snapshot) remember(off uintptr, code string) {
+	if m := s.codes.Load(); m != nil && len(*m) >= maxCachedRecords {
+		return // full: no lock taken on every lookup of a large database
+	}
+	s.codesMu.Lock()
+	defer s.codesMu.Unlock()
+	old := s.codes.Load()
+	if old != nil && len(*old) >= maxCachedRecords {
+		return
+	}
+	m := make(map[uintptr]string, 1+len(deref(old)))
+	for k, v := range deref(old) {
+		m[k] = v
+	}
+	m[off] = code
+	s.codes.Store(&m)
+}
+
+func deref(m *map[uintptr]string) map[uintptr]string {
+	if m == nil {
+		return nil
+	}
+	return *m
 }
 
 // countryPaths are where the known database shapes keep the code:
