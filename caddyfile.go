@@ -67,6 +67,7 @@ var subdirectives = map[string]setter{
 	"admin_path":             str(func(h *Handler) *string { return &h.AdminPath }),
 	"telemetry_url":          str(func(h *Handler) *string { return &h.TelemetryURL }),
 	"inject":                 str(func(h *Handler) *string { return &h.Inject }),
+	"geoip_db":               str(func(h *Handler) *string { return &h.GeoIPDB }),
 	"retention_days":         integer(func(h *Handler) **int { return &h.RetentionDays }),
 	"bot_retention_days":     integer(func(h *Handler) **int { return &h.BotRetentionDays }),
 	"suspect_points":         integer(func(h *Handler) **int { return &h.SuspectPoints }),

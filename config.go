@@ -48,6 +48,7 @@ type settings struct {
 	rules        scoring.Rules
 	feedSources  []scoring.FeedSource
 	feedRefresh  time.Duration
+	geoipDB      string
 }
 
 // defaultPoWDifficulty is the proof-of-work difficulty in leading zero bits,
@@ -280,6 +281,7 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 	if s.feedRefresh < time.Minute {
 		r.fail("feed_refresh", "", "%s is below 1m", s.feedRefresh)
 	}
+	s.geoipDB = r.str("geoip_db", "ECHELON_GEOIP_DB", h.GeoIPDB, "")
 	return s, r.err
 }
 

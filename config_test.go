@@ -61,6 +61,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		ai_bot_feeds /etc/echelon/robots.json
 		datacenter_feeds https://ip-ranges.amazonaws.com/ip-ranges.json /etc/echelon/gcp.json
 		feed_refresh 3h
+		geoip_db /var/lib/GeoLite2-Country.mmdb
 	}`
 	var h Handler
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in)); err != nil {
@@ -78,7 +79,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		`"display_timezone":"Europe/Helsinki","public_mode":true,"anonymize_sites":["demo"],"telemetry":false,` +
 		`"debug":true,"shutdown_timeout":30000000000,"base_path":"/_ea","admin_path":"/stats","telemetry_url":"https://telemetry.example","inject":"shop",` +
 		`"crawler_feeds":["https://example.com/crawler.json"],"ai_bot_feeds":["/etc/echelon/robots.json"],` +
-		`"datacenter_feeds":["https://ip-ranges.amazonaws.com/ip-ranges.json","/etc/echelon/gcp.json"],"feed_refresh":10800000000000}`
+		`"datacenter_feeds":["https://ip-ranges.amazonaws.com/ip-ranges.json","/etc/echelon/gcp.json"],"feed_refresh":10800000000000,"geoip_db":"/var/lib/GeoLite2-Country.mmdb"}`
 	if string(got) != want {
 		t.Errorf("JSON\n got %s\nwant %s", got, want)
 	}
@@ -94,7 +95,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 	}
 	if s.rateLimitWindow != 2*time.Minute || !s.trustProxy || !s.handlers.BehindCloudflare || s.handlers.TrustGeoHeaders ||
 		!s.rules.SiteSuspectCountries["shop"]["IN"] || !s.rules.SiteSuspectCountries["blog"]["VN"] || s.displayTimezone.String() != "Europe/Helsinki" ||
-		len(s.feedSources) != 4 || s.feedSources[3].Kind != scoring.FeedDatacenter || s.feedRefresh != 3*time.Hour || s.maxSites != 50 || s.maxValues != 800 {
+		len(s.feedSources) != 4 || s.geoipDB != "/var/lib/GeoLite2-Country.mmdb" || s.feedSources[3].Kind != scoring.FeedDatacenter || s.feedRefresh != 3*time.Hour || s.maxSites != 50 || s.maxValues != 800 {
 		t.Errorf("resolved %+v", s)
 	}
 }
@@ -168,7 +169,7 @@ func TestResolve_DefaultsEnvAndValuePrecedence(t *testing.T) {
 	if s.dbPath != "./echelon-data" || s.retentionDays != 90 || s.rateLimitMax != 100 || s.rateLimitWindow != time.Minute ||
 		s.viewFlush != 15*time.Second || s.eventFlush != 10*time.Second || s.challengeWindow != 10*time.Minute ||
 		s.handlers.DiscardThreshold != 0 || s.rules.SuspectPoints != 30 || !s.rules.SuspectCountries["CN"] ||
-		len(s.botUAPatterns) < 40 || s.liveStatsMinutes != 10 || s.displayTimezone != time.UTC || s.telemetry != nil || s.maxSites != 1000 || s.maxValues != 5000 {
+		len(s.botUAPatterns) < 40 || s.liveStatsMinutes != 10 || s.displayTimezone != time.UTC || s.telemetry != nil || s.maxSites != 1000 || s.maxValues != 5000 || s.geoipDB != "" {
 		t.Errorf("defaults: %+v", s)
 	}
 
@@ -187,6 +188,7 @@ func TestResolve_DefaultsEnvAndValuePrecedence(t *testing.T) {
 		"ECHELON_ALLOWED_ORIGINS":          "A.example, b.example",
 		"ECHELON_SITE_SUSPECT_COUNTRIES":   "shop:br; :XX ;blog:",
 		"ECHELON_SECRET":                   "from-env",
+		"ECHELON_GEOIP_DB":                 "/env/country.mmdb",
 	})
 	s, err = (&Handler{}).resolve(env)
 	if err != nil {
@@ -194,7 +196,7 @@ func TestResolve_DefaultsEnvAndValuePrecedence(t *testing.T) {
 	}
 	if s.dbPath != "/env/db" || s.retentionDays != 45 || s.maxSites != 7 || s.rateLimitMax != 0 || s.rateLimitWindow != 1500*time.Millisecond ||
 		s.viewFlush != 250*time.Millisecond || s.challengeWindow != 3*time.Minute || len(s.rules.SuspectCountries) != 0 ||
-		len(s.botUAPatterns) != 0 || !s.trustProxy || s.telemetry == nil || *s.telemetry || s.secret != "from-env" ||
+		len(s.botUAPatterns) != 0 || !s.trustProxy || s.telemetry == nil || *s.telemetry || s.secret != "from-env" || s.geoipDB != "/env/country.mmdb" ||
 		strings.Join(s.handlers.AllowedOrigins, ",") != "a.example,b.example" ||
 		len(s.rules.SiteSuspectCountries) != 1 || !s.rules.SiteSuspectCountries["shop"]["BR"] {
 		t.Errorf("env: %+v", s)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/echelon-analytics/caddy-echelon/admin"
 	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/geoip"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/inject"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
@@ -113,8 +114,10 @@ type Handler struct {
 	DisplayTimezone string `json:"display_timezone,omitempty"`
 	// PublicMode opens the dashboard and API read-only to everyone.
 	PublicMode *bool `json:"public_mode,omitempty"`
-	// AnonymizeSites are site ids whose ea.js scrambles query and form
-	// values in the browser.
+	// AnonymizeSites are site ids whose data is anonymized before storage:
+	// every identifying field is replaced with a stand-in that changes each
+	// UTC day, and their trackers scramble query and form values
+	// (docs/privacy.md).
 	AnonymizeSites *[]string `json:"anonymize_sites,omitempty"`
 	// Telemetry forces the telemetry opt-in on or off; unset lets the admin
 	// decide.
@@ -152,6 +155,13 @@ type Handler struct {
 	// FeedRefresh is how often the threat feeds are fetched. Default 6h.
 	FeedRefresh *caddy.Duration `json:"feed_refresh,omitempty"`
 
+	// GeoIPDB is a MaxMind-format country database (.mmdb: GeoLite2-Country,
+	// DB-IP Lite Country, IPinfo Lite) that gives each hit its country when
+	// no trusted proxy header does. The file is memory-mapped and reloaded
+	// within a minute of being replaced; a missing or unreadable file fails
+	// provisioning. Default none (env ECHELON_GEOIP_DB); see docs/geoip.md.
+	GeoIPDB string `json:"geoip_db,omitempty"`
+
 	cfg       settings
 	logger    *zap.Logger
 	shared    *shared
@@ -168,6 +178,7 @@ type Handler struct {
 	campaigns *handlers.Campaigns
 	ingest    *handlers.Ingest
 	lists     *handlers.Lists
+	geo       *geoip.DB
 
 	// mux routes the dashboard and the API under admin_path; nil when
 	// admin_path is off. notFound answers unknown dashboard paths.
@@ -192,6 +203,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.cfg = cfg
 	h.counters = newCounters(ctx.GetMetricsRegistry(), h.logger)
+	if cfg.geoipDB != "" {
+		if h.geo, err = h.openGeoIP(cfg.geoipDB); err != nil {
+			return err
+		}
+	}
 
 	h.poolKey = cfg.dbPath
 	sh, err := acquire(cfg, h.logger, h.counters)
@@ -234,6 +250,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Drops:    h.counters,
 		Settings: sh.store,
 	}
+	if h.geo != nil {
+		h.track.Geo = h.geo
+	}
 	h.track.Observe = debugObserver{counters: h.counters, logger: h.logger, locked: cfg.debug, on: &sh.debug}
 	h.perf = &handlers.Perf{Store: sh.store, Now: time.Now}
 	h.settings = &handlers.Settings{Store: sh.store, Telemetry: cfg.telemetry, DebugLocked: cfg.debug, Debug: &sh.debug, Now: time.Now}
@@ -256,6 +275,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.campaigns = &handlers.Campaigns{Store: sh.store, Now: time.Now}
 	h.lists = &handlers.Lists{Store: sh.store}
 	h.ingest = &handlers.Ingest{Store: sh.store, Now: time.Now, Window: time.Duration(cfg.botRetentionDays) * 24 * time.Hour}
+	if len(cfg.anonymizeSites) > 0 {
+		anon, err := sh.anonymizer(cfg)
+		if err != nil {
+			return err
+		}
+		h.track.Anon, h.ingest.Anon, h.ingest.Anonymize = anon, anon, cfg.anonymizeSites
+	}
 	h.policy = &auth.Policy{
 		Secret:     cfg.secret,
 		Username:   cfg.username,
@@ -300,6 +326,7 @@ func (h *Handler) Validate() error {
 // Cleanup releases this instance's hold on the shared store; the last
 // holder flushes the buffers and closes Badger.
 func (h *Handler) Cleanup() error {
+	_ = h.geo.Close()
 	if h.shared == nil {
 		return nil
 	}

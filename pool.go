@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/echelon-analytics/caddy-echelon/anonymize"
 	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/pow"
@@ -240,6 +241,21 @@ func (s *shared) limiter(max int, window time.Duration) *scoring.RateLimiter {
 		s.limitOf = [2]int64{int64(max), int64(window)}
 	}
 	return s.limit
+}
+
+// anonymizer maps the stored fields of anonymized sites, keyed by the
+// configured secret or, without one, the generated one kept in the store
+// (the same key after a restart, so a day's stand-ins stay stable).
+func (s *shared) anonymizer(cfg settings) (*anonymize.Anonymizer, error) {
+	secret := cfg.secret
+	if secret == "" {
+		b, err := s.store.InstanceSecret()
+		if err != nil {
+			return nil, fmt.Errorf("echelon: instance secret: %w", err)
+		}
+		secret = string(b)
+	}
+	return anonymize.New([]byte(secret)), nil
 }
 
 // verifier returns the proof-of-work verifier for these settings. Without a

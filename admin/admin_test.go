@@ -128,8 +128,10 @@ func TestFormats(t *testing.T) {
 			t.Errorf("uptime(%d) = %q, want %q", sec, got, want)
 		}
 	}
-	if got := resolution("80x24"); got != "80×24 (VT100)" {
-		t.Errorf("terminal resolution %q", got)
+	for in, want := range map[string]string{"80x24": "80×24 (VT100)", "160x50": "160×50 (Sun console)", "1920x1080": "1920×1080", "0x24": "0×24", "x": "×"} {
+		if got := resolution(in); got != want {
+			t.Errorf("resolution(%q) = %q, want %q", in, got, want)
+		}
 	}
 	if got := shortID("0123456789abcdef"); got != "0123456789ab..." {
 		t.Errorf("shortID %q", got)

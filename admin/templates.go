@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/echelon-analytics/caddy-echelon/anonymize"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
@@ -155,19 +156,20 @@ func deref(p *string) string {
 	return *p
 }
 
-// terminals name the screen sizes anonymized sites store (columns × rows).
-var terminals = map[string]string{
-	"40x24": "Commodore 64", "80x24": "VT100", "80x25": "IBM PC", "80x43": "EGA", "80x50": "VGA",
-	"132x24": "VT100 wide", "132x43": "VT220 wide", "128x48": "Wyse 60", "160x50": "Sun console",
-	"80x34": "Atari ST", "64x32": "ZX Spectrum", "40x25": "Apple II", "80x48": "Amiga", "80x60": "SVGA",
-	"120x50": "DEC VT320", "80x30": "xterm",
-}
-
-// resolution shows "WxH" as W×H, with a terminal's name when it is one.
+// resolution shows "WxH" as W×H, with a terminal's name when it is one of
+// the screens anonymized sites store (columns × rows), e.g. "80×24 (VT100)".
 func resolution(s string) string {
 	out := strings.Replace(s, "x", "×", 1)
-	if name, ok := terminals[s]; ok {
-		out += " (" + name + ")"
+	w, h, ok := strings.Cut(s, "x")
+	if !ok {
+		return out
+	}
+	cols, err1 := strconv.Atoi(w)
+	rows, err2 := strconv.Atoi(h)
+	if err1 == nil && err2 == nil {
+		if name := anonymize.TerminalName(cols, rows); name != "" {
+			out += " (" + name + ")"
+		}
 	}
 	return out
 }

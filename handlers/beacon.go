@@ -85,7 +85,12 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 	if err != nil {
 		return OutcomeInvalid, ""
 	}
-	if t.excluded(vis.id) {
+	anon := t.anonDay(b.Site, now)
+	storedID := vis.id
+	if anon != nil {
+		storedID = anon.VisitorID(vis.id)
+	}
+	if t.excludedAs(vis.id, storedID) {
 		t.dropped(EndpointBeacon, DropExcluded, 1)
 		return OutcomeExcluded, vis.setCookie
 	}
@@ -102,7 +107,10 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 	parsed := uai.parsed
 	if t.Prints != nil && keyed {
 		fp := printOf(parsed, &b, in.Country, r)
-		t.Prints.Record(ipKey, vis.id, b.Site, &fp, res.Score >= scoring.EvidenceScore, tier == scoring.IPTierConfirmed, now)
+		if anon != nil {
+			anonymizePrint(anon, &fp)
+		}
+		t.Prints.Record(ipKey, storedID, b.Site, &fp, res.Score >= scoring.EvidenceScore, tier == scoring.IPTierConfirmed, now)
 	}
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
 		t.dropped(EndpointBeacon, DropScore, 1)
@@ -138,6 +146,9 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 	if b.ScreenValid {
 		v.ScreenWidth, v.ScreenHeight = b.ScreenWidth, b.ScreenHeight
 		v.DeviceType = scoring.DeviceFromScreen(b.ScreenWidth)
+	}
+	if anon != nil {
+		anonymizeView(anon, &v)
 	}
 	if !t.Sink.AddView(v) {
 		return OutcomeOverflow, vis.setCookie

@@ -76,9 +76,10 @@ func (t *Tracking) sighting(peer Peer) {
 	}
 }
 
-// scoreInput fills the request-derived parts of a score input: country,
-// Cloudflare bot headers (only from a trusted proxy with
-// behind_cloudflare), header presence and coherence.
+// scoreInput fills the request-derived parts of a score input: country (a
+// trusted header, else the country database), Cloudflare bot headers (only
+// from a trusted proxy with behind_cloudflare), header presence and
+// coherence.
 func (t *Tracking) scoreInput(r *http.Request, ua string, peer Peer, hit scoring.Hit, site string) scoring.Input {
 	h := r.Header
 	cf := t.Config.BehindCloudflare && peer.TrustedProxy
@@ -86,6 +87,9 @@ func (t *Tracking) scoreInput(r *http.Request, ua string, peer Peer, hit scoring
 		Hit:     hit,
 		Site:    site,
 		Country: scoring.Country(h, cf, t.Config.TrustGeoHeaders),
+	}
+	if in.Country == "" && t.Geo != nil {
+		in.Country = t.Geo.Country(peer.Addr)
 	}
 	in.ReadHeaders(h, ua)
 	if cf {

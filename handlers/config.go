@@ -35,7 +35,8 @@ type Config struct {
 	// CookieConsent makes data-cookie wait for the consent banner.
 	CookieConsent bool
 	// AnonymizeSites holds lower-case site ids whose trackers scramble
-	// query and form values.
+	// query and form values and whose records are stored anonymized
+	// (Tracking.Anon).
 	AnonymizeSites map[string]bool
 }
 

@@ -76,7 +76,12 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 		t.Observe.Events(OutcomeInvalid, n)
 		return
 	}
-	if t.excluded(vis.id) {
+	anon := t.anonDay(site, now)
+	storedID := vis.id
+	if anon != nil {
+		storedID = anon.VisitorID(vis.id)
+	}
+	if t.excludedAs(vis.id, storedID) {
 		t.dropped(EndpointEvents, DropExcluded, n)
 		t.Observe.Events(OutcomeExcluded, n)
 		return
@@ -104,7 +109,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 		if ev.UTMCampaign != "" && t.UTM != nil && !t.UTM.CampaignActive(site, ev.UTMCampaign) {
 			ev.UTMCampaign = ""
 		}
-		ok := t.Sink.AddEvent(storage.Event{
+		e := storage.Event{
 			CreatedAt:      now,
 			EventType:      ev.Type,
 			SiteID:         site,
@@ -122,8 +127,11 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 			DayOfWeek:      int(now.Weekday()),
 			IsReturning:    vis.returning,
 			BotScore:       res.Score,
-		})
-		if ok {
+		}
+		if anon != nil {
+			anonymizeEvent(anon, &e)
+		}
+		if t.Sink.AddEvent(e) {
 			stored++
 		}
 	}

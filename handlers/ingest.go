@@ -4,8 +4,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/echelon-analytics/caddy-echelon/anonymize"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
@@ -17,6 +19,10 @@ type Ingest struct {
 	// Window is how old an event's ts may be: the retention of ingested
 	// rows (they score −1, so bot_retention_days applies).
 	Window time.Duration
+	// Anonymize lists the lower-case site ids whose events are stored
+	// anonymized, with Anon's mapping of each event's UTC day.
+	Anonymize map[string]bool
+	Anon      *anonymize.Anonymizer
 }
 
 // ServeHTTP stores a batch synchronously and answers
@@ -61,6 +67,9 @@ func (in *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			DayOfWeek:      int(e.At.Weekday()),
 			BotScore:       -1,
 			BotScoreDetail: `{"source":"api_ingest"}`,
+		}
+		if in.Anon != nil && in.Anonymize[strings.ToLower(b.SiteID)] {
+			anonymizeEvent(in.Anon.Day(e.At), &events[i])
 		}
 		ids[i] = e.EventID
 	}

@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/netip"
 	"time"
 
+	"github.com/echelon-analytics/caddy-echelon/anonymize"
 	"github.com/echelon-analytics/caddy-echelon/pow"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 	"github.com/echelon-analytics/caddy-echelon/storage"
@@ -40,6 +42,12 @@ type CampaignFilter interface {
 	CampaignActive(site, utmCampaign string) bool
 }
 
+// CountryLookup maps a client address to an ISO 3166-1 alpha-2 code, ""
+// when unknown; geoip.DB is the real one. It must not keep the address.
+type CountryLookup interface {
+	Country(netip.Addr) string
+}
+
 // Observer counts outcomes; the module backs it with Prometheus counters.
 type Observer interface {
 	Beacon(outcome string)
@@ -65,6 +73,12 @@ type Tracking struct {
 	Settings SiteSettings
 	// UTM decides which views keep their UTM fields; nil keeps them all.
 	UTM CampaignFilter
+	// Anon maps the stored fields of the sites in Config.AnonymizeSites;
+	// nil stores them unchanged.
+	Anon *anonymize.Anonymizer
+	// Geo gives a hit its country from the client address when no trusted
+	// header names one; nil leaves such hits without a country.
+	Geo CountryLookup
 
 	hasher visitorHasher
 	uas    uaCache

@@ -65,6 +65,7 @@ type options struct {
 	profRoute  string
 	memprofile string
 	keep       bool
+	geoip      bool
 	// serverProcs and clientProcs are the GOMAXPROCS of the Caddy process
 	// and of the load processes.
 	serverProcs, clientProcs int
@@ -86,6 +87,7 @@ func parseFlags() (options, bool) {
 	flag.DurationVar(&o.profileFor, "profile-duration", 10*time.Second, "length of the -cpuprofile round")
 	flag.StringVar(&o.profRoute, "profile-route", "beacon", "route of the -cpuprofile round: beacon or plain")
 	flag.StringVar(&o.memprofile, "memprofile", "", "with -cpuprofile, write a heap profile (live objects and allocations) at the end of the profiled round to `file`")
+	flag.BoolVar(&o.geoip, "geoip", false, "load a generated country database (geoip_db) that maps every client IP")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (Badger data) and print its path")
 	// Half the cores each by default (1 and 1 on a 2-core machine), so the
 	// server, not the shared CPU, is what limits throughput; see README.
@@ -149,7 +151,13 @@ func run() int {
 	}
 	so := serverOptions{dir: dir, viewFlush: o.viewFlush, rateLimit: o.rateLimit,
 		plainAddr: addrs[0], beaconAddr: addrs[1], adminAddr: addrs[2]}
-	cfg, err := caddyConfig(so)
+	if o.geoip {
+		so.geoipDB, err = writeGeoDB(dir)
+	}
+	var cfg []byte
+	if err == nil {
+		cfg, err = caddyConfig(so)
+	}
 	if err == nil {
 		err = caddy.Load(cfg, true)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/echelon-analytics/caddy-echelon/internal/geotest"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
@@ -24,6 +25,7 @@ type serverOptions struct {
 	plainAddr  string
 	beaconAddr string
 	adminAddr  string
+	geoipDB    string // country database file; "" for none
 }
 
 // plainBody is the plain route's answer: 43 bytes like Echelon's pixel.
@@ -43,6 +45,18 @@ func caddyConfig(o serverOptions) ([]byte, error) {
 			"routes":          []any{map[string]any{"handle": []any{handler}}},
 		}
 	}
+	echelon := map[string]any{
+		"handler":           "echelon",
+		"db_path":           dbPath(o.dir),
+		"secret":            "bench-secret-not-for-production-use",
+		"view_flush":        o.viewFlush.String(),
+		"trust_proxy":       true,
+		"rate_limit_max":    o.rateLimit,
+		"rate_limit_window": "1m",
+	}
+	if o.geoipDB != "" {
+		echelon["geoip_db"] = o.geoipDB
+	}
 	cfg := map[string]any{
 		"admin":   map[string]any{"listen": o.adminAddr, "config": map[string]any{"persist": false}},
 		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{"level": "ERROR"}}},
@@ -59,15 +73,7 @@ func caddyConfig(o serverOptions) ([]byte, error) {
 					},
 					"body": plainBody,
 				}),
-				"beacon": server(o.beaconAddr, map[string]any{
-					"handler":           "echelon",
-					"db_path":           dbPath(o.dir),
-					"secret":            "bench-secret-not-for-production-use",
-					"view_flush":        o.viewFlush.String(),
-					"trust_proxy":       true,
-					"rate_limit_max":    o.rateLimit,
-					"rate_limit_window": "1m",
-				}),
+				"beacon": server(o.beaconAddr, echelon),
 			},
 		}},
 	}
@@ -75,6 +81,20 @@ func caddyConfig(o serverOptions) ([]byte, error) {
 }
 
 func dbPath(dir string) string { return filepath.Join(dir, "db") }
+
+// writeGeoDB writes a country database in which every load-generator
+// address (10.x.y.z) falls into one of 4096 /20 networks spread over
+// eight countries, deep enough in the tree to cost what a real country
+// database's lookup costs.
+func writeGeoDB(dir string) (string, error) {
+	codes := []string{"FI", "SE", "DE", "FR", "US", "BR", "JP", "IN"}
+	nets := make(map[string]string, 4096)
+	for i := range 4096 {
+		nets[fmt.Sprintf("10.%d.%d.0/20", i>>4, (i&15)<<4)] = codes[i%len(codes)]
+	}
+	path := filepath.Join(dir, "country.mmdb")
+	return path, geotest.Write(path, nets, geotest.GeoLite2)
+}
 
 // freeAddrs returns n loopback addresses with ports free right now.
 func freeAddrs(n int) ([]string, error) {

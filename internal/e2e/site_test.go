@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/echelon-analytics/caddy-echelon/anonymize"
 )
 
 const e2eSecret = "e2e-secret"
@@ -310,7 +312,7 @@ func TestSite_ExperimentStablePerVisitorWithCookie(t *testing.T) {
 
 func TestSite_AnonymizedSiteScramblesValues(t *testing.T) {
 	ctx := newTab(t)
-	srv := startServer(t, "anonymize_sites other,E2E")
+	srv := startServer(t, "anonymize_sites other,E2E", "secret "+e2eSecret)
 	const query = "?q=Secret123&ref=abc%C3%BC&flag&empty="
 	landed(t, ctx, "/anon.html"+query)
 	do(t, ctx,
@@ -334,11 +336,13 @@ func TestSite_AnonymizedSiteScramblesValues(t *testing.T) {
 	if !shape.MatchString(sent) || sent == "/anon.html"+query {
 		t.Errorf("beacon p = %q; want the query values scrambled, the rest kept", sent)
 	}
-	if want := strings.Replace(sent, "%C3%BC", "ü", 1); views[0].Path != want {
-		t.Errorf("stored path %q, want %q", views[0].Path, want)
+	// The server then stores the day's stand-ins (docs/privacy.md).
+	day := anonymize.New([]byte(e2eSecret)).Day(time.Now())
+	if want := day.Path(strings.Replace(sent, "%C3%BC", "ü", 1)); views[0].Path != want {
+		t.Errorf("stored path %q, want the stand-in %q of the sent path", views[0].Path, want)
 	}
 	evs := decodeEvents(t, stored)
-	checkEvents(t, evs, sid)
+	checkEvents(t, evs, day.SessionID(sid))
 	blur := one(t, evs, "form_blur", "field_name", "email")
 	v, _ := blur.D["value"].(string)
 	if !regexp.MustCompile(`^[a-z]{5} [a-z]{5}$`).MatchString(v) || v == "hello world" || blur.D["value_length"] != float64(11) {
