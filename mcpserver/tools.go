@@ -137,7 +137,7 @@ func (t tool) inputSchema() *jsonschema.Schema {
 // target turns validated arguments into the API path and query. Strings
 // and integers are the only argument types the schemas admit; anything
 // else (which validation already refused) is left out. A path id of "."
-// or ".." is refused: it would name another path.
+// or ".." (or an empty one) is refused: it would name another path.
 func (t tool) target(args map[string]any) (string, url.Values, error) {
 	path, q := t.path, url.Values{}
 	for _, p := range t.params {
@@ -157,7 +157,7 @@ func (t tool) target(args map[string]any) (string, url.Values, error) {
 			continue
 		}
 		if p.query == "" {
-			if s == "." || s == ".." {
+			if s == "" || s == "." || s == ".." {
 				return "", nil, fmt.Errorf("%s: %q is not an id", p.name, s)
 			}
 			path += url.PathEscape(s)
@@ -181,7 +181,14 @@ func Names() []string {
 // callers refuse any other.
 func isGETPath(path string) bool {
 	for _, t := range tools {
-		if path == t.path || (strings.HasSuffix(t.path, "/") && strings.HasPrefix(path, t.path) && len(path) > len(t.path)) {
+		if !strings.HasSuffix(t.path, "/") {
+			if path == t.path {
+				return true
+			}
+			continue
+		}
+		// A path-id tool: exactly one escaped segment after its prefix.
+		if id, ok := strings.CutPrefix(path, t.path); ok && id != "" && !strings.Contains(id, "/") {
 			return true
 		}
 	}
