@@ -14,12 +14,22 @@ const initializeBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{
 
 func mcpPost(t *testing.T, auth string) (int, string) {
 	t.Helper()
-	h := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json, text/event-stream"}}
+	h := http.Header{}
 	if auth != "" {
 		h.Set("Authorization", auth)
 	}
-	status, _, body := do(t, "POST", mcpEndpoint, strings.NewReader(initializeBody), h)
+	status, _, body := mcpPostWith(t, h)
 	return status, body
+}
+
+// mcpPostWith sends the initialize request with extra headers.
+func mcpPostWith(t *testing.T, extra http.Header) (int, http.Header, string) {
+	t.Helper()
+	h := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json, text/event-stream"}}
+	for k, v := range extra {
+		h[k] = v
+	}
+	return do(t, "POST", mcpEndpoint, strings.NewReader(initializeBody), h)
 }
 
 // TestMCP_HTTPRefusesMissingOrWrongBearer: the endpoint is behind the
@@ -39,9 +49,14 @@ func TestMCP_HTTPRefusesMissingOrWrongBearer(t *testing.T) {
 			t.Errorf("the SDK client connected with bearer %q", token)
 		}
 	}
-	status, body := mcpPost(t, "Bearer "+testSecret)
+	status, hdr, body := mcpPostWith(t, bearer(testSecret))
 	if status != 200 || !strings.Contains(body, `"echelon-analytics"`) {
 		t.Fatalf("initialize with the bearer: %d %s", status, body)
+	}
+	// The answer streams as server-sent events through the security
+	// headers, and carries them.
+	if ct := hdr.Get("Content-Type"); ct != "text/event-stream" || !strings.HasPrefix(body, "event: message\n") || hdr.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("initialize answer: Content-Type %q, nosniff %q, body %q", ct, hdr.Get("X-Content-Type-Options"), body)
 	}
 	// Stateless: no standalone stream, no session to delete.
 	for _, m := range []string{"GET", "DELETE", "PUT"} {
@@ -121,5 +136,31 @@ func TestMCP_PublicModeReadsWithoutCredentials(t *testing.T) {
 	}
 	if want := `API 403: {"error":"redacted","message":"Not available in public mode"}`; !res.IsError || contentText(res) != want {
 		t.Errorf("vitals in public mode: %v %q", res.IsError, contentText(res))
+	}
+}
+
+// TestMCP_DashboardLoginCookie: a dashboard login's cookie opens the
+// endpoint from the dashboard's own origin; from another origin the
+// API's CSRF check refuses it.
+func TestMCP_DashboardLoginCookie(t *testing.T) {
+	startCaddy(t, dashLogin)
+	cookie := dashSession(t, "/_echelon")
+	h := http.Header{"Cookie": {cookie.Name + "=" + cookie.Value}, "Origin": {baseURL}}
+	if status, _, body := mcpPostWith(t, h); status != 200 || !strings.Contains(body, `"echelon-analytics"`) {
+		t.Errorf("same origin: %d %s", status, body)
+	}
+	// A tool call reads the API with the same cookie.
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json, text/event-stream")
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_campaigns","arguments":{}}}`
+	if status, _, body := do(t, "POST", mcpEndpoint, strings.NewReader(call), h); status != 200 || !strings.Contains(body, `"text":"[]"`) || strings.Contains(body, `"isError":true`) {
+		t.Errorf("tool call with the cookie: %d %s", status, body)
+	}
+	h.Set("Origin", "https://evil.example")
+	if status, _, body := mcpPostWith(t, h); status != 403 || !strings.Contains(body, "CSRF") {
+		t.Errorf("other origin: %d %s", status, body)
+	}
+	if status, _, body := mcpPostWith(t, http.Header{"Origin": {baseURL}}); status != 401 {
+		t.Errorf("no cookie: %d %s", status, body)
 	}
 }
