@@ -4,18 +4,42 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/mcpserver"
 )
+
+// mcpCommand is `caddy echelon mcp`: the stdio MCP server named
+// echelon-analytics. Standard output carries only the protocol.
+func mcpCommand(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "mcp",
+		Short: "Serve the read-only MCP tools over stdio (ECHELON_URL, ECHELON_SECRET)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			api, err := mcpserver.FromEnv(getenv)
+			if err != nil {
+				return fmt.Errorf("mcp: %w", err)
+			}
+			return mcpserver.RunStdio(c.Context(), api, io.NopCloser(c.InOrStdin()), nopWriteCloser{c.OutOrStdout()})
+		},
+	}
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "echelon",
-		Usage: "hash-password | seed | backup | restore | version",
+		Usage: "hash-password | seed | backup | restore | version | mcp",
 		Short: "Echelon analytics tools",
 		Long: `Tools for the echelon module.
 
@@ -29,9 +53,13 @@ backup writes a consistent backup of a store, of a running Caddy's through
 its admin endpoint or of a stopped one; restore puts one into a new
 directory.
 
-version prints the module's version and its storage layout.`,
+version prints the module's version and its storage layout.
+
+mcp serves the read-only MCP tools over standard input and output for an
+agent, reading a running Echelon's API at ECHELON_URL (the dashboard's base
+URL, admin_path included) with ECHELON_SECRET as the bearer (docs/mcp.md).`,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(seedCommand(), backupCommand(), restoreCommand(), versionCommand())
+			cmd.AddCommand(seedCommand(), backupCommand(), restoreCommand(), versionCommand(), mcpCommand(os.Getenv))
 			cmd.AddCommand(&cobra.Command{
 				Use:   "hash-password",
 				Short: "Print a pbkdf2 password hash for password_hash",

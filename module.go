@@ -22,6 +22,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/geoip"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/inject"
+	"github.com/echelon-analytics/caddy-echelon/mcpserver"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
 )
 
@@ -184,6 +185,9 @@ type Handler struct {
 	// admin_path is off. notFound answers unknown dashboard paths.
 	mux      *http.ServeMux
 	notFound http.Handler
+	// mcp serves the MCP tools at <admin_path>/api/mcp; each tool calls
+	// the API through mux.
+	mcp http.Handler
 }
 
 // CaddyModule returns the Caddy module information.
@@ -292,6 +296,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.logger.Warn("no secret and no username configured: the dashboard and the API answer 401 until one is set")
 	}
 	if !cfg.adminOff {
+		h.mcp = mcpserver.Handler(mcpserver.Local{
+			API:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }),
+			Prefix: cfg.adminPrefix,
+		}, cfg.handlers.PublicMode)
 		h.mux = h.newMux()
 		dash, err := admin.New(admin.Config{
 			Prefix:           cfg.adminPrefix,

@@ -158,6 +158,9 @@ type apiRoute struct {
 	serve        http.HandlerFunc
 	// open routes skip access control (only /api/health).
 	open bool
+	// readOnly marks a POST that changes nothing (the MCP endpoint, whose
+	// tools only read): public mode admits it as it admits a GET.
+	readOnly bool
 }
 
 func (rt apiRoute) pattern(prefix string) string {
@@ -212,6 +215,9 @@ func (h *Handler) apiRoutes() []apiRoute {
 
 		{method: "POST", path: "/api/ingest", serve: h.ingest.ServeHTTP},
 
+		// The read-only MCP tools over Streamable HTTP (docs/mcp.md).
+		{method: "POST", path: "/api/mcp", serve: h.mcp.ServeHTTP, readOnly: true},
+
 		// The dashboard's lists (handlers/lists.go).
 		{method: "GET", path: "/api/visitors", serve: h.lists.ServeVisitors},
 		{method: "GET", path: "/api/visitors/{id}", serve: byID(h.lists.ServeVisitor)},
@@ -222,11 +228,14 @@ func (h *Handler) apiRoutes() []apiRoute {
 
 // api wraps an endpoint with the security headers, the access policy and,
 // for reads, the concurrency limit shared by every handler of the store.
+// The MCP endpoint takes no read slot itself: each tool call is an
+// in-process GET that takes its own.
 func (h *Handler) api(rt apiRoute) http.Handler {
 	read := rt.method == http.MethodGet
+	public := rt.readOnly && h.policy.PublicMode
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w = auth.SecurityHeaders(w)
-		if !rt.open && !h.policy.Authorize(w, r, rt.path) {
+		if !rt.open && !public && !h.policy.Authorize(w, r, rt.path) {
 			return
 		}
 		if read && !rt.open {
