@@ -42,10 +42,10 @@ var (
 
 // Puzzle is what one assembly embeds.
 type Puzzle struct {
-	Challenge  string // 32 hex
-	Bucket     int64  // minute bucket the challenge belongs to
-	Epoch      int64  // the module's epoch (names the module)
-	Wasm       string // base64 module
+	Challenge string // 32 hex
+	Bucket    int64  // minute bucket the challenge belongs to
+	Epoch     int64  // the module's epoch (names the module)
+	Wasm      string // base64 module
 	// Params are the module's constants for the JavaScript solver
 	// (pow.Params.Hex), so that it computes the module's hash.
 	Params     string
