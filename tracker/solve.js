@@ -29,12 +29,14 @@ function search(wasm, key, prefix, bits, start, pause, done) {
     done(got, h, solver);
   }
 
-  // js is the hash of pow/hash.go on 32-bit halves. The prefix's whole
-  // 8-byte blocks are hashed once (state M); each nonce then hashes only
-  // the prefix's last bytes and its digits, in t.
+  // js is the hash of pow/hash.go on 32-bit halves. The input lives in
+  // t, the prefix followed by the nonce's digits, read as little-endian
+  // words (as every browser's typed arrays are) through t32; it is zero
+  // beyond. The prefix's whole 8-byte blocks are hashed once (state M);
+  // each nonce then hashes only the blocks from q on.
   function js(n) {
-    var K = [], O = [], M, t = new Uint8Array(24), L = p.length, q = L & ~7, r = L - q, i;
-    var w = new Int32Array(4), out = new Uint8Array(w.buffer);
+    var K = [], O = [], M, L = p.length, q = L & ~7, i;
+    var t = new Uint8Array(L + 32 & ~7), t32 = new Int32Array(t.buffer), w = new Int32Array(4), out = new Uint8Array(w.buffer);
     for (i = 0; i < 9; i++) K[i] = parseInt(key.substr(8 * i, 8), 16) | 0;
     // Rotating by r is swapping the halves when r & 32, then rotating
     // both by s = r & 31; ">>> 1 >>> 31 - s" is ">>> 32 - s" that also
@@ -51,17 +53,17 @@ function search(wasm, key, prefix, bits, start, pause, done) {
       return h + H + ((l & L | (l | L) & ~lo) >>> 31) | 0;
     }
 
-    // H hashes b[0..n) from the state V (v0..v3 as high, low words) into
+    // H hashes t[j..n) from the state V (v0..v3 as high, low words) into
     // O: the whole blocks only when len < 0, else also the final block,
     // whose top byte is len's low byte, and the finalisation.
-    function H(b, n, V, len) {
+    function H(j, n, V, len) {
       var h0 = V[0], l0 = V[1], h1 = V[2], l1 = V[3], h2 = V[4], l2 = V[5], h3 = V[6], l3 = V[7];
-      var j = 0, k, f, mh, ml, u;
+      var k, f, mh, ml, u;
       for (;;) {
         f = j + 8 > n;
         if (f && len < 0) break;
-        ml = b[j] | b[j + 1] << 8 | b[j + 2] << 16 | b[j + 3] << 24;
-        mh = b[j + 4] | b[j + 5] << 8 | b[j + 6] << 16 | b[j + 7] << 24 | (f ? len << 24 : 0);
+        ml = t32[j >> 2];
+        mh = t32[j + 4 >> 2] | (f ? len << 24 : 0);
         h3 ^= mh; l3 ^= ml;
         // Two rounds per block; the final block's are followed by
         // v0 ^= m, v2 ^= 0xff and four more.
@@ -84,15 +86,14 @@ function search(wasm, key, prefix, bits, start, pause, done) {
       }
       O[0] = h0; O[1] = l0; O[2] = h1; O[3] = l1; O[4] = h2; O[5] = l2; O[6] = h3; O[7] = l3;
     }
-    // find writes a's digits after the prefix's last bytes in t and
-    // leaves the hash in out: v0 ^ v1, v2 ^ v3 as little-endian words (as
-    // every browser's typed arrays are), low word first. It checks the
-    // leading zero bits of the first four bytes, byte 0's high bit first:
-    // difficulties stay within 32 bits.
+    // find writes a's digits after the prefix and leaves the hash in out:
+    // v0 ^ v1, v2 ^ v3 as little-endian words, low word first. It checks
+    // the leading zero bits of the first four bytes, byte 0's high bit
+    // first: difficulties stay within 32 bits.
     function find(a, b) {
       for (var s, nd, i; a < b; a++) {
-        for (s = String(a), nd = s.length, i = 0; i < nd; i++) t[r + i] = s.charCodeAt(i);
-        H(t, r + nd, M, L + nd);
+        for (s = String(a), nd = s.length, i = 0; i < nd; i++) t[L + i] = s.charCodeAt(i);
+        H(q, L + nd, M, L + nd);
         w[0] = O[1] ^ O[3];
         w[1] = O[0] ^ O[2];
         w[2] = O[5] ^ O[7];
@@ -102,9 +103,9 @@ function search(wasm, key, prefix, bits, start, pause, done) {
       return b;
     }
 
-    H(p, q, K, -1);
+    t.set(p);
+    H(0, q, K, -1);
     M = O.slice();
-    t.set(p.subarray(q));
     run(find, out, "j", n);
   }
 
