@@ -8,6 +8,7 @@ package e2e
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"math"
 	"math/bits"
 	"net/http"
@@ -115,7 +116,9 @@ var powPages = map[string]string{
 	"/csp.html":     powPage(blockWorkers),
 	"/nowasm.html":  powPage(noWasm),
 	"/wasmcsp.html": powPage(noWasmEval),
-	"/worker.html":  powPage(pageWasmFails),
+	// early.html records a custom event as soon as ea.js has run.
+	"/early.html":  powPage("") + `<script>addEventListener("DOMContentLoaded", function () { echelon.track("early"); });</script>` + "\n",
+	"/worker.html": powPage(pageWasmFails),
 }
 
 // solveServer serves powPages, ea.js with the verifier's current puzzle
@@ -124,8 +127,9 @@ type solveServer struct {
 	*httptest.Server
 	v *pow.Verifier
 
-	mu   sync.Mutex
-	hits []url.Values
+	mu     sync.Mutex
+	hits   []url.Values
+	events []map[string]any // POST e bodies
 }
 
 // startSolveServer serves and verifies the given difficulty. A difficulty
@@ -167,6 +171,14 @@ func startSolveServer(t *testing.T, difficulty int) *solveServer {
 			s.mu.Unlock()
 			w.Header().Set("Content-Type", "image/gif")
 			_, _ = w.Write([]byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"))
+		case "/e":
+			var body map[string]any
+			if err := json.NewDecoder(r.Body).Decode(&body); err == nil {
+				s.mu.Lock()
+				s.events = append(s.events, body)
+				s.mu.Unlock()
+			}
+			w.WriteHeader(http.StatusNoContent)
 		default:
 			page, ok := powPages[r.URL.Path]
 			if !ok {
@@ -179,6 +191,13 @@ func startSolveServer(t *testing.T, difficulty int) *solveServer {
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// eventBodies returns the POST e bodies received so far.
+func (s *solveServer) eventBodies() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events)
 }
 
 // beaconQueries returns the b.gif queries received so far.
@@ -367,6 +386,47 @@ func TestSolve_BeaconWaitsForTokenUntilPagehide(t *testing.T) {
 	}
 	if q.Get("wd") != "1" {
 		t.Errorf("wd = %q, want 1: navigator.webdriver is true in this browser", q.Get("wd"))
+	}
+}
+
+// Events carry the session's token with the solver that made it, and
+// wd=1 from this browser, which runs with the automation flag; before any
+// token, neither tok nor pv.
+func TestSolve_EventsCarrySolverAndWebdriver(t *testing.T) {
+	ctx := newTab(t)
+	srv := startSolveServer(t, 12)
+
+	do(t, ctx, chromedp.Navigate(srv.URL+"/wasmcsp.html"))
+	tok, _ := waitToken(t, ctx)
+	eval[any](t, ctx, `echelon.track("after")`)
+	deadline := time.Now().Add(3 * time.Second)
+	for len(srv.eventBodies()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	bodies := srv.eventBodies()
+	if len(bodies) != 1 {
+		t.Fatalf("server got %d event requests, want 1", len(bodies))
+	}
+	b := bodies[0]
+	if b["tok"] != tok || b["pv"] != "j" || b["wd"] != 1.0 {
+		t.Errorf("event body tok %v pv %v wd %v; want %s, j (the CSP blocks WebAssembly) and 1", b["tok"], b["pv"], b["wd"], tok)
+	}
+
+	// A new tab's session has no token yet when the page calls track at
+	// once: tok is empty and pv absent.
+	tab, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	do(t, tab, chromedp.Navigate(srv.URL+"/early.html"))
+	deadline = time.Now().Add(3 * time.Second)
+	for len(srv.eventBodies()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	bodies = srv.eventBodies()
+	if len(bodies) != 2 {
+		t.Fatalf("server got %d event requests, want 2", len(bodies))
+	}
+	if b := bodies[1]; b["tok"] != "" || b["pv"] != nil || b["wd"] != 1.0 {
+		t.Errorf("early event body tok %v pv %v wd %v; want \"\", none and 1", b["tok"], b["pv"], b["wd"])
 	}
 }
 

@@ -14,9 +14,12 @@ import (
 // solveTimeLoads is how many page loads each figure is taken over.
 const solveTimeLoads = 40
 
-// The acceptance targets: with WebAssembly, median ≤ 50 ms and p95 ≤
-// 150 ms; on a 6× slower CPU, p95 ≤ 1 s. The JavaScript solver's figures
-// are reported, not bounded.
+// The figures of docs/performance.md. The targets are, with WebAssembly,
+// median ≤ 50 ms and p95 ≤ 150 ms (asserted by
+// TestPoW_SolveTimeAtDefaultDifficulty; here only logged, as this test
+// runs four figures in a row on a shared machine), and p95 ≤ 1 s on a 6×
+// slower CPU, asserted here with twice the headroom measured. The
+// JavaScript solver's figures are reported, not bounded.
 func TestPoW_SolveTimeBySolver(t *testing.T) {
 	startServer(t) // the default pow_difficulty
 	browser := newPersonBrowser(t)
@@ -27,7 +30,7 @@ func TestPoW_SolveTimeBySolver(t *testing.T) {
 		solver   string
 		p50, p95 float64 // bounds in ms, 0 for none
 	}{
-		{"WebAssembly", "/pow.html", 1, "w", 50, 150},
+		{"WebAssembly", "/pow.html", 1, "w", 0, 0},
 		{"JavaScript (CSP without 'wasm-unsafe-eval')", "/wasmcsp.html", 1, "j", 0, 0},
 		{"WebAssembly, CPU 6x slower", "/pow.html", 6, "w", 0, 1000},
 		{"JavaScript, CPU 6x slower", "/wasmcsp.html", 6, "j", 0, 0},
