@@ -4,8 +4,8 @@ package pow
 // function solve; search calls it per nonce. The reference module
 // (OneHashModule) unrolls the hash's eight rounds, byte for byte as the
 // reference emitter does; the served module runs one copy of the round in
-// a loop, which keeps it near 580 bytes, search included (it travels inside ea.js),
-// for 20-40 % of speed per hash (docs/performance.md).
+// a loop, which keeps it near 580 bytes with search (it travels inside
+// ea.js) for 20-40 % of speed per hash (docs/performance.md).
 //
 // Exports of the served module:
 //
