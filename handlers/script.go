@@ -75,6 +75,7 @@ func (t *Tracking) script(r *http.Request, peer Peer, site string) (tracker.Scri
 		Bucket:     pz.Bucket,
 		Epoch:      pz.Module.Source,
 		Wasm:       pz.Module.Base64,
+		Params:     pz.Module.Params.Hex(),
 		Difficulty: bits,
 	}, ts, data), bits > base
 }

@@ -46,6 +46,10 @@
 // (returns end when none of [start, end) qualifies) to keep the page
 // responsive.
 //
+// Where WebAssembly cannot run, ea.js searches with a JavaScript twin of
+// Hash; Params.Hex hands it the module's constants, so its tokens are the
+// module's (docs/tracker.md).
+//
 // # Server side
 //
 // Pageviews: Verifier.Check (verify, replay check, marks the session).

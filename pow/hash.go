@@ -2,6 +2,7 @@ package pow
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"math/bits"
 	"strconv"
 )
@@ -26,6 +27,23 @@ func ParamsFromSeed(seed [64]byte) Params {
 		p.R[k] = 7 + seed[32+k]%47
 	}
 	return p
+}
+
+// Hex is p as the tracker's JavaScript solver reads it, 72 lowercase hex
+// digits: M[0..3] as 16 digits each (most significant first), then the
+// rotations packed 6 bits each, R[0] lowest, as 8 digits. The constants
+// are no secret: the module carries them as plain immediates.
+func (p *Params) Hex() string {
+	var b [36]byte
+	for k, m := range p.M {
+		binary.BigEndian.PutUint64(b[8*k:], m)
+	}
+	var r uint32
+	for k, v := range p.R {
+		r |= uint32(v&63) << (6 * k)
+	}
+	binary.BigEndian.PutUint32(b[32:], r)
+	return hex.EncodeToString(b[:])
 }
 
 // round is SipRound with the rotations taken from p; v0's rotate by 32 stays.

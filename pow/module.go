@@ -1,7 +1,10 @@
 package pow
 
 // The generated module. Its hash function is emitted once, as the exported
-// function solve; search calls it per nonce.
+// function solve; search calls it per nonce. OneHashModule unrolls the
+// hash's eight rounds; the served module runs one copy of the round in a
+// loop, which keeps it near 580 bytes with search (it travels inside ea.js)
+// for 20-40 % of speed per hash (docs/performance.md).
 //
 // Exports of the served module:
 //
@@ -31,6 +34,8 @@ const (
 	solveM // i64 message block
 	solveI // i32 offset of the current 8-byte block
 	solveJ // i32 offset of the current tail byte
+	solveK // i32 rounds left (compact body only)
+	solveF // i32 phase: 0 whole blocks, 1 final block, 2 finalisation (compact body only)
 )
 
 // Locals of search. 0..5 are its parameters.
@@ -96,6 +101,9 @@ func buildModule(p *Params, withSearch bool) []byte {
 
 	code.uleb(nTypes)
 	body := solveBody(p)
+	if withSearch {
+		body = compactSolveBody(p)
+	}
 	code.uleb(uint64(len(body)))
 	code.raw(body...)
 	if withSearch {
@@ -148,6 +156,103 @@ func solveBody(p *Params) []byte {
 	e.end()
 
 	// m = (in_len & 0xff) << 56; the tail bytes are OR-ed in below.
+	emitFinalBlock(&e)
+
+	compress(&e, p, 2)
+	e.localGet(solveV2)
+	e.i64Const(0xff)
+	e.op(opI64Xor)
+	e.localSet(solveV2)
+	for range 4 {
+		emitRound(&e, p)
+	}
+	emitOutput(&e)
+	e.end()
+	return e.b
+}
+
+// compactSolveBody emits the hash of solveBody with one copy of ROUND.
+// Every block, the final one and the finalisation go through one round
+// loop: a whole block runs 2 rounds; the final block 2, then v0 ^= m,
+// v2 ^= 0xff and 4 more.
+func compactSolveBody(p *Params) []byte {
+	var e emitter
+	e.raw(2, 5, typeI64, 4, typeI32) // locals: v0..v3, m; i, j, k, f (zero to start)
+
+	for k, m := range p.M {
+		e.i64Const(m)
+		e.localSet(solveV0 + uint32(k))
+	}
+	e.block() // done
+	e.loop()  // next block
+
+	// m = the final block if in_len < i+8, else the whole block at i.
+	e.localGet(solveInLen)
+	e.localGet(solveI)
+	e.i32Const(8)
+	e.ops(opI32Add, opI32LtU)
+	e.ifThen()
+	emitFinalBlock(&e)
+	e.i32Const(1)
+	e.localSet(solveF)
+	e.els()
+	e.localGet(solveInPtr)
+	e.localGet(solveI)
+	e.op(opI32Add)
+	e.memOp(opI64Load)
+	e.localSet(solveM)
+	e.end()
+
+	xorInto(&e, solveV3, solveM)
+	e.i32Const(2)
+	e.localSet(solveK)
+	e.loop() // next round
+	emitRound(&e, p)
+	e.localGet(solveK)
+	e.i32Const(1)
+	e.op(opI32Sub)
+	e.localTee(solveK)
+	// After the final block's two rounds: v0 ^= m; v2 ^= 0xff; 4 more.
+	e.op(opI32Eqz)
+	e.localGet(solveF)
+	e.i32Const(1)
+	e.ops(opI32Eq, opI32And)
+	e.ifThen()
+	xorInto(&e, solveV0, solveM)
+	e.localGet(solveV2)
+	e.i64Const(0xff)
+	e.op(opI64Xor)
+	e.localSet(solveV2)
+	e.i32Const(4)
+	e.localSet(solveK)
+	e.i32Const(2)
+	e.localSet(solveF)
+	e.end()
+	e.localGet(solveK)
+	e.brIf(0)
+	e.end()
+
+	e.localGet(solveF)
+	e.i32Const(2)
+	e.op(opI32Eq)
+	e.brIf(1)
+	xorInto(&e, solveV0, solveM)
+	e.localGet(solveI)
+	e.i32Const(8)
+	e.op(opI32Add)
+	e.localSet(solveI)
+	e.br(0)
+	e.end()
+	e.end()
+
+	emitOutput(&e)
+	e.end()
+	return e.b
+}
+
+// emitFinalBlock emits m = (in_len & 0xff) << 56 with the bytes from i to
+// in_len OR-ed in below.
+func emitFinalBlock(e *emitter) {
 	e.localGet(solveInLen)
 	e.op(opI64ExtendI32)
 	e.i64Const(0xff)
@@ -184,16 +289,10 @@ func solveBody(p *Params) []byte {
 	e.br(0)
 	e.end()
 	e.end()
+}
 
-	compress(&e, p, 2)
-	e.localGet(solveV2)
-	e.i64Const(0xff)
-	e.op(opI64Xor)
-	e.localSet(solveV2)
-	for range 4 {
-		emitRound(&e, p)
-	}
-
+// emitOutput emits the stores of v0^v1 and v2^v3 at out_ptr.
+func emitOutput(e *emitter) {
 	e.localGet(solveOutPtr)
 	e.localGet(solveV0)
 	e.localGet(solveV1)
@@ -206,8 +305,6 @@ func solveBody(p *Params) []byte {
 	e.localGet(solveV3)
 	e.op(opI64Xor)
 	e.memOp(opI64Store)
-	e.end()
-	return e.b
 }
 
 // compress emits v3 ^= m; ROUND × rounds; v0 ^= m.

@@ -10,6 +10,8 @@ type opcode byte
 const (
 	opBlock     opcode = 0x02
 	opLoop      opcode = 0x03
+	opIf        opcode = 0x04
+	opElse      opcode = 0x05
 	opEnd       opcode = 0x0B
 	opBr        opcode = 0x0C
 	opBrIf      opcode = 0x0D
@@ -23,6 +25,7 @@ const (
 	opI32Store8 opcode = 0x3A
 	opI32Const  opcode = 0x41
 	opI64Const  opcode = 0x42
+	opI32Eqz    opcode = 0x45
 	opI32Eq     opcode = 0x46
 	opI32LtU    opcode = 0x49
 	// opI32GeS is what we emit for "j ≥ in_len": both operands are small
@@ -35,6 +38,7 @@ const (
 	opI32Sub       opcode = 0x6B
 	opI32DivU      opcode = 0x6E
 	opI32RemU      opcode = 0x70
+	opI32And       opcode = 0x71
 	opI32Shl       opcode = 0x74
 	opI64Add       opcode = 0x7C
 	opI64And       opcode = 0x83
@@ -134,9 +138,11 @@ func (e *emitter) i32Const(v int32) { e.op(opI32Const); e.sleb(int64(v)) }
 // two's-complement number, as the spec requires.
 func (e *emitter) i64Const(v uint64) { e.op(opI64Const); e.sleb(int64(v)) }
 
-func (e *emitter) block() { e.raw(byte(opBlock), blockTypeVoid) }
-func (e *emitter) loop()  { e.raw(byte(opLoop), blockTypeVoid) }
-func (e *emitter) end()   { e.op(opEnd) }
+func (e *emitter) block()  { e.raw(byte(opBlock), blockTypeVoid) }
+func (e *emitter) loop()   { e.raw(byte(opLoop), blockTypeVoid) }
+func (e *emitter) end()    { e.op(opEnd) }
+func (e *emitter) ifThen() { e.raw(byte(opIf), blockTypeVoid) }
+func (e *emitter) els()    { e.op(opElse) }
 
 func (e *emitter) br(depth uint32)   { e.op(opBr); e.uleb(uint64(depth)) }
 func (e *emitter) brIf(depth uint32) { e.op(opBrIf); e.uleb(uint64(depth)) }

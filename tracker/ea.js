@@ -8,17 +8,26 @@
 //     popstate; pathname+search, the hash ignored) send one at once with
 //     _v=spa, once the first has gone; before that, a route change only
 //     moves the pending first view to the new URL. Every pageview carries
-//     a freshly solved proof-of-work token.
+//     a freshly solved proof-of-work token: it waits for its solve, and
+//     leaves without a token only when the page goes away (pagehide).
 //   - Events (POST e): one per request, with the session's last
 //     token (_etok), never waiting for a solve. window.echelon.track sends
 //     custom events.
+//   - Pageviews and events say which solver made their token (pv: w
+//     WebAssembly, j JavaScript; absent without a token) and whether the
+//     browser reports automation (wd=1 when navigator.webdriver is true).
 //
 //   - echelon.experiment(id) returns the variant of an active
 //     experiment, chosen by weight from a hash of the session id (of a
 //     stored random id in cookie mode), and records experiment_exposure.
-//   - Per site (the server fills in the site placeholder for ?s=): the consent banner and its CSS (cookie_consent), the scrambling
-//     of query and form values (anonymize_sites), the
-//     experiments.
+//   - Per site (the server fills in the site placeholder for ?s=): the
+//     consent banner and its CSS (cookie_consent), the scrambling of query
+//     and form values (anonymize_sites), the experiments.
+//
+// The server builds one script per combination of the site features
+// SITE_CONSENT, SITE_ANON and SITE_EXPERIMENTS (esbuild defines, true or
+// false), so that a site's script leaves out the code of what the site
+// does not use.
 //
 // Script tag attributes: data-site, data-cookie, data-form-values (send
 // form_blur values), the opt-outs data-no-clicks, -scroll,
@@ -26,9 +35,10 @@
 // test and tuning knob that replaces the 120 s bounce timeout.
 (function () {
   "use strict";
-  // Challenge (32 hex), module (base64), minute bucket and difficulty
-  // (leading zero bits), all strings; filled in by the server.
-  var _c = "%%CHALLENGE%%", _w = "%%WASM%%", _b = "%%BUCKET%%", _d = "%%DIFFICULTY%%";
+  // Challenge (32 hex), module (base64), minute bucket, difficulty
+  // (leading zero bits) and the module's constants for the JavaScript
+  // solver (72 hex, see solve.js), all strings; filled in by the server.
+  var _c = "%%CHALLENGE%%", _w = "%%WASM%%", _b = "%%BUCKET%%", _d = "%%DIFFICULTY%%", _k = "%%PARAMS%%";
   // The site's configuration, JSON: c consent banner, css its extra CSS,
   // a anonymized site, x experiments {id: [allocation %, [variant,
   // weight], ...]}.
@@ -57,13 +67,13 @@
     return btoa(String.fromCharCode.apply(null, new TextEncoder().encode(s)));
   }
 
+  // uuid is a random UUID v4; randomUUID is missing on insecure (http:)
+  // pages: each 0 and 1 of the template becomes a random hex digit, the 8
+  // one of 8-b.
   function uuid() {
-    if (w.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 15) | 64;
-    b[8] = (b[8] & 63) | 128;
-    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("")
-      .replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
+    return crypto.randomUUID ? crypto.randomUUID() : "10000000-1000-4000-8000-100000000000".replace(/[018]/g, function (c) {
+      return (c ^ crypto.getRandomValues(new Uint8Array(1))[0] & 15 >> c / 4).toString(16);
+    });
   }
 
   function session() {
@@ -79,17 +89,17 @@
   // cookieOn: data-cookie, and with cookie_consent an accepted banner.
   // Asked at each pageview, so consent applies from the next one.
   function cookieOn() {
-    return cookie && (!cfg.c || stored("_econsent", 1) === "1");
+    return cookie && (!(SITE_CONSENT && cfg.c) || stored("_econsent", 1) === "1");
   }
 
   // scramble replaces letters and digits with random ones of the same
-  // class, keeping the rest and %XX escapes (anonymized sites).
-  function scramble(s) {
+  // class, keeping the rest and %XX escapes (anonymized sites only).
+  var scramble = SITE_ANON && function (s) {
     return s.replace(/%[\da-f]{2}|[a-z\d]/gi, function (c) {
       var r = Math.random();
       return c[1] ? c : c <= "9" ? r * 10 | 0 : String.fromCharCode((c < "a" ? 65 : 97) + r * 26);
     });
-  }
+  };
 
   // stored reads sessionStorage (localStorage with l), or "" when it is
   // unavailable.
@@ -117,6 +127,8 @@
   }
 
   var sid = session();
+  // wd: the browser says it is driven by automation.
+  var wd = navigator.webdriver;
 
   // ---- Events ----
 
@@ -129,7 +141,10 @@
       c = JSON.parse(stored("_eutm") || "null");
       if (c && c.c) ev.utmCampaign = String(c.c);
     } catch (e) {}
-    var body = JSON.stringify({ events: [ev], siteId: site, tok: stored("_etok") }), url = base + "e";
+    var tok = stored("_etok"), body = { events: [ev], siteId: site, tok: tok }, url = base + "e";
+    if (tok) body.pv = stored("_epv");
+    if (wd) body.wd = 1;
+    body = JSON.stringify(body);
     try {
       if (navigator.sendBeacon(url, new Blob([body], { type: "application/json" }))) return;
     } catch (e) {}
@@ -205,40 +220,44 @@
 
   // ---- Experiments ----
 
-  // hash is 32-bit FNV-1a of s, as a fraction in [0, 1).
-  function hash(s) {
-    for (var h = 2166136261, i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-    return (h >>> 0) / 4294967296;
-  }
-
-  // pick is the variant of experiment id for seed, by weight, or null when
-  // the experiment is not active or seed falls outside its allocation.
-  function pick(seed, id) {
-    var e = cfg.x && own.call(cfg.x, id) && cfg.x[id], t = 0, i;
-    if (!e || e.length < 2 || hash(id + ":" + seed) * 100 >= e[0]) return null;
-    for (i = 1; i < e.length; i++) t += e[i][1];
-    var r = hash(seed + ":" + id) * t;
-    for (i = 1; i < e.length - 1 && (r -= e[i][1]) >= 0; i++);
-    return e[i][0];
-  }
-
-  // experiment returns the session's variant (the visitor's, in cookie
-  // mode: a random id kept in localStorage _eid) and records an exposure.
-  // The answer is kept for the page load, so consent given meanwhile does
-  // not change it there.
-  var chosen = {};
-  function experiment(id) {
-    try {
-      id = String(id);
-      if (own.call(chosen, id)) return chosen[id];
-      var seed = sid;
-      if (cookieOn() && !(seed = stored("_eid", 1))) localStorage.setItem("_eid", seed = uuid());
-      var v = chosen[id] = pick(seed, id);
-      if (v != null) emit("experiment_exposure", at({ experiment_id: id, variant_id: v }));
-      return v;
-    } catch (e) {
-      return null;
+  // Without active experiments, every experiment has no variant.
+  var pick = function () { return null; }, experiment = pick;
+  if (SITE_EXPERIMENTS) {
+    // hash is 32-bit FNV-1a of s, as a fraction in [0, 1).
+    function hash(s) {
+      for (var h = 2166136261, i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+      return (h >>> 0) / 4294967296;
     }
+
+    // pick is the variant of experiment id for seed, by weight, or null when
+    // the experiment is not active or seed falls outside its allocation.
+    pick = function (seed, id) {
+      var e = cfg.x && own.call(cfg.x, id) && cfg.x[id], t = 0, i;
+      if (!e || e.length < 2 || hash(id + ":" + seed) * 100 >= e[0]) return null;
+      for (i = 1; i < e.length; i++) t += e[i][1];
+      var r = hash(seed + ":" + id) * t;
+      for (i = 1; i < e.length - 1 && (r -= e[i][1]) >= 0; i++);
+      return e[i][0];
+    };
+
+    // experiment returns the session's variant (the visitor's, in cookie
+    // mode: a random id kept in localStorage _eid) and records an exposure.
+    // The answer is kept for the page load, so consent given meanwhile does
+    // not change it there.
+    var chosen = {};
+    experiment = function (id) {
+      try {
+        id = String(id);
+        if (own.call(chosen, id)) return chosen[id];
+        var seed = sid;
+        if (cookieOn() && !(seed = stored("_eid", 1))) localStorage.setItem("_eid", seed = uuid());
+        var v = chosen[id] = pick(seed, id);
+        if (v != null) emit("experiment_exposure", at({ experiment_id: id, variant_id: v }));
+        return v;
+      } catch (e) {
+        return null;
+      }
+    };
   }
 
   // _pick is the selection alone, without an exposure: for tests and for
@@ -247,39 +266,7 @@
 
   // ---- Proof of work ----
 
-  // search finds a nonce n >= start such that H(prefix + n) has at least
-  // bits leading zero bits, with the module's search export (pow/doc.go),
-  // and calls done(n, 32 hex of H), or done() on any failure. It searches
-  // 4096 nonces per call, so that the hash gets optimised after the first
-  // calls; pause, if given, runs the next call later, to keep a page
-  // responsive. search uses nothing from outside: it also runs in a
-  // Worker, as source text.
-  function search(wasm, prefix, bits, start, pause, done) {
-    try {
-      var bin = atob(wasm), mod = new Uint8Array(bin.length);
-      for (var i = 0; i < bin.length; i++) mod[i] = bin.charCodeAt(i);
-      WebAssembly.instantiate(mod).then(function (r) {
-        var x = r.instance.exports, m = new Uint8Array(x.memory.buffer);
-        var p = new TextEncoder().encode(prefix);
-        m.set(p, 0);
-        (function step(n) {
-          var got, h = "", i;
-          try {
-            while ((got = x.search(0, p.length, 2048, bits, n, n + 4096) >>> 0) === n + 4096) {
-              n += 4096;
-              if (pause) return pause(function () { step(n); });
-            }
-          } catch (e) {
-            return done();
-          }
-          for (i = 2048; i < 2064; i++) h += (m[i] | 256).toString(16).slice(1);
-          done(got, h);
-        })(start);
-      }).catch(function () { done(); });
-    } catch (e) {
-      done();
-    }
-  }
+  // include: solve.js
 
   // later runs f after the page had a turn; unlike nested timers, a
   // MessageChannel is not clamped to 4 ms.
@@ -297,18 +284,19 @@
   used[stored("_etok")] = 1;
 
   // solve starts the proof of work for one pageview and returns its state:
-  // tok once found, busy while searching, then called at the end. A Worker
-  // searches, so that a long solve (a high difficulty, a slow phone) leaves
-  // the page alone; as a worker takes 20-40 ms to start, the page searches
-  // as well, in slices, and the first token wins. Where workers are
-  // unavailable or blocked (CSP), the page searches alone. The searches
-  // start at random nonces (the worker below 2^30, the page above), so
-  // that each pageview, reloads and SPA routes included, gets a fresh
-  // token. The token also goes to sessionStorage _etok, for events.
+  // tok once found with pv its solver, busy while searching, then called
+  // at the end. A Worker searches, so that a long solve (a high
+  // difficulty, a slow phone, no WebAssembly) leaves the page alone; as a
+  // worker takes 20-40 ms to start, the page searches as well, in slices,
+  // and the first token wins. Where workers are unavailable or blocked
+  // (CSP), the page searches alone. The searches start at random nonces
+  // (the worker below 2^30, the page above), so that each pageview,
+  // reloads and SPA routes included, gets a fresh token. The token also
+  // goes to sessionStorage _etok (its solver to _epv), for events.
   function solve() {
     var s = { tok: "", busy: false, then: null };
     var bits = parseInt(_d, 10);
-    if (!w.WebAssembly || !/^[0-9a-f]{32}$/.test(_c) || !(bits > 0) || sid.length !== 36) return s;
+    if (!/^[0-9a-f]{32}$/.test(_c) || !(bits > 0) || sid.length !== 36) return s;
     var prefix = _c + ":" + sid + ":" + site + ":";
     var start = crypto.getRandomValues(new Uint32Array(1))[0] >>> 2;
     var url, worker, live = 0;
@@ -319,12 +307,12 @@
 
     function page(from) {
       live++;
-      search(_w, prefix, bits, from, pause, done);
+      search(_w, _k, prefix, bits, from, pause, done);
     }
 
     // done takes a search's result; the state ends with the first token,
     // or when every search has failed.
-    function done(n, h) {
+    function done(n, h, pv) {
       live--;
       if (!s.busy) return;
       if (h) {
@@ -332,7 +320,11 @@
         if (used[t]) return page(n + 1);
         used[t] = 1;
         s.tok = t;
-        try { sessionStorage.setItem("_etok", t); } catch (e) {}
+        s.pv = pv;
+        try {
+          sessionStorage.setItem("_epv", pv);
+          sessionStorage.setItem("_etok", t);
+        } catch (e) {}
       } else if (live > 0) {
         return; // the other search may still succeed
       }
@@ -342,23 +334,23 @@
       if (s.then) s.then();
     }
 
-    function workerDone(n, h) {
+    function workerDone(n, h, pv) {
       if (!worker) return;
       worker.terminate();
       worker = null;
-      done(n, h);
+      done(n, h, pv);
     }
 
     s.busy = true;
     page(start + 0x40000000);
     try {
-      url = URL.createObjectURL(new Blob(["onmessage=function(e){var a=e.data;(" + search +
-        ")(a[0],a[1],a[2],a[3],0,function(n,h){postMessage([n,h])})}"], { type: "text/javascript" }));
+      url = URL.createObjectURL(new Blob(["onmessage=e=>(" + search +
+        ")(...e.data,0,(...a)=>postMessage(a))"], { type: "text/javascript" }));
       worker = new Worker(url);
       live++;
-      worker.onmessage = function (e) { workerDone(e.data[0], e.data[1]); };
+      worker.onmessage = function (e) { workerDone.apply(0, e.data); };
       worker.onerror = function () { workerDone(); };
-      worker.postMessage([_w, prefix, bits, start]);
+      worker.postMessage([_w, _k, prefix, bits, start]);
     } catch (e) {
       worker = null;
     }
@@ -372,7 +364,7 @@
     var route = here();
     // The pageview of the current route: pow its solve; first until the
     // page load's first view has gone (the gated one, with ref).
-    var pow = solve(), first = true, gateTimer = 0;
+    var pow = solve(), first = true, gateTimer = 0, waiting = [];
     // Per route: start, interaction, bounce, session end, scroll depths.
     var t0, since, interacted, bounced, bounceTimer, ended = false, endedAt = 0, depths;
 
@@ -391,13 +383,12 @@
     utm(); // keeps a landing campaign, should the page drop it from the URL
 
     // view sends the pageview of the current route with the token of s.
-    // After an interaction or a route change it waits up to 150 ms for a
-    // pending solve, then goes without a token. On a hidden tab (4 s after
-    // start, so the solve has had its time) it goes at once: timers there
-    // are throttled and the page may be closing.
-    function view(s, spa, hidden) {
+    // While s is solving, the view waits for its token, however long that
+    // takes (a slow phone, the JavaScript solver); only a page going away
+    // (pagehide) sends the waiting views at once, without one.
+    function view(s, spa) {
       var p = {
-        p: b64(location.pathname + (cfg.a ? location.search.replace(/=[^&]*/g, scramble) : location.search)),
+        p: b64(location.pathname + (SITE_ANON && cfg.a ? location.search.replace(/=[^&]*/g, scramble) : location.search)),
         s: site,
         sid: sid,
         _v: spa ? "spa" : Date.now() - t0, // URLSearchParams makes strings
@@ -405,6 +396,7 @@
         sh: screen.height
       };
       if (cookieOn()) p.ck = "1";
+      if (wd) p.wd = "1";
       try {
         if (!spa && d.referrer && new URL(d.referrer).origin !== location.origin) p.ref = b64(d.referrer);
       } catch (e) {}
@@ -412,15 +404,22 @@
       var u = utm(), keys = { c: "uc", s: "us", m: "um", co: "uct", t: "ut" };
       for (var k in keys) if (u[k]) p[keys[k]] = b64(u[k]);
 
-      function go() {
+      // go sends the view, the token last; leaving, with a keepalive
+      // fetch, which outlives the page where an image load would not.
+      function go(leaving) {
         if (!p) return;
-        if (s.tok) p.tok = s.tok;
-        new Image().src = base + "b.gif?" + new URLSearchParams(p).toString();
+        if (s.tok) {
+          p.pv = s.pv;
+          p.tok = s.tok;
+        }
+        var url = base + "b.gif?" + new URLSearchParams(p).toString();
         p = null;
+        if (leaving && w.fetch) fetch(url, { keepalive: true, mode: "no-cors", credentials: "include" }).catch(Object);
+        else new Image().src = url;
       }
-      if (s.busy && !hidden) {
+      if (s.busy) {
         s.then = go;
-        setTimeout(go, 150);
+        waiting.push(go);
       } else {
         go();
       }
@@ -436,7 +435,7 @@
         return;
       }
       first = false;
-      view(pow, false, false);
+      view(pow, false);
     }
 
     function onInteract(e) {
@@ -461,7 +460,7 @@
       utm();
       if (first) return;
       pow = solve();
-      view(pow, true, false);
+      view(pow, true);
     }
 
     // bounce: no interaction within bounceMs, or hidden before any; once
@@ -638,7 +637,7 @@
         // or file fields, nor of ones the page marks as passwords or cards.
         if (formValues && !/^(password|hidden|file)$/i.test(el.type) && !/password|cc-/i.test(el.getAttribute("autocomplete") || "")) {
           data.value = v.slice(0, 256);
-          if (cfg.a) data.value = scramble(data.value);
+          if (SITE_ANON && cfg.a) data.value = scramble(data.value);
         }
         emit("form_blur", at(data));
       }, true);
@@ -663,7 +662,7 @@
       if (d.visibilityState === "hidden") {
         if (first && Date.now() - t0 >= 4000) {
           first = false;
-          view(pow, false, true);
+          view(pow, false);
         }
         bounce("unload");
         hidden();
@@ -673,6 +672,8 @@
       }
     });
     addEventListener("pagehide", function () {
+      waiting.forEach(function (go) { go(true); });
+      waiting = [];
       bounce("unload");
       hidden();
     });
@@ -694,21 +695,23 @@
 
   // The consent banner: with cookie_consent, a data-cookie page
   // asks once; Accept and Decline store _econsent 1 or 0.
-  function banner() {
-    if (!d.body) return d.addEventListener("DOMContentLoaded", banner);
-    var el = d.createElement("echelon-consent"), r = el.attachShadow({ mode: "open" }), st = d.createElement("style");
-    r.innerHTML = "Allow a cookie to recognise your next visit?<button value=1>Accept</button><button value=0>Decline</button>";
-    st.textContent = ":host{position:fixed;inset:auto 0 0;z-index:2147483647;display:flex;gap:1em;justify-content:center;padding:1em;background:#222;color:#fff}" + (cfg.css || "");
-    r.append(st);
-    r.addEventListener("click", function (e) {
-      var v = e.target.value;
-      if (!v) return;
-      try { localStorage.setItem("_econsent", v); } catch (x) {}
-      el.remove();
-    });
-    d.body.append(el);
+  if (SITE_CONSENT) {
+    function banner() {
+      if (!d.body) return d.addEventListener("DOMContentLoaded", banner);
+      var el = d.createElement("echelon-consent"), r = el.attachShadow({ mode: "open" }), st = d.createElement("style");
+      r.innerHTML = "Allow a cookie to recognise your next visit?<button value=1>Accept</button><button value=0>Decline</button>";
+      st.textContent = ":host{position:fixed;inset:auto 0 0;z-index:2147483647;display:flex;gap:1em;justify-content:center;padding:1em;background:#222;color:#fff}" + (cfg.css || "");
+      r.append(st);
+      r.addEventListener("click", function (e) {
+        var v = e.target.value;
+        if (!v) return;
+        try { localStorage.setItem("_econsent", v); } catch (x) {}
+        el.remove();
+      });
+      d.body.append(el);
+    }
+    if (cookie && cfg.c && !stored("_econsent", 1)) banner();
   }
-  if (cookie && cfg.c && !stored("_econsent", 1)) banner();
 
   if (d.prerendering) {
     d.addEventListener("prerenderingchange", start, { once: true });

@@ -19,24 +19,37 @@ import (
 //go:embed ea.js
 var source []byte
 
+// solveSource is the proof-of-work search, included into ea.js where it
+// says so (includeSolve) before minification.
+//
+//go:embed solve.js
+var solveSource []byte
+
+var includeSolve = []byte("  // include: solve.js\n")
+
 // Placeholders in ea.js; each stands inside a JS string literal, so after
 // assembly the script reads `_c="<challenge>"`, `_w="<base64 module>"`,
-// `_b="<bucket>"` and `_d="<bits>"`.
+// `_b="<bucket>"`, `_d="<bits>"` and `_k="<72 hex>"` (the module's
+// constants, for the JavaScript solver).
 var (
 	phChallenge  = []byte("%%CHALLENGE%%")
 	phWasm       = []byte("%%WASM%%")
 	phBucket     = []byte("%%BUCKET%%")
 	phDifficulty = []byte("%%DIFFICULTY%%")
+	phParams     = []byte("%%PARAMS%%")
 	phSite       = []byte("%%SITE%%")
 )
 
 // Puzzle is what one assembly embeds.
 type Puzzle struct {
-	Challenge  string // 32 hex
-	Bucket     int64  // minute bucket the challenge belongs to
-	Epoch      int64  // the module's epoch (names the module)
-	Wasm       string // base64 module
-	Difficulty int    // leading zero bits the server expects
+	Challenge string // 32 hex
+	Bucket    int64  // minute bucket the challenge belongs to
+	Epoch     int64  // the module's epoch (names the module)
+	Wasm      string // base64 module
+	// Params are the module's constants for the JavaScript solver
+	// (pow.Params.Hex), so that it computes the module's hash.
+	Params     string
+	Difficulty int // leading zero bits the server expects
 }
 
 // Site is the per-site part of an assembly's identity: the site id, the
@@ -79,9 +92,45 @@ type Script struct {
 // bucket, site and settings version (and per difficulty served), not per
 // request. Make one with NewAssembler.
 type Assembler struct {
-	src   []byte // minified ea.js with its placeholders
+	src   [allFeatures + 1][]byte // minified ea.js with its placeholders, per feature set
 	mu    sync.Mutex
 	cache map[cacheKey]Script
+}
+
+// features are the parts of ea.js that only some sites use. A site's
+// script is built without the code of the features it lacks, so that
+// most sites get a smaller script: ea.js reads them as the esbuild
+// defines SITE_CONSENT, SITE_ANON and SITE_EXPERIMENTS.
+type features uint8
+
+const (
+	featConsent     features = 1 << iota // cookie_consent: the banner
+	featAnon                             // anonymize_sites: scrambling
+	featExperiments                      // active experiments: echelon.experiment
+	allFeatures     = featConsent | featAnon | featExperiments
+)
+
+func (f features) defines() map[string]string {
+	def := map[string]string{}
+	for bit, name := range map[features]string{featConsent: "SITE_CONSENT", featAnon: "SITE_ANON", featExperiments: "SITE_EXPERIMENTS"} {
+		def[name] = strconv.FormatBool(f&bit != 0)
+	}
+	return def
+}
+
+// featuresOf is what site and its data need.
+func featuresOf(site Site, sd SiteData) features {
+	var f features
+	if site.Consent {
+		f |= featConsent
+	}
+	if site.Anon {
+		f |= featAnon
+	}
+	if len(sd.Experiments) > 0 {
+		f |= featExperiments
+	}
+	return f
 }
 
 type cacheKey struct {
@@ -89,26 +138,33 @@ type cacheKey struct {
 	site Site
 }
 
-// NewAssembler minifies the ea.js source once (esbuild's Go API: no Node
-// step). The placeholders sit inside string literals, so they survive.
+// NewAssembler minifies the ea.js source once per feature set (esbuild's
+// Go API: no Node step). The placeholders sit inside string literals, so
+// they survive.
 func NewAssembler() (*Assembler, error) {
-	res := api.Transform(string(source), api.TransformOptions{
-		Loader:            api.LoaderJS,
-		Target:            api.ES2017,
-		MinifyWhitespace:  true,
-		MinifyIdentifiers: true,
-		MinifySyntax:      true,
-		Charset:           api.CharsetUTF8,
-	})
-	if len(res.Errors) > 0 {
-		return nil, fmt.Errorf("minify ea.js: %s", res.Errors[0].Text)
-	}
-	for _, ph := range [][]byte{phChallenge, phWasm, phBucket, phDifficulty, phSite} {
-		if n := bytes.Count(res.Code, ph); n != 1 {
-			return nil, fmt.Errorf("minify ea.js: placeholder %s appears %d times, want 1", ph, n)
+	src := string(bytes.Replace(source, includeSolve, solveSource, 1))
+	a := &Assembler{}
+	for f := range a.src {
+		res := api.Transform(src, api.TransformOptions{
+			Loader:            api.LoaderJS,
+			Target:            api.ES2017,
+			MinifyWhitespace:  true,
+			MinifyIdentifiers: true,
+			MinifySyntax:      true,
+			Charset:           api.CharsetUTF8,
+			Define:            features(f).defines(),
+		})
+		if len(res.Errors) > 0 {
+			return nil, fmt.Errorf("minify ea.js: %s", res.Errors[0].Text)
 		}
+		for _, ph := range [][]byte{phChallenge, phWasm, phBucket, phDifficulty, phParams, phSite} {
+			if n := bytes.Count(res.Code, ph); n != 1 {
+				return nil, fmt.Errorf("minify ea.js: placeholder %s appears %d times, want 1", ph, n)
+			}
+		}
+		a.src[f] = res.Code
 	}
-	return &Assembler{src: res.Code}, nil
+	return a, nil
 }
 
 // maxCached bounds the cache; entries of past buckets and settings
@@ -129,7 +185,7 @@ func (a *Assembler) Script(pz Puzzle, site Site, data func() SiteData) Script {
 	if data != nil {
 		sd = data()
 	}
-	s = assemble(a.src, pz, siteJSON(site, sd))
+	s = assemble(a.src[featuresOf(site, sd)], pz, siteJSON(site, sd))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cache == nil || len(a.cache) >= maxCached {
@@ -193,6 +249,7 @@ func assemble(src []byte, pz Puzzle, site []byte) Script {
 	body = bytes.Replace(body, phWasm, []byte(pz.Wasm), 1)
 	body = bytes.Replace(body, phBucket, strconv.AppendInt(nil, pz.Bucket, 10), 1)
 	body = bytes.Replace(body, phDifficulty, strconv.AppendInt(nil, int64(pz.Difficulty), 10), 1)
+	body = bytes.Replace(body, phParams, []byte(pz.Params), 1)
 	body = bytes.Replace(body, phSite, site, 1)
 	sum := sha256.Sum256(body)
 	return Script{Body: body, ETag: `"` + hex.EncodeToString(sum[:12]) + `"`}

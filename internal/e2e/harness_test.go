@@ -107,7 +107,7 @@ func startServer(t *testing.T, directives ...string) *server {
 		"index.html": fmt.Sprintf(pageHTML, "home", "home", "/page2.html"+page2Query),
 		"page2.html": fmt.Sprintf(pageHTML, "page 2", "page 2", "/"),
 	}
-	for _, more := range []map[string]string{powPages, eventPages, sitePages} {
+	for _, more := range []map[string]string{powPages, eventPages, sitePages, peoplePages()} {
 		for path, body := range more {
 			pages[strings.TrimPrefix(path, "/")] = body
 		}

@@ -1,14 +1,14 @@
 package e2e
 
-// Proof of work in the browser against a small httptest server that fills
-// ea.js's placeholders itself from a pow.Verifier, so that the tokens can
-// be checked in Go (pow.Verifier.Verify and Check) without Caddy. The
-// cases through Caddy are in pow_test.go.
+// Proof of work in the browser against a small httptest server that
+// assembles ea.js itself (tracker.Assembler) from a pow.Verifier's puzzle,
+// so that the tokens can be checked in Go (pow.Verifier.Verify and Check)
+// without Caddy. The cases through Caddy are in pow_test.go.
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"math"
 	"math/bits"
 	"net/http"
@@ -25,13 +25,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/echelon-analytics/caddy-echelon/pow"
+	"github.com/echelon-analytics/caddy-echelon/tracker"
 )
 
 // The placeholders ea.js must carry exactly once each, inside string
 // literals (tracker.Assembler replaces the first occurrence of each).
 var placeholders = []string{
-	`var _c = "%%CHALLENGE%%", _w = "%%WASM%%", _b = "%%BUCKET%%", _d = "%%DIFFICULTY%%";`,
-	"%%CHALLENGE%%", "%%WASM%%", "%%BUCKET%%", "%%DIFFICULTY%%", "%%SITE%%",
+	`var _c = "%%CHALLENGE%%", _w = "%%WASM%%", _b = "%%BUCKET%%", _d = "%%DIFFICULTY%%", _k = "%%PARAMS%%";`,
+	"%%CHALLENGE%%", "%%WASM%%", "%%BUCKET%%", "%%DIFFICULTY%%", "%%PARAMS%%", "%%SITE%%",
 }
 
 // trackerSource is ea.js as committed (tests run in the package directory).
@@ -90,6 +91,9 @@ const (
 	blockWorkers = `<meta http-equiv="Content-Security-Policy" content="worker-src 'none'">` + "\n"
 	// noWasm makes a browser without WebAssembly.
 	noWasm = "<script>delete window.WebAssembly</script>\n"
+	// noWasmEval is a page CSP without 'wasm-unsafe-eval': no WebAssembly,
+	// and no blob worker either (script-src covers workers).
+	noWasmEval = `<meta http-equiv="Content-Security-Policy" content="script-src 'self' 'unsafe-inline'">` + "\n"
 	// pageWasmFails lets WebAssembly fail on the page only (a worker has its
 	// own), so the token has to come from the worker.
 	pageWasmFails = `<script>WebAssembly.instantiate = function () { return Promise.reject(new Error("not on the page")); };</script>` + "\n"
@@ -108,9 +112,12 @@ func powPage(head string) string {
 
 // powPages are the pages both servers offer, by path.
 var powPages = map[string]string{
-	"/pow.html":    powPage(""),
-	"/csp.html":    powPage(blockWorkers),
-	"/nowasm.html": powPage(noWasm),
+	"/pow.html":     powPage(""),
+	"/csp.html":     powPage(blockWorkers),
+	"/nowasm.html":  powPage(noWasm),
+	"/wasmcsp.html": powPage(noWasmEval),
+	// early.html records a custom event as soon as ea.js has run.
+	"/early.html":  powPage("") + `<script>addEventListener("DOMContentLoaded", function () { echelon.track("early"); });</script>` + "\n",
 	"/worker.html": powPage(pageWasmFails),
 }
 
@@ -120,8 +127,9 @@ type solveServer struct {
 	*httptest.Server
 	v *pow.Verifier
 
-	mu   sync.Mutex
-	hits []url.Values
+	mu     sync.Mutex
+	hits   []url.Values
+	events []map[string]any // POST e bodies
 }
 
 // startSolveServer serves and verifies the given difficulty. A difficulty
@@ -133,7 +141,10 @@ func startSolveServer(t *testing.T, difficulty int) *solveServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := trackerSource(t)
+	scripts, err := tracker.NewAssembler()
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &solveServer{v: v}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -143,19 +154,31 @@ func startSolveServer(t *testing.T, difficulty int) *solveServer {
 				http.Error(w, err.Error(), 500)
 				return
 			}
-			body := bytes.Replace(src, []byte("%%CHALLENGE%%"), []byte(pz.Challenge), 1)
-			body = bytes.Replace(body, []byte("%%WASM%%"), []byte(pz.Module.Base64), 1)
-			body = bytes.Replace(body, []byte("%%BUCKET%%"), []byte(strconv.FormatInt(pz.Bucket, 10)), 1)
-			body = bytes.Replace(body, []byte("%%DIFFICULTY%%"), []byte(strconv.Itoa(difficulty)), 1)
+			script := scripts.Script(tracker.Puzzle{
+				Challenge:  pz.Challenge,
+				Bucket:     pz.Bucket,
+				Epoch:      pz.Module.Source,
+				Wasm:       pz.Module.Base64,
+				Params:     pz.Module.Params.Hex(),
+				Difficulty: difficulty,
+			}, tracker.Site{ID: site}, nil)
 			w.Header().Set("Content-Type", "application/javascript; charset=utf-8")
 			w.Header().Set("Cache-Control", "public, max-age=300") // as Caddy serves it
-			_, _ = w.Write(body)
+			_, _ = w.Write(script.Body)
 		case "/b.gif":
 			s.mu.Lock()
 			s.hits = append(s.hits, r.URL.Query())
 			s.mu.Unlock()
 			w.Header().Set("Content-Type", "image/gif")
 			_, _ = w.Write([]byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"))
+		case "/e":
+			var body map[string]any
+			if err := json.NewDecoder(r.Body).Decode(&body); err == nil {
+				s.mu.Lock()
+				s.events = append(s.events, body)
+				s.mu.Unlock()
+			}
+			w.WriteHeader(http.StatusNoContent)
 		default:
 			page, ok := powPages[r.URL.Path]
 			if !ok {
@@ -168,6 +191,13 @@ func startSolveServer(t *testing.T, difficulty int) *solveServer {
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// eventBodies returns the POST e bodies received so far.
+func (s *solveServer) eventBodies() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events)
 }
 
 // beaconQueries returns the b.gif queries received so far.
@@ -257,16 +287,22 @@ func tokenLast(t *testing.T, rawQuery string) {
 	}
 }
 
-// Through a worker: WebAssembly fails on the page, so the worker's token
-// is the only one. It verifies and goes on the beacon, last.
+// WebAssembly fails on the page only: the worker searches with the module
+// and the page with the JavaScript solver. The token of either verifies,
+// goes on the beacon, last, and pv names its solver: w for the worker's
+// nonces (below 2^30), j for the page's.
 func TestSolve_WorkerTokenVerifies(t *testing.T) {
 	ctx := newTab(t)
 	srv := startSolveServer(t, 14)
 
 	do(t, ctx, chromedp.Navigate(srv.URL+"/worker.html"))
 	stored, _ := waitToken(t, ctx)
+	want := "w"
 	if _, n, _ := tokenParts(t, stored); n >= pageNonces {
-		t.Fatalf("token %s has a page nonce; want the worker's (below 2^30)", stored)
+		want = "j"
+	}
+	if pv := eval[string](t, ctx, `sessionStorage.getItem("_epv")`); pv != want {
+		t.Errorf("_epv = %q for token %s, want %q", pv, stored, want)
 	}
 	time.Sleep(800 * time.Millisecond)
 	do(t, ctx, clickBody())
@@ -277,6 +313,9 @@ func TestSolve_WorkerTokenVerifies(t *testing.T) {
 		t.Fatalf("beacon tok = %q, want the stored _etok %q", tok, stored)
 	}
 	tokenLast(t, strings.SplitN(sent[0].Name, "?", 2)[1])
+	if q.Get("pv") != want {
+		t.Errorf("beacon pv = %q, want %q", q.Get("pv"), want)
+	}
 	if got := srv.v.Check(tok, sid, "e2e", 14, time.Now()); got != pow.Valid {
 		t.Errorf("Check(%q) = %v, want valid", tok, got)
 	}
@@ -317,9 +356,10 @@ func TestSolve_CSPBlocksWorkerPageSearches(t *testing.T) {
 	}
 }
 
-// A solve that cannot finish in time must not hold the pageview back more
-// than 150 ms, nor lose it.
-func TestSolve_BeaconWaitsAtMost150ms(t *testing.T) {
+// A pageview waits for its token however long the solve takes (here it
+// never ends), and leaves without one when the page goes away. This
+// browser runs with the automation flag, so the view says wd=1.
+func TestSolve_BeaconWaitsForTokenUntilPagehide(t *testing.T) {
 	ctx := newTab(t)
 	srv := startSolveServer(t, 64) // ~10^19 hashes: never done
 
@@ -327,18 +367,66 @@ func TestSolve_BeaconWaitsAtMost150ms(t *testing.T) {
 	trackerLoaded(t, ctx)
 	time.Sleep(time.Second)
 	do(t, ctx, clickBody())
-	sent := waitBeacons(t, ctx, 1)
-	clicked := eval[float64](t, ctx, `window.firstDown`)
-	// The gate opened at the click (t0 + 800 ms had passed); the beacon goes
-	// 150 ms later. Timers may run late on a busy machine, not early.
-	if gap := sent[0].StartTime - clicked; gap < 145 || gap > 450 {
-		t.Errorf("beacon sent %.0f ms after the click; want 150 ms (the wait for the pending solve)", gap)
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(srv.beaconQueries()); n != 0 {
+		t.Fatalf("server got %d beacons while the solve was running, want 0: the view must wait for its token", n)
 	}
-	if tok := sent[0].query(t).Get("tok"); tok != "" {
-		t.Fatalf("beacon has tok %q; the 64-bit solve cannot be done", tok)
+	do(t, ctx, chromedp.Navigate(srv.URL+"/elsewhere")) // pagehide on the pow page
+	deadline := time.Now().Add(3 * time.Second)
+	for len(srv.beaconQueries()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
 	}
-	if n := len(srv.beaconQueries()); n != 1 {
-		t.Errorf("server got %d beacons, want 1", n)
+	hits := srv.beaconQueries()
+	if len(hits) != 1 {
+		t.Fatalf("server got %d beacons after the page went away, want 1", len(hits))
+	}
+	q := hits[0]
+	if q.Get("tok") != "" || q.Get("pv") != "" {
+		t.Errorf("beacon has tok %q pv %q; the 64-bit solve cannot be done", q.Get("tok"), q.Get("pv"))
+	}
+	if q.Get("wd") != "1" {
+		t.Errorf("wd = %q, want 1: navigator.webdriver is true in this browser", q.Get("wd"))
+	}
+}
+
+// Events carry the session's token with the solver that made it, and
+// wd=1 from this browser, which runs with the automation flag; before any
+// token, neither tok nor pv.
+func TestSolve_EventsCarrySolverAndWebdriver(t *testing.T) {
+	ctx := newTab(t)
+	srv := startSolveServer(t, 12)
+
+	do(t, ctx, chromedp.Navigate(srv.URL+"/wasmcsp.html"))
+	tok, _ := waitToken(t, ctx)
+	eval[any](t, ctx, `echelon.track("after")`)
+	deadline := time.Now().Add(3 * time.Second)
+	for len(srv.eventBodies()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	bodies := srv.eventBodies()
+	if len(bodies) != 1 {
+		t.Fatalf("server got %d event requests, want 1", len(bodies))
+	}
+	b := bodies[0]
+	if b["tok"] != tok || b["pv"] != "j" || b["wd"] != 1.0 {
+		t.Errorf("event body tok %v pv %v wd %v; want %s, j (the CSP blocks WebAssembly) and 1", b["tok"], b["pv"], b["wd"], tok)
+	}
+
+	// A new tab's session has no token yet when the page calls track at
+	// once: tok is empty and pv absent.
+	tab, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	do(t, tab, chromedp.Navigate(srv.URL+"/early.html"))
+	deadline = time.Now().Add(3 * time.Second)
+	for len(srv.eventBodies()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	bodies = srv.eventBodies()
+	if len(bodies) != 2 {
+		t.Fatalf("server got %d event requests, want 2", len(bodies))
+	}
+	if b := bodies[1]; b["tok"] != "" || b["pv"] != nil || b["wd"] != 1.0 {
+		t.Errorf("early event body tok %v pv %v wd %v; want \"\", none and 1", b["tok"], b["pv"], b["wd"])
 	}
 }
 
