@@ -18,7 +18,7 @@ import (
 // alone; a later sweep's bounce check gives the humans' event-less views
 // +15.
 func TestCorrelator_FlagsHeadlessReplayThroughCaddy(t *testing.T) {
-	_, dir := startCaddyTrusting(t, "127.0.0.1/8", "trust_proxy")
+	_, dir := startCaddyTrusting(t, "127.0.0.1/8", classicPoW("trust_proxy"))
 	now := time.Now()
 	for i := range 30 {
 		sid := fmt.Sprintf("0b7c2f0e-1111-4222-8333-%012d", i)

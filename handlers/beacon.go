@@ -43,7 +43,7 @@ func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool)
 // input, the answer is the pixel; only what passes every gate is stored.
 func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer) {
 	uai := t.uaInfo(r.UserAgent()) // once: parse, bot match and hash
-	bot := uai.bot
+	bot := uai.bot || automated(r)
 	if bot {
 		t.sighting(peer)
 	}
@@ -77,6 +77,11 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 	if err != nil {
 		return OutcomeInvalid, ""
 	}
+	if b.Webdriver {
+		t.sighting(peer)
+		t.dropped(EndpointBeacon, DropKnownUA, 1)
+		return OutcomeBotDropped, ""
+	}
 	if t.Config.siteIgnored(b.Site) {
 		return OutcomeIgnored, ""
 	}
@@ -102,7 +107,11 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 	parsed := uai.parsed
 	if t.Prints != nil && keyed {
 		fp := printOf(parsed, &b, in.Country, r)
-		t.Prints.Record(ipKey, vis.id, b.Site, &fp, res.Score >= scoring.EvidenceScore, tier == scoring.IPTierConfirmed, now)
+		// A hit without a valid proof is evidence whatever points the
+		// proof's result gives: a pool of addresses sharing one setup and
+		// no proof is caught even on a site with no other traffic.
+		evidence := res.Score >= scoring.EvidenceScore || t.PoW != nil && res.PoWResult != "valid"
+		t.Prints.Record(ipKey, vis.id, b.Site, &fp, evidence, tier == scoring.IPTierConfirmed, now)
 	}
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
 		t.dropped(EndpointBeacon, DropScore, 1)

@@ -48,6 +48,24 @@ func (t *Tracking) excluded(visitorID string) bool {
 	return t.Excluded != nil && t.Excluded.IsExcluded(visitorID)
 }
 
+// automated reports whether a request names an automation framework
+// itself: a headless or automation brand in Sec-CH-UA. Like a known-bot
+// User-Agent, such a hit is dropped (the tracker's wd=1, navigator.webdriver,
+// is the same for a beacon or batch whose headers look human).
+func automated(r *http.Request) bool {
+	v := r.Header["Sec-Ch-Ua"] // canonical key: no Get
+	return len(v) > 0 && scoring.AutomationBrand(v)
+}
+
+// webdriverQuery reports wd=1 in a raw query string.
+func webdriverQuery(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	q := scanRaw(raw)
+	return q.get(qWebdriver) == "1"
+}
+
 // isKnownBot matches the request's User-Agent against the known-bot list
 // (cached per UA, uacache.go). b.gif and e take the whole cache entry
 // once instead, for its parse and hash too.

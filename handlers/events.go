@@ -17,7 +17,7 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 	hw := newHeaderWriter(w.Header(), 4+corsHeaders)
 	hw.setSecurity()
 	uai := t.uaInfo(r.UserAgent())
-	bot := uai.bot
+	bot := uai.bot || automated(r) || webdriverQuery(r.URL.RawQuery)
 	if bot {
 		t.sighting(peer)
 	}

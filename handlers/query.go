@@ -22,11 +22,13 @@ const (
 	qScreenW
 	qScreenH
 	qToken
+	qSolver
+	qWebdriver
 	qCount
 )
 
 // beaconKeys are the parameter names of tracker-protocol.md §4.1.
-var beaconKeys = [qCount]string{"p", "s", "ck", "ref", "pwa", "uc", "us", "um", "uct", "ut", "sid", "_v", "sw", "sh", "tok"}
+var beaconKeys = [qCount]string{"p", "s", "ck", "ref", "pwa", "uc", "us", "um", "uct", "ut", "sid", "_v", "sw", "sh", "tok", "pv", "wd"}
 
 // beaconParams holds the raw (unescaped, not yet decoded) b.gif parameters.
 type beaconParams [qCount]string

@@ -28,8 +28,25 @@ func (in *Input) ReadHeaders(h http.Header, ua string) {
 // Brand classes found in a Sec-CH-UA list.
 const (
 	brandChromium = 1 << iota // a brand only Chromium-based browsers send
-	brandHeadless             // "HeadlessChrome" and the like
+	brandHeadless             // "HeadlessChrome" and other automation brands
 )
+
+// automationMarkers name headless and automation builds in a Sec-CH-UA
+// brand ("HeadlessChrome", "HeadlessEdge", a driver's own brand); matched
+// as substrings, ASCII case ignored. No browser a person uses lists them.
+var automationMarkers = [...]string{"headless", "puppeteer", "playwright", "selenium", "webdriver", "phantomjs"}
+
+// AutomationBrand reports whether Sec-CH-UA values (h["Sec-Ch-Ua"]) list
+// a headless or automation brand: such a hit is dropped like a known-bot
+// User-Agent.
+func AutomationBrand(values []string) bool {
+	for _, v := range values {
+		if brandClasses(v)&brandHeadless != 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // chromiumBrands are the engine brands. Every Chromium-based browser (Chrome,
 // Edge, Opera, Brave, Vivaldi, Samsung Internet, WebView, Electron) lists
@@ -93,8 +110,10 @@ func brandClass(brand string) int {
 			return brandChromium
 		}
 	}
-	if containsFoldASCII(brand, "headless") {
-		return brandHeadless
+	for _, m := range automationMarkers {
+		if containsFoldASCII(brand, m) {
+			return brandHeadless
+		}
 	}
 	return 0
 }
