@@ -117,6 +117,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 			DayOfWeek:      int(now.Weekday()),
 			IsReturning:    vis.returning,
 			BotScore:       res.Score,
+			Tracked:        true,
 		})
 		if ok {
 			stored++

@@ -440,10 +440,11 @@ func (s *Store) writeAssigned(t *recordTable, n int, highest uint64, ref func(in
 	if err != nil {
 		return err
 	}
-	// Events tagged with an experiment, or carrying a metric, go into the
-	// experiment index (experiments_index.go).
+	// Clean events of proven sessions tagged with an experiment, or
+	// carrying a metric, go into the experiment index
+	// (experiments_index.go).
 	for i := range n {
-		if r := ref(i); r.event != nil {
+		if r := ref(i); r.event != nil && s.provenEvent(r.event) {
 			if err := indexEvent(wb, r.event, metrics); err != nil {
 				return err
 			}
