@@ -233,6 +233,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Prints:   sh.prints,
 		Excluded: sh.store,
 		Drops:    h.counters,
+		Quality:  sh.store,
 		Settings: sh.store,
 	}
 	h.track.Observe = debugObserver{counters: h.counters, logger: h.logger, locked: cfg.debug, on: &sh.debug}

@@ -49,7 +49,9 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 	}
 	if lim, _ := t.limited(peer); lim {
 		t.Observe.Beacon(OutcomeRateLimited)
-		t.flag(r, peer, scoring.SiteOrDefault(scanQuery(r.URL.RawQuery)[qSite]))
+		site := scoring.SiteOrDefault(scanQuery(r.URL.RawQuery)[qSite])
+		t.filtered(site, storage.ReasonRateLimited, false, 1)
+		t.flag(r, peer, site)
 		t.writePixel(w, r, false)
 		return
 	}
@@ -70,7 +72,8 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 // and the _ev cookie to set, if any.
 func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot bool) (outcome, cookie string) {
 	if bot {
-		t.dropped(EndpointBeacon, DropKnownUA, 1)
+		q := scanRaw(r.URL.RawQuery)
+		t.dropped(EndpointBeacon, DropKnownUA, scoring.SiteOrDefault(q.get(qSite)), storage.ReasonKnownUA, 1)
 		return OutcomeBotDropped, ""
 	}
 	b, err := ParseBeacon(r.URL.RawQuery)
@@ -79,7 +82,7 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 	}
 	if b.Webdriver {
 		t.sighting(peer)
-		t.dropped(EndpointBeacon, DropKnownUA, 1)
+		t.dropped(EndpointBeacon, DropKnownUA, b.Site, storage.ReasonKnownUA, 1)
 		return OutcomeBotDropped, ""
 	}
 	if t.Config.siteIgnored(b.Site) {
@@ -91,7 +94,7 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 		return OutcomeInvalid, ""
 	}
 	if t.excluded(vis.id) {
-		t.dropped(EndpointBeacon, DropExcluded, 1)
+		t.dropped(EndpointBeacon, DropExcluded, b.Site, storage.ReasonExcluded, 1)
 		return OutcomeExcluded, vis.setCookie
 	}
 	origin, class := scoring.ClassifyReferrer(b.Referrer)
@@ -114,7 +117,7 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 		t.Prints.Record(ipKey, vis.id, b.Site, &fp, evidence, tier == scoring.IPTierConfirmed, now)
 	}
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
-		t.dropped(EndpointBeacon, DropScore, 1)
+		t.dropped(EndpointBeacon, DropScore, b.Site, scoreReason(&res), 1)
 		return OutcomeBotDropped, vis.setCookie
 	}
 

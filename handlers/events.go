@@ -60,7 +60,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 		return
 	}
 	if bot {
-		t.dropped(EndpointEvents, DropKnownUA, n)
+		t.dropped(EndpointEvents, DropKnownUA, scoring.SiteOrDefault(batch.SiteID), storage.ReasonKnownUA, n)
 		t.Observe.Events(OutcomeBotDropped, n)
 		return
 	}
@@ -77,7 +77,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 		return
 	}
 	if t.excluded(vis.id) {
-		t.dropped(EndpointEvents, DropExcluded, n)
+		t.dropped(EndpointEvents, DropExcluded, site, storage.ReasonExcluded, n)
 		t.Observe.Events(OutcomeExcluded, n)
 		return
 	}
@@ -87,7 +87,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 	t.checkPoW(&res, batch.Token, batch.Events[0].SessionID, site, vis.id, now, false)
 	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
-		t.dropped(EndpointEvents, DropScore, n)
+		t.dropped(EndpointEvents, DropScore, site, scoreReason(&res), n)
 		t.Observe.Events(OutcomeBotDropped, n)
 		return
 	}

@@ -77,6 +77,7 @@ type Tracking struct {
 	Prints   *scoring.Prints // correlator prints of scored beacons
 	Excluded ExclusionSet    // excluded visitors
 	Drops    DropObserver    // bot drops by endpoint and reason
+	Quality  DropCounter     // hits not stored, per site and reason
 
 	ipKeys scoring.IPKeyer // IP keys with the day's salt schedule
 }

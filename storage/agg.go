@@ -316,7 +316,8 @@ func (a *aggregator) pendingOf(sites []string) map[string]pending {
 func (a *aggregator) forget(site string, day Day) {
 	a.drop(siteDay{site, day})
 	for key, p := range a.dirty {
-		if p.k.site == site && p.k.day == day {
+		// Drops are no rows' counters: a rebuild keeps them (quality.go).
+		if p.k.site == site && p.k.day == day && p.k.dim != dimDrops {
 			delete(a.dirty, key)
 		}
 	}

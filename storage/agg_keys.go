@@ -48,8 +48,10 @@ const (
 	dimCmpEvs byte = 22 // event campaign ("" = none); all clean events
 	dimMinute byte = 23 // value: minute of the day, 2 bytes; minuteFields; deleted by the daily maintenance
 	dimEvRows byte = 24 // stored events by type, any score or visitor; rowFields
+	dimQuality byte = 25 // value ""; stored rows kept out of the clean statistics, by reason (quality.go)
+	dimDrops  byte = 26 // value ""; hits not stored, by reason (quality.go); rebuilds keep it
 
-	dimCount = 25 // the number of dims
+	dimCount = 27 // the number of dims
 )
 
 // Fields of dimEvRows: stored rows, counted whatever their visitor
@@ -114,6 +116,7 @@ const (
 	tViewRowsOther
 	tEventRows
 	tEventRowsOther
+	tVerified // clean views that carried a valid proof of work
 	totalFields
 )
 
@@ -253,6 +256,8 @@ func fieldsOf(dim byte) int {
 		return minuteFields
 	case dimEvRows:
 		return rowFields
+	case dimQuality, dimDrops:
+		return qualityFields
 	}
 	return valueFields
 }

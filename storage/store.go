@@ -82,6 +82,8 @@ type Store struct {
 
 	exp experimentState // experiments.go
 
+	drops dropTable // hits not stored, by reason (quality.go)
+
 	budgets listBudgets  // of the list queries (lists.go)
 	sum     summaryState // the visitor summaries (summaries.go)
 }
