@@ -23,33 +23,33 @@ const tableCounters byte = 0x10
 
 // Dimensions. Values are stored: append only.
 const (
-	dimTotal  byte = 0 // value ""; totalFields
-	dimHours  byte = 1 // value ""; 24 × hourFields
-	dimPath   byte = 2
-	dimDevice byte = 3
-	dimOS     byte = 4
-	dimBrowse byte = 5 // "name version", "name" or ""
-	dimCountr byte = 6
-	dimRefTyp byte = 7
-	dimRefOrg byte = 8
-	dimResol  byte = 9 // "WxH", 0 for a missing side
-	dimUTMSrc byte = 10
-	dimUTMMed byte = 11
-	dimUTMCmp byte = 12 // "" = views without a campaign (organic)
-	dimUTMCon byte = 13
-	dimUTMTrm byte = 14
-	dimEvType byte = 15 // clean events by type
-	dimCmpSrc byte = 16 // campaign × utm_source
-	dimCmpMed byte = 17 // campaign × utm_medium
-	dimCmpCon byte = 18 // campaign × utm_content
-	dimCmpTrm byte = 19 // campaign × utm_term
-	dimCmpPth byte = 20 // campaign × path
-	dimCmpEvT byte = 21 // event campaign ("" = none) × event type
-	dimCmpEvs byte = 22 // event campaign ("" = none); all clean events
-	dimMinute byte = 23 // value: minute of the day, 2 bytes; minuteFields; deleted by the daily maintenance
-	dimEvRows byte = 24 // stored events by type, any score or visitor; rowFields
+	dimTotal   byte = 0 // value ""; totalFields
+	dimHours   byte = 1 // value ""; 24 × hourFields
+	dimPath    byte = 2
+	dimDevice  byte = 3
+	dimOS      byte = 4
+	dimBrowse  byte = 5 // "name version", "name" or ""
+	dimCountr  byte = 6
+	dimRefTyp  byte = 7
+	dimRefOrg  byte = 8
+	dimResol   byte = 9 // "WxH", 0 for a missing side
+	dimUTMSrc  byte = 10
+	dimUTMMed  byte = 11
+	dimUTMCmp  byte = 12 // "" = views without a campaign (organic)
+	dimUTMCon  byte = 13
+	dimUTMTrm  byte = 14
+	dimEvType  byte = 15 // clean events by type
+	dimCmpSrc  byte = 16 // campaign × utm_source
+	dimCmpMed  byte = 17 // campaign × utm_medium
+	dimCmpCon  byte = 18 // campaign × utm_content
+	dimCmpTrm  byte = 19 // campaign × utm_term
+	dimCmpPth  byte = 20 // campaign × path
+	dimCmpEvT  byte = 21 // event campaign ("" = none) × event type
+	dimCmpEvs  byte = 22 // event campaign ("" = none); all clean events
+	dimMinute  byte = 23 // value: minute of the day, 2 bytes; minuteFields; deleted by the daily maintenance
+	dimEvRows  byte = 24 // stored events by type, any score or visitor; rowFields
 	dimQuality byte = 25 // value ""; stored rows kept out of the clean statistics, by reason (quality.go)
-	dimDrops  byte = 26 // value ""; hits not stored, by reason (quality.go); rebuilds keep it
+	dimDrops   byte = 26 // value ""; hits not stored, by reason (quality.go); rebuilds keep it
 
 	dimCount = 27 // the number of dims
 )
