@@ -111,6 +111,7 @@ func (st *dayState) view(v *View) {
 	tot[tViews]++
 	if proofValid(v.BotScoreDetail) {
 		tot[tVerified]++
+		mv[mVerified]++
 	}
 	if v.InteractionMS > 0 {
 		tot[tInterSum] += v.InteractionMS

@@ -70,6 +70,7 @@ const (
 	mBotViews         // views scoring ≥ 50
 	mLastClean        // visitors whose latest clean view of the day is in the minute
 	mLastBot          // the same for views scoring ≥ 50
+	mVerified         // clean views that carried a valid proof of work
 	minuteFields
 )
 

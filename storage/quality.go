@@ -123,18 +123,23 @@ func rowReason(detail string) Reason {
 // reason and kind (0 views, 1 events).
 type dropCounts [NumReasons][2]atomic.Uint64
 
-// dropTable holds the drop counts of registered sites (and OtherSite's
-// for the rest), read without a lock; a site's counts are added once, on
-// its first drop.
+// dropTable holds the drop counts by site as the requests named it, read
+// without a lock; a site's counts are added once, on its first drop, for
+// at most maxDropSites sites (the rest count under OtherSite at once). A
+// drain attributes each site's counts to it if it is registered by then,
+// else to OtherSite, as its rows would be.
 type dropTable struct {
 	mu    sync.Mutex // serialises additions
 	sites atomic.Pointer[map[string]*dropCounts]
 	other dropCounts
 }
 
+// maxDropSites bounds the sites with counts of their own: the registered
+// ones and as many again that bots named.
+const maxDropSites = 2 * DefaultMaxSites
+
 // CountDrop counts n hits of site (as the request named it) that were not
-// stored, for the traffic-quality counters. A site that is not registered
-// counts under OtherSite, as its rows would. It takes no lock but on a
+// stored, for the traffic-quality counters. It takes no lock but on a
 // site's first drop.
 func (s *Store) CountDrop(site string, r Reason, event bool, n int) {
 	if r >= NumReasons || n <= 0 {
@@ -155,7 +160,7 @@ func (s *Store) dropsOf(site string) *dropCounts {
 			return c
 		}
 	}
-	if !s.sites.has(site) || site == OtherSite {
+	if site == OtherSite {
 		return &t.other
 	}
 	t.mu.Lock()
@@ -164,6 +169,9 @@ func (s *Store) dropsOf(site string) *dropCounts {
 	if old != nil {
 		if c := (*old)[site]; c != nil {
 			return c
+		}
+		if len(*old) >= max(maxDropSites, 2*int(s.sites.max.Load())) {
+			return &t.other
 		}
 	}
 	next := make(map[string]*dropCounts, 1)
@@ -181,25 +189,22 @@ func (s *Store) dropsOf(site string) *dropCounts {
 // drainDrops moves the drop counts into the pending counter deltas of day
 // (the writer calls it at every flush).
 func (s *Store) drainDrops(day Day) error {
-	type taken struct {
-		site string
-		d    []int64
-	}
-	var all []taken
+	sum := map[string][]int64{}
 	take := func(site string, c *dropCounts) {
-		var d []int64
+		if site != OtherSite && !s.sites.has(site) {
+			site = OtherSite
+		}
 		for r := range c {
 			for k := range c[r] {
 				if n := c[r][k].Swap(0); n > 0 {
+					d := sum[site]
 					if d == nil {
 						d = make([]int64, qualityFields)
+						sum[site] = d
 					}
-					d[2*r+k] = int64(n)
+					d[2*r+k] += int64(n)
 				}
 			}
-		}
-		if d != nil {
-			all = append(all, taken{site, d})
 		}
 	}
 	if m := s.drops.sites.Load(); m != nil {
@@ -208,14 +213,14 @@ func (s *Store) drainDrops(day Day) error {
 		}
 	}
 	take(OtherSite, &s.drops.other)
-	if len(all) == 0 {
+	if len(sum) == 0 {
 		return nil
 	}
 	a := s.agg
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, x := range all {
-		a.addPending(ckey{site: x.site, day: day, dim: dimDrops}, x.d)
+	for site, d := range sum {
+		a.addPending(ckey{site: site, day: day, dim: dimDrops}, d)
 	}
 	if time.Since(a.lastPersist) >= a.persistEvery || len(a.dirty) >= dirtyCap {
 		return a.flushLocked()
@@ -286,20 +291,29 @@ func (s *Store) Quality(site string, days int, now time.Time) ([]DayQuality, err
 	return out, nil
 }
 
-// addUndrained adds the drops of site not yet drained to dq.
+// addUndrained adds the drops of site not yet drained to dq: its own
+// once registered; for OtherSite, those of every site that is not.
 func (s *Store) addUndrained(site string, dq *DayQuality) {
-	var c *dropCounts
-	if site == OtherSite {
-		c = &s.drops.other
-	} else if m := s.drops.sites.Load(); m != nil {
-		c = (*m)[site]
+	add := func(c *dropCounts) {
+		for r := range c {
+			for k := range c[r] {
+				dq.Filtered[r][k] += c[r][k].Load()
+			}
+		}
 	}
-	if c == nil {
+	m := s.drops.sites.Load()
+	if site != OtherSite {
+		if m != nil && (*m)[site] != nil && s.sites.has(site) {
+			add((*m)[site])
+		}
 		return
 	}
-	for r := range c {
-		for k := range c[r] {
-			dq.Filtered[r][k] += c[r][k].Load()
+	add(&s.drops.other)
+	if m != nil {
+		for x, c := range *m {
+			if !s.sites.has(x) {
+				add(c)
+			}
 		}
 	}
 }
