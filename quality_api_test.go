@@ -100,3 +100,38 @@ func TestQualityAPI_CountsEachReasonThroughCaddy(t *testing.T) {
 		t.Errorf("public mode: %d %s", s, raw)
 	}
 }
+
+// TestDashboard_TrafficQualityCard: the dashboard home shows how many of
+// the period's visits were verified and every reason hits were kept out
+// for, with their counts.
+func TestDashboard_TrafficQualityCard(t *testing.T) {
+	dir := startProxied(t, "")
+	now := time.Now()
+	for i := range 3 {
+		sid := fmt.Sprintf("0b7c2f0e-1111-4222-8333-%012d", i)
+		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "card", map[string]string{"sid": sid, "tok": mint(t, dir, sid, "card", now)}), nil, nil)
+	}
+	do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "card", nil), nil, nil)
+	do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "card", nil), nil, http.Header{"Sec-Ch-Ua": {`"HeadlessChrome";v="131", "Chromium";v="131"`}})
+	if err := sharedOf(t, dir).writer.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	res, page := dashDo(t, "GET", "/_echelon/?site_id=card&days=7", nil, http.Header{"Authorization": {"Bearer s3cret"}})
+	if res.StatusCode != 200 {
+		t.Fatalf("dashboard: %d", res.StatusCode)
+	}
+	for _, want := range []string{
+		`<h3 id="q-h">Traffic quality</h3>`,
+		`id="q-verified">3</strong><small>100.0% of visits</small>`,
+		`id="q-unverified">0<`,
+		`id="q-bots">1<`,
+		`id="q-filtered">2<`,
+		`<tr data-reason="pow_missing"><td>No proof of work</td><td class="n">1</td><td class="n">0</td></tr>`,
+		`<tr data-reason="known_ua"><td>Known bot or automation</td><td class="n">1</td><td class="n">0</td></tr>`,
+		`<tr data-reason="correlator"><td>Correlated cluster</td><td class="n">0</td><td class="n">0</td></tr>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+}
