@@ -274,8 +274,8 @@ func (s *shared) verifier(cfg settings, logger *zap.Logger) (*pow.Verifier, erro
 	s.pow, s.powOf = v, key
 	// Experiments count a session's events only once it sent a pageview
 	// with a valid proof.
-	s.store.SetProvenSessions(func(site, session string) bool {
-		return session != "" && v.SessionVerified(site, session, time.Now())
+	s.store.SetProvenSessions(func(site, session, visitor string) bool {
+		return session != "" && v.SessionVerified(site, handlers.ProvenSession(session, visitor), time.Now())
 	})
 	return v, nil
 }

@@ -139,16 +139,16 @@ type experimentState struct {
 	// version changes whenever something a served ea.js embeds changes
 	// (active experiments, consent CSS): the tracker cache keys on it.
 	version atomic.Uint64
-	// proven reports whether a session sent a pageview with a valid proof
-	// of work (SetProvenSessions); nil proves every session.
-	proven atomic.Pointer[func(site, session string) bool]
+	// proven reports whether a visitor's session sent a pageview with a
+	// valid proof of work (SetProvenSessions); nil proves every session.
+	proven atomic.Pointer[func(site, session, visitor string) bool]
 }
 
 // SetProvenSessions sets how the experiment index learns whether a
-// tracked event's session sent a pageview with a valid proof of work:
-// only such sessions' clean events count as exposures and conversions.
-// nil counts every clean event.
-func (s *Store) SetProvenSessions(proven func(site, session string) bool) {
+// tracked event's session sent, from the same visitor, a pageview with a
+// valid proof of work: only such sessions' clean events count as
+// exposures and conversions. nil counts every clean event.
+func (s *Store) SetProvenSessions(proven func(site, session, visitor string) bool) {
 	if proven == nil {
 		s.exp.proven.Store(nil)
 		return
@@ -167,7 +167,7 @@ func (s *Store) provenEvent(e *Event) bool {
 		return true
 	}
 	p := s.exp.proven.Load()
-	return p == nil || (*p)(e.SiteID, e.SessionID)
+	return p == nil || (*p)(e.SiteID, e.SessionID, e.VisitorID)
 }
 
 // ScriptVersion changes whenever an experiment or a site's settings are
