@@ -36,6 +36,33 @@ const (
 // as substrings, ASCII case ignored. No browser a person uses lists them.
 var automationMarkers = [...]string{"headless", "puppeteer", "playwright", "selenium", "webdriver", "phantomjs"}
 
+// hasAutomationMarker reports whether brand contains a marker, in one
+// pass: only a position whose letter begins some marker is compared.
+func hasAutomationMarker(brand string) bool {
+	for i := 0; i < len(brand); i++ {
+		c := toLowerASCII(brand[i])
+		if c != 'h' && c != 'p' && c != 's' && c != 'w' {
+			continue
+		}
+		for _, m := range automationMarkers {
+			if m[0] == c && len(brand)-i >= len(m) && equalFoldASCII(brand[i:i+len(m)], m) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// equalFoldASCII reports whether s equals lower, ASCII case ignored.
+func equalFoldASCII(s, lower string) bool {
+	for j := 0; j < len(lower); j++ {
+		if toLowerASCII(s[j]) != lower[j] {
+			return false
+		}
+	}
+	return true
+}
+
 // AutomationBrand reports whether Sec-CH-UA values (h["Sec-Ch-Ua"]) list
 // a headless or automation brand: such a hit is dropped like a known-bot
 // User-Agent.
@@ -110,10 +137,8 @@ func brandClass(brand string) int {
 			return brandChromium
 		}
 	}
-	for _, m := range automationMarkers {
-		if containsFoldASCII(brand, m) {
-			return brandHeadless
-		}
+	if hasAutomationMarker(brand) {
+		return brandHeadless
 	}
 	return 0
 }
