@@ -151,3 +151,24 @@ func TestAutomationBrand(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSecCHUA feeds arbitrary Sec-CH-UA values to the brand parse: never
+// a panic, and a value naming HeadlessChrome as its first quoted brand is
+// always automation.
+func FuzzSecCHUA(f *testing.F) {
+	f.Add(chromeBrands)
+	f.Add(`"HeadlessChrome";v="131"`)
+	f.Add(`"a\"b";v="1", "Puppeteer`)
+	f.Add(`,,,"`)
+	f.Fuzz(func(t *testing.T, v string) {
+		var in Input
+		in.ReadHeaders(http.Header{"Sec-Ch-Ua": {v}}, chromeWindowsUA)
+		auto := AutomationBrand([]string{v})
+		if auto && !in.BrandMismatch {
+			t.Fatalf("%q: automation but no mismatch", v)
+		}
+		if !auto && AutomationBrand([]string{`"HeadlessChrome";v="1", ` + v}) == false {
+			t.Fatalf("%q: a leading HeadlessChrome brand not found", v)
+		}
+	})
+}
