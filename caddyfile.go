@@ -12,7 +12,12 @@ import (
 
 func init() {
 	httpcaddyfile.RegisterHandlerDirective("echelon", parseCaddyfile)
-	httpcaddyfile.RegisterDirectiveOrder("echelon", httpcaddyfile.Before, "reverse_proxy")
+	// As late as Echelon can run and still see every request in the common
+	// site shapes: after encode and templates (so injected pages are
+	// compressed), before invoke, handle, route, respond and every handler
+	// that answers. Rewrites (try_files, rewrite, uri) run earlier; Echelon
+	// matches its paths on the request as it arrived too (see originalURL in module.go).
+	httpcaddyfile.RegisterDirectiveOrder("echelon", httpcaddyfile.Before, "invoke")
 }
 
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {

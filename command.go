@@ -15,7 +15,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "echelon",
-		Usage: "hash-password | seed --db <dir> --site <id> --days N --views N",
+		Usage: "hash-password | seed | backup | restore | version",
 		Short: "Echelon analytics tools",
 		Long: `Tools for the echelon module.
 
@@ -23,9 +23,15 @@ hash-password reads a password from standard input (one line) and prints the
 pbkdf2 line for the password_hash subdirective or ECHELON_PASSWORD_HASH.
 
 seed writes realistic synthetic history into a data directory (not one a
-running Caddy has open).`,
+running Caddy has open).
+
+backup writes a consistent backup of a store, of a running Caddy's through
+its admin endpoint or of a stopped one; restore puts one into a new
+directory.
+
+version prints the module's version and its storage layout.`,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(seedCommand())
+			cmd.AddCommand(seedCommand(), backupCommand(), restoreCommand(), versionCommand())
 			cmd.AddCommand(&cobra.Command{
 				Use:   "hash-password",
 				Short: "Print a pbkdf2 password hash for password_hash",

@@ -77,6 +77,11 @@ func (r *resolver) fail(option, env, format string, args ...any) {
 }
 
 func (r *resolver) str(option, env string, v string, def string) string {
+	if strings.Contains(v, "{") {
+		// Global placeholders such as {env.ECHELON_SECRET}, as in every
+		// Caddy module; unknown ones stay as written.
+		v = caddy.NewReplacer().ReplaceKnown(v, "")
+	}
 	if v != "" {
 		return v
 	}

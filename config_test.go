@@ -100,21 +100,58 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 	}
 }
 
-// TestCaddyfile_DirectiveOrderedBeforeReverseProxy needs no global order.
-func TestCaddyfile_DirectiveOrderedBeforeReverseProxy(t *testing.T) {
+// TestCaddyfile_DirectiveOrderedBeforeHandle needs no global order: echelon
+// runs after encode and templates and before every directive that routes or
+// answers (invoke, handle, route, respond, reverse_proxy, file_server).
+func TestCaddyfile_DirectiveOrderedBeforeHandle(t *testing.T) {
 	cfg := `:8080 {
-		reverse_proxy localhost:3000
+		file_server
+		respond /hi "hi"
+		reverse_proxy /app/* localhost:3000
+		handle /x/* {
+			respond "x"
+		}
 		echelon {
 			db_path /tmp/x
 		}
+		templates
+		encode
 	}`
 	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(out)
-	if i, j := strings.Index(s, `"handler":"echelon"`), strings.Index(s, `"handler":"reverse_proxy"`); i < 0 || j < 0 || i > j {
-		t.Errorf("echelon must come before reverse_proxy: %s", s)
+	at := func(handler string) int {
+		i := strings.Index(s, `"handler":"`+handler+`"`)
+		if i < 0 {
+			t.Fatalf("no %s handler in %s", handler, s)
+		}
+		return i
+	}
+	e := at("echelon")
+	for _, before := range []string{"encode", "templates"} {
+		if at(before) > e {
+			t.Errorf("%s must come before echelon: %s", before, s)
+		}
+	}
+	for _, after := range []string{"subroute", "static_response", "reverse_proxy", "file_server"} {
+		if at(after) < e {
+			t.Errorf("echelon must come before %s: %s", after, s)
+		}
+	}
+}
+
+// TestResolve_GlobalPlaceholders: {env.X} in a string option is read from
+// the environment, as in Caddy's own modules, never kept as literal text.
+func TestResolve_GlobalPlaceholders(t *testing.T) {
+	t.Setenv("ECHELON_TEST_SECRET", "from-placeholder")
+	s, err := (&Handler{Secret: "{env.ECHELON_TEST_SECRET}", DBPath: "/data/{unknown.x}"}).resolve(noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.secret != "from-placeholder" || s.dbPath != "/data/{unknown.x}" {
+		t.Errorf("secret %q, db_path %q", s.secret, s.dbPath)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -334,7 +335,32 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, next caddyhttp.H
 		h.serveAdmin(w, r)
 		return nil
 	}
+	if orig := originalURL(r); orig != nil && orig.Path != path && h.owns(orig.Path) {
+		return h.route(w, asArrived(r, orig), next)
+	}
 	return h.serveNext(w, r, next)
+}
+
+// originalURL is the URL the request arrived with, before any rewrite
+// (try_files, rewrite, uri, handle_path) that ran ahead of Echelon; nil when
+// Caddy did not record it.
+func originalURL(r *http.Request) *url.URL {
+	orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request)
+	if !ok {
+		return nil
+	}
+	return orig.URL
+}
+
+// asArrived is r with its original URL restored, so that a rewrite cannot
+// hide Echelon's own paths: an SPA's `try_files {path} /index.html` would
+// otherwise answer /ea.js and /b.gif with the app's index page.
+func asArrived(r *http.Request, orig *url.URL) *http.Request {
+	r = r.Clone(r.Context())
+	u := *orig
+	r.URL = &u
+	r.RequestURI = u.RequestURI()
+	return r
 }
 
 // statusWriter remembers the status of a response for the request stats.

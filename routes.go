@@ -60,6 +60,18 @@ func (h *Handler) serveTracking(w http.ResponseWriter, r *http.Request, path str
 	return true
 }
 
+// owns reports whether path is one of Echelon's: a tracking path under
+// base_path or anything under admin_path.
+func (h *Handler) owns(path string) bool {
+	if rest, ok := strings.CutPrefix(path, h.cfg.handlers.BasePath); ok {
+		switch rest {
+		case "/b.gif", "/e", "/ea.js":
+			return true
+		}
+	}
+	return h.ownsAdmin(path)
+}
+
 // ownsAdmin reports whether path lies under admin_path. With `admin_path /`
 // the whole host is Echelon's.
 func (h *Handler) ownsAdmin(path string) bool {
