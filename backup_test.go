@@ -54,7 +54,7 @@ func restoredOverview(t *testing.T, dir, site string, now time.Time) (storage.Ov
 // store backs up with --db; a running one is refused that way, since its
 // files must not be read behind Badger's back.
 func TestBackup_OnlineWhileBeaconsFlowThenOffline(t *testing.T) {
-	_, db := startCaddy(t, "rate_limit_max 0")
+	_, db := startCaddy(t, classicPoW("rate_limit_max 0"))
 	now := time.Now()
 	for i := range 30 {
 		q := beaconQuery("/steady/"+string(rune('a'+i%26)), "steady", map[string]string{"tok": mint(t, db, testSID, "steady", now)})

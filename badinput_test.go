@@ -12,7 +12,7 @@ import (
 // answered with the pixel, and is stored only where docs/tracker.md says
 // so.
 func TestBeacon_BadInputAlwaysGetsThePixel(t *testing.T) {
-	_, dir := startCaddy(t, "")
+	_, dir := startCaddy(t, classicPoW(""))
 	long := strings.Repeat("x", 10*1024)
 	cases := []struct {
 		name  string
@@ -67,7 +67,7 @@ func TestBeacon_BadInputAlwaysGetsThePixel(t *testing.T) {
 // TestEvents_BadInputStatuses pins the statuses of POST e (docs/tracker.md,
 // Events) and that nothing bad is stored.
 func TestEvents_BadInputStatuses(t *testing.T) {
-	_, dir := startCaddy(t, "")
+	_, dir := startCaddy(t, classicPoW(""))
 	cases := []struct {
 		name   string
 		body   string
@@ -150,7 +150,7 @@ func TestRoutes_OwnPathsOnly(t *testing.T) {
 }
 
 func TestBeacon_AllowedOriginsAndIgnoredSites(t *testing.T) {
-	_, dir := startCaddy(t, "allowed_origins shop.example\n\t\tignored_sites Hidden")
+	_, dir := startCaddy(t, classicPoW("allowed_origins shop.example\n\t\tignored_sites Hidden"))
 	send := func(site string, hdr http.Header) {
 		status, h, _ := do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", site, nil), nil, hdr)
 		if status != 200 || h.Get("Content-Type") != "image/gif" {

@@ -94,14 +94,14 @@ func TestBeacon_ScoresHeadlessHeaders(t *testing.T) {
 	if len(views) != 1 || views[0].SiteID != storage.OtherSite {
 		t.Fatalf("stored %+v, want 1 under (other) (threshold 0 stores everything)", views)
 	}
-	// timing 20 + headers 20 + screen 10 + referrer 5 + no token 15
-	if v := views[0]; v.BotScore != 70 || v.BotScoreDetail != `{"timing":20,"headers":20,"screen":10,"referrer":5,"pow":15,"pow_result":"missing"}` {
+	// timing 20 + headers 20 + screen 10 + referrer 5 + no token 50, capped
+	if v := views[0]; v.BotScore != 100 || v.BotScoreDetail != `{"timing":20,"headers":20,"screen":10,"referrer":5,"pow":50,"pow_result":"missing"}` {
 		t.Errorf("score %d detail %s", v.BotScore, v.BotScoreDetail)
 	}
 }
 
 func TestBeacon_DiscardThresholdDropsHighScores(t *testing.T) {
-	_, dir := startCaddy(t, "bot_discard_threshold 50")
+	_, dir := startCaddy(t, classicPoW("bot_discard_threshold 50"))
 	req, _ := http.NewRequest("GET", baseURL+"/b.gif?"+beaconQuery("/a/b", "s1", map[string]string{"_v": "820", "sw": "0"}), nil)
 	req.Header.Set("User-Agent", chromeUA)
 	res, err := http.DefaultClient.Do(req)
@@ -120,7 +120,7 @@ func TestBeacon_DiscardThresholdDropsHighScores(t *testing.T) {
 }
 
 func TestBeacon_CookieModeSetsAndReusesEv(t *testing.T) {
-	_, dir := startCaddy(t, "")
+	_, dir := startCaddy(t, classicPoW(""))
 	_, h, _ := do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "c", map[string]string{"ck": "1"}), nil, nil)
 	set := h.Get("Set-Cookie")
 	if !strings.HasPrefix(set, "_ev=") || !strings.Contains(set, "; Path=/; HttpOnly; SameSite=None; Secure; Partitioned; Max-Age=2592000") {
@@ -142,7 +142,7 @@ func TestBeacon_CookieModeSetsAndReusesEv(t *testing.T) {
 }
 
 func TestBeacon_CookielessIDStableForSameVisitorAndSite(t *testing.T) {
-	_, dir := startCaddy(t, "")
+	_, dir := startCaddy(t, classicPoW(""))
 	for _, p := range []string{"/1", "/2"} {
 		do(t, "GET", baseURL+"/b.gif?"+beaconQuery(p, "k", nil), nil, nil)
 	}

@@ -40,7 +40,7 @@ func detailHas(detail, key string, value int) bool {
 // is counted by reason, and the IP enters the suspected tier, so the next
 // (UA-spoofing) beacon from it scores bot_ip.
 func TestBots_KnownBotUAsDroppedNotStored(t *testing.T) {
-	_, dir := startCaddy(t, "")
+	_, dir := startCaddy(t, classicPoW(""))
 	origin := http.Header{"Origin": {"https://shop.example"}}
 	for _, ua := range []string{curlUA, gptBotUA} {
 		h := origin.Clone()
@@ -86,7 +86,7 @@ func TestBots_KnownBotUAsDroppedNotStored(t *testing.T) {
 // IP and UA are fine, the 16th scores burst +25; another UA behind the
 // same IP (an office NAT) has its own count.
 func TestBots_SixteenthBeaconScoresBurst(t *testing.T) {
-	_, dir := startCaddy(t, "")
+	_, dir := startCaddy(t, classicPoW(""))
 	for range 16 {
 		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "burst", nil), nil, nil)
 	}
@@ -116,7 +116,7 @@ func TestBots_CloudflareVerifiedBotFromTrustedProxyOnly(t *testing.T) {
 		cidr string
 		want int
 	}{{"127.0.0.1/8", 15}, {"10.9.9.9/32", 0}} {
-		_, dir := startCaddyTrusting(t, tc.cidr, "behind_cloudflare")
+		_, dir := startCaddyTrusting(t, tc.cidr, classicPoW("behind_cloudflare"))
 		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "cfv", nil), nil, hdr)
 		views := storedViews(t, dir, "cfv")
 		if len(views) != 1 || detailHas(views[0].BotScoreDetail, "cf", 15) != (tc.want == 15) {
@@ -141,7 +141,7 @@ func apiDo(t *testing.T, method, path, body string) (int, string) {
 // /api/bots/exclude the very next beacon and event batch of the visitor
 // are not stored; after DELETE they are again.
 func TestBots_ExcludedVisitorStopsBeingStoredAtOnce(t *testing.T) {
-	_, dir := startCaddy(t, "secret s3cret")
+	_, dir := startCaddy(t, classicPoW("secret s3cret"))
 	beacon := func() { do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "ex", nil), nil, nil) }
 	event := func() {
 		do(t, "POST", baseURL+"/e", strings.NewReader(`{"siteId":"ex","events":[{"type":"click"}]}`), nil)
@@ -187,7 +187,7 @@ func TestBots_ThreatFeedFromHTTPAndCache(t *testing.T) {
 	db := filepath.Join(dir, "db")
 	start := func() {
 		tc := newTester(t)
-		tc.InitServer(siteConfig(dir, "datacenter_feeds "+url), "caddyfile")
+		tc.InitServer(siteConfig(dir, classicPoW("datacenter_feeds "+url)), "caddyfile")
 		t.Cleanup(func() { unload(t) })
 	}
 	waitScored := func(site string) {
@@ -228,7 +228,7 @@ func TestBots_ThreatFeedFromHTTPAndCache(t *testing.T) {
 // TestBots_RateLimitAnswers: past rate_limit_max, ea.js and e answer 429
 // with Retry-After, b.gif the pixel without CORS; 0 turns the limiter off.
 func TestBots_RateLimitAnswers(t *testing.T) {
-	_, dir := startCaddy(t, "rate_limit_max 2\nrate_limit_window 1m")
+	_, dir := startCaddy(t, classicPoW("rate_limit_max 2\nrate_limit_window 1m"))
 	origin := http.Header{"Origin": {"https://shop.example"}}
 	for range 2 {
 		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "rl", nil), nil, origin)
@@ -250,7 +250,7 @@ func TestBots_RateLimitAnswers(t *testing.T) {
 	}
 	unload(t)
 
-	_, dir = startCaddy(t, "rate_limit_max 0")
+	_, dir = startCaddy(t, classicPoW("rate_limit_max 0"))
 	for range 5 {
 		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "rl0", nil), nil, nil)
 	}
@@ -262,7 +262,7 @@ func TestBots_RateLimitAnswers(t *testing.T) {
 // TestBots_KnownBotOnEaJsMarksTheIP: ea.js is served to a known bot, but
 // its IP enters the suspected tier (docs/bot-defense.md, The gates).
 func TestBots_KnownBotOnEaJsMarksTheIP(t *testing.T) {
-	_, dir := startCaddy(t, "")
+	_, dir := startCaddy(t, classicPoW(""))
 	status, _, _ := do(t, "GET", baseURL+"/ea.js?s=eabot", nil, http.Header{"User-Agent": {gptBotUA}})
 	if status != 200 {
 		t.Fatalf("ea.js for a known bot: %d, want 200", status)
@@ -276,7 +276,7 @@ func TestBots_KnownBotOnEaJsMarksTheIP(t *testing.T) {
 // TestBots_AllowedSitesOnly: with allowed_sites, hits for other sites are
 // answered as usual and not stored, beacons and events alike.
 func TestBots_AllowedSitesOnly(t *testing.T) {
-	_, dir := startCaddy(t, "allowed_sites Shop")
+	_, dir := startCaddy(t, classicPoW("allowed_sites Shop"))
 	for _, site := range []string{"shop", "other"} {
 		if status, _, _ := do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", site, nil), nil, nil); status != 200 {
 			t.Fatalf("b.gif %s: %d", site, status)
@@ -296,7 +296,7 @@ func TestBots_AllowedSitesOnly(t *testing.T) {
 // TestBots_EverySignalReachesTheStoredDetail sends one beacon per signal
 // through Caddy and checks the stored detail names it with its points.
 func TestBots_EverySignalReachesTheStoredDetail(t *testing.T) {
-	_, dir := startCaddy(t, "trust_geo_headers\n\t\tsuspect_countries CN\n\t\tsite_suspect_countries sig-geo2:RU,CN")
+	_, dir := startCaddy(t, classicPoW("trust_geo_headers\n\t\tsuspect_countries CN\n\t\tsite_suspect_countries sig-geo2:RU,CN"))
 	for i, tc := range []struct {
 		name, site string
 		set        map[string]string
@@ -311,7 +311,7 @@ func TestBots_EverySignalReachesTheStoredDetail(t *testing.T) {
 		{"both stack", "sig-geo2", nil, http.Header{"X-Country-Code": {"CN"}}, "geo_site", 30},
 		{"no Accept-Language", "sig-h1", nil, http.Header{"Accept-Language": nil}, "headers", 10},
 		{"no client hints", "sig-h2", nil, http.Header{"Sec-Ch-Ua": nil, "Sec-Fetch-Site": nil}, "headers", 10},
-		{"brand contradicts UA", "sig-hc", nil, http.Header{"Sec-Ch-Ua": {`"HeadlessChrome";v="131"`}}, "header_coherence", 15},
+		{"brand contradicts UA", "sig-hc", nil, http.Header{"Sec-Ch-Ua": {`"Not A;Brand";v="99"`}}, "header_coherence", 15},
 		{"Sec-Fetch-Dest not image", "sig-fd", nil, http.Header{"Sec-Fetch-Dest": {"document"}}, "fetch_dest", 10},
 		{"absurd screen", "sig-sc", map[string]string{"sw": "NaN"}, nil, "screen", 10},
 		{"deep path, no referrer", "sig-ref", nil, nil, "referrer", 5},
@@ -343,7 +343,7 @@ func TestBots_EverySignalReachesTheStoredDetail(t *testing.T) {
 // proof of work and the burst count of its visitor's beacons (read, not
 // counted), but none of the beacon-only signals.
 func TestBots_EventsScoreTheirSignals(t *testing.T) {
-	_, dir := startCaddy(t, "trust_geo_headers")
+	_, dir := startCaddy(t, classicPoW("trust_geo_headers"))
 	for range 16 {
 		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/a/b", "ev", map[string]string{"_v": "820", "sw": "0"}), nil, nil)
 	}

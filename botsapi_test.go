@@ -26,7 +26,7 @@ var isoMS = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 // checks its exact fields, types and values, and each bad input's status
 // and error code.
 func TestBotsAPI_ShapesAndErrors(t *testing.T) {
-	_, dir := startCaddy(t, "secret s3cret")
+	_, dir := startCaddy(t, classicPoW("secret s3cret"))
 	// A bot-ish visitor with a cookie id, so one id on two sites: no
 	// Accept-Language (+10) and no proof of work (+15) = 25.
 	noLang := http.Header{"Accept-Language": nil, "Cookie": {"_ev=0123456789abcdef"}}

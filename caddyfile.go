@@ -79,6 +79,7 @@ var subdirectives = map[string]setter{
 	"pow_difficulty":         integer(func(h *Handler) **int { return &h.PoWDifficulty }),
 	"pow_missing_points":     integer(func(h *Handler) **int { return &h.PoWMissingPoints }),
 	"pow_invalid_points":     integer(func(h *Handler) **int { return &h.PoWInvalidPoints }),
+	"pow_expired_points":     integer(func(h *Handler) **int { return &h.PoWExpiredPoints }),
 	"pow_replayed_points":    integer(func(h *Handler) **int { return &h.PoWReplayedPoints }),
 	"rate_limit_window":      duration(func(h *Handler) **caddy.Duration { return &h.RateLimitWindow }),
 	"view_flush":             duration(func(h *Handler) **caddy.Duration { return &h.ViewFlush }),

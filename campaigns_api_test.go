@@ -9,7 +9,7 @@ import (
 )
 
 func TestCampaignsAPI_CRUDErrorsAndUTMRule(t *testing.T) {
-	_, dir := startCaddy(t, "secret "+testSecret)
+	_, dir := startCaddy(t, classicPoW("secret "+testSecret))
 	for _, c := range []struct{ method, path, body string }{
 		{"GET", "/_echelon/api/campaigns", ""}, {"POST", "/_echelon/api/campaigns", `{}`},
 		{"PATCH", "/_echelon/api/campaigns/x", `{"status":"paused"}`}, {"DELETE", "/_echelon/api/campaigns/x", ""},

@@ -28,7 +28,7 @@ func visitorIDs(t *testing.T, dir, site string, hdrs ...http.Header) (ids, count
 // trusted_proxies.
 func TestClientIP_SocketPeerUnlessTrustProxy(t *testing.T) {
 	t.Run("trust_proxy off ignores X-Forwarded-For", func(t *testing.T) {
-		_, dir := startCaddyTrusting(t, "127.0.0.1/8", "")
+		_, dir := startCaddyTrusting(t, "127.0.0.1/8", classicPoW(""))
 		ids, _, _ := visitorIDs(t, dir, "ip1",
 			http.Header{"X-Forwarded-For": {"203.0.113.1"}}, http.Header{"X-Forwarded-For": {"203.0.113.2"}})
 		if ids[0] != ids[1] {
@@ -36,7 +36,7 @@ func TestClientIP_SocketPeerUnlessTrustProxy(t *testing.T) {
 		}
 	})
 	t.Run("trust_proxy on uses Caddy's client_ip from a trusted proxy", func(t *testing.T) {
-		_, dir := startCaddyTrusting(t, "127.0.0.1/8", "trust_proxy")
+		_, dir := startCaddyTrusting(t, "127.0.0.1/8", classicPoW("trust_proxy"))
 		ids, _, _ := visitorIDs(t, dir, "ip2",
 			http.Header{"X-Forwarded-For": {"203.0.113.1"}}, http.Header{"X-Forwarded-For": {"203.0.113.2"}},
 			http.Header{"X-Forwarded-For": {"203.0.113.1"}})
@@ -45,7 +45,7 @@ func TestClientIP_SocketPeerUnlessTrustProxy(t *testing.T) {
 		}
 	})
 	t.Run("trust_proxy on from an untrusted peer", func(t *testing.T) {
-		_, dir := startCaddyTrusting(t, "10.9.9.9/32", "trust_proxy")
+		_, dir := startCaddyTrusting(t, "10.9.9.9/32", classicPoW("trust_proxy"))
 		ids, _, _ := visitorIDs(t, dir, "ip3",
 			http.Header{"X-Forwarded-For": {"203.0.113.1"}}, http.Header{"X-Forwarded-For": {"203.0.113.2"}})
 		if ids[0] != ids[1] {
@@ -59,14 +59,14 @@ func TestClientIP_CloudflareHeadersOnlyFromTrustedProxy(t *testing.T) {
 		return http.Header{"Cf-Connecting-Ip": {ip}, "Cf-Ipcountry": {country}, "Cf-Bot-Score": {score}}
 	}
 	t.Run("trusted", func(t *testing.T) {
-		_, dir := startCaddyTrusting(t, "127.0.0.1/8", "behind_cloudflare")
+		_, dir := startCaddyTrusting(t, "127.0.0.1/8", classicPoW("behind_cloudflare"))
 		ids, countries, scores := visitorIDs(t, dir, "cf1", cf("198.51.100.1", "FI", "90"), cf("198.51.100.2", "de", "2"))
 		if ids[0] == ids[1] || countries[0] != "FI" || countries[1] != "DE" || scores[1]-scores[0] != 50 {
 			t.Errorf("ids %v countries %v scores %v: want CF-Connecting-IP, CF-IPCountry and cf-bot-score honoured", ids, countries, scores)
 		}
 	})
 	t.Run("untrusted", func(t *testing.T) {
-		_, dir := startCaddyTrusting(t, "10.9.9.9/32", "behind_cloudflare")
+		_, dir := startCaddyTrusting(t, "10.9.9.9/32", classicPoW("behind_cloudflare"))
 		ids, countries, scores := visitorIDs(t, dir, "cf2", cf("198.51.100.1", "FI", "1"), cf("198.51.100.2", "DE", "1"))
 		if ids[0] != ids[1] || countries[0] != "" || scores[0] != scores[1] {
 			t.Errorf("ids %v countries %v scores %v: Cloudflare headers from an untrusted peer must be ignored", ids, countries, scores)

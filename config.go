@@ -264,9 +264,10 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 
 	s.rules.SuspectPoints = r.integer("suspect_points", "ECHELON_SUSPECT_POINTS", h.SuspectPoints, 30, -100, 100)
 	s.rules.PoWPoints = map[string]int{
-		"missing":  r.integer("pow_missing_points", "ECHELON_POW_MISSING_POINTS", h.PoWMissingPoints, 15, 0, 100),
-		"invalid":  r.integer("pow_invalid_points", "ECHELON_POW_INVALID_POINTS", h.PoWInvalidPoints, 25, 0, 100),
-		"replayed": r.integer("pow_replayed_points", "ECHELON_POW_REPLAYED_POINTS", h.PoWReplayedPoints, 40, 0, 100),
+		"missing":  r.integer("pow_missing_points", "ECHELON_POW_MISSING_POINTS", h.PoWMissingPoints, 50, 0, 100),
+		"invalid":  r.integer("pow_invalid_points", "ECHELON_POW_INVALID_POINTS", h.PoWInvalidPoints, 50, 0, 100),
+		"expired":  r.integer("pow_expired_points", "ECHELON_POW_EXPIRED_POINTS", h.PoWExpiredPoints, 15, 0, 100),
+		"replayed": r.integer("pow_replayed_points", "ECHELON_POW_REPLAYED_POINTS", h.PoWReplayedPoints, 50, 0, 100),
 	}
 	s.rules.SuspectCountries = r.countries("suspect_countries", r.list("ECHELON_SUSPECT_COUNTRIES", h.SuspectCountries, []string{"CN"}))
 	ssc := ""

@@ -46,6 +46,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		pow_difficulty 12
 		pow_missing_points 10
 		pow_invalid_points 20
+		pow_expired_points 5
 		pow_replayed_points 30
 		display_timezone Europe/Helsinki
 		public_mode
@@ -75,7 +76,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		`"allowed_origins":["shop.example","www.shop.example"],"allowed_sites":["shop"],"max_sites":50,"max_values":800,"rate_limit_max":200,` +
 		`"rate_limit_window":120000000000,"view_flush":5000000000,"event_flush":3000000000,"trust_proxy":true,` +
 		`"behind_cloudflare":true,"trust_geo_headers":false,"cookie_consent":true,"ignored_sites":["staging","test"],` +
-		`"site_suspect_countries":"shop:BR,IN;blog:VN","challenge_window":1200000000000,"pow_difficulty":12,"pow_missing_points":10,"pow_invalid_points":20,"pow_replayed_points":30,"live_stats_minutes":15,` +
+		`"site_suspect_countries":"shop:BR,IN;blog:VN","challenge_window":1200000000000,"pow_difficulty":12,"pow_missing_points":10,"pow_invalid_points":20,"pow_expired_points":5,"pow_replayed_points":30,"live_stats_minutes":15,` +
 		`"display_timezone":"Europe/Helsinki","public_mode":true,"anonymize_sites":["demo"],"telemetry":false,` +
 		`"debug":true,"shutdown_timeout":30000000000,"base_path":"/_ea","admin_path":"/stats","telemetry_url":"https://telemetry.example","inject":"shop",` +
 		`"crawler_feeds":["https://example.com/crawler.json"],"ai_bot_feeds":["/etc/echelon/robots.json"],` +

@@ -25,7 +25,7 @@ import (
 // alone; a later sweep's bounce check gives the humans' event-less views
 // +15.
 func TestCorrelator_FlagsHeadlessReplayThroughCaddy(t *testing.T) {
-	_, dir := startCaddyTrusting(t, "127.0.0.1/8", "trust_proxy")
+	_, dir := startCaddyTrusting(t, "127.0.0.1/8", classicPoW("trust_proxy"))
 	now := time.Now()
 	for i := range 30 {
 		sid := fmt.Sprintf("0b7c2f0e-1111-4222-8333-%012d", i)
@@ -211,4 +211,31 @@ func storeHolds(t *testing.T, dir, text string) string {
 		return nil
 	})
 	return found
+}
+
+// TestCorrelator_ForgeryPoolOnASiteWithoutOtherTraffic: 30 addresses send
+// one browser setup's full headers and no proof of work to a site that
+// has no other traffic. Even with the missing proof given no points, the
+// pool is one cluster: its rows are raised to the bot line and its
+// addresses confirmed.
+func TestCorrelator_ForgeryPoolOnASiteWithoutOtherTraffic(t *testing.T) {
+	_, dir := startCaddyTrusting(t, "127.0.0.1/8", "trust_proxy\n\t\tpow_missing_points 0")
+	for i := range 30 {
+		sid := fmt.Sprintf("0b7c2f0e-1111-4222-8333-%012d", i)
+		do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "pool", map[string]string{"sid": sid}), nil,
+			http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", i+1)}, "Sec-Fetch-Dest": {"image"}})
+	}
+	views := storedViews(t, dir, "pool")
+	if len(views) != 30 || views[0].BotScore != 0 {
+		t.Fatalf("stored %d views scoring %d: want 30 clean ones before the sweep", len(views), views[0].BotScore)
+	}
+	res := sharedOf(t, dir).corr.sweep(time.Now())
+	if res.clusters != 1 || res.views != 30 {
+		t.Fatalf("sweep %+v, want one cluster raising all 30 views", res)
+	}
+	for _, v := range storedViews(t, dir, "pool") {
+		if v.BotScore < 50 || !storage.HasDetailKey(v.BotScoreDetail, "correlated") {
+			t.Errorf("row %d %s, want it raised to the bot line", v.BotScore, v.BotScoreDetail)
+		}
+	}
 }

@@ -64,7 +64,7 @@ func TestEvents_StoresEveryField(t *testing.T) {
 }
 
 func TestEvents_FirstTwentyOnly(t *testing.T) {
-	_, dir := startCaddy(t, "")
+	_, dir := startCaddy(t, classicPoW(""))
 	status, _, _ := do(t, "POST", baseURL+"/e", strings.NewReader(eventsBody("s20", 21, `{"depth":25}`)), nil)
 	if status != 204 {
 		t.Fatalf("status %d", status)

@@ -108,34 +108,57 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 
 	// Traffic: 150 sessions see each variant of checkout; 15 of the
 	// control's and 45 of green's send the metric, as a custom event
-	// named signup, in an untagged event of the same session. 20 sessions
-	// see form's only variant-less... (form has no variants); 10 sessions
-	// submit a form without any exposure: not counted anywhere.
-	var events []string
+	// named signup, in an untagged event of the same session. 10 sessions
+	// submit a form without any exposure: not counted anywhere. Each of
+	// these sessions first sends a pageview with a valid proof of work and
+	// its events carry that token. Not counted either: 20 sessions whose
+	// events carry a valid token but that never sent a pageview, and 20
+	// whose events carry no token (scored as bots).
 	session := func(i int) string { return fmt.Sprintf("%08x-aaaa-4bbb-8ccc-%012x", i, i) }
+	now := time.Now()
+	send := func(sid, tok string, events []string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"siteId":"shop","tok":%q,"events":[%s]}`, tok, strings.Join(events, ","))
+		if s, _, b := do(t, "POST", baseURL+"/e", strings.NewReader(body), nil); s != 204 {
+			t.Fatalf("POST e: %d %s", s, b)
+		}
+	}
+	pageview := func(sid string) string {
+		t.Helper()
+		tok := mint(t, dir, sid, "shop", now)
+		if s, _, _ := do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/", "shop", map[string]string{"sid": sid, "tok": tok}), nil, nil); s != 200 {
+			t.Fatalf("b.gif: %d", s)
+		}
+		return tok
+	}
+	exposure := func(sid, v, path string) string {
+		return fmt.Sprintf(`{"type":"experiment_exposure","sessionId":%q,"data":{"experiment_id":"checkout","variant_id":%q,"path":%q}}`, sid, v, path)
+	}
 	for i := range 300 {
 		v, converts := "control", i%10 == 0
 		if i >= 150 {
 			v, converts = "green", i%10 < 3
 		}
-		events = append(events, fmt.Sprintf(`{"type":"experiment_exposure","sessionId":%q,"data":{"experiment_id":"checkout","variant_id":%q,"path":"/"}}`, session(i), v))
+		sid := session(i)
+		events := []string{exposure(sid, v, "/")}
 		if i%7 == 0 { // a second exposure of the same session counts once
-			events = append(events, fmt.Sprintf(`{"type":"experiment_exposure","sessionId":%q,"data":{"experiment_id":"checkout","variant_id":%q,"path":"/p"}}`, session(i), v))
+			events = append(events, exposure(sid, v, "/p"))
 		}
 		if converts {
-			events = append(events, fmt.Sprintf(`{"type":"custom","sessionId":%q,"data":{"name":"signup","path":"/done"}}`, session(i)))
+			events = append(events, fmt.Sprintf(`{"type":"custom","sessionId":%q,"data":{"name":"signup","path":"/done"}}`, sid))
 		}
+		send(sid, pageview(sid), events)
 	}
 	for i := 1000; i < 1010; i++ {
-		events = append(events, fmt.Sprintf(`{"type":"custom","sessionId":%q,"data":{"name":"signup"}}`, session(i)))
+		sid := session(i)
+		send(sid, pageview(sid), []string{fmt.Sprintf(`{"type":"custom","sessionId":%q,"data":{"name":"signup"}}`, sid)})
 	}
-	for len(events) > 0 {
-		n := min(20, len(events))
-		body := `{"siteId":"shop","events":[` + strings.Join(events[:n], ",") + `]}`
-		events = events[n:]
-		if s, _, b := do(t, "POST", baseURL+"/e", strings.NewReader(body), nil); s != 204 {
-			t.Fatalf("POST e: %d %s", s, b)
+	for i := 2000; i < 2040; i++ {
+		sid, tok := session(i), ""
+		if i < 2020 {
+			tok = mint(t, dir, sid, "shop", now) // valid, but no pageview sent it
 		}
+		send(sid, tok, []string{exposure(sid, "control", "/"), fmt.Sprintf(`{"type":"custom","sessionId":%q,"data":{"name":"signup"}}`, sid)})
 	}
 	if err := sharedOf(t, dir).writer.Flush(); err != nil {
 		t.Fatal(err)

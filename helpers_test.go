@@ -232,3 +232,11 @@ func beaconQuery(path, site string, set map[string]string) string {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// classicPoW adds the proof-of-work points of earlier releases (missing
+// +15, invalid and expired +25, replayed +40) to an echelon body, for tests
+// about other signals that send beacons without a token and need them to
+// stay below the bot line.
+func classicPoW(body string) string {
+	return "pow_missing_points 15\n\t\tpow_invalid_points 25\n\t\tpow_expired_points 25\n\t\tpow_replayed_points 40\n\t\t" + body
+}

@@ -35,7 +35,7 @@ func shapeOf(v any) any {
 // and Campaigns) as a JSON template: every list has one item showing its
 // fields.
 var mcpTools = []struct{ tool, path, golden string }{
-	{"analytics_overview", "/_echelon/api/stats/overview?site_id=demo&days=30", `{"site_id":"","period_days":0,"visits":0,"unique_visitors":0,"avg_interaction_ms":0,
+	{"analytics_overview", "/_echelon/api/stats/overview?site_id=demo&days=30", `{"site_id":"","period_days":0,"visits":0,"verified_visits":0,"unique_visitors":0,"avg_interaction_ms":0,
 		"top_paths":[{"path":"","views":0,"visitors":0}],"devices":[{"device_type":"","visits":0}],
 		"countries":[{"country_code":"","visits":0,"visitors":0}],"referrers":[{"referrer_type":"","views":0}],
 		"os_systems":[{"os_name":"","views":0}],"browsers":[{"browser":"","views":0}],"resolutions":[{"resolution":"","views":0}],
@@ -46,7 +46,7 @@ var mcpTools = []struct{ tool, path, golden string }{
 		"bySource":[{"utm_source":"","views":0,"visitors":0}],"byMedium":[{"utm_medium":"","views":0,"visitors":0}],
 		"byContent":[{"utm_content":"","views":0}],"byTerm":[{"utm_term":"","views":0}],
 		"topPaths":[{"path":"","views":0,"visitors":0}],"dailyTrend":[{"date":"","views":0,"visitors":0}]}`},
-	{"analytics_dashboard", "/_echelon/api/stats/dashboard?site_id=demo", `{"now":{"activeVisitors":0,"estimatedBots":0,"pageviews":0},
+	{"analytics_dashboard", "/_echelon/api/stats/dashboard?site_id=demo", `{"now":{"activeVisitors":0,"estimatedBots":0,"pageviews":0,"verified_visits":0},
 		"hourly":{"visitors":[{"minute":"","count":0}],"events":[{"minute":"","count":0}]},
 		"daily":{"visitors":[{"hour":"","count":0}],"events":[{"hour":"","count":0}]},
 		"recentVisitors":[{"visitor_id":"","device_type":"","os_name":"","browser":"","country_code":"","created_at":"","view_count":0}],

@@ -103,11 +103,14 @@ type Handler struct {
 	ChallengeWindow *caddy.Duration `json:"challenge_window,omitempty"`
 	// PoWDifficulty is the leading zero bits a proof-of-work hash needs.
 	PoWDifficulty *int `json:"pow_difficulty,omitempty"`
-	// PoWMissingPoints, PoWInvalidPoints and PoWReplayedPoints are the
-	// score points of a beacon without a token, with a bad or expired one,
-	// and with a pageview token seen before. Defaults 15, 25, 40.
+	// PoWMissingPoints, PoWInvalidPoints, PoWExpiredPoints and
+	// PoWReplayedPoints are the score points of a hit without a token,
+	// with one that does not verify, with one that verifies but is older
+	// than the challenge window, and with a pageview token seen before.
+	// Defaults 50, 50, 15, 50 (see docs/bot-defense.md).
 	PoWMissingPoints  *int `json:"pow_missing_points,omitempty"`
 	PoWInvalidPoints  *int `json:"pow_invalid_points,omitempty"`
+	PoWExpiredPoints  *int `json:"pow_expired_points,omitempty"`
 	PoWReplayedPoints *int `json:"pow_replayed_points,omitempty"`
 	// LiveStatsMinutes is the admin live bar's window. Default 10.
 	LiveStatsMinutes *int `json:"live_stats_minutes,omitempty"`
@@ -252,6 +255,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Prints:   sh.prints,
 		Excluded: sh.store,
 		Drops:    h.counters,
+		Quality:  sh.store,
 		Settings: sh.store,
 	}
 	if h.geo != nil {

@@ -288,6 +288,11 @@ func (s *shared) verifier(cfg settings, logger *zap.Logger) (*pow.Verifier, erro
 		return nil, fmt.Errorf("echelon: proof of work: %w", err)
 	}
 	s.pow, s.powOf = v, key
+	// Experiments count a session's events only once it sent a pageview
+	// with a valid proof.
+	s.store.SetProvenSessions(func(site, session, visitor string) bool {
+		return session != "" && v.SessionVerified(site, handlers.ProvenSession(session, visitor), time.Now())
+	})
 	return v, nil
 }
 

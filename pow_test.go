@@ -30,13 +30,14 @@ func TestPoW_OutcomesAndPoints(t *testing.T) {
 		result         string
 	}{
 		{"valid", valid, testSID, 0, "valid"},
-		{"missing", "", testSID, 15, "missing"},
-		{"garbage", "not-a-token", testSID, 25, "invalid"},
-		{"well-formed but wrong hash", fmt.Sprintf("%d.12.%032d", now.UnixMilli()/60000, 0), testSID, 25, "invalid"},
-		{"bound to another site", otherSite, testSID, 25, "invalid"},
+		{"missing", "", testSID, 50, "missing"},
+		{"garbage", "not-a-token", testSID, 50, "invalid"},
+		{"well-formed but wrong hash", fmt.Sprintf("%d.12.%032d", now.UnixMilli()/60000, 0), testSID, 50, "invalid"},
+		{"bound to another site", otherSite, testSID, 50, "invalid"},
+		{"made-up bucket", fmt.Sprintf("%d.12.%032d", now.UnixMilli()/60000+5, 0), testSID, 50, "invalid"},
 		{"first use", replayed, sid2, 0, "valid"},
-		{"same token again", replayed, sid2, 40, "replayed"},
-		{"outside the window", old, testSID, 25, "expired"},
+		{"same token again", replayed, sid2, 50, "replayed"},
+		{"outside the window", old, testSID, 15, "expired"},
 	}
 	for i, c := range cases {
 		q := beaconQuery(fmt.Sprintf("/p%d", i), "pw", map[string]string{"tok": c.tok, "sid": c.sid})
@@ -124,7 +125,7 @@ func TestPoW_NodesSharingASecretAgree(t *testing.T) {
 // the visitor, whose next ea.js is a private copy asking for more bits, and
 // whose tokens must carry them.
 func TestPoW_RateLimitedVisitorGetsMoreWork(t *testing.T) {
-	_, dir := startCaddy(t, "rate_limit_max 2\n\t\trate_limit_window 1s")
+	_, dir := startCaddy(t, classicPoW("rate_limit_max 2\n\t\trate_limit_window 1s"))
 	_, h, _ := do(t, "GET", baseURL+"/ea.js?s=rl", nil, nil)
 	if h.Get("Cache-Control") != "public, max-age=300" {
 		t.Fatalf("unflagged visitor: Cache-Control %q", h.Get("Cache-Control"))

@@ -32,7 +32,7 @@ func countStored(t *testing.T, dir, site string) int {
 // other options) while beacons are flowing: Badger is not reopened (its
 // directory lock would fail) and every answered beacon is stored.
 func TestReload_KeepsStoreAndLosesNoRecord(t *testing.T) {
-	tc, dir := startCaddy(t, "rate_limit_max 0")
+	tc, dir := startCaddy(t, classicPoW("rate_limit_max 0"))
 	root := strings.TrimSuffix(dir, "/db")
 
 	var sent atomic.Int64
@@ -66,7 +66,7 @@ func TestReload_KeepsStoreAndLosesNoRecord(t *testing.T) {
 	}
 	for i := 0; i < 5; i++ {
 		time.Sleep(150 * time.Millisecond)
-		body := "rate_limit_max 0\n\t\tsuspect_points " + string(rune('1'+i))
+		body := classicPoW("rate_limit_max 0\n\t\tsuspect_points " + string(rune('1'+i)))
 		newTester(t).InitServer(strings.Replace(siteConfig(root, body), "view_flush 1h", "view_flush 100ms", 1), "caddyfile")
 	}
 	time.Sleep(150 * time.Millisecond)
@@ -83,7 +83,7 @@ func TestReload_KeepsStoreAndLosesNoRecord(t *testing.T) {
 // TestCleanup_FlushesEverything buffers beacons with a flush interval far
 // in the future and unloads the config: the destructor writes them all.
 func TestCleanup_FlushesEverything(t *testing.T) {
-	_, dir := startCaddy(t, "rate_limit_max 0")
+	_, dir := startCaddy(t, classicPoW("rate_limit_max 0"))
 	for i := 0; i < 300; i++ {
 		if status, _, _ := do(t, "GET", baseURL+"/b.gif?"+beaconQuery("/c", "flush", nil), nil, nil); status != 200 {
 			t.Fatalf("status %d", status)

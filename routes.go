@@ -183,6 +183,7 @@ func (h *Handler) apiRoutes() []apiRoute {
 		{method: "GET", path: "/api/stats/campaigns", serve: h.stats.ServeCampaignStats},
 		{method: "GET", path: "/api/stats/campaign-events", serve: h.stats.ServeCampaignEvents},
 		{method: "GET", path: "/api/stats/experiments", serve: h.manage.ServeExperimentStats},
+		{method: "GET", path: "/api/stats/quality", serve: h.stats.ServeQuality},
 		{method: "GET", path: "/api/stats/vitals", serve: h.shared.stats.ServeVitals(h.cfg.handlers.PublicMode)},
 
 		{method: "GET", path: "/api/experiments", serve: h.manage.ServeExperiments},

@@ -149,6 +149,7 @@ func TestStatsAPI_ShapesAndCounts(t *testing.T) {
 			DeviceType: "desktop", OSName: "Linux", BrowserName: "Firefox", BrowserVersion: "125",
 			CountryCode: "FI", ReferrerType: "search", Referrer: "https://www.google.com",
 			ScreenWidth: 1920, ScreenHeight: 1080, InteractionMS: 1000, BotScore: score,
+			BotScoreDetail: map[bool]string{true: `{"pow":0,"pow_result":"valid"}`, false: `{"headers":10,"pow":0,"pow_result":"expired"}`}[score == 0],
 		}
 	}
 	addRecords(t, dir, []storage.View{
@@ -165,11 +166,11 @@ func TestStatsAPI_ShapesAndCounts(t *testing.T) {
 		t.Fatalf("overview: %d %s", status, raw)
 	}
 	o := v.(map[string]any)
-	if got, want := keysOf(t, o), sortedKeys("site_id", "period_days", "visits", "unique_visitors", "avg_interaction_ms",
+	if got, want := keysOf(t, o), sortedKeys("site_id", "period_days", "visits", "verified_visits", "unique_visitors", "avg_interaction_ms",
 		"top_paths", "devices", "countries", "referrers", "os_systems", "browsers", "resolutions", "daily_trend"); !slices.Equal(got, want) {
 		t.Fatalf("overview keys %v, want %v", got, want)
 	}
-	if o["period_days"] != 30.0 || o["visits"] != 3.0 || o["unique_visitors"] != 2.0 || o["avg_interaction_ms"] != 1000.0 {
+	if o["period_days"] != 30.0 || o["visits"] != 3.0 || o["verified_visits"] != 2.0 || o["unique_visitors"] != 2.0 || o["avg_interaction_ms"] != 1000.0 {
 		t.Errorf("overview totals: %s", raw)
 	}
 	top := o["top_paths"].([]any)

@@ -54,6 +54,7 @@ type liveData struct {
 type dashboardData struct {
 	Live        liveData
 	O           storage.Overview
+	Q           qualityCard
 	ActivePages int
 	Trend       template.HTML
 	TrendRows   []trendRow
@@ -88,6 +89,12 @@ func (d *Dashboard) dashboard(w http.ResponseWriter, r *http.Request, cred auth.
 		d.failAPI(w, r, s, err)
 		return
 	}
+	var q qualityReply
+	if err := d.get(r, "/api/stats/quality", vals("site_id", s.Site, "days", strconv.Itoa(s.Days)), &q); err != nil {
+		d.failAPI(w, r, s, err)
+		return
+	}
+	data.Q = q.card()
 	o := &data.O
 	data.ActivePages = len(o.TopPaths)
 	data.TrendRows, data.Trend = d.trend(o, s.Days)

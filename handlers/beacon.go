@@ -43,13 +43,15 @@ func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool)
 // input, the answer is the pixel; only what passes every gate is stored.
 func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer) {
 	uai := t.uaInfo(r.UserAgent()) // once: parse, bot match and hash
-	bot := uai.bot
+	bot := uai.bot || automated(r)
 	if bot {
 		t.sighting(peer)
 	}
 	if lim, _ := t.limited(peer); lim {
 		t.Observe.Beacon(OutcomeRateLimited)
-		t.flag(r, peer, scoring.SiteOrDefault(scanQuery(r.URL.RawQuery)[qSite]))
+		site := scoring.SiteOrDefault(scanQuery(r.URL.RawQuery)[qSite])
+		t.filtered(site, storage.ReasonRateLimited, false, 1)
+		t.flag(r, peer, site)
 		t.writePixel(w, r, false)
 		return
 	}
@@ -70,12 +72,18 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 // and the _ev cookie to set, if any.
 func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot bool) (outcome, cookie string) {
 	if bot {
-		t.dropped(EndpointBeacon, DropKnownUA, 1)
+		q := scanRaw(r.URL.RawQuery)
+		t.dropped(EndpointBeacon, DropKnownUA, scoring.SiteOrDefault(q.get(qSite)), storage.ReasonKnownUA, 1)
 		return OutcomeBotDropped, ""
 	}
 	b, err := ParseBeacon(r.URL.RawQuery)
 	if err != nil {
 		return OutcomeInvalid, ""
+	}
+	if b.Webdriver {
+		t.sighting(peer)
+		t.dropped(EndpointBeacon, DropKnownUA, b.Site, storage.ReasonKnownUA, 1)
+		return OutcomeBotDropped, ""
 	}
 	if t.Config.siteIgnored(b.Site) {
 		return OutcomeIgnored, ""
@@ -91,7 +99,7 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 		storedID = anon.VisitorID(vis.id)
 	}
 	if t.excludedAs(vis.id, storedID) {
-		t.dropped(EndpointBeacon, DropExcluded, 1)
+		t.dropped(EndpointBeacon, DropExcluded, b.Site, storage.ReasonExcluded, 1)
 		return OutcomeExcluded, vis.setCookie
 	}
 	origin, class := scoring.ClassifyReferrer(b.Referrer)
@@ -110,10 +118,14 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 		if anon != nil {
 			anonymizePrint(anon, &fp)
 		}
-		t.Prints.Record(ipKey, storedID, b.Site, &fp, res.Score >= scoring.EvidenceScore, tier == scoring.IPTierConfirmed, now)
+		// A hit without a valid proof is evidence whatever points the
+		// proof's result gives: a pool of addresses sharing one setup and
+		// no proof is caught even on a site with no other traffic.
+		evidence := res.Score >= scoring.EvidenceScore || t.PoW != nil && res.PoWResult != "valid"
+		t.Prints.Record(ipKey, storedID, b.Site, &fp, evidence, tier == scoring.IPTierConfirmed, now)
 	}
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
-		t.dropped(EndpointBeacon, DropScore, 1)
+		t.dropped(EndpointBeacon, DropScore, b.Site, scoreReason(&res), 1)
 		return OutcomeBotDropped, vis.setCookie
 	}
 

@@ -40,6 +40,26 @@ type Beacon struct {
 	ScreenSent, ScreenValid   bool
 	ScreenWidth, ScreenHeight int
 	Token                     string // PoW token as sent, unverified
+	// Solver is the pv parameter: which solver made the token, SolverWasm
+	// or SolverJS; "" when absent or unknown.
+	Solver string
+	// Webdriver is wd=1: the tracker saw navigator.webdriver set, so an
+	// automation framework drives the browser.
+	Webdriver bool
+}
+
+// Solvers named by the pv parameter.
+const (
+	SolverWasm = "w"
+	SolverJS   = "j"
+)
+
+// solverOf validates a pv value.
+func solverOf(v string) string {
+	if v == SolverWasm || v == SolverJS {
+		return v
+	}
+	return ""
 }
 
 // Reasons a beacon is not stored; the pixel is answered either way.
@@ -91,6 +111,8 @@ func ParseBeacon(rawQuery string) (Beacon, error) {
 	}
 	b.parseScreen(q.get(qScreenW), q.get(qScreenH))
 	b.Token = q.get(qToken)
+	b.Solver = solverOf(q.get(qSolver))
+	b.Webdriver = q.get(qWebdriver) == "1"
 	if len(rawQuery) > maxSharedQuery {
 		b.Site, b.SessionID = strings.Clone(b.Site), strings.Clone(b.SessionID)
 	}

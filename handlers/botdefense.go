@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 // OutcomeExcluded counts hits of excluded visitors: answered as usual, not
@@ -38,14 +39,62 @@ type DropObserver interface {
 	Dropped(endpoint, reason string, n int)
 }
 
-func (t *Tracking) dropped(endpoint, reason string, n int) {
-	if t.Drops != nil && n > 0 {
+// DropCounter counts, per site and day, the hits that were not stored,
+// for the traffic-quality statistics; storage.Store is the real one
+// (lock-free).
+type DropCounter interface {
+	CountDrop(site string, why storage.Reason, event bool, n int)
+}
+
+// dropped counts n hits of site dropped as bots: in the metric by endpoint
+// and reason, and in the site's traffic quality by why.
+func (t *Tracking) dropped(endpoint, reason, site string, why storage.Reason, n int) {
+	if n <= 0 {
+		return
+	}
+	if t.Drops != nil {
 		t.Drops.Dropped(endpoint, reason, n)
 	}
+	t.filtered(site, why, endpoint == EndpointEvents, n)
+}
+
+// filtered counts n hits of site that were not stored in its traffic
+// quality.
+func (t *Tracking) filtered(site string, why storage.Reason, event bool, n int) {
+	if t.Quality != nil {
+		t.Quality.CountDrop(site, why, event, n)
+	}
+}
+
+// scoreReason is why a hit scoring at the bot line was kept out: its
+// proof of work if that did not pass, else the other signals.
+func scoreReason(res *scoring.Result) storage.Reason {
+	if r, ok := storage.ProofReason(res.PoWResult); ok {
+		return r
+	}
+	return storage.ReasonThreshold
 }
 
 func (t *Tracking) excluded(visitorID string) bool {
 	return t.Excluded != nil && t.Excluded.IsExcluded(visitorID)
+}
+
+// automated reports whether a request names an automation framework
+// itself: a headless or automation brand in Sec-CH-UA. Like a known-bot
+// User-Agent, such a hit is dropped (the tracker's wd=1, navigator.webdriver,
+// is the same for a beacon or batch whose headers look human).
+func automated(r *http.Request) bool {
+	v := r.Header["Sec-Ch-Ua"] // canonical key: no Get
+	return len(v) > 0 && scoring.AutomationBrand(v)
+}
+
+// webdriverQuery reports wd=1 in a raw query string.
+func webdriverQuery(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	q := scanRaw(raw)
+	return q.get(qWebdriver) == "1"
 }
 
 // isKnownBot matches the request's User-Agent against the known-bot list

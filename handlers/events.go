@@ -17,7 +17,7 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 	hw := newHeaderWriter(w.Header(), 4+corsHeaders)
 	hw.setSecurity()
 	uai := t.uaInfo(r.UserAgent())
-	bot := uai.bot
+	bot := uai.bot || automated(r) || webdriverQuery(r.URL.RawQuery)
 	if bot {
 		t.sighting(peer)
 	}
@@ -60,7 +60,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 		return
 	}
 	if bot {
-		t.dropped(EndpointEvents, DropKnownUA, n)
+		t.dropped(EndpointEvents, DropKnownUA, scoring.SiteOrDefault(batch.SiteID), storage.ReasonKnownUA, n)
 		t.Observe.Events(OutcomeBotDropped, n)
 		return
 	}
@@ -82,7 +82,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 		storedID = anon.VisitorID(vis.id)
 	}
 	if t.excludedAs(vis.id, storedID) {
-		t.dropped(EndpointEvents, DropExcluded, n)
+		t.dropped(EndpointEvents, DropExcluded, site, storage.ReasonExcluded, n)
 		t.Observe.Events(OutcomeExcluded, n)
 		return
 	}
@@ -92,7 +92,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 	t.checkPoW(&res, batch.Token, batch.Events[0].SessionID, site, vis.id, now, false)
 	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
-		t.dropped(EndpointEvents, DropScore, n)
+		t.dropped(EndpointEvents, DropScore, site, scoreReason(&res), n)
 		t.Observe.Events(OutcomeBotDropped, n)
 		return
 	}
@@ -127,6 +127,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 			DayOfWeek:      int(now.Weekday()),
 			IsReturning:    vis.returning,
 			BotScore:       res.Score,
+			Tracked:        true,
 		}
 		if anon != nil {
 			anonymizeEvent(anon, &e)

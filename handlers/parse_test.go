@@ -102,6 +102,7 @@ func FuzzParseBeacon(f *testing.F) {
 	f.Add("p=L8OkZ3U&_v=spa&ref=aHR0cHM6Ly9nb29nbGUuY29tLw&uc=eA")
 	f.Add("p=%%%&_v=&sw=NaN")
 	f.Add("p=L2EA&_v=900&s=" + strings.Repeat("x", 100))
+	f.Add("p=Lw&_v=1000&pv=w&wd=1&pv=j&wd=0")
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw)
 		b, err := ParseBeacon(q.Encode())
@@ -113,6 +114,9 @@ func FuzzParseBeacon(f *testing.F) {
 		}
 		if !scoring.ValidSiteID(b.Site) {
 			t.Fatalf("site %q", b.Site)
+		}
+		if b.Solver != "" && b.Solver != SolverWasm && b.Solver != SolverJS || b.Webdriver != (q.Get("wd") == "1") {
+			t.Fatalf("solver %q webdriver %v from %q", b.Solver, b.Webdriver, raw)
 		}
 		if b.SessionID != "" && !validSessionID(b.SessionID) {
 			t.Fatalf("session %q", b.SessionID)

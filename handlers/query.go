@@ -22,11 +22,13 @@ const (
 	qScreenW
 	qScreenH
 	qToken
+	qSolver
+	qWebdriver
 	qCount
 )
 
 // beaconKeys are the beacon's parameter names (docs/tracker.md, The beacon).
-var beaconKeys = [qCount]string{"p", "s", "ck", "ref", "pwa", "uc", "us", "um", "uct", "ut", "sid", "_v", "sw", "sh", "tok"}
+var beaconKeys = [qCount]string{"p", "s", "ck", "ref", "pwa", "uc", "us", "um", "uct", "ut", "sid", "_v", "sw", "sh", "tok", "pv", "wd"}
 
 // beaconParams holds the raw (unescaped, not yet decoded) b.gif parameters.
 type beaconParams [qCount]string

@@ -91,6 +91,7 @@ type Tracking struct {
 	Prints   *scoring.Prints // correlator prints of scored beacons
 	Excluded ExclusionSet    // excluded visitors
 	Drops    DropObserver    // bot drops by endpoint and reason
+	Quality  DropCounter     // hits not stored, per site and reason
 
 	ipKeys scoring.IPKeyer // IP keys with the day's salt schedule
 }
@@ -190,11 +191,20 @@ func (t *Tracking) checkPoW(res *scoring.Result, tok, sid, site, visitorID strin
 		o = pow.Invalid
 	case pageview:
 		o = t.PoW.Check(tok, sid, site, t.PoW.Difficulty(visitorID, now), now)
+		if o == pow.Valid {
+			t.PoW.MarkSession(site, ProvenSession(sid, visitorID), now)
+		}
 	default:
 		o = t.PoW.CheckEvent(tok, sid, site, t.PoW.Difficulty(visitorID, now), now)
 	}
 	t.Rules.PoW(res, o.String())
 }
+
+// ProvenSession is the key under which a session's valid-proof pageview
+// is remembered for the experiment index: the session id and the visitor
+// who sent it, so that events replaying a captured token and session id
+// from another address or browser prove nothing.
+func ProvenSession(sid, visitorID string) string { return sid + "/" + visitorID }
 
 // flag raises the proof-of-work difficulty for the visitor behind a request
 // that tripped the rate limiter (adaptive difficulty, docs/bot-defense.md):

@@ -85,6 +85,16 @@ func (r *Rotator) Get(epoch int64) (*Generation, error) {
 	return r.getSlow(epoch)
 }
 
+// ParamsOf returns the parameters of epoch's module without generating
+// it: those of the held module, or derived from the secret (one HMAC).
+// For checking old tokens, whose modules are no longer held.
+func (r *Rotator) ParamsOf(epoch int64) Params {
+	if e := r.slot(epoch).Load(); e != nil && e.epoch == epoch && e.gen != nil {
+		return e.gen.Params
+	}
+	return ParamsForEpoch(r.secret, epoch)
+}
+
 func (r *Rotator) slot(epoch int64) *atomic.Pointer[rotatorEntry] {
 	return &r.slots[uint64(epoch)%rotatorSlots]
 }

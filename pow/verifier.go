@@ -16,7 +16,7 @@ const (
 	Missing          // no token
 	Invalid          // malformed, from the future, wrong hash or too little work
 	Replayed         // a pageview token seen before
-	Expired          // older than the window; callers score it like Invalid
+	Expired          // verifies, but older than the window; scored apart from Invalid (a slow visitor, not a forgery)
 )
 
 var outcomeNames = [...]string{"valid", "missing", "invalid", "replayed", "expired"}
@@ -183,23 +183,37 @@ func (v *Verifier) verify(tok, sid, site string, bits int, nowBucket, maxAge int
 		return Invalid, t
 	}
 	if t.bucket < nowBucket-maxAge {
+		// Too old to be valid, but only a token that verifies is Expired
+		// (a slow visitor); a made-up one is Invalid. Old epochs' modules
+		// are not generated for this: their parameters are one HMAC.
+		p := v.rotator.ParamsOf(BucketEpoch(t.bucket))
+		if !v.verifyHash(t, sid, site, bits, &p, false) {
+			return Invalid, t
+		}
 		return Expired, t
 	}
 	gen, err := v.rotator.Get(BucketEpoch(t.bucket))
 	if err != nil {
 		return Invalid, t
 	}
-	var buf [maxInputLen]byte
-	ch := v.challenge(t.bucket, t.bucket >= nowBucket-v.window)
-	n := hashInput(&buf, ch.hex[:], sid, site, t.nonce)
-	if n < 0 {
-		return Invalid, t
-	}
-	h := Hash(&gen.Params, buf[:n])
-	if subtle.ConstantTimeCompare(h[:], t.hash[:]) != 1 || LeadingZeroBits(h) < max(bits, v.difficulty) {
+	if !v.verifyHash(t, sid, site, bits, &gen.Params, t.bucket >= nowBucket-v.window) {
 		return Invalid, t
 	}
 	return Valid, t
+}
+
+// verifyHash reports whether t's hash is H(challenge:sid:site:nonce)
+// under p with enough leading zero bits; cache keeps the bucket's
+// challenge for later tokens.
+func (v *Verifier) verifyHash(t token, sid, site string, bits int, p *Params, cache bool) bool {
+	var buf [maxInputLen]byte
+	ch := v.challenge(t.bucket, cache)
+	n := hashInput(&buf, ch.hex[:], sid, site, t.nonce)
+	if n < 0 {
+		return false
+	}
+	h := Hash(p, buf[:n])
+	return subtle.ConstantTimeCompare(h[:], t.hash[:]) == 1 && LeadingZeroBits(h) >= max(bits, v.difficulty)
 }
 
 // Check is Verify plus the replay check, for pageview tokens: a valid

@@ -28,8 +28,52 @@ func (in *Input) ReadHeaders(h http.Header, ua string) {
 // Brand classes found in a Sec-CH-UA list.
 const (
 	brandChromium = 1 << iota // a brand only Chromium-based browsers send
-	brandHeadless             // "HeadlessChrome" and the like
+	brandHeadless             // "HeadlessChrome" and other automation brands
 )
+
+// automationMarkers name headless and automation builds in a Sec-CH-UA
+// brand ("HeadlessChrome", "HeadlessEdge", a driver's own brand); matched
+// as substrings, ASCII case ignored. No browser a person uses lists them.
+var automationMarkers = [...]string{"headless", "puppeteer", "playwright", "selenium", "webdriver", "phantomjs"}
+
+// hasAutomationMarker reports whether brand contains a marker, in one
+// pass: only a position whose letter begins some marker is compared.
+func hasAutomationMarker(brand string) bool {
+	for i := 0; i < len(brand); i++ {
+		c := toLowerASCII(brand[i])
+		if c != 'h' && c != 'p' && c != 's' && c != 'w' {
+			continue
+		}
+		for _, m := range automationMarkers {
+			if m[0] == c && len(brand)-i >= len(m) && equalFoldASCII(brand[i:i+len(m)], m) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// equalFoldASCII reports whether s equals lower, ASCII case ignored.
+func equalFoldASCII(s, lower string) bool {
+	for j := 0; j < len(lower); j++ {
+		if toLowerASCII(s[j]) != lower[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// AutomationBrand reports whether Sec-CH-UA values (h["Sec-Ch-Ua"]) list
+// a headless or automation brand: such a hit is dropped like a known-bot
+// User-Agent.
+func AutomationBrand(values []string) bool {
+	for _, v := range values {
+		if brandClasses(v)&brandHeadless != 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // chromiumBrands are the engine brands. Every Chromium-based browser (Chrome,
 // Edge, Opera, Brave, Vivaldi, Samsung Internet, WebView, Electron) lists
@@ -93,7 +137,7 @@ func brandClass(brand string) int {
 			return brandChromium
 		}
 	}
-	if containsFoldASCII(brand, "headless") {
+	if hasAutomationMarker(brand) {
 		return brandHeadless
 	}
 	return 0

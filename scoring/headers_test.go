@@ -117,3 +117,58 @@ func BenchmarkReadHeaders(b *testing.B) {
 		in.ReadHeaders(h, chromeWindowsUA)
 	}
 }
+
+func BenchmarkAutomationBrand(b *testing.B) {
+	v := []string{chromeBrands}
+	for b.Loop() {
+		if AutomationBrand(v) {
+			b.Fatal("a browser's brands taken for automation")
+		}
+	}
+}
+
+func TestAutomationBrand(t *testing.T) {
+	for _, c := range []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{chromeBrands}, false},
+		{[]string{`"Microsoft Edge";v="131", "Chromium";v="131", "Not_A Brand";v="24"`}, false},
+		{[]string{`"Not A(Brand";v="8", "Chromium";v="132", "Opera";v="117"`}, false},
+		{[]string{`"Chromium";v="131", "HeadlessChrome";v="131"`}, true},
+		{[]string{`"headlessedge";v="131"`}, true},
+		{[]string{`"Chromium";v="131"`, `"Puppeteer";v="22"`}, true},
+		{[]string{`"PLAYWRIGHT";v="1"`}, true},
+		{[]string{`"Selenium Grid";v="4"`}, true},
+		{[]string{`"x";v="1", "WebDriver";v="2"`}, true},
+		{[]string{`"PhantomJS";v="2"`}, true},
+		{[]string{`"Samsung Internet";v="26", "Chromium";v="131"`}, false},
+		{[]string{`headless, "Chromium";v="1"`}, false}, // not a quoted brand
+	} {
+		if got := AutomationBrand(c.values); got != c.want {
+			t.Errorf("AutomationBrand(%q) = %v, want %v", c.values, got, c.want)
+		}
+	}
+}
+
+// FuzzSecCHUA feeds arbitrary Sec-CH-UA values to the brand parse: never
+// a panic, and a value naming HeadlessChrome as its first quoted brand is
+// always automation.
+func FuzzSecCHUA(f *testing.F) {
+	f.Add(chromeBrands)
+	f.Add(`"HeadlessChrome";v="131"`)
+	f.Add(`"a\"b";v="1", "Puppeteer`)
+	f.Add(`,,,"`)
+	f.Fuzz(func(t *testing.T, v string) {
+		var in Input
+		in.ReadHeaders(http.Header{"Sec-Ch-Ua": {v}}, chromeWindowsUA)
+		auto := AutomationBrand([]string{v})
+		if auto && !in.BrandMismatch {
+			t.Fatalf("%q: automation but no mismatch", v)
+		}
+		if !auto && AutomationBrand([]string{`"HeadlessChrome";v="1", ` + v}) == false {
+			t.Fatalf("%q: a leading HeadlessChrome brand not found", v)
+		}
+	})
+}

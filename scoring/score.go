@@ -53,19 +53,16 @@ type Rules struct {
 	SiteSuspectCountries map[string]map[string]bool
 	SuspectPoints        int
 	// PoWPoints are the points of each proof-of-work result: "missing",
-	// "invalid" and "replayed"; "expired" counts as "invalid", "valid" as 0.
+	// "invalid", "expired" and "replayed"; "valid" (or any result not
+	// listed) gives 0.
 	PoWPoints map[string]int
 }
 
 // PoW adds the proof-of-work signal: its points under "pow" and the result
 // under "pow_result" (both recorded for every result, valid included).
 func (r *Rules) PoW(res *Result, result string) {
-	key := result
-	if key == "expired" {
-		key = "invalid"
-	}
 	res.PoWResult = result
-	res.Add("pow", r.PoWPoints[key])
+	res.Add("pow", r.PoWPoints[result])
 }
 
 // Points is one signal that fired.

@@ -326,7 +326,8 @@ func (a *aggregator) pendingOf(sites []string) map[string]pending {
 func (a *aggregator) forget(site string, day Day) {
 	a.drop(siteDay{site, day})
 	for key, p := range a.dirtyBy[site] {
-		if p.k.day == day {
+		// Drops are no rows' counters: a rebuild keeps them (quality.go).
+		if p.k.day == day && p.k.dim != dimDrops {
 			delete(a.dirty, key)
 			delete(a.dirtyBy[site], key)
 		}

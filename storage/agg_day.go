@@ -23,6 +23,7 @@ type dayState struct {
 	spill    visitorSpill // visitors kept on disk (agg_visitors.go)
 
 	total, hours *counter
+	quality      *counter // dimQuality
 	// minutes are the minute counters of the current batch (a batch
 	// touches a few); id = minute, so the visitors' seen lists stay valid
 	// when endBatch drops them.
@@ -66,6 +67,7 @@ func newDayState(site string, day Day, lim *limits) *dayState {
 		visitors: make(map[string]*visitorState),
 		total:    &counter{dim: dimTotal, id: -1, d: make([]int64, totalFields)},
 		hours:    &counter{dim: dimHours, id: -1, d: make([]int64, hoursFields)},
+		quality:  &counter{dim: dimQuality, id: -1, d: make([]int64, qualityFields)},
 		nextID:   int32(len(minuteValues)),
 	}
 }

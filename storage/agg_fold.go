@@ -51,6 +51,16 @@ func (st *dayState) viewRow(v *View) {
 	}
 }
 
+// excludedRow counts a stored row of an excluded visitor, which a
+// re-derived day leaves out of the statistics, in the quality counters.
+func (st *dayState) excludedRow(event bool) {
+	f := 2 * int(ReasonExcluded)
+	if event {
+		f++
+	}
+	st.touch(st.quality)[f]++
+}
+
 // eventRow is viewRow for events, which are also counted by type.
 func (st *dayState) eventRow(e *Event) {
 	f := rClean
@@ -87,6 +97,7 @@ func (st *dayState) view(v *View) {
 	mv := st.touch(minute)
 	if v.BotScore >= 50 {
 		tot[tBotViews]++
+		st.touch(st.quality)[2*int(rowReason(v.BotScoreDetail))]++
 		hr[hBotViews]++
 		mv[mBotViews]++
 		if vs != nil {
@@ -98,6 +109,10 @@ func (st *dayState) view(v *View) {
 		return
 	}
 	tot[tViews]++
+	if proofValid(v.BotScoreDetail) {
+		tot[tVerified]++
+		mv[mVerified]++
+	}
 	if v.InteractionMS > 0 {
 		tot[tInterSum] += v.InteractionMS
 		tot[tInterN]++
@@ -158,6 +173,7 @@ func (st *dayState) event(e *Event) {
 	switch {
 	case e.BotScore >= 50:
 		st.touch(st.total)[tBotEvents]++
+		st.touch(st.quality)[2*int(rowReason(e.BotScoreDetail))+1]++
 		return
 	case e.BotScore < 0:
 		st.touch(st.total)[tOtherEvents]++

@@ -23,33 +23,35 @@ const tableCounters byte = 0x10
 
 // Dimensions. Values are stored: append only.
 const (
-	dimTotal  byte = 0 // value ""; totalFields
-	dimHours  byte = 1 // value ""; 24 × hourFields
-	dimPath   byte = 2
-	dimDevice byte = 3
-	dimOS     byte = 4
-	dimBrowse byte = 5 // "name version", "name" or ""
-	dimCountr byte = 6
-	dimRefTyp byte = 7
-	dimRefOrg byte = 8
-	dimResol  byte = 9 // "WxH", 0 for a missing side
-	dimUTMSrc byte = 10
-	dimUTMMed byte = 11
-	dimUTMCmp byte = 12 // "" = views without a campaign (organic)
-	dimUTMCon byte = 13
-	dimUTMTrm byte = 14
-	dimEvType byte = 15 // clean events by type
-	dimCmpSrc byte = 16 // campaign × utm_source
-	dimCmpMed byte = 17 // campaign × utm_medium
-	dimCmpCon byte = 18 // campaign × utm_content
-	dimCmpTrm byte = 19 // campaign × utm_term
-	dimCmpPth byte = 20 // campaign × path
-	dimCmpEvT byte = 21 // event campaign ("" = none) × event type
-	dimCmpEvs byte = 22 // event campaign ("" = none); all clean events
-	dimMinute byte = 23 // value: minute of the day, 2 bytes; minuteFields; deleted by the daily maintenance
-	dimEvRows byte = 24 // stored events by type, any score or visitor; rowFields
+	dimTotal   byte = 0 // value ""; totalFields
+	dimHours   byte = 1 // value ""; 24 × hourFields
+	dimPath    byte = 2
+	dimDevice  byte = 3
+	dimOS      byte = 4
+	dimBrowse  byte = 5 // "name version", "name" or ""
+	dimCountr  byte = 6
+	dimRefTyp  byte = 7
+	dimRefOrg  byte = 8
+	dimResol   byte = 9 // "WxH", 0 for a missing side
+	dimUTMSrc  byte = 10
+	dimUTMMed  byte = 11
+	dimUTMCmp  byte = 12 // "" = views without a campaign (organic)
+	dimUTMCon  byte = 13
+	dimUTMTrm  byte = 14
+	dimEvType  byte = 15 // clean events by type
+	dimCmpSrc  byte = 16 // campaign × utm_source
+	dimCmpMed  byte = 17 // campaign × utm_medium
+	dimCmpCon  byte = 18 // campaign × utm_content
+	dimCmpTrm  byte = 19 // campaign × utm_term
+	dimCmpPth  byte = 20 // campaign × path
+	dimCmpEvT  byte = 21 // event campaign ("" = none) × event type
+	dimCmpEvs  byte = 22 // event campaign ("" = none); all clean events
+	dimMinute  byte = 23 // value: minute of the day, 2 bytes; minuteFields; deleted by the daily maintenance
+	dimEvRows  byte = 24 // stored events by type, any score or visitor; rowFields
+	dimQuality byte = 25 // value ""; stored rows kept out of the clean statistics, by reason (quality.go)
+	dimDrops   byte = 26 // value ""; hits not stored, by reason (quality.go); rebuilds keep it
 
-	dimCount = 25 // the number of dims
+	dimCount = 27 // the number of dims
 )
 
 // Fields of dimEvRows: stored rows, counted whatever their visitor
@@ -68,6 +70,7 @@ const (
 	mBotViews         // views scoring ≥ 50
 	mLastClean        // visitors whose latest clean view of the day is in the minute
 	mLastBot          // the same for views scoring ≥ 50
+	mVerified         // clean views that carried a valid proof of work
 	minuteFields
 )
 
@@ -114,6 +117,7 @@ const (
 	tViewRowsOther
 	tEventRows
 	tEventRowsOther
+	tVerified // clean views that carried a valid proof of work
 	totalFields
 )
 
@@ -253,6 +257,8 @@ func fieldsOf(dim byte) int {
 		return minuteFields
 	case dimEvRows:
 		return rowFields
+	case dimQuality, dimDrops:
+		return qualityFields
 	}
 	return valueFields
 }

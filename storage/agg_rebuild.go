@@ -33,6 +33,7 @@ func (a *aggregator) build(ctx context.Context, site string, day Day, excluded m
 	err := a.rows(site, day, func(v *View) bool {
 		if skip(v.VisitorID) {
 			st.viewRow(v) // the rows still hold it
+			st.excludedRow(false)
 		} else {
 			st.view(v)
 		}
@@ -40,6 +41,7 @@ func (a *aggregator) build(ctx context.Context, site string, day Day, excluded m
 	}, func(e *Event) bool {
 		if skip(e.VisitorID) {
 			st.eventRow(e)
+			st.excludedRow(true)
 		} else {
 			st.event(e)
 		}

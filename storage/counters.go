@@ -161,31 +161,44 @@ func ranked(m map[[2]string]*Tally, limit int) []Tally {
 // sites.
 func (s *Store) counterSites() []string { return s.sites.all() }
 
-// deleteDayCounters deletes every counter of site's day.
+// deleteDayCounters deletes every counter of site's day that its rows
+// re-derive: all but the drops (quality.go).
 func deleteDayCounters(db *badger.DB, site string, day Day) error {
 	prefix := counterPrefix(site, day, 0)
 	prefix = prefix[:len(prefix)-1]
-	return deletePrefix(db, prefix, nil)
+	dimAt := len(prefix)
+	return deleteKeys(db, prefix, nil, func(k []byte) bool { return len(k) > dimAt && k[dimAt] == dimDrops })
 }
 
 // deletePrefix deletes every key with prefix (and, when end is set, below
 // end) in batches.
-func deletePrefix(db *badger.DB, prefix, end []byte) error {
+func deletePrefix(db *badger.DB, prefix, end []byte) error { return deleteKeys(db, prefix, end, nil) }
+
+// deleteKeys is deletePrefix sparing the keys keep (if set) reports true.
+func deleteKeys(db *badger.DB, prefix, end []byte, keep func([]byte) bool) error {
+	from := prefix // where the next round starts: past the kept keys
 	for {
 		var keys [][]byte
+		more := false
 		err := db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 			defer it.Close()
-			for it.Rewind(); it.Valid() && len(keys) < 10_000; it.Next() {
+			for it.Seek(from); it.Valid(); it.Next() {
 				k := it.Item().Key()
 				if end != nil && bytes.Compare(k, end) >= 0 {
 					break
 				}
-				keys = append(keys, it.Item().KeyCopy(nil))
+				if len(keys) == 10_000 {
+					more, from = true, it.Item().KeyCopy(nil)
+					break
+				}
+				if keep == nil || !keep(k) {
+					keys = append(keys, it.Item().KeyCopy(nil))
+				}
 			}
 			return nil
 		})
-		if err != nil || len(keys) == 0 {
+		if err != nil || len(keys) == 0 && !more {
 			return err
 		}
 		wb := db.NewWriteBatch()
@@ -198,7 +211,7 @@ func deletePrefix(db *badger.DB, prefix, end []byte) error {
 		if err := wb.Flush(); err != nil {
 			return err
 		}
-		if len(keys) < 10_000 {
+		if !more {
 			return nil
 		}
 	}

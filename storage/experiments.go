@@ -139,6 +139,35 @@ type experimentState struct {
 	// version changes whenever something a served ea.js embeds changes
 	// (active experiments, consent CSS): the tracker cache keys on it.
 	version atomic.Uint64
+	// proven reports whether a visitor's session sent a pageview with a
+	// valid proof of work (SetProvenSessions); nil proves every session.
+	proven atomic.Pointer[func(site, session, visitor string) bool]
+}
+
+// SetProvenSessions sets how the experiment index learns whether a
+// tracked event's session sent, from the same visitor, a pageview with a
+// valid proof of work: only such sessions' clean events count as
+// exposures and conversions. nil counts every clean event.
+func (s *Store) SetProvenSessions(proven func(site, session, visitor string) bool) {
+	if proven == nil {
+		s.exp.proven.Store(nil)
+		return
+	}
+	s.exp.proven.Store(&proven)
+}
+
+// provenEvent reports whether e may enter the experiment index: it scores
+// 0–49 (what the statistics count) and, when it came from the tracker,
+// its session is proven.
+func (s *Store) provenEvent(e *Event) bool {
+	if e.BotScore < 0 || e.BotScore >= 50 {
+		return false
+	}
+	if !e.Tracked {
+		return true
+	}
+	p := s.exp.proven.Load()
+	return p == nil || (*p)(e.SiteID, e.SessionID, e.VisitorID)
 }
 
 // ScriptVersion changes whenever an experiment or a site's settings are

@@ -41,6 +41,12 @@ type Event struct {
 	IsReturning bool
 
 	BotScore int
+
+	// Tracked marks an event the collector took from the tracker. It is
+	// not stored: at flush the experiment index takes a tracked event only
+	// if its session sent a pageview with a valid proof of work
+	// (Store.SetProvenSessions). Imported rows are not tracked.
+	Tracked bool
 }
 
 // The codec walks these field lists in order; the order is part of the

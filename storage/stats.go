@@ -18,9 +18,11 @@ const TimeLayout = "2006-01-02T15:04:05.000Z"
 
 // Overview is GET /api/stats/overview.
 type Overview struct {
-	SiteID           string         `json:"site_id"`
-	PeriodDays       int            `json:"period_days"`
-	Visits           uint64         `json:"visits"`
+	SiteID     string `json:"site_id"`
+	PeriodDays int    `json:"period_days"`
+	Visits     uint64 `json:"visits"`
+	// VerifiedVisits are the visits that carried a valid proof of work.
+	VerifiedVisits   uint64         `json:"verified_visits"`
 	UniqueVisitors   uint64         `json:"unique_visitors"`
 	AvgInteractionMS uint64         `json:"avg_interaction_ms"`
 	TopPaths         []PathStat     `json:"top_paths"`
@@ -97,6 +99,7 @@ func (s *Store) Overview(site string, days int, now time.Time) (Overview, error)
 				return err
 			}
 			o.Visits += tot[tViews]
+			o.VerifiedVisits += tot[tVerified]
 			o.UniqueVisitors += tot[tVisitors]
 			interSum += tot[tInterSum]
 			interN += tot[tInterN]

@@ -14,6 +14,9 @@ type Dashboard struct {
 		ActiveVisitors int `json:"activeVisitors"`
 		EstimatedBots  int `json:"estimatedBots"`
 		Pageviews      int `json:"pageviews"`
+		// VerifiedVisits are the pageviews that carried a valid proof of
+		// work.
+		VerifiedVisits int `json:"verified_visits"`
 	} `json:"now"`
 	Hourly struct {
 		Visitors []MinuteCount `json:"visitors"`
@@ -81,6 +84,7 @@ func (s *Store) Dashboard(site string, now time.Time) (Dashboard, error) {
 				d.Now.ActiveVisitors += int(c[mLastClean])
 				d.Now.EstimatedBots += int(c[mLastBot])
 				d.Now.Pageviews += int(c[mViews])
+				d.Now.VerifiedVisits += int(c[mVerified])
 			}
 			label := t.Format("15:04")
 			if c[mVisitors] > 0 {

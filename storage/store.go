@@ -85,6 +85,8 @@ type Store struct {
 
 	exp experimentState // experiments.go
 
+	drops dropTable // hits not stored, by reason (quality.go)
+
 	budgets listBudgets  // of the list queries (lists.go)
 	bots    botBudget    // bot rows stored per site and day (botbudget.go)
 	sum     summaryState // the visitor summaries (summaries.go)
@@ -388,6 +390,8 @@ func (s *Store) writeViews(views []View) error {
 		for i := range views {
 			if !drop[i] {
 				kept = append(kept, views[i])
+			} else {
+				s.CountDrop(views[i].SiteID, rowReason(views[i].BotScoreDetail), false, 1)
 			}
 		}
 		views = kept
@@ -416,6 +420,8 @@ func (s *Store) writeEvents(events []Event) error {
 		for i := range events {
 			if !drop[i] {
 				kept = append(kept, events[i])
+			} else {
+				s.CountDrop(events[i].SiteID, rowReason(events[i].BotScoreDetail), true, 1)
 			}
 		}
 		events = kept
@@ -470,10 +476,11 @@ func (s *Store) writeAssigned(t *recordTable, n int, highest uint64, ref func(in
 	if err != nil {
 		return err
 	}
-	// Events tagged with an experiment, or carrying a metric, go into the
-	// experiment index (experiments_index.go).
+	// Clean events of proven sessions tagged with an experiment, or
+	// carrying a metric, go into the experiment index
+	// (experiments_index.go).
 	for i := range n {
-		if r := ref(i); r.event != nil {
+		if r := ref(i); r.event != nil && s.provenEvent(r.event) {
 			if err := indexEvent(wb, r.event, metrics); err != nil {
 				return err
 			}

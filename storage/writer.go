@@ -199,6 +199,7 @@ func (w *Writer) run(viewEvery, eventEvery time.Duration) {
 		select {
 		case <-viewTick.C:
 			w.views.flush(w.report)
+			w.drainDrops()
 			w.mergeIndex()
 		case <-eventTick.C:
 			w.events.flush(w.report)
@@ -214,7 +215,7 @@ func (w *Writer) run(viewEvery, eventEvery time.Duration) {
 			w.mergeIndex()
 			reply <- err
 		case <-w.quit:
-			w.result = errors.Join(w.views.drain(w.closeCtx, w.report), w.events.drain(w.closeCtx, w.report))
+			w.result = errors.Join(w.views.drain(w.closeCtx, w.report), w.events.drain(w.closeCtx, w.report), w.drainDrops())
 			return
 		}
 	}
@@ -231,7 +232,16 @@ func (w *Writer) mergeIndex() {
 }
 
 func (w *Writer) flushAll() error {
-	return errors.Join(w.views.flush(w.report), w.events.flush(w.report))
+	return errors.Join(w.views.flush(w.report), w.events.flush(w.report), w.drainDrops())
+}
+
+// drainDrops moves the counts of hits not stored into the counters'
+// pending deltas (quality.go), with the views' flush.
+func (w *Writer) drainDrops() error {
+	if err := w.store.drainDrops(DayOf(time.Now())); err != nil {
+		return fmt.Errorf("drops: %w", err)
+	}
+	return nil
 }
 
 // queue is the bounded buffer of one record kind. Producers append under
