@@ -15,7 +15,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "echelon",
-		Usage: "hash-password | seed --db <dir> --site <id> --days N --views N",
+		Usage: "hash-password | seed --db <dir> --site <id> --days N --views N | import-sqlite --db <dir> --from <echelon.db>",
 		Short: "Echelon analytics tools",
 		Long: `Tools for the echelon module.
 
@@ -23,9 +23,13 @@ hash-password reads a password from standard input (one line) and prints the
 pbkdf2 line for the password_hash subdirective or ECHELON_PASSWORD_HASH.
 
 seed writes realistic synthetic history into a data directory (not one a
-running Caddy has open).`,
+running Caddy has open).
+
+import-sqlite imports the history of the original Echelon's SQLite database
+into a data directory (not one a running Caddy has open).`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.AddCommand(seedCommand())
+			cmd.AddCommand(importSQLiteCommand())
 			cmd.AddCommand(&cobra.Command{
 				Use:   "hash-password",
 				Short: "Print a pbkdf2 password hash for password_hash",
