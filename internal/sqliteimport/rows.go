@@ -106,7 +106,7 @@ func (im *importer) events(ctx context.Context) error {
 			ExperimentID: text(r[6], 128), VariantID: text(r[7], 128), UTMCampaign: text(r[8], 256),
 			DeviceType: text(r[9], 32), Referrer: text(r[10], 2048),
 			Hour: inRange(r[11], 0, 23, at.Hour()), Month: inRange(r[12], 1, 12, int(at.Month())),
-			DayOfWeek: inRange(r[13], 0, 6, int(at.Weekday())),
+			DayOfWeek:   inRange(r[13], 0, 6, int(at.Weekday())),
 			IsReturning: flag(r[14]), BotScore: score(r[15]), BotScoreDetail: jsonObject(r[16], 4096),
 		}
 		im.days[siteDay{site, storage.DayOf(at)}] = true
