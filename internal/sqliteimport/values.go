@@ -21,7 +21,8 @@ var errBadTime = errors.New("not a UTC timestamp")
 // parseTime reads a timestamp column: the original's
 // YYYY-MM-DDTHH:MM:SS.sssZ, SQLite's own YYYY-MM-DD HH:MM:SS[.fff] (UTC),
 // an ISO-8601 time with a zone, or a number of Unix seconds (milliseconds
-// when above 1e11). The result is UTC, in whole milliseconds.
+// when above 1e11). The result is UTC, in whole milliseconds, and not
+// before 1970.
 func parseTime(v any) (time.Time, error) {
 	switch x := v.(type) {
 	case int64:
@@ -65,6 +66,9 @@ func parseTimeText(s string) (time.Time, error) {
 	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
+			if t.Before(time.Unix(0, 0)) || t.Year() > 5000 {
+				return time.Time{}, errBadTime
+			}
 			return t.UTC().Truncate(time.Millisecond), nil
 		}
 	}
