@@ -15,7 +15,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "echelon",
-		Usage: "hash-password | seed --db <dir> --site <id> --days N --views N | import-sqlite --db <dir> --from <echelon.db>",
+		Usage: "hash-password | seed | backup | restore | import-sqlite | version",
 		Short: "Echelon analytics tools",
 		Long: `Tools for the echelon module.
 
@@ -25,11 +25,16 @@ pbkdf2 line for the password_hash subdirective or ECHELON_PASSWORD_HASH.
 seed writes realistic synthetic history into a data directory (not one a
 running Caddy has open).
 
+backup writes a consistent backup of a store, of a running Caddy's through
+its admin endpoint or of a stopped one; restore puts one into a new
+directory.
+
 import-sqlite imports the history of the original Echelon's SQLite database
-into a data directory (not one a running Caddy has open).`,
+into a data directory (not one a running Caddy has open).
+
+version prints the module's version and its storage layout.`,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(seedCommand())
-			cmd.AddCommand(importSQLiteCommand())
+			cmd.AddCommand(seedCommand(), backupCommand(), restoreCommand(), importSQLiteCommand(), versionCommand())
 			cmd.AddCommand(&cobra.Command{
 				Use:   "hash-password",
 				Short: "Print a pbkdf2 password hash for password_hash",

@@ -11,24 +11,8 @@ import (
 	"testing"
 	"time"
 
-	caddycmd "github.com/caddyserver/caddy/v2/cmd"
-	"github.com/spf13/cobra"
-
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
-
-// runEchelon runs `caddy echelon args…` as the CLI does.
-func runEchelon(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	root := &cobra.Command{Use: "echelon", SilenceUsage: true, SilenceErrors: true}
-	caddycmd.Commands()["echelon"].CobraFunc(root)
-	var out bytes.Buffer
-	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&out)
-	err := root.Execute()
-	return out.String(), err
-}
 
 // overviews reads the overview of every site over several ranges.
 func overviews(t *testing.T, st *storage.Store, sites []string, now time.Time) map[string]storage.Overview {

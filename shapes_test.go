@@ -84,6 +84,9 @@ func TestExamples_EverySiteShapeCountsAndLeavesTheAppAlone(t *testing.T) {
 			}, page: "/", pageMark: "APP /"},
 			{host: "blog.example.com", site: "blog", app: map[string]string{"/robots.txt": "static robots\n"}, page: "/", pageMark: "static index"},
 		}},
+		{dir: "docker", apiHost: "example.com", apiPrefix: "/_echelon", sites: []shapeSite{
+			{host: "example.com", site: "demo", app: appPaths, page: "/", pageMark: "APP /"},
+		}},
 		{dir: "cloudflare", apiHost: "example.com", apiPrefix: "/_echelon", trustLoopback: true, sites: []shapeSite{
 			{host: "example.com", site: "example", app: appPaths, page: "/", pageMark: "APP /"},
 		}},
@@ -112,12 +115,14 @@ func TestExamples_EverySiteShapeCountsAndLeavesTheAppAlone(t *testing.T) {
 func checkShape(t *testing.T, s shape, app, php string) {
 	const secret = "shape-test-secret-0123456789abcdef"
 	t.Setenv("ECHELON_SECRET", secret)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	// The Docker image sets db_path through the environment.
+	t.Setenv("ECHELON_DB_PATH", db)
 	src, err := os.ReadFile(filepath.Join("examples", s.dir, "Caddyfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	db := filepath.Join(dir, "db")
 	cfg := adaptExample(t, string(src), dir, app, php, s.trustLoopback)
 	newTester(t).InitServer(cfg, "caddyfile")
 	t.Cleanup(func() { unload(t) })
@@ -178,7 +183,8 @@ var siteAddress = regexp.MustCompile(`(?m)^([a-z.]*example\.com) \{`)
 // adaptExample rewrites an example Caddyfile for the test machine: the
 // test's global options and ports, plain HTTP for the example's hosts,
 // temporary directories for db_path and the document roots, and the
-// stand-ins' addresses for the app (localhost:3000) and PHP-FPM
+// stand-ins' addresses for the app (localhost:3000, or app:3000 in the
+// Docker example) and PHP-FPM
 // (localhost:9000). Everything else is the example as shipped.
 func adaptExample(t *testing.T, src, dir, app, php string, trustLoopback bool) string {
 	t.Helper()
@@ -192,7 +198,8 @@ func adaptExample(t *testing.T, src, dir, app, php string, trustLoopback bool) s
 	r := strings.NewReplacer(
 		"/var/lib/echelon", filepath.Join(dir, "db"),
 		"/srv/www", root, "/srv/app/dist", root, "/var/www/wordpress", root, "/srv/shop", root, "/srv/blog", root,
-		"localhost:3000", app,
+		"localhost:3000", app, "app:3000", app,
+		":8080 {", "example.com {",
 		"localhost:9000", php,
 	)
 	cfg := siteAddress.ReplaceAllString(r.Replace(src), "http://$1 {")

@@ -136,8 +136,8 @@ func TestOpen_ChecksTheKeyLayout(t *testing.T) {
 			}
 			return txn.Set(binary.BigEndian.AppendUint64([]byte{0x05}, 1), []byte("\x00\x00\x00\x00\x00\x00\x00\x01a"))
 		}, "key layout 1"},
-		{"layout 2 (a key per row)", func(txn *badger.Txn) error { return txn.Set(metaLayout, []byte{2}) }, "key layout 02, want 5"},
-		{"unknown layout", func(txn *badger.Txn) error { return txn.Set(metaLayout, []byte{9}) }, "key layout 09, want 5"},
+		{"layout 2 (a key per row)", func(txn *badger.Txn) error { return txn.Set(metaLayout, []byte{2}) }, "key layout 02, which this version (layout 5, upgrading 3 and 4) cannot read"},
+		{"unknown layout", func(txn *badger.Txn) error { return txn.Set(metaLayout, []byte{9}) }, "key layout 9, newer than this version's 5: run the Echelon version that wrote it"},
 		{"layout 1 identity only", func(txn *badger.Txn) error { return txn.Delete(metaLayout) }, ""},
 	}
 	for _, tt := range tests {

@@ -232,7 +232,10 @@ func checkLayout(txn *badger.Txn) error {
 				upgrade = true
 				return nil
 			}
-			return fmt.Errorf("key layout %x, want %d: the directory was written by another version; use a new db_path", v, layoutVersion)
+			if len(v) == 1 && v[0] > layoutVersion {
+				return fmt.Errorf("the store has key layout %d, newer than this version's %d: run the Echelon version that wrote it (see caddy echelon version)", v[0], layoutVersion)
+			}
+			return fmt.Errorf("the store has key layout %x, which this version (layout %d, upgrading 3 and 4) cannot read; use a new db_path", v, layoutVersion)
 		})
 		if err == nil && upgrade {
 			err = txn.Set(metaLayout, []byte{layoutVersion})
