@@ -21,7 +21,7 @@ import (
 // runEchelon runs `caddy echelon <args>` in process and returns its output.
 func runEchelon(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	root := &cobra.Command{Use: "echelon"}
+	root := &cobra.Command{Use: "echelon", SilenceUsage: true, SilenceErrors: true}
 	caddycmd.Commands()["echelon"].CobraFunc(root)
 	var out bytes.Buffer
 	root.SetArgs(args)

@@ -39,7 +39,7 @@ func (nopWriteCloser) Close() error { return nil }
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "echelon",
-		Usage: "hash-password | seed | backup | restore | version | mcp",
+		Usage: "hash-password | seed | backup | restore | import-sqlite | version | mcp",
 		Short: "Echelon analytics tools",
 		Long: `Tools for the echelon module.
 
@@ -53,13 +53,16 @@ backup writes a consistent backup of a store, of a running Caddy's through
 its admin endpoint or of a stopped one; restore puts one into a new
 directory.
 
+import-sqlite imports the history of the original Echelon's SQLite database
+into a data directory (not one a running Caddy has open).
+
 version prints the module's version and its storage layout.
 
 mcp serves the read-only MCP tools over standard input and output for an
 agent, reading a running Echelon's API at ECHELON_URL (the dashboard's base
 URL, admin_path included) with ECHELON_SECRET as the bearer (docs/mcp.md).`,
 		CobraFunc: func(cmd *cobra.Command) {
-			cmd.AddCommand(seedCommand(), backupCommand(), restoreCommand(), versionCommand(), mcpCommand(os.Getenv))
+			cmd.AddCommand(seedCommand(), backupCommand(), restoreCommand(), importSQLiteCommand(), versionCommand(), mcpCommand(os.Getenv))
 			cmd.AddCommand(&cobra.Command{
 				Use:   "hash-password",
 				Short: "Print a pbkdf2 password hash for password_hash",

@@ -66,24 +66,39 @@ func cleanText(s string, n int) string {
 	return truncateRunes(s, n)
 }
 
+// CampaignError is why ParseCampaign refused a body: the API's error
+// code and message.
+type CampaignError struct{ Code, Message string }
+
+func (e *CampaignError) Error() string { return e.Message }
+
+// ParseCampaign validates a POST /api/campaigns body {id, name,
+// utm_campaign, site_id?} into a campaign to create.
+func ParseCampaign(obj map[string]any) (storage.Campaign, *CampaignError) {
+	id, _ := obj["id"].(string)
+	name, _ := obj["name"].(string)
+	utm, _ := obj["utm_campaign"].(string)
+	if id == "" || name == "" || utm == "" {
+		return storage.Campaign{}, &CampaignError{"invalid_payload", "Missing required fields: id, name, utm_campaign"}
+	}
+	if len(id) > 128 || !idPattern.MatchString(id) {
+		return storage.Campaign{}, &CampaignError{"invalid_id", "id must be at most 128 characters of A-Z a-z 0-9 . _ -"}
+	}
+	site, _ := obj["site_id"].(string)
+	return storage.Campaign{ID: id, Name: cleanText(name, 256), UTMCampaign: cleanText(utm, 256), SiteID: lenientSite(site)}, nil
+}
+
 func (c *Campaigns) create(w http.ResponseWriter, r *http.Request) {
 	obj, ok := readObject(w, r)
 	if !ok {
 		return
 	}
-	id, _ := obj["id"].(string)
-	name, _ := obj["name"].(string)
-	utm, _ := obj["utm_campaign"].(string)
-	if id == "" || name == "" || utm == "" {
-		writeError(w, http.StatusBadRequest, "invalid_payload", "Missing required fields: id, name, utm_campaign")
+	camp, err := ParseCampaign(obj)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Code, err.Message)
 		return
 	}
-	if len(id) > 128 || !idPattern.MatchString(id) {
-		writeError(w, http.StatusBadRequest, "invalid_id", "id must be at most 128 characters of A-Z a-z 0-9 . _ -")
-		return
-	}
-	site, _ := obj["site_id"].(string)
-	camp := storage.Campaign{ID: id, Name: cleanText(name, 256), UTMCampaign: cleanText(utm, 256), SiteID: lenientSite(site)}
+	id := camp.ID
 	switch err := c.Store.CreateCampaign(camp, c.Now()); {
 	case errors.Is(err, storage.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", "A campaign with this id or utm_campaign and site_id exists")

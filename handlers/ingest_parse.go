@@ -229,3 +229,7 @@ func (b *IngestBatch) EventData(e *IngestEvent) string {
 	}
 	return string(out)
 }
+
+// ValidEventType reports whether s is an event type /api/ingest accepts:
+// ^[A-Za-z_][A-Za-z0-9_]*$, at most 64 characters.
+func ValidEventType(s string) bool { return eventTypePattern.MatchString(s) }

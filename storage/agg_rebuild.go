@@ -48,7 +48,11 @@ func (a *aggregator) build(ctx context.Context, site string, day Day, excluded m
 		return step()
 	})
 	if err = cmp.Or(err, stop); err == nil {
-		err = st.spill.flushChunk(a.db, true)
+		var base []RollupGroup
+		if base, err = readRollupBase(a.db, site, day); err == nil {
+			st.addBase(base) // an imported rollup of the day (import_rollup.go)
+			err = st.spill.flushChunk(a.db, true)
+		}
 	}
 	if err != nil {
 		st.endBatch()

@@ -94,8 +94,9 @@ func (s *Store) CampaignByID(id string) (Campaign, bool, error) {
 	return c, err == nil, err
 }
 
-// CreateCampaign stores c with status active and CreatedAt now; a taken id
-// or (utm_campaign, site_id) is ErrConflict.
+// CreateCampaign stores c with status active and CreatedAt now, unless c
+// has them (an import of history); a taken id or (utm_campaign, site_id)
+// is ErrConflict.
 func (s *Store) CreateCampaign(c Campaign, now time.Time) error {
 	s.campaigns.mu.Lock()
 	defer s.campaigns.mu.Unlock()
@@ -108,7 +109,8 @@ func (s *Store) CreateCampaign(c Campaign, now time.Time) error {
 			return ErrConflict
 		}
 	}
-	c.Status, c.CreatedAt = "active", now.UTC().Format(TimeLayout)
+	c.Status = cmp.Or(c.Status, "active")
+	c.CreatedAt = cmp.Or(c.CreatedAt, now.UTC().Format(TimeLayout))
 	return s.putCampaign(c, false)
 }
 

@@ -10,9 +10,10 @@ import (
 
 // Ingest dedupe (docs/api.md, Ingest):
 //
-//	0x2f | event id (as given, a canonical UUID)  →  empty, Badger TTL = keep
+//	0x2f | record id (as given: a canonical UUID, or an import's row key)
+//	     →  empty, Badger TTL = keep
 //
-// An ingested event whose id was seen within keep is a duplicate and not
+// An ingested record whose id was seen within keep is a duplicate and not
 // stored again.
 const tableIngestIDs byte = 0x2f
 
@@ -22,12 +23,21 @@ func ingestIDKey(id string) []byte { return append([]byte{tableIngestIDs}, id...
 // seen before, at their own times (ImportEvents), then remembers the ids
 // for keep. Repeats within the call count as duplicates too.
 func (s *Store) IngestEvents(events []Event, ids []string, keep time.Duration) (accepted, duplicate int, err error) {
-	if len(ids) != len(events) {
-		return 0, 0, errors.New("ingest: one id per event")
+	return ingest(s, events, ids, keep, s.ImportEvents)
+}
+
+// IngestViews is IngestEvents for views (ImportViews).
+func (s *Store) IngestViews(views []View, ids []string, keep time.Duration) (accepted, duplicate int, err error) {
+	return ingest(s, views, ids, keep, s.ImportViews)
+}
+
+func ingest[R any](s *Store, recs []R, ids []string, keep time.Duration, store func([]R) error) (accepted, duplicate int, err error) {
+	if len(ids) != len(recs) {
+		return 0, 0, errors.New("ingest: one id per record")
 	}
 	s.ingestMu.Lock()
 	defer s.ingestMu.Unlock()
-	fresh := make([]Event, 0, len(events))
+	fresh := make([]R, 0, len(recs))
 	var freshIDs []string
 	seen := map[string]bool{}
 	err = s.db.View(func(txn *badger.Txn) error {
@@ -45,7 +55,7 @@ func (s *Store) IngestEvents(events []Event, ids []string, keep time.Duration) (
 			case !errors.Is(err, badger.ErrKeyNotFound):
 				return err
 			}
-			fresh = append(fresh, events[i])
+			fresh = append(fresh, recs[i])
 			freshIDs = append(freshIDs, id)
 		}
 		return nil
@@ -56,18 +66,26 @@ func (s *Store) IngestEvents(events []Event, ids []string, keep time.Duration) (
 	if len(fresh) == 0 {
 		return 0, duplicate, nil
 	}
-	if err := s.ImportEvents(fresh); err != nil {
+	if err := store(fresh); err != nil {
 		return 0, 0, fmt.Errorf("ingest: %w", err)
 	}
+	if err := s.rememberIngested(freshIDs, keep); err != nil {
+		return 0, 0, err
+	}
+	return len(fresh), duplicate, nil
+}
+
+// rememberIngested marks ids as stored for keep.
+func (s *Store) rememberIngested(ids []string, keep time.Duration) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, id := range freshIDs {
+	for _, id := range ids {
 		if err := wb.SetEntry(badger.NewEntry(ingestIDKey(id), nil).WithTTL(keep)); err != nil {
-			return 0, 0, err
+			return err
 		}
 	}
 	if err := wb.Flush(); err != nil {
-		return 0, 0, fmt.Errorf("ingest: remember ids: %w", err)
+		return fmt.Errorf("ingest: remember ids: %w", err)
 	}
-	return len(fresh), duplicate, nil
+	return nil
 }

@@ -36,7 +36,8 @@ const (
 // Tables of the stats work, each documented in its file: 0x0c
 // maintenance_log (maintenance.go), 0x0d UTM campaigns (campaigns.go),
 // 0x10 counters (agg_keys.go), 0x11 visitor states kept on disk
-// (agg_visitors.go), 0x2f ingest event ids (ingest.go).
+// (agg_visitors.go), 0x12 imported daily rollups (import_rollup.go), 0x2f
+// ingest event ids (ingest.go).
 
 // Meta keys: tableMeta followed by an ASCII name.
 //

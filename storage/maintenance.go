@@ -228,6 +228,9 @@ func (s *Store) purge(ctx context.Context, m *Maintenance, now time.Time) (views
 		if err := deletePrefix(s.db, siteCounterPrefix(site), end[:len(end)-1]); err != nil {
 			return views, events, err
 		}
+		if err := s.purgeRollupBases(site, counterCut); err != nil {
+			return views, events, err
+		}
 		if _, err := s.unregisterIdle(site); err != nil {
 			return views, events, err
 		}

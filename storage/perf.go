@@ -92,24 +92,28 @@ func (s *Store) AddPerfMetrics(metrics []PerfMetric, now time.Time) error {
 	s.perf.ids.assign(len(ids), func(i int) (*uint64, time.Time) { return &ids[i], now })
 	return s.db.Update(func(txn *badger.Txn) error {
 		for i := range metrics {
-			m := &metrics[i]
-			pv := perfValue{CommitHash: m.CommitHash, Branch: m.Branch, Category: m.Category, Metric: m.Metric, Value: m.Value, Unit: m.Unit}
-			if m.Metadata != nil {
-				pv.Metadata = &m.Metadata
-			}
-			val, err := json.Marshal(pv)
-			if err != nil {
-				return fmt.Errorf("encode perf metric: %w", err)
-			}
-			if err := txn.Set(perfKey(ids[i]), val); err != nil {
-				return err
-			}
-			if err := txn.Set(perfSeriesKey(m.Category, m.Metric, ids[i]), nil); err != nil {
+			if err := putPerf(txn, ids[i], &metrics[i]); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// putPerf sets m's row and series keys under id.
+func putPerf(txn *badger.Txn, id uint64, m *PerfMetric) error {
+	pv := perfValue{CommitHash: m.CommitHash, Branch: m.Branch, Category: m.Category, Metric: m.Metric, Value: m.Value, Unit: m.Unit}
+	if m.Metadata != nil {
+		pv.Metadata = &m.Metadata
+	}
+	val, err := json.Marshal(pv)
+	if err != nil {
+		return fmt.Errorf("encode perf metric: %w", err)
+	}
+	if err := txn.Set(perfKey(id), val); err != nil {
+		return err
+	}
+	return txn.Set(perfSeriesKey(m.Category, m.Metric, id), nil)
 }
 
 // PerfMetrics returns the metrics q selects, newest first.
