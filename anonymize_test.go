@@ -141,7 +141,7 @@ func anonConfig(t *testing.T, extra string) string {
 	if err := geotest.Write(db, map[string]string{"127.0.0.7/32": anonCountry}, geotest.GeoLite2); err != nil {
 		t.Fatal(err)
 	}
-	return "secret " + testSecret + "\ngeoip_db " + db + "\n" + extra
+	return classicPoW("secret " + testSecret + "\ngeoip_db " + db + "\n" + extra)
 }
 
 // An anonymized site stores no real value of any listed field, in any

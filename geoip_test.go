@@ -93,7 +93,7 @@ func storedCountries(t *testing.T, dir, site string) []string {
 func TestGeoIP_BeaconsLandInTheDatabasesCountry(t *testing.T) {
 	db := writeGeoDB(t)
 	t.Run("socket peer", func(t *testing.T) {
-		_, dir := startCaddy(t, "geoip_db "+db+"\ntrust_geo_headers")
+		_, dir := startCaddy(t, classicPoW("geoip_db "+db+"\ntrust_geo_headers"))
 		beaconFrom(t, "127.0.0.2", "geo1", nil)
 		beaconFrom(t, "127.0.0.3", "geo1", nil)
 		beaconFrom(t, "127.0.0.1", "geo1", nil)
@@ -104,7 +104,7 @@ func TestGeoIP_BeaconsLandInTheDatabasesCountry(t *testing.T) {
 		}
 	})
 	t.Run("forwarded address from a trusted proxy", func(t *testing.T) {
-		_, dir := startCaddyTrusting(t, "127.0.0.1/32", "geoip_db "+db+"\ntrust_proxy")
+		_, dir := startCaddyTrusting(t, "127.0.0.1/32", classicPoW("geoip_db "+db+"\ntrust_proxy"))
 		beaconFrom(t, "127.0.0.1", "geo2", http.Header{"X-Forwarded-For": {"203.0.113.40"}})
 		beaconFrom(t, "127.0.0.1", "geo2", http.Header{"X-Forwarded-For": {"127.0.0.3"}})
 		// Not a trusted proxy: its X-Forwarded-For is ignored, the peer counts.
@@ -115,7 +115,7 @@ func TestGeoIP_BeaconsLandInTheDatabasesCountry(t *testing.T) {
 		}
 	})
 	t.Run("without a database", func(t *testing.T) {
-		_, dir := startCaddy(t, "")
+		_, dir := startCaddy(t, classicPoW(""))
 		beaconFrom(t, "127.0.0.2", "geo3", nil)
 		if got := storedCountries(t, dir, "geo3"); len(got) != 1 || got[0] != "" {
 			t.Errorf("countries %q without geoip_db, want one view without a country", got)

@@ -172,20 +172,27 @@ func (a *aggregator) mergeDelta() { a.addDelta(1) }
 
 func (a *aggregator) unmergeDelta() { a.addDelta(-1) }
 
+// pending returns the pending delta of counter k (key its encoded key),
+// entered in dirty and in its site's index when new. The caller holds a.mu.
+func (a *aggregator) pending(k ckey, key []byte, fields int) *pendingDelta {
+	p := a.dirty[string(key)]
+	if p == nil {
+		p = &pendingDelta{k: k, d: make([]int64, fields)}
+		a.dirty[string(key)] = p
+		by := a.dirtyBy[k.site]
+		if by == nil {
+			by = make(map[string]*pendingDelta)
+			a.dirtyBy[k.site] = by
+		}
+		by[string(key)] = p
+	}
+	return p
+}
+
 func (a *aggregator) addDelta(sign int64) {
 	for _, st := range a.batchDays {
 		st.deltaKeys(func(k ckey, key []byte, d []int64) {
-			p := a.dirty[string(key)]
-			if p == nil {
-				p = &pendingDelta{k: k, d: make([]int64, len(d))}
-				a.dirty[string(key)] = p
-				by := a.dirtyBy[k.site]
-				if by == nil {
-					by = make(map[string]*pendingDelta)
-					a.dirtyBy[k.site] = by
-				}
-				by[string(key)] = p
-			}
+			p := a.pending(k, key, len(d))
 			for i := range d {
 				p.d[i] += sign * d[i]
 			}

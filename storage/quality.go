@@ -231,12 +231,7 @@ func (s *Store) drainDrops(day Day) error {
 // addPending adds d to the pending delta of counter k. The caller holds
 // a.mu.
 func (a *aggregator) addPending(k ckey, d []int64) {
-	key := string(appendCounterKey(nil, &k))
-	p := a.dirty[key]
-	if p == nil {
-		p = &pendingDelta{k: k, d: make([]int64, len(d))}
-		a.dirty[key] = p
-	}
+	p := a.pending(k, appendCounterKey(nil, &k), len(d))
 	for i := range d {
 		p.d[i] += d[i]
 	}

@@ -11,8 +11,8 @@
 //     a freshly solved proof-of-work token: it waits for its solve, and
 //     leaves without a token only when the page goes away (pagehide).
 //   - Events (POST e): one per request, with the session's last
-//     token (_etok), never waiting for a solve. window.echelon.track sends
-//     custom events.
+//     token (_etok); before the session's first token they wait for it.
+//     window.echelon.track sends custom events.
 //   - Pageviews and events say which solver made their token (pv: w
 //     WebAssembly, j JavaScript; absent without a token) and whether the
 //     browser reports automation (wd=1 when navigator.webdriver is true).
@@ -82,7 +82,7 @@
       if (!id) { id = uuid(); sessionStorage.setItem("_esid", id); }
       return id;
     } catch (e) {
-      return Math.random().toString(36).slice(2);
+      return uuid(); // a session per page where storage is blocked
     }
   }
 
@@ -120,7 +120,7 @@
         u = { c: q.get("utm_campaign"), s: q.get("utm_source"), m: q.get("utm_medium"), co: q.get("utm_content"), t: q.get("utm_term") };
         sessionStorage.setItem("_eutm", JSON.stringify(u));
       } else {
-        u = JSON.parse(sessionStorage.getItem("_eutm") || "null");
+        u = JSON.parse(stored("_eutm") || "null");
       }
     } catch (e) {}
     return u || {};
@@ -132,15 +132,23 @@
 
   // ---- Events ----
 
+  // Until the session has a token, events wait for the page's first solve
+  // (tens of milliseconds), so that they carry one; release sends them
+  // (when the solve ends, or at pagehide without a token).
+  var held = stored("_etok") ? null : [];
+  function release() {
+    var h = held;
+    held = null;
+    if (h) h.forEach(function (a) { emit.apply(0, a); });
+  }
+
   // emit sends one event to POST e: a JSON Blob by sendBeacon,
   // which survives the page going away, else an XHR without credentials.
-  // Its token is the session's last pageview token, or "".
+  // Its token is the session's last pageview token.
   function emit(type, data) {
-    var ev = { type: type, data: data, sessionId: sid }, c;
-    try {
-      c = JSON.parse(stored("_eutm") || "null");
-      if (c && c.c) ev.utmCampaign = String(c.c);
-    } catch (e) {}
+    if (held) return held.push(arguments);
+    var ev = { type: type, data: data, sessionId: sid }, c = utm().c;
+    if (c) ev.utmCampaign = String(c);
     var tok = stored("_etok"), body = { events: [ev], siteId: site, tok: tok }, url = base + "e";
     if (tok) body.pv = stored("_epv");
     if (wd) body.wd = 1;
@@ -207,13 +215,9 @@
   function track(name, props) {
     try {
       var data = at({ name: cut(name, 128) }), n = 0;
-      if (props && typeof props === "object") {
-        for (var k in props) {
-          if (!own.call(props, k) || k === "__proto__" || k === "constructor" || k === "prototype") continue;
-          if (n++ >= 16) break;
-          data[k.slice(0, 64)] = String(props[k]).slice(0, 512);
-        }
-      }
+      if (props && typeof props === "object") Object.keys(props).forEach(function (k) {
+        if (!/^(__proto__|constructor|prototype)$/.test(k) && n++ < 16) data[k.slice(0, 64)] = String(props[k]).slice(0, 512);
+      });
       emit("custom", data);
     } catch (e) {}
   }
@@ -294,7 +298,7 @@
   // reloads and SPA routes included, gets a fresh token. The token also
   // goes to sessionStorage _etok (its solver to _epv), for events.
   function solve() {
-    var s = { tok: "", busy: false, then: null };
+    var s = { tok: "" };
     var bits = parseInt(_d, 10);
     if (!/^[0-9a-f]{32}$/.test(_c) || !(bits > 0) || sid.length !== 36) return s;
     var prefix = _c + ":" + sid + ":" + site + ":";
@@ -329,6 +333,7 @@
         return; // the other search may still succeed
       }
       s.busy = false;
+      release();
       if (worker) worker.terminate();
       if (url) URL.revokeObjectURL(url);
       if (s.then) s.then();
@@ -365,6 +370,7 @@
     // The pageview of the current route: pow its solve; first until the
     // page load's first view has gone (the gated one, with ref).
     var pow = solve(), first = true, gateTimer = 0, waiting = [];
+    if (!pow.busy) release();
     // Per route: start, interaction, bounce, session end, scroll depths.
     var t0, since, interacted, bounced, bounceTimer, ended = false, endedAt = 0, depths;
 
@@ -484,8 +490,8 @@
     function resume(bfcache) {
       if (!ended) return;
       ended = false;
+      var data = { away_s: secs(endedAt) };
       since = Date.now();
-      var data = { away_s: Math.round((since - endedAt) / 1000) };
       if (bfcache) data.bfcache = true;
       emit("session_resume", at(data));
     }
@@ -501,14 +507,16 @@
       } catch (e) {}
     }
 
-    function vital(metric, value, raw, good, poor) {
+    // vital sends raw (× scale, rounded) once, rated against good and poor.
+    function vital(metric, raw, scale, good, poor) {
+      var value = Math.round(raw * scale);
       if (!vitals || sent[metric] || !(value > 0)) return;
       sent[metric] = 1;
       emit("web_vital", at({ metric: metric, value: value, rating: raw <= good ? "good" : raw <= poor ? "needs-improvement" : "poor" }));
     }
 
     function lcp() {
-      vital("LCP", Math.round(lcpAt), lcpAt, 2500, 4000);
+      vital("LCP", lcpAt, 1, 2500, 4000);
     }
 
     if (vitals) {
@@ -533,8 +541,8 @@
 
     function hidden() {
       lcp();
-      vital("CLS", Math.round(cls * 1000), cls, 0.1, 0.25);
-      vital("INP", Math.round(inp), inp, 200, 500);
+      vital("CLS", cls, 1000, 0.1, 0.25);
+      vital("INP", inp, 1, 200, 500);
       end();
     }
 
@@ -672,6 +680,7 @@
       }
     });
     addEventListener("pagehide", function () {
+      release();
       waiting.forEach(function (go) { go(true); });
       waiting = [];
       bounce("unload");

@@ -203,8 +203,21 @@ func (s *server) stored() ([]storage.View, []storage.Event) {
 }
 
 // newTab starts a fresh headless Chromium (own temporary profile, so a new
-// sessionStorage and cache) and returns a context for its one tab.
+// sessionStorage and cache) as a person's browser and returns a context for
+// its one tab.
 func newTab(t *testing.T) context.Context {
+	t.Helper()
+	return newBrowser(t, false)
+}
+
+// newAutomatedTab is newTab with Chromium's automation flag on, so
+// navigator.webdriver is true, as in a browser driven by a script.
+func newAutomatedTab(t *testing.T) context.Context {
+	t.Helper()
+	return newBrowser(t, true)
+}
+
+func newBrowser(t *testing.T, automated bool) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("these tests drive headless Chromium and need it at %s (Debian: apt-get install chromium): %v", chromium, err)
@@ -217,6 +230,12 @@ func newTab(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.UserAgent(userAgent),
 	)
+	if !automated {
+		// Without the automation flag navigator.webdriver is false, as in
+		// a person's browser: the tracker reports a true one (wd=1) and
+		// the server drops the hit as a known bot's.
+		opts = append(opts, chromedp.Flag("disable-blink-features", "AutomationControlled"))
+	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {

@@ -222,6 +222,11 @@ func TestSite_ExperimentStableAndWeighted(t *testing.T) {
 			t.Errorf("experiment(): %v; want the same variant twice, null for an unknown experiment, and the selection's", got)
 		}
 		sessions = append(sessions, session{got[4].(string), v})
+		// A pageview with its proof of work: experiments count only
+		// the events of sessions that sent one.
+		time.Sleep(900 * time.Millisecond)
+		do(t, ctx, clickBody())
+		waitBeacons(t, ctx, 1)
 	}
 	check(ctx)
 	do(t, ctx, chromedp.Reload())
@@ -249,7 +254,10 @@ func TestSite_ExperimentStableAndWeighted(t *testing.T) {
 	evs := decodeEvents(t, stored)
 	exposures := ofType(evs, "experiment_exposure")
 	if len(exposures) != len(sessions) {
-		t.Fatalf("stored %d exposures for %d page loads", len(exposures), len(sessions))
+		for _, e := range evs {
+			t.Logf("stored %s %s score %d", e.EventType, e.SessionID, e.BotScore)
+		}
+		t.Fatalf("stored %d exposures for %d page loads %v", len(exposures), len(sessions), sessions)
 	}
 	want := map[string]int{}
 	distinct := map[session]bool{}

@@ -360,7 +360,7 @@ func TestSolve_CSPBlocksWorkerPageSearches(t *testing.T) {
 // never ends), and leaves without one when the page goes away. This
 // browser runs with the automation flag, so the view says wd=1.
 func TestSolve_BeaconWaitsForTokenUntilPagehide(t *testing.T) {
-	ctx := newTab(t)
+	ctx := newAutomatedTab(t)
 	srv := startSolveServer(t, 64) // ~10^19 hashes: never done
 
 	do(t, ctx, chromedp.Navigate(srv.URL+"/pow.html"))
@@ -390,10 +390,10 @@ func TestSolve_BeaconWaitsForTokenUntilPagehide(t *testing.T) {
 }
 
 // Events carry the session's token with the solver that made it, and
-// wd=1 from this browser, which runs with the automation flag; before any
-// token, neither tok nor pv.
+// wd=1 from this browser, which runs with the automation flag; an event
+// sent before the session's first token waits for it.
 func TestSolve_EventsCarrySolverAndWebdriver(t *testing.T) {
-	ctx := newTab(t)
+	ctx := newAutomatedTab(t)
 	srv := startSolveServer(t, 12)
 
 	do(t, ctx, chromedp.Navigate(srv.URL+"/wasmcsp.html"))
@@ -413,7 +413,7 @@ func TestSolve_EventsCarrySolverAndWebdriver(t *testing.T) {
 	}
 
 	// A new tab's session has no token yet when the page calls track at
-	// once: tok is empty and pv absent.
+	// once: the event waits for the page's solve and carries its token.
 	tab, cancel := chromedp.NewContext(ctx)
 	defer cancel()
 	do(t, tab, chromedp.Navigate(srv.URL+"/early.html"))
@@ -425,8 +425,15 @@ func TestSolve_EventsCarrySolverAndWebdriver(t *testing.T) {
 	if len(bodies) != 2 {
 		t.Fatalf("server got %d event requests, want 2", len(bodies))
 	}
-	if b := bodies[1]; b["tok"] != "" || b["pv"] != nil || b["wd"] != 1.0 {
-		t.Errorf("early event body tok %v pv %v wd %v; want \"\", none and 1", b["tok"], b["pv"], b["wd"])
+	b = bodies[1]
+	early, _ := b["tok"].(string)
+	var sid string
+	if evs, _ := b["events"].([]any); len(evs) == 1 {
+		ev, _ := evs[0].(map[string]any)
+		sid, _ = ev["sessionId"].(string)
+	}
+	if got := srv.v.Check(early, sid, "e2e", 12, time.Now()); got != pow.Valid || (b["pv"] != "w" && b["pv"] != "j") || b["wd"] != 1.0 {
+		t.Errorf("early event body tok %q (%v) pv %v wd %v; want the new session's valid token, its solver and 1", early, got, b["pv"], b["wd"])
 	}
 }
 
