@@ -15,7 +15,7 @@ import (
 // Campaigns serves the UTM campaign registry (docs/api.md, Campaigns): GET and
 // POST /api/campaigns, PATCH and DELETE /api/campaigns/:id.
 type Campaigns struct {
-	Store *storage.Store
+	Store CampaignStore
 	Now   Clock
 }
 

@@ -9,7 +9,7 @@ import (
 // Stats serves the GET /api/stats/* endpoints (docs/api.md, Statistics; vitals
 // and experiments live elsewhere). Access control is the caller's.
 type Stats struct {
-	Store *storage.Store
+	Store StatsStore
 	// Pending reports the records buffered and not yet stored.
 	Pending    func() (views, events int)
 	PublicMode bool

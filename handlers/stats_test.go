@@ -1,0 +1,125 @@
+package handlers
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// statsNow is an hour after listsStore's first view, so the last hour
+// (dashboard, realtime) and the counters (overview) both hold views.
+var statsNow = listsT0.Add(70 * time.Minute)
+
+func TestStats_SiteRequiredAndValid(t *testing.T) {
+	s := &Stats{Store: openStore(t), Now: fixedClock(statsNow)}
+	for name, h := range map[string]http.HandlerFunc{
+		"overview": s.ServeOverview, "dashboard": s.ServeDashboard, "realtime": s.ServeRealtime,
+		"quality": s.ServeQuality, "campaign-events": s.ServeCampaignEvents,
+	} {
+		t.Run(name, func(t *testing.T) {
+			call(t, h, "GET", "/?days=7", "").wantError(t, 400, "missing_param", "site_id required")
+			call(t, h, "GET", "/?site_id=a%20b", "").wantError(t, 400, "invalid_site_id", "site_id must be 1-64 characters of A-Z a-z 0-9 . _ -")
+		})
+	}
+}
+
+func TestStats_FailingStoreIs500(t *testing.T) {
+	s := &Stats{Store: closedStore(t), Now: fixedClock(statsNow)}
+	for name, h := range map[string]http.HandlerFunc{
+		"overview": s.ServeOverview, "dashboard": s.ServeDashboard, "realtime": s.ServeRealtime,
+		"quality": s.ServeQuality, "campaign-events": s.ServeCampaignEvents, "summary": s.ServeSummary,
+		"campaigns": s.ServeCampaignStats,
+	} {
+		t.Run(name, func(t *testing.T) {
+			call(t, h, "GET", "/?site_id=a&id=c", "").wantError(t, 500, "internal", "stats query failed")
+		})
+	}
+}
+
+func TestStats_OverviewShape(t *testing.T) {
+	s := &Stats{Store: listsStore(t), Now: fixedClock(statsNow)}
+	o := call(t, s.ServeOverview, "GET", "/?site_id=a&days=0", "").object(t)
+	wantKeys(t, "overview", o, "site_id", "period_days", "visits", "verified_visits", "unique_visitors",
+		"avg_interaction_ms", "top_paths", "devices", "countries", "referrers", "os_systems", "browsers",
+		"resolutions", "daily_trend")
+	if o["site_id"] != "a" || o["period_days"] != 30.0 || o["visits"].(float64) == 0 {
+		t.Fatalf("overview %v", o)
+	}
+	for key, fields := range map[string][]string{
+		"top_paths":   {"path", "views", "visitors"},
+		"devices":     {"device_type", "visits"},
+		"countries":   {"country_code", "visits", "visitors"},
+		"referrers":   {"referrer_type", "views"},
+		"os_systems":  {"os_name", "views"},
+		"browsers":    {"browser", "views"},
+		"resolutions": {"resolution", "views"},
+		"daily_trend": {"date", "visits", "visitors"},
+	} {
+		rows, ok := o[key].([]any)
+		if !ok || len(rows) == 0 {
+			t.Fatalf("%s: %v", key, o[key])
+		}
+		wantKeys(t, key, rows[0], fields...)
+	}
+	if days := call(t, s.ServeOverview, "GET", "/?site_id=a&days=9999", "").object(t)["period_days"]; days != 730.0 {
+		t.Errorf("days=9999 gives period_days %v; want 730", days)
+	}
+}
+
+func TestStats_DashboardAndRealtimeShapes(t *testing.T) {
+	s := &Stats{Store: listsStore(t), Now: fixedClock(statsNow)}
+	d := call(t, s.ServeDashboard, "GET", "/?site_id=a", "").object(t)
+	wantKeys(t, "dashboard", d, "now", "hourly", "daily", "recentVisitors", "recentEvents")
+	wantKeys(t, "now", d["now"], "activeVisitors", "estimatedBots", "pageviews", "verified_visits")
+	wantKeys(t, "hourly", d["hourly"], "visitors", "events")
+	wantKeys(t, "daily", d["daily"], "visitors", "events")
+	wantKeys(t, "hourly visitor", d["hourly"].(map[string]any)["visitors"].([]any)[0], "minute", "count")
+	wantKeys(t, "daily visitor", d["daily"].(map[string]any)["visitors"].([]any)[0], "hour", "count")
+	wantKeys(t, "recent visitor", d["recentVisitors"].([]any)[0], "visitor_id", "device_type", "os_name",
+		"browser", "country_code", "created_at", "view_count")
+	wantKeys(t, "recent event", d["recentEvents"].([]any)[0], "event_type", "site_id", "visitor_id", "created_at")
+
+	rt := call(t, s.ServeRealtime, "GET", "/?site_id=a", "").object(t)
+	wantKeys(t, "realtime", rt, "site_id", "active_visitors", "pageviews", "active_paths")
+	if paths, ok := rt["active_paths"].([]any); !ok || rt["site_id"] != "a" || len(paths) != 0 {
+		t.Errorf("realtime, nothing in the last 5 minutes: %v", rt)
+	}
+}
+
+func TestStats_SummaryHidesBuffersInPublicMode(t *testing.T) {
+	pending := func() (int, int) { return 3, 4 }
+	s := &Stats{Store: listsStore(t), Now: fixedClock(statsNow), Pending: pending}
+	sum := call(t, s.ServeSummary, "GET", "/?minutes=5", "").object(t)
+	wantKeys(t, "summary", sum, "buffers", "last_24h", "live", "sites")
+	wantKeys(t, "buffers", sum["buffers"], "views", "events")
+	if b := sum["buffers"].(map[string]any); b["views"] != 3.0 || b["events"] != 4.0 {
+		t.Errorf("buffers %v", b)
+	}
+	if sites := sum["sites"].([]any); len(sites) != 2 {
+		t.Errorf("sites %v; want a and b", sites)
+	}
+	s.PublicMode = true
+	wantKeys(t, "public summary", call(t, s.ServeSummary, "GET", "/", "").object(t), "last_24h", "live", "sites")
+}
+
+func TestStats_QualityShape(t *testing.T) {
+	s := &Stats{Store: listsStore(t), Now: fixedClock(statsNow)}
+	q := call(t, s.ServeQuality, "GET", "/?site_id=b&days=7", "").object(t)
+	wantKeys(t, "quality", q, "site_id", "period_days", "views", "verified_visits", "unverified_visits",
+		"bot_views", "filtered", "filtered_total", "daily")
+	if q["site_id"] != "b" || q["period_days"] != 7.0 {
+		t.Errorf("quality %v", q)
+	}
+	wantKeys(t, "filtered_total", q["filtered_total"], "views", "events")
+}
+
+func TestStats_CampaignsListAndUnknownID(t *testing.T) {
+	s := &Stats{Store: openStore(t), Now: fixedClock(statsNow)}
+	if l := call(t, s.ServeCampaignStats, "GET", "/?days=7", "").list(t); len(l) != 0 {
+		t.Errorf("no campaigns: %v", l)
+	}
+	call(t, s.ServeCampaignStats, "GET", "/?id=nope", "").wantError(t, 404, "not_found", "")
+	if l := call(t, s.ServeCampaignEvents, "GET", "/?site_id=a", "").list(t); len(l) != 0 {
+		t.Errorf("no campaign events: %v", l)
+	}
+}
