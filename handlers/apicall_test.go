@@ -64,9 +64,7 @@ func call(t *testing.T, h http.HandlerFunc, method, target, body string, id ...s
 	if len(id) > 0 {
 		r.SetPathValue("id", id[0])
 	}
-	rec := httptest.NewRecorder()
-	h(rec, r)
-	return answer{code: rec.Code, body: rec.Body.String(), ct: rec.Header().Get("Content-Type")}
+	return record(h, r)
 }
 
 // wantError checks that a is the API's JSON error: the status and the
@@ -131,4 +129,19 @@ func wantKeys(t *testing.T, what string, m any, keys ...string) {
 	if !slices.Equal(got, keys) {
 		t.Fatalf("%s keys %v; want %v", what, got, keys)
 	}
+}
+
+// unsizedPost is a POST whose Content-Length is unknown, so only reading
+// finds how long the body is.
+func unsizedPost(body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/", io.MultiReader(strings.NewReader(body)))
+	r.ContentLength = -1
+	return r
+}
+
+// record serves r through h.
+func record(h http.HandlerFunc, r *http.Request) answer {
+	rec := httptest.NewRecorder()
+	h(rec, r)
+	return answer{code: rec.Code, body: rec.Body.String(), ct: rec.Header().Get("Content-Type")}
 }
