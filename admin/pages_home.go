@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
@@ -237,8 +238,8 @@ func (d *Dashboard) realtime(w http.ResponseWriter, r *http.Request, cred auth.C
 }
 
 type sitesData struct {
-	Sum   storage.Summary
-	Sites []storage.SiteSummary
+	Sum   handlers.Summary
+	Sites []handlers.SiteSummary
 }
 
 // sites is GET <prefix>/sites, the site select's "All sites": every site's

@@ -79,19 +79,10 @@ func (s *Stats) ServeSummary(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	type buffers struct {
-		Views  int `json:"views"`
-		Events int `json:"events"`
-	}
-	out := struct {
-		Buffers *buffers              `json:"buffers,omitempty"`
-		Last24h storage.Summary       `json:"last_24h"`
-		Live    storage.Live          `json:"live"`
-		Sites   []storage.SiteSummary `json:"sites"`
-	}{Last24h: sum, Live: live, Sites: sites}
+	out := StatsSummary{Last24h: Summary(sum), Live: Live(live), Sites: each(sites, siteSummaryOf)}
 	if !s.PublicMode && s.Pending != nil {
 		v, e := s.Pending()
-		out.Buffers = &buffers{v, e}
+		out.Buffers = &Buffers{v, e}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

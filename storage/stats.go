@@ -170,12 +170,13 @@ func nonNil[T any](lists ...*[]T) {
 	}
 }
 
-// Summary is GET /api/stats/summary without the buffers.
+// Summary is the views and visitors of every site together over the last
+// 24 hours.
 type Summary struct {
-	TotalViews     uint64 `json:"total_views"`
-	HumanViews     uint64 `json:"human_views"`
-	BotViews       uint64 `json:"bot_views"`
-	UniqueVisitors uint64 `json:"unique_visitors"`
+	TotalViews     uint64
+	HumanViews     uint64
+	BotViews       uint64
+	UniqueVisitors uint64
 }
 
 // Last24h sums the views of every site over the current UTC hour and the
