@@ -48,8 +48,8 @@ type liveData struct {
 	Now      struct{ Visitors, Views, Bots int }
 	Hour     template.HTML
 	Day      template.HTML
-	Visitors []storage.RecentVisitor
-	Events   []storage.RecentEvent
+	Visitors []handlers.RecentVisitor
+	Events   []handlers.RecentEvent
 }
 
 type dashboardData struct {
@@ -162,7 +162,7 @@ func (d *Dashboard) trend(o *storage.Overview, days int) ([]trendRow, template.H
 // of the last 60 minutes and 24 hours included (the API lists non-empty
 // ones only), labelled in the display time zone.
 func (d *Dashboard) liveData(r *http.Request, s *shell) (liveData, error) {
-	var db storage.Dashboard
+	var db handlers.Dashboard
 	if err := d.get(r, "/api/stats/dashboard", vals("site_id", s.Site), &db); err != nil {
 		return liveData{}, err
 	}
@@ -172,7 +172,7 @@ func (d *Dashboard) liveData(r *http.Request, s *shell) (liveData, error) {
 	now := d.cfg.Now().UTC()
 	loc := d.cfg.Location
 
-	minutes := func(list []storage.MinuteCount) map[string]uint64 {
+	minutes := func(list []handlers.MinuteCount) map[string]uint64 {
 		m := make(map[string]uint64, len(list))
 		for _, c := range list {
 			m[c.Minute] = c.Count
@@ -191,7 +191,7 @@ func (d *Dashboard) liveData(r *http.Request, s *shell) (liveData, error) {
 	}
 	l.Hour = lineChart(halfChart, "hour", "Visitors and events per minute, last 60 minutes", labels, hv, he)
 
-	hours := func(list []storage.HourCount) map[string]uint64 {
+	hours := func(list []handlers.HourCount) map[string]uint64 {
 		m := make(map[string]uint64, len(list))
 		for _, c := range list {
 			m[c.Hour] = c.Count
@@ -213,7 +213,7 @@ func (d *Dashboard) liveData(r *http.Request, s *shell) (liveData, error) {
 }
 
 type realtimeData struct {
-	R       storage.Realtime
+	R       handlers.Realtime
 	Refresh string
 }
 

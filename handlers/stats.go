@@ -46,7 +46,7 @@ func (s *Stats) ServeDashboard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, dashboardOf(d))
 }
 
 // ServeRealtime answers GET /api/stats/realtime?site_id.
@@ -60,7 +60,7 @@ func (s *Stats) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rt)
+	writeJSON(w, http.StatusOK, realtimeOf(rt))
 }
 
 // ServeSummary answers GET /api/stats/summary?minutes: the last 24 hours

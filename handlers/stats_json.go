@@ -67,3 +67,98 @@ type Summary struct {
 }
 
 func siteSummaryOf(s storage.SiteSummary) SiteSummary { return SiteSummary(s) }
+
+// Dashboard is GET /api/stats/dashboard: the site's last hour and day.
+type Dashboard struct {
+	Now            DashboardNow    `json:"now"`
+	Hourly         MinuteSeries    `json:"hourly"`
+	Daily          HourSeries      `json:"daily"`
+	RecentVisitors []RecentVisitor `json:"recentVisitors"`
+	RecentEvents   []RecentEvent   `json:"recentEvents"`
+}
+
+// DashboardNow is the current minute and the 4 before it.
+type DashboardNow struct {
+	ActiveVisitors int `json:"activeVisitors"`
+	EstimatedBots  int `json:"estimatedBots"`
+	Pageviews      int `json:"pageviews"`
+	// VerifiedVisits are the pageviews that carried a valid proof of
+	// work.
+	VerifiedVisits int `json:"verified_visits"`
+}
+
+// MinuteSeries are the last 60 minutes, per minute.
+type MinuteSeries struct {
+	Visitors []MinuteCount `json:"visitors"`
+	Events   []MinuteCount `json:"events"`
+}
+
+// HourSeries are the last 24 hours, per hour.
+type HourSeries struct {
+	Visitors []HourCount `json:"visitors"`
+	Events   []HourCount `json:"events"`
+}
+
+// MinuteCount is one minute ("15:04") of a MinuteSeries.
+type MinuteCount struct {
+	Minute string `json:"minute"`
+	Count  uint64 `json:"count"`
+}
+
+// HourCount is one hour ("15:00") of an HourSeries.
+type HourCount struct {
+	Hour  string `json:"hour"`
+	Count uint64 `json:"count"`
+}
+
+// RecentVisitor is one of the dashboard's newest visitors.
+type RecentVisitor struct {
+	VisitorID   string  `json:"visitor_id"`
+	DeviceType  *string `json:"device_type"`
+	OSName      *string `json:"os_name"`
+	Browser     *string `json:"browser"`
+	CountryCode *string `json:"country_code"`
+	CreatedAt   string  `json:"created_at"`
+	ViewCount   int     `json:"view_count"`
+}
+
+// RecentEvent is one of the dashboard's newest events.
+type RecentEvent struct {
+	EventType string  `json:"event_type"`
+	SiteID    string  `json:"site_id"`
+	VisitorID *string `json:"visitor_id"`
+	CreatedAt string  `json:"created_at"`
+}
+
+func dashboardOf(d storage.Dashboard) Dashboard {
+	minute := func(c storage.MinuteCount) MinuteCount { return MinuteCount(c) }
+	hour := func(c storage.HourCount) HourCount { return HourCount(c) }
+	return Dashboard{
+		Now:            DashboardNow(d.Now),
+		Hourly:         MinuteSeries{Visitors: each(d.Hourly.Visitors, minute), Events: each(d.Hourly.Events, minute)},
+		Daily:          HourSeries{Visitors: each(d.Daily.Visitors, hour), Events: each(d.Daily.Events, hour)},
+		RecentVisitors: each(d.RecentVisitors, func(v storage.RecentVisitor) RecentVisitor { return RecentVisitor(v) }),
+		RecentEvents:   each(d.RecentEvents, func(e storage.RecentEvent) RecentEvent { return RecentEvent(e) }),
+	}
+}
+
+// Realtime is GET /api/stats/realtime: the last 5 minutes of clean views.
+type Realtime struct {
+	SiteID         string      `json:"site_id"`
+	ActiveVisitors int         `json:"active_visitors"`
+	Pageviews      int         `json:"pageviews"`
+	ActivePaths    []PathViews `json:"active_paths"`
+}
+
+// PathViews is one of Realtime's most viewed paths.
+type PathViews struct {
+	Path  string `json:"path"`
+	Views uint64 `json:"views"`
+}
+
+func realtimeOf(r storage.Realtime) Realtime {
+	return Realtime{
+		SiteID: r.SiteID, ActiveVisitors: r.ActiveVisitors, Pageviews: r.Pageviews,
+		ActivePaths: each(r.ActivePaths, func(p storage.PathViews) PathViews { return PathViews(p) }),
+	}
+}

@@ -8,51 +8,51 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Dashboard is GET /api/stats/dashboard.
+// Dashboard is a site's last hour and day, clean records only.
 type Dashboard struct {
 	Now struct {
-		ActiveVisitors int `json:"activeVisitors"`
-		EstimatedBots  int `json:"estimatedBots"`
-		Pageviews      int `json:"pageviews"`
+		ActiveVisitors int
+		EstimatedBots  int
+		Pageviews      int
 		// VerifiedVisits are the pageviews that carried a valid proof of
 		// work.
-		VerifiedVisits int `json:"verified_visits"`
-	} `json:"now"`
+		VerifiedVisits int
+	}
 	Hourly struct {
-		Visitors []MinuteCount `json:"visitors"`
-		Events   []MinuteCount `json:"events"`
-	} `json:"hourly"`
+		Visitors []MinuteCount
+		Events   []MinuteCount
+	}
 	Daily struct {
-		Visitors []HourCount `json:"visitors"`
-		Events   []HourCount `json:"events"`
-	} `json:"daily"`
-	RecentVisitors []RecentVisitor `json:"recentVisitors"`
-	RecentEvents   []RecentEvent   `json:"recentEvents"`
+		Visitors []HourCount
+		Events   []HourCount
+	}
+	RecentVisitors []RecentVisitor
+	RecentEvents   []RecentEvent
 }
 
 type (
 	MinuteCount struct {
-		Minute string `json:"minute"`
-		Count  uint64 `json:"count"`
+		Minute string
+		Count  uint64
 	}
 	HourCount struct {
-		Hour  string `json:"hour"`
-		Count uint64 `json:"count"`
+		Hour  string
+		Count uint64
 	}
 	RecentVisitor struct {
-		VisitorID   string  `json:"visitor_id"`
-		DeviceType  *string `json:"device_type"`
-		OSName      *string `json:"os_name"`
-		Browser     *string `json:"browser"`
-		CountryCode *string `json:"country_code"`
-		CreatedAt   string  `json:"created_at"`
-		ViewCount   int     `json:"view_count"`
+		VisitorID   string
+		DeviceType  *string
+		OSName      *string
+		Browser     *string
+		CountryCode *string
+		CreatedAt   string
+		ViewCount   int
 	}
 	RecentEvent struct {
-		EventType string  `json:"event_type"`
-		SiteID    string  `json:"site_id"`
-		VisitorID *string `json:"visitor_id"`
-		CreatedAt string  `json:"created_at"`
+		EventType string
+		SiteID    string
+		VisitorID *string
+		CreatedAt string
 	}
 )
 
@@ -327,17 +327,18 @@ func (s *Store) dailyHours(p pending, site string, now time.Time, d *Dashboard) 
 	})
 }
 
-// Realtime is GET /api/stats/realtime.
+// Realtime is a site's last 5 minutes of clean views.
 type Realtime struct {
-	SiteID         string      `json:"site_id"`
-	ActiveVisitors int         `json:"active_visitors"`
-	Pageviews      int         `json:"pageviews"`
-	ActivePaths    []PathViews `json:"active_paths"`
+	SiteID         string
+	ActiveVisitors int
+	Pageviews      int
+	ActivePaths    []PathViews
 }
 
+// PathViews is a path and its views.
 type PathViews struct {
-	Path  string `json:"path"`
-	Views uint64 `json:"views"`
+	Path  string
+	Views uint64
 }
 
 // Realtime answers /api/stats/realtime: the last 5 minutes of clean views.
