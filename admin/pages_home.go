@@ -54,7 +54,7 @@ type liveData struct {
 
 type dashboardData struct {
 	Live        liveData
-	O           storage.Overview
+	O           handlers.Overview
 	Q           qualityCard
 	ActivePages int
 	Trend       template.HTML
@@ -139,8 +139,8 @@ func (d *Dashboard) dashboard(w http.ResponseWriter, r *http.Request, cred auth.
 
 // trend is the daily trend over every day of the period, empty days
 // included (the API lists days with views only).
-func (d *Dashboard) trend(o *storage.Overview, days int) ([]trendRow, template.HTML) {
-	byDate := make(map[string]storage.TrendStat, len(o.DailyTrend))
+func (d *Dashboard) trend(o *handlers.Overview, days int) ([]trendRow, template.HTML) {
+	byDate := make(map[string]handlers.TrendStat, len(o.DailyTrend))
 	for _, t := range o.DailyTrend {
 		byDate[t.Date] = t
 	}

@@ -34,10 +34,11 @@ func (c *Campaigns) ServeCollection(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
-	if all == nil {
-		all = []storage.Campaign{}
+	out := each(all[:min(200, len(all))], campaignOf)
+	if out == nil {
+		out = []Campaign{}
 	}
-	writeJSON(w, http.StatusOK, all[:min(200, len(all))])
+	writeJSON(w, http.StatusOK, out)
 }
 
 // readObject decodes a JSON object body of at most maxAPIBody bytes; on
@@ -151,7 +152,7 @@ func (s *Stats) ServeCampaignStats(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, list)
+		writeJSON(w, http.StatusOK, each(list, campaignStatOf))
 		return
 	}
 	c, ok, err := s.Store.CampaignByID(truncateRunes(q.Get("id"), 128))
@@ -168,7 +169,7 @@ func (s *Stats) ServeCampaignStats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, campaignDetailOf(d))
 }
 
 // ServeCampaignEvents answers GET
@@ -184,5 +185,5 @@ func (s *Stats) ServeCampaignEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rows)
+	writeJSON(w, http.StatusOK, each(rows, campaignEventStatOf))
 }

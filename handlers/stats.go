@@ -32,7 +32,7 @@ func (s *Stats) ServeOverview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, o)
+	writeJSON(w, http.StatusOK, overviewOf(o))
 }
 
 // ServeDashboard answers GET /api/stats/dashboard?site_id.
