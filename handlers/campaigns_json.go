@@ -106,11 +106,17 @@ func campaignDetailOf(d storage.CampaignDetail) CampaignDetail {
 	}
 }
 
+// campaignEventStatOf writes the organic row's campaign fields, and those of
+// an unregistered campaign's id and name, as null.
 func campaignEventStatOf(c storage.CampaignEventStat) CampaignEventStat {
-	return CampaignEventStat{
-		CampaignID: c.CampaignID, CampaignName: c.CampaignName, UTMCampaign: c.UTMCampaign,
-		Visitors: c.Visitors, EventVisitors: c.EventVisitors, Events: c.Events,
+	out := CampaignEventStat{
+		UTMCampaign: nullable(c.UTMCampaign),
+		Visitors:    c.Visitors, EventVisitors: c.EventVisitors, Events: c.Events,
 		EventRate: c.EventRate, EventsPerVisitor: c.EventsPerVisitor,
 		EventTypes: each(c.EventTypes, func(e storage.EventTypeCount) EventTypeCount { return EventTypeCount(e) }),
 	}
+	if c.CampaignID != "" {
+		out.CampaignID, out.CampaignName = &c.CampaignID, &c.CampaignName
+	}
+	return out
 }

@@ -137,9 +137,22 @@ func dashboardOf(d storage.Dashboard) Dashboard {
 		Now:            DashboardNow(d.Now),
 		Hourly:         MinuteSeries{Visitors: each(d.Hourly.Visitors, minute), Events: each(d.Hourly.Events, minute)},
 		Daily:          HourSeries{Visitors: each(d.Daily.Visitors, hour), Events: each(d.Daily.Events, hour)},
-		RecentVisitors: each(d.RecentVisitors, func(v storage.RecentVisitor) RecentVisitor { return RecentVisitor(v) }),
-		RecentEvents:   each(d.RecentEvents, func(e storage.RecentEvent) RecentEvent { return RecentEvent(e) }),
+		RecentVisitors: each(d.RecentVisitors, recentVisitorOf),
+		RecentEvents:   each(d.RecentEvents, recentEventOf),
 	}
+}
+
+// recentVisitorOf writes empty fields as null.
+func recentVisitorOf(v storage.RecentVisitor) RecentVisitor {
+	return RecentVisitor{
+		VisitorID: v.VisitorID, DeviceType: nullable(v.DeviceType), OSName: nullable(v.OSName),
+		Browser: nullable(v.Browser), CountryCode: nullable(v.CountryCode),
+		CreatedAt: apiTime(v.CreatedAt), ViewCount: v.ViewCount,
+	}
+}
+
+func recentEventOf(e storage.RecentEvent) RecentEvent {
+	return RecentEvent{EventType: e.EventType, SiteID: e.SiteID, VisitorID: nullable(e.VisitorID), CreatedAt: apiTime(e.CreatedAt)}
 }
 
 // Realtime is GET /api/stats/realtime: the last 5 minutes of clean views.

@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 // statsNow is an hour after listsStore's first view, so the last hour
@@ -78,6 +81,13 @@ func TestStats_DashboardAndRealtimeShapes(t *testing.T) {
 	wantKeys(t, "recent visitor", d["recentVisitors"].([]any)[0], "visitor_id", "device_type", "os_name",
 		"browser", "country_code", "created_at", "view_count")
 	wantKeys(t, "recent event", d["recentEvents"].([]any)[0], "event_type", "site_id", "visitor_id", "created_at")
+	if v := d["recentVisitors"].([]any)[0].(map[string]any); v["visitor_id"] != "v18" || v["created_at"] != "2026-04-01T09:58:00.000Z" ||
+		v["device_type"] != "mobile" || v["os_name"] != nil || v["view_count"] != 2.0 {
+		t.Errorf("newest visitor, empty fields null: %v", v)
+	}
+	if e := d["recentEvents"].([]any)[0].(map[string]any); e["visitor_id"] != "v18" || e["created_at"] != "2026-04-01T09:58:00.000Z" {
+		t.Errorf("newest event: %v", e)
+	}
 
 	rt := call(t, s.ServeRealtime, "GET", "/?site_id=a", "").object(t)
 	wantKeys(t, "realtime", rt, "site_id", "active_visitors", "pageviews", "active_paths")
@@ -121,5 +131,37 @@ func TestStats_CampaignsListAndUnknownID(t *testing.T) {
 	call(t, s.ServeCampaignStats, "GET", "/?id=nope", "").wantError(t, 404, "not_found", "")
 	if l := call(t, s.ServeCampaignEvents, "GET", "/?site_id=a", "").list(t); len(l) != 0 {
 		t.Errorf("no campaign events: %v", l)
+	}
+}
+
+func TestStats_CampaignEventsNullsOrganicAndUnregistered(t *testing.T) {
+	st := openStore(t)
+	if err := st.CreateCampaign(storage.Campaign{ID: "sp", Name: "Spring", UTMCampaign: "spring", SiteID: "a"}, listsT0); err != nil {
+		t.Fatal(err)
+	}
+	var views []storage.View
+	for i, utm := range []string{"spring", "spring", "", "fall"} {
+		views = append(views, storage.View{CreatedAt: listsT0.Add(time.Duration(i) * time.Minute), SiteID: "a",
+			VisitorID: fmt.Sprintf("v%d", i), Path: "/", UTMCampaign: utm})
+	}
+	if err := st.ImportViews(views); err != nil {
+		t.Fatal(err)
+	}
+	s := &Stats{Store: st, Now: fixedClock(statsNow)}
+	rows := call(t, s.ServeCampaignEvents, "GET", "/?site_id=a", "").list(t)
+	byUTM := map[any]map[string]any{}
+	for _, r := range rows {
+		wantKeys(t, "campaign events", r, "campaign_id", "campaign_name", "utm_campaign", "visitors",
+			"event_visitors", "events", "event_rate", "events_per_visitor", "event_types")
+		byUTM[r.(map[string]any)["utm_campaign"]] = r.(map[string]any)
+	}
+	if r := byUTM["spring"]; r == nil || r["campaign_id"] != "sp" || r["campaign_name"] != "Spring" || r["visitors"] != 2.0 {
+		t.Errorf("registered: %v", r)
+	}
+	if r := byUTM["fall"]; r == nil || r["campaign_id"] != nil || r["campaign_name"] != nil {
+		t.Errorf("unregistered: %v", r)
+	}
+	if r := byUTM[nil]; r == nil || r["campaign_id"] != nil || r["visitors"] != 1.0 {
+		t.Errorf("organic: %v", r)
 	}
 }

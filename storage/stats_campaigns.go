@@ -161,9 +161,11 @@ func (s *Store) Detail(c Campaign, days int, now time.Time) (CampaignDetail, err
 // CampaignEventStat is how the visitors of one campaign (or of none)
 // triggered events.
 type CampaignEventStat struct {
-	CampaignID       *string
-	CampaignName     *string
-	UTMCampaign      *string
+	// UTMCampaign is "" for the visitors of no campaign; CampaignID and
+	// CampaignName are "" unless the value is a registered campaign.
+	CampaignID       string
+	CampaignName     string
+	UTMCampaign      string
 	Visitors         uint64
 	EventVisitors    uint64
 	Events           uint64
@@ -224,9 +226,9 @@ func (s *Store) CampaignEvents(site string, days int, eventType string, now time
 		for _, v := range rows[:min(50, len(rows))] {
 			r := CampaignEventStat{Visitors: v.Visitors, EventTypes: types[v.Value]}
 			if v.Value != "" {
-				r.UTMCampaign = &v.Value
+				r.UTMCampaign = v.Value
 				if c, ok := reg[v.Value]; ok {
-					r.CampaignID, r.CampaignName = &c.ID, &c.Name
+					r.CampaignID, r.CampaignName = c.ID, c.Name
 				}
 			}
 			var ev *Tally

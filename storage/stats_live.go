@@ -39,29 +39,26 @@ type (
 		Hour  string
 		Count uint64
 	}
+	// RecentVisitor is a visitor of the last hour: the latest view's
+	// time, the view count and the largest value of each field ("" when
+	// every view left it empty).
 	RecentVisitor struct {
 		VisitorID   string
-		DeviceType  *string
-		OSName      *string
-		Browser     *string
-		CountryCode *string
-		CreatedAt   string
+		DeviceType  string
+		OSName      string
+		Browser     string
+		CountryCode string
+		CreatedAt   time.Time
 		ViewCount   int
 	}
+	// RecentEvent is an event of the last hour.
 	RecentEvent struct {
 		EventType string
 		SiteID    string
-		VisitorID *string
-		CreatedAt string
+		VisitorID string
+		CreatedAt time.Time
 	}
 )
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
 
 // Dashboard answers /api/stats/dashboard, clean records only, from
 // counters: now = the current UTC minute and the 4 before it, hourly = the
@@ -192,11 +189,13 @@ func (s *Store) recentVisitors(site string, now time.Time, whole bool) ([]Recent
 	hourAgo := now.Add(-time.Hour)
 	add := func(r *RecentVisitor, v *View) {
 		r.ViewCount++
-		r.CreatedAt = max(r.CreatedAt, v.CreatedAt.Format(TimeLayout))
-		maxField(&r.DeviceType, v.DeviceType)
-		maxField(&r.OSName, v.OSName)
-		maxField(&r.Browser, v.BrowserName)
-		maxField(&r.CountryCode, v.CountryCode)
+		if v.CreatedAt.After(r.CreatedAt) {
+			r.CreatedAt = v.CreatedAt
+		}
+		r.DeviceType = max(r.DeviceType, v.DeviceType)
+		r.OSName = max(r.OSName, v.OSName)
+		r.Browser = max(r.Browser, v.BrowserName)
+		r.CountryCode = max(r.CountryCode, v.CountryCode)
 	}
 	err := newestFirst(now, whole, func(from, to time.Time) error {
 		var window []*View
@@ -274,7 +273,7 @@ func (s *Store) recentEvents(site string, now time.Time, whole bool) ([]RecentEv
 		var window []RecentEvent
 		err := s.Events(site, from, to, func(e *Event) bool {
 			if e.BotScore >= 0 && e.BotScore < 50 {
-				window = append(window, RecentEvent{e.EventType, site, nullable(e.VisitorID), e.CreatedAt.Format(TimeLayout)})
+				window = append(window, RecentEvent{e.EventType, site, e.VisitorID, e.CreatedAt})
 			}
 			return true
 		})
@@ -284,17 +283,6 @@ func (s *Store) recentEvents(site string, now time.Time, whole bool) ([]RecentEv
 		return err
 	}, func() bool { return len(out) >= recentLimit })
 	return out, err
-}
-
-// maxField keeps the larger of *p and v, as SQL MAX over a column with
-// NULLs: empty strings are NULL.
-func maxField(p **string, v string) {
-	if v == "" {
-		return
-	}
-	if *p == nil || **p < v {
-		*p = &v
-	}
 }
 
 // dailyHours fills the dashboard's last-24-hours buckets from the hourly
