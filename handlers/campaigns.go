@@ -34,11 +34,7 @@ func (c *Campaigns) ServeCollection(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
-	out := each(all[:min(200, len(all))], campaignOf)
-	if out == nil {
-		out = []Campaign{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, list(all[:min(200, len(all))], campaignOf))
 }
 
 // readObject decodes a JSON object body of at most maxAPIBody bytes; on
@@ -147,12 +143,12 @@ func (s *Stats) ServeCampaignStats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	days := intParam(q, "days", 30, 1, 90)
 	if q.Get("id") == "" {
-		list, err := s.Store.CampaignList(days, s.Now())
+		all, err := s.Store.CampaignList(days, s.Now())
 		if err != nil {
 			s.fail(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, each(list, campaignStatOf))
+		writeJSON(w, http.StatusOK, list(all, campaignStatOf))
 		return
 	}
 	c, ok, err := s.Store.CampaignByID(truncateRunes(q.Get("id"), 128))
@@ -185,5 +181,5 @@ func (s *Stats) ServeCampaignEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, each(rows, campaignEventStatOf))
+	writeJSON(w, http.StatusOK, list(rows, campaignEventStatOf))
 }

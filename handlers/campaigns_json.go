@@ -97,12 +97,12 @@ func campaignStatOf(c storage.CampaignStat) CampaignStat { return CampaignStat(c
 func campaignDetailOf(d storage.CampaignDetail) CampaignDetail {
 	return CampaignDetail{
 		CampaignID: d.CampaignID,
-		BySource:   each(d.BySource, func(s storage.SourceStat) SourceStat { return SourceStat(s) }),
-		ByMedium:   each(d.ByMedium, func(s storage.MediumStat) MediumStat { return MediumStat(s) }),
-		ByContent:  each(d.ByContent, func(s storage.ContentStat) ContentStat { return ContentStat(s) }),
-		ByTerm:     each(d.ByTerm, func(s storage.TermStat) TermStat { return TermStat(s) }),
-		TopPaths:   each(d.TopPaths, pathStatOf),
-		DailyTrend: each(d.DailyTrend, func(s storage.CampaignTrend) CampaignTrend { return CampaignTrend(s) }),
+		BySource:   list(d.BySource, func(s storage.SourceStat) SourceStat { return SourceStat(s) }),
+		ByMedium:   list(d.ByMedium, func(s storage.MediumStat) MediumStat { return MediumStat(s) }),
+		ByContent:  list(d.ByContent, func(s storage.ContentStat) ContentStat { return ContentStat(s) }),
+		ByTerm:     list(d.ByTerm, func(s storage.TermStat) TermStat { return TermStat(s) }),
+		TopPaths:   list(d.TopPaths, pathStatOf),
+		DailyTrend: list(d.DailyTrend, func(s storage.CampaignTrend) CampaignTrend { return CampaignTrend(s) }),
 	}
 }
 
@@ -113,7 +113,7 @@ func campaignEventStatOf(c storage.CampaignEventStat) CampaignEventStat {
 		UTMCampaign: nullable(c.UTMCampaign),
 		Visitors:    c.Visitors, EventVisitors: c.EventVisitors, Events: c.Events,
 		EventRate: c.EventRate, EventsPerVisitor: c.EventsPerVisitor,
-		EventTypes: each(c.EventTypes, func(e storage.EventTypeCount) EventTypeCount { return EventTypeCount(e) }),
+		EventTypes: list(c.EventTypes, func(e storage.EventTypeCount) EventTypeCount { return EventTypeCount(e) }),
 	}
 	if c.CampaignID != "" {
 		out.CampaignID, out.CampaignName = &c.CampaignID, &c.CampaignName

@@ -77,14 +77,14 @@ func overviewOf(o storage.Overview) Overview {
 	return Overview{
 		SiteID: o.SiteID, PeriodDays: o.PeriodDays, Visits: o.Visits, VerifiedVisits: o.VerifiedVisits,
 		UniqueVisitors: o.UniqueVisitors, AvgInteractionMS: o.AvgInteractionMS,
-		TopPaths:    each(o.TopPaths, pathStatOf),
-		Devices:     each(o.Devices, func(s storage.DeviceStat) DeviceStat { return DeviceStat(s) }),
-		Countries:   each(o.Countries, func(s storage.CountryStat) CountryStat { return CountryStat(s) }),
-		Referrers:   each(o.Referrers, func(s storage.ReferrerStat) ReferrerStat { return ReferrerStat(s) }),
-		OSSystems:   each(o.OSSystems, func(s storage.OSStat) OSStat { return OSStat(s) }),
-		Browsers:    each(o.Browsers, func(s storage.BrowserStat) BrowserStat { return BrowserStat(s) }),
-		Resolutions: each(o.Resolutions, func(s storage.ResStat) ResStat { return ResStat(s) }),
-		DailyTrend:  each(o.DailyTrend, func(s storage.TrendStat) TrendStat { return TrendStat(s) }),
+		TopPaths:    list(o.TopPaths, pathStatOf),
+		Devices:     list(o.Devices, func(s storage.DeviceStat) DeviceStat { return DeviceStat(s) }),
+		Countries:   list(o.Countries, func(s storage.CountryStat) CountryStat { return CountryStat(s) }),
+		Referrers:   list(o.Referrers, func(s storage.ReferrerStat) ReferrerStat { return ReferrerStat(s) }),
+		OSSystems:   list(o.OSSystems, func(s storage.OSStat) OSStat { return OSStat(s) }),
+		Browsers:    list(o.Browsers, func(s storage.BrowserStat) BrowserStat { return BrowserStat(s) }),
+		Resolutions: list(o.Resolutions, func(s storage.ResStat) ResStat { return ResStat(s) }),
+		DailyTrend:  list(o.DailyTrend, func(s storage.TrendStat) TrendStat { return TrendStat(s) }),
 	}
 }
 

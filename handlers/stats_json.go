@@ -19,6 +19,15 @@ func each[T, U any](in []T, f func(T) U) []U {
 	return out
 }
 
+// list is each with nil made empty, for the lists the API always writes
+// as an array.
+func list[T, U any](in []T, f func(T) U) []U {
+	if out := each(in, f); out != nil {
+		return out
+	}
+	return []U{}
+}
+
 // StatsSummary is GET /api/stats/summary.
 type StatsSummary struct {
 	// Buffers are left out in public mode.
@@ -135,10 +144,10 @@ func dashboardOf(d storage.Dashboard) Dashboard {
 	hour := func(c storage.HourCount) HourCount { return HourCount(c) }
 	return Dashboard{
 		Now:            DashboardNow(d.Now),
-		Hourly:         MinuteSeries{Visitors: each(d.Hourly.Visitors, minute), Events: each(d.Hourly.Events, minute)},
-		Daily:          HourSeries{Visitors: each(d.Daily.Visitors, hour), Events: each(d.Daily.Events, hour)},
-		RecentVisitors: each(d.RecentVisitors, recentVisitorOf),
-		RecentEvents:   each(d.RecentEvents, recentEventOf),
+		Hourly:         MinuteSeries{Visitors: list(d.Hourly.Visitors, minute), Events: list(d.Hourly.Events, minute)},
+		Daily:          HourSeries{Visitors: list(d.Daily.Visitors, hour), Events: list(d.Daily.Events, hour)},
+		RecentVisitors: list(d.RecentVisitors, recentVisitorOf),
+		RecentEvents:   list(d.RecentEvents, recentEventOf),
 	}
 }
 
@@ -172,6 +181,6 @@ type PathViews struct {
 func realtimeOf(r storage.Realtime) Realtime {
 	return Realtime{
 		SiteID: r.SiteID, ActiveVisitors: r.ActiveVisitors, Pageviews: r.Pageviews,
-		ActivePaths: each(r.ActivePaths, func(p storage.PathViews) PathViews { return PathViews(p) }),
+		ActivePaths: list(r.ActivePaths, func(p storage.PathViews) PathViews { return PathViews(p) }),
 	}
 }

@@ -165,3 +165,37 @@ func TestStats_CampaignEventsNullsOrganicAndUnregistered(t *testing.T) {
 		t.Errorf("organic: %v", r)
 	}
 }
+
+// TestStats_EmptyListsAreArrays: a site without traffic answers [] for
+// every list, never null.
+func TestStats_EmptyListsAreArrays(t *testing.T) {
+	st := openStore(t)
+	if err := st.CreateCampaign(storage.Campaign{ID: "sp", Name: "Spring", UTMCampaign: "spring", SiteID: "a"}, listsT0); err != nil {
+		t.Fatal(err)
+	}
+	s := &Stats{Store: st, Now: fixedClock(statsNow)}
+	empty := func(what string, v any) {
+		t.Helper()
+		if l, ok := v.([]any); !ok || len(l) != 0 {
+			t.Errorf("%s = %#v; want []", what, v)
+		}
+	}
+	o := call(t, s.ServeOverview, "GET", "/?site_id=a", "").object(t)
+	for _, k := range []string{"top_paths", "devices", "countries", "referrers", "os_systems", "browsers", "resolutions", "daily_trend"} {
+		empty("overview "+k, o[k])
+	}
+	d := call(t, s.ServeDashboard, "GET", "/?site_id=a", "").object(t)
+	empty("recentVisitors", d["recentVisitors"])
+	empty("recentEvents", d["recentEvents"])
+	for _, k := range []string{"hourly", "daily"} {
+		empty(k+" visitors", d[k].(map[string]any)["visitors"])
+		empty(k+" events", d[k].(map[string]any)["events"])
+	}
+	empty("active_paths", call(t, s.ServeRealtime, "GET", "/?site_id=a", "").object(t)["active_paths"])
+	c := call(t, s.ServeCampaignStats, "GET", "/?id=sp", "").object(t)
+	wantKeys(t, "campaign detail", c, "campaign_id", "bySource", "byMedium", "byContent", "byTerm", "topPaths", "dailyTrend")
+	for _, k := range []string{"bySource", "byMedium", "byContent", "byTerm", "topPaths", "dailyTrend"} {
+		empty("campaign "+k, c[k])
+	}
+	empty("campaign events", call(t, s.ServeCampaignEvents, "GET", "/?site_id=a", "").list(t))
+}

@@ -141,14 +141,6 @@ func (s *Store) Overview(site string, days int, now time.Time) (Overview, error)
 	if err != nil {
 		return Overview{}, fmt.Errorf("overview of %s: %w", site, err)
 	}
-	nonNil(&o.TopPaths)
-	nonNil(&o.Devices)
-	nonNil(&o.Countries)
-	nonNil(&o.Referrers)
-	nonNil(&o.OSSystems)
-	nonNil(&o.Browsers)
-	nonNil(&o.Resolutions)
-	nonNil(&o.DailyTrend)
 	return o, nil
 }
 
@@ -159,15 +151,6 @@ func joinErr(errs ...error) error {
 		}
 	}
 	return nil
-}
-
-// nonNil makes empty lists encode as [] rather than null.
-func nonNil[T any](lists ...*[]T) {
-	for _, l := range lists {
-		if *l == nil {
-			*l = []T{}
-		}
-	}
 }
 
 // Summary is the views and visitors of every site together over the last

@@ -149,12 +149,6 @@ func (s *Store) Detail(c Campaign, days int, now time.Time) (CampaignDetail, err
 	if err != nil {
 		return d, fmt.Errorf("campaign %s: %w", c.ID, err)
 	}
-	nonNil(&d.BySource)
-	nonNil(&d.ByMedium)
-	nonNil(&d.ByContent)
-	nonNil(&d.ByTerm)
-	nonNil(&d.TopPaths)
-	nonNil(&d.DailyTrend)
 	return d, nil
 }
 
@@ -244,18 +238,12 @@ func (s *Store) CampaignEvents(site string, days int, eventType string, now time
 				r.EventRate = float64(r.EventVisitors) / float64(r.Visitors)
 				r.EventsPerVisitor = float64(r.Events) / float64(r.Visitors)
 			}
-			if r.EventTypes == nil {
-				r.EventTypes = []EventTypeCount{}
-			}
 			out = append(out, r)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("campaign events of %s: %w", site, err)
-	}
-	if out == nil {
-		out = []CampaignEventStat{}
 	}
 	return out, nil
 }

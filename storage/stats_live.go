@@ -105,10 +105,6 @@ func (s *Store) Dashboard(site string, now time.Time) (Dashboard, error) {
 	if err := s.dailyHours(p, site, now, &d); err != nil {
 		return d, err
 	}
-	nonNil(&d.Hourly.Visitors, &d.Hourly.Events)
-	nonNil(&d.Daily.Visitors, &d.Daily.Events)
-	nonNil(&d.RecentVisitors)
-	nonNil(&d.RecentEvents)
 	return d, nil
 }
 
@@ -331,7 +327,7 @@ type PathViews struct {
 
 // Realtime answers /api/stats/realtime: the last 5 minutes of clean views.
 func (s *Store) Realtime(site string, now time.Time) (Realtime, error) {
-	r := Realtime{SiteID: site, ActivePaths: []PathViews{}}
+	r := Realtime{SiteID: site}
 	visitors := map[string]bool{}
 	paths := map[string]uint64{}
 	err := s.Views(site, now.Add(-5*time.Minute), now.Add(time.Millisecond), func(v *View) bool {
