@@ -18,9 +18,9 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// settings is the Handler's configuration after the Caddyfile/JSON value,
+// resolvedConfig is the Handler's configuration after the Caddyfile/JSON value,
 // the ECHELON_* environment and the defaults were applied, in that order.
-type settings struct {
+type resolvedConfig struct {
 	dbPath                          string
 	secret, username, passwordHash  string
 	retentionDays, botRetentionDays int
@@ -189,10 +189,10 @@ func lowerSet(items []string) map[string]bool {
 	return m
 }
 
-// resolve turns the Handler's fields into settings, validating each.
-func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
+// resolve turns the Handler's fields into a resolvedConfig, validating each.
+func (h *Handler) resolve(env func(string) (string, bool)) (resolvedConfig, error) {
 	r := &resolver{env: env}
-	var s settings
+	var s resolvedConfig
 	s.dbPath = r.str("db_path", "ECHELON_DB_PATH", h.DBPath, "./echelon-data")
 	s.secret = r.str("secret", "ECHELON_SECRET", h.Secret, "")
 	s.username = r.str("username", "ECHELON_USERNAME", h.Username, "")

@@ -166,7 +166,7 @@ type Handler struct {
 	// provisioning. Default none (env ECHELON_GEOIP_DB); see docs/geoip.md.
 	GeoIPDB string `json:"geoip_db,omitempty"`
 
-	cfg       settings
+	cfg       resolvedConfig
 	logger    *zap.Logger
 	shared    *shared
 	poolKey   string
@@ -245,7 +245,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Limiter: sh.limiter(cfg.rateLimitMax, cfg.rateLimitWindow),
 		PoW:     verifier,
 		Scripts: sh.scripts,
-		Observe: h.counters,
 		UTM:     sh.store,
 		Now:     time.Now,
 
