@@ -4,7 +4,10 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -126,5 +129,33 @@ func TestOptions_UnmarshalCaddyfileShowsEverySubdirective(t *testing.T) {
 	}
 	if strings.Join(shown, " ") != strings.Join(want, " ") {
 		t.Errorf("UnmarshalCaddyfile's syntax block shows\n%v\nthe option table has\n%v", shown, want)
+	}
+}
+
+// TestOptions_NoVariableReadOutsideTheTable: the root package names no
+// ECHELON_* variable outside options.go, so none can bypass the table (and
+// its check against docs/configuration.md).
+func TestOptions_NoVariableReadOutsideTheTable(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	literal := regexp.MustCompile(`"ECHELON_[A-Z_]*"`)
+	checked := 0
+	for _, f := range files {
+		if f == "options.go" || strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		if m := literal.FindString(string(src)); m != "" {
+			t.Errorf("%s reads %s outside the option table", f, m)
+		}
+	}
+	if checked < 5 {
+		t.Errorf("only %d files checked", checked)
 	}
 }
