@@ -87,8 +87,18 @@ func TestOptions_HandlerFieldsAreTheReference(t *testing.T) {
 		if !strings.HasPrefix(doc, fl.Names[0].Name+" ") && !strings.HasPrefix(doc, fl.Names[0].Name+",") {
 			t.Errorf("field %s: the comment should start with %s", name, fl.Names[0].Name)
 		}
-		if !strings.Contains(doc, "Default") {
+		if !strings.Contains(doc, "Default: ") {
 			t.Errorf("field %s: the comment states no default", name)
+		}
+		// Plain defaults and integer bounds are stated as the table has them.
+		if d := strings.Trim(o.documentedDefault(), "`"); o.def != nil && o.docDefault == "" && !strings.Contains(d, ",") &&
+			!strings.Contains(doc, "Default: "+d+".") && !strings.Contains(doc, "Default: ["+d+"].") {
+			t.Errorf("field %s: the comment should say Default: %s.", name, d)
+		}
+		if _, isInt := o.field(new(Handler)).(**int); isInt {
+			if b := thousands(o.lo) + " to " + thousands(o.hi); !strings.Contains(doc, b) {
+				t.Errorf("field %s: the comment should give the bounds %s", name, b)
+			}
 		}
 		for _, env := range []string{o.env, o.oldEnv} {
 			if env != "" && !strings.Contains(doc, env) {
