@@ -31,7 +31,7 @@ func init() {
 // b.gif, e) under BasePath and the dashboard and REST API under AdminPath,
 // and passes every other request to the next handler untouched.
 //
-// Each field below is a JSON field and a Caddyfile subdirective of the same
+// Each exported field is a JSON field and a Caddyfile subdirective of the same
 // name. An option not set here falls back to its ECHELON_* environment
 // variable, read when the configuration loads, and then to its default;
 // pointer fields tell "not set" apart from a zero value. Durations take
