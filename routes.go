@@ -9,6 +9,7 @@ import (
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
+	"github.com/echelon-analytics/caddy-echelon/internal/apierror"
 )
 
 // Echelon answers on two surfaces:
@@ -103,7 +104,7 @@ func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w = auth.SecurityHeaders(w)
-	auth.WriteJSONError(w, http.StatusNotFound, "not_found", "No such path")
+	apierror.Write(w, http.StatusNotFound, "not_found", "No such path")
 }
 
 // probeMethods are the methods a 405's Allow header may list.
@@ -131,7 +132,7 @@ func (h *Handler) allowedMethods(r *http.Request) string {
 func methodNotAllowed(w http.ResponseWriter, allow string) {
 	w = auth.SecurityHeaders(w)
 	w.Header().Set("Allow", allow)
-	auth.WriteJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", "Allowed: "+allow)
+	apierror.Write(w, http.StatusMethodNotAllowed, "method_not_allowed", "Allowed: "+allow)
 }
 
 // newMux builds the routes under admin_path: the REST API here, the
@@ -146,7 +147,7 @@ func (h *Handler) newMux() *http.ServeMux {
 		})
 	}
 	for _, rt := range h.apiRoutes() {
-		mux.Handle(rt.pattern(p), h.api(rt))
+		mux.Handle(rt.pattern(p), h.guardEndpoint(rt))
 	}
 	return mux
 }
@@ -227,11 +228,12 @@ func (h *Handler) apiRoutes() []apiRoute {
 	}
 }
 
-// api wraps an endpoint with the security headers, the access policy and,
-// for reads, the concurrency limit shared by every handler of the store.
+// guardEndpoint wraps an endpoint with the security headers, the access
+// policy and, for reads, the concurrency limit shared by every handler of
+// the store.
 // The MCP endpoint takes no read slot itself: each tool call is an
 // in-process GET that takes its own.
-func (h *Handler) api(rt apiRoute) http.Handler {
+func (h *Handler) guardEndpoint(rt apiRoute) http.Handler {
 	read := rt.method == http.MethodGet
 	public := rt.readOnly && h.policy.PublicMode
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,14 +10,14 @@ import (
 	"strings"
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
-	"github.com/echelon-analytics/caddy-echelon/storage"
+	"github.com/echelon-analytics/caddy-echelon/handlers"
 )
 
 // The Campaigns pages: list with 30-day figures, create form, detail with
 // status buttons, delete and the breakdowns.
 
 type campaignRow struct {
-	storage.CampaignStat
+	handlers.CampaignStat
 	CreatedAt string
 }
 
@@ -48,8 +48,8 @@ func (d *Dashboard) campaignsPage(w http.ResponseWriter, r *http.Request, cred a
 	if f.Site == "" {
 		f.Site = s.Site
 	}
-	var stats []storage.CampaignStat
-	var regs []storage.Campaign
+	var stats []handlers.CampaignStat
+	var regs []handlers.Campaign
 	if err := d.get(r, "/api/stats/campaigns", vals("days", "30"), &stats); err != nil {
 		d.failAPI(w, r, s, err)
 		return
@@ -94,8 +94,8 @@ func (d *Dashboard) createCampaign(w http.ResponseWriter, r *http.Request, cred 
 }
 
 type campaignData struct {
-	C       storage.CampaignStat
-	D       storage.CampaignDetail
+	C       handlers.CampaignStat
+	D       handlers.CampaignDetail
 	Actions []statusAction
 	Trend   template.HTML
 }
@@ -121,12 +121,12 @@ func (d *Dashboard) campaign(w http.ResponseWriter, r *http.Request, cred auth.C
 		d.failAPI(w, r, s, err)
 		return
 	}
-	var list []storage.CampaignStat
+	var list []handlers.CampaignStat
 	if err := d.get(r, "/api/stats/campaigns", vals("days", "30"), &list); err != nil {
 		d.failAPI(w, r, s, err)
 		return
 	}
-	i := slices.IndexFunc(list, func(c storage.CampaignStat) bool { return c.ID == id })
+	i := slices.IndexFunc(list, func(c handlers.CampaignStat) bool { return c.ID == id })
 	if i < 0 {
 		d.fail(w, r, s, http.StatusNotFound, "No campaign "+id+".")
 		return

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
@@ -47,13 +48,13 @@ type liveData struct {
 	Now      struct{ Visitors, Views, Bots int }
 	Hour     template.HTML
 	Day      template.HTML
-	Visitors []storage.RecentVisitor
-	Events   []storage.RecentEvent
+	Visitors []handlers.RecentVisitor
+	Events   []handlers.RecentEvent
 }
 
 type dashboardData struct {
 	Live        liveData
-	O           storage.Overview
+	O           handlers.Overview
 	Q           qualityCard
 	ActivePages int
 	Trend       template.HTML
@@ -138,8 +139,8 @@ func (d *Dashboard) dashboard(w http.ResponseWriter, r *http.Request, cred auth.
 
 // trend is the daily trend over every day of the period, empty days
 // included (the API lists days with views only).
-func (d *Dashboard) trend(o *storage.Overview, days int) ([]trendRow, template.HTML) {
-	byDate := make(map[string]storage.TrendStat, len(o.DailyTrend))
+func (d *Dashboard) trend(o *handlers.Overview, days int) ([]trendRow, template.HTML) {
+	byDate := make(map[string]handlers.TrendStat, len(o.DailyTrend))
 	for _, t := range o.DailyTrend {
 		byDate[t.Date] = t
 	}
@@ -161,7 +162,7 @@ func (d *Dashboard) trend(o *storage.Overview, days int) ([]trendRow, template.H
 // of the last 60 minutes and 24 hours included (the API lists non-empty
 // ones only), labelled in the display time zone.
 func (d *Dashboard) liveData(r *http.Request, s *shell) (liveData, error) {
-	var db storage.Dashboard
+	var db handlers.Dashboard
 	if err := d.get(r, "/api/stats/dashboard", vals("site_id", s.Site), &db); err != nil {
 		return liveData{}, err
 	}
@@ -171,7 +172,7 @@ func (d *Dashboard) liveData(r *http.Request, s *shell) (liveData, error) {
 	now := d.cfg.Now().UTC()
 	loc := d.cfg.Location
 
-	minutes := func(list []storage.MinuteCount) map[string]uint64 {
+	minutes := func(list []handlers.MinuteCount) map[string]uint64 {
 		m := make(map[string]uint64, len(list))
 		for _, c := range list {
 			m[c.Minute] = c.Count
@@ -190,7 +191,7 @@ func (d *Dashboard) liveData(r *http.Request, s *shell) (liveData, error) {
 	}
 	l.Hour = lineChart(halfChart, "hour", "Visitors and events per minute, last 60 minutes", labels, hv, he)
 
-	hours := func(list []storage.HourCount) map[string]uint64 {
+	hours := func(list []handlers.HourCount) map[string]uint64 {
 		m := make(map[string]uint64, len(list))
 		for _, c := range list {
 			m[c.Hour] = c.Count
@@ -212,7 +213,7 @@ func (d *Dashboard) liveData(r *http.Request, s *shell) (liveData, error) {
 }
 
 type realtimeData struct {
-	R       storage.Realtime
+	R       handlers.Realtime
 	Refresh string
 }
 
@@ -237,8 +238,8 @@ func (d *Dashboard) realtime(w http.ResponseWriter, r *http.Request, cred auth.C
 }
 
 type sitesData struct {
-	Sum   storage.Summary
-	Sites []storage.SiteSummary
+	Sum   handlers.Summary
+	Sites []handlers.SiteSummary
 }
 
 // sites is GET <prefix>/sites, the site select's "All sites": every site's

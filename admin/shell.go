@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
+	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
@@ -45,9 +46,9 @@ type summary struct {
 		Views  int `json:"views"`
 		Events int `json:"events"`
 	} `json:"buffers"`
-	Last24h storage.Summary       `json:"last_24h"`
-	Live    storage.Live          `json:"live"`
-	Sites   []storage.SiteSummary `json:"sites"`
+	Last24h handlers.Summary       `json:"last_24h"`
+	Live    handlers.Live          `json:"live"`
+	Sites   []handlers.SiteSummary `json:"sites"`
 }
 
 // vitals is the part of GET /api/stats/vitals the live bar shows.
@@ -152,7 +153,7 @@ func (d *Dashboard) newShell(w http.ResponseWriter, r *http.Request, cred auth.C
 }
 
 // sticky resolves the site and days (newShell).
-func (d *Dashboard) sticky(w http.ResponseWriter, r *http.Request, sites []storage.SiteSummary) (string, int) {
+func (d *Dashboard) sticky(w http.ResponseWriter, r *http.Request, sites []handlers.SiteSummary) (string, int) {
 	q := r.URL.Query()
 	site := ""
 	if v, ok := q["site_id"]; ok {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/echelon-analytics/caddy-echelon/internal/apierror"
 )
 
 func TestSecurityHeaders(t *testing.T) {
@@ -33,7 +35,7 @@ func TestSecurityHeaders(t *testing.T) {
 			_ = http.NewResponseController(w).Flush()
 		}, true},
 		{"json", func(w http.ResponseWriter) {
-			WriteJSONError(w, http.StatusUnauthorized, "unauthorized", "")
+			apierror.Write(w, http.StatusUnauthorized, "unauthorized", "")
 		}, false},
 		{"plain text sniffed", func(w http.ResponseWriter) {
 			_, _ = w.Write([]byte("User-agent: *\n"))

@@ -1,10 +1,10 @@
 package auth
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"strings"
+
+	"github.com/echelon-analytics/caddy-echelon/internal/apierror"
 )
 
 // Error bodies of refused API requests (docs/api.md, Access).
@@ -80,7 +80,7 @@ func (p *Policy) Authorize(w http.ResponseWriter, r *http.Request, path string) 
 		// Telemetry writes are not opened by public mode: they still need
 		// credentials, like any other write.
 		if path != "/api/telemetry" {
-			WriteJSONError(w, http.StatusForbidden, "read_only", readOnlyMessage)
+			apierror.Write(w, http.StatusForbidden, "read_only", readOnlyMessage)
 			return false
 		}
 	}
@@ -88,21 +88,21 @@ func (p *Policy) Authorize(w http.ResponseWriter, r *http.Request, path string) 
 	case BearerCredential, SessionCredential:
 		return true
 	case CSRFFailed:
-		WriteJSONError(w, http.StatusForbidden, csrfError, "")
+		apierror.Write(w, http.StatusForbidden, csrfError, "")
 		return false
 	}
 	if !p.Configured() {
-		WriteJSONError(w, http.StatusUnauthorized, "unauthorized", "Auth must be configured")
+		apierror.Write(w, http.StatusUnauthorized, "unauthorized", "Auth must be configured")
 		return false
 	}
-	WriteJSONError(w, http.StatusUnauthorized, "unauthorized", "")
+	apierror.Write(w, http.StatusUnauthorized, "unauthorized", "")
 	return false
 }
 
 // WriteCSRFError writes the 403 of a failed origin check, for the
 // dashboard's middleware.
 func WriteCSRFError(w http.ResponseWriter) {
-	WriteJSONError(w, http.StatusForbidden, csrfError, "")
+	apierror.Write(w, http.StatusForbidden, csrfError, "")
 }
 
 // bearerToken returns the token of an "Authorization: Bearer <token>"
@@ -122,24 +122,4 @@ func isWrite(method string) bool {
 		return true
 	}
 	return false
-}
-
-type jsonError struct {
-	Error   string `json:"error"`
-	Message string `json:"message,omitempty"`
-}
-
-// WriteJSONError writes {"error":code,"message":message} with status; the
-// message is omitted when empty. The body has no trailing newline and no
-// HTML escaping, like every JSON answer of the API.
-func WriteJSONError(w http.ResponseWriter, status int, code, message string) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(jsonError{Error: code, Message: message}) // two strings cannot fail
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }

@@ -188,14 +188,3 @@ func TestSameOrigin_FallsBackToURLHost(t *testing.T) {
 		t.Error("SameOrigin ignores r.URL.Host when Host is empty")
 	}
 }
-
-func TestWriteJSONError(t *testing.T) {
-	w := httptest.NewRecorder()
-	WriteJSONError(w, http.StatusBadRequest, "invalid_payload", `a <b> & "c"`)
-	if got, want := w.Body.String(), `{"error":"invalid_payload","message":"a <b> & \"c\""}`; got != want {
-		t.Errorf("body = %s, want %s", got, want)
-	}
-	if w.Code != 400 || w.Header().Get("Content-Type") != "application/json" {
-		t.Errorf("status %d, Content-Type %q", w.Code, w.Header().Get("Content-Type"))
-	}
-}

@@ -1,19 +1,19 @@
 package handlers
 
 import (
-	"github.com/echelon-analytics/caddy-echelon/auth"
 	"net/http"
 	"net/url"
 
+	"github.com/echelon-analytics/caddy-echelon/internal/apierror"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 // Helpers shared by the /api handlers (docs/api.md, Conventions).
 
 // writeError writes {"error":code,"message":message}, without message when
-// it is empty: auth.WriteJSONError, the one error writer of the API.
+// it is empty: apierror.Write, the one error writer of the API.
 func writeError(w http.ResponseWriter, status int, code, message string) {
-	auth.WriteJSONError(w, status, code, message)
+	apierror.Write(w, status, code, message)
 }
 
 // intParam parses an integer parameter leniently (docs/api.md, Conventions):

@@ -14,7 +14,7 @@ import (
 // Bots serves the bot management API (docs/api.md, Bots). The
 // module checks access before calling it.
 type Bots struct {
-	Store *storage.Store
+	Store BotStore
 	Now   Clock
 }
 

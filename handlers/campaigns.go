@@ -15,7 +15,7 @@ import (
 // Campaigns serves the UTM campaign registry (docs/api.md, Campaigns): GET and
 // POST /api/campaigns, PATCH and DELETE /api/campaigns/:id.
 type Campaigns struct {
-	Store *storage.Store
+	Store CampaignStore
 	Now   Clock
 }
 
@@ -34,10 +34,7 @@ func (c *Campaigns) ServeCollection(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "")
 		return
 	}
-	if all == nil {
-		all = []storage.Campaign{}
-	}
-	writeJSON(w, http.StatusOK, all[:min(200, len(all))])
+	writeJSON(w, http.StatusOK, list(all[:min(200, len(all))], campaignOf))
 }
 
 // readObject decodes a JSON object body of at most maxAPIBody bytes; on
@@ -146,12 +143,12 @@ func (s *Stats) ServeCampaignStats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	days := intParam(q, "days", 30, 1, 90)
 	if q.Get("id") == "" {
-		list, err := s.Store.CampaignList(days, s.Now())
+		all, err := s.Store.CampaignList(days, s.Now())
 		if err != nil {
 			s.fail(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, list)
+		writeJSON(w, http.StatusOK, list(all, campaignStatOf))
 		return
 	}
 	c, ok, err := s.Store.CampaignByID(truncateRunes(q.Get("id"), 128))
@@ -168,7 +165,7 @@ func (s *Stats) ServeCampaignStats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, campaignDetailOf(d))
 }
 
 // ServeCampaignEvents answers GET
@@ -184,5 +181,5 @@ func (s *Stats) ServeCampaignEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rows)
+	writeJSON(w, http.StatusOK, list(rows, campaignEventStatOf))
 }

@@ -17,7 +17,7 @@ import (
 // /api/stats/experiments) and sites (docs/api.md, Experiments and Sites).
 // Access control is done before.
 type Manage struct {
-	Store      *storage.Store
+	Store      ManageStore
 	Now        Clock
 	PublicMode bool
 }

@@ -14,7 +14,7 @@ import (
 // Ingest serves POST /api/ingest v1 (docs/api.md, Ingest): ts and path are
 // honoured, and event ids are deduplicated.
 type Ingest struct {
-	Store *storage.Store
+	Store IngestStore
 	Now   Clock
 	// Window is how old an event's ts may be: the retention of ingested
 	// rows (they score −1, so bot_retention_days applies).

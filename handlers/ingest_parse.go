@@ -46,25 +46,29 @@ type IngestEvent struct {
 type ingestBody struct {
 	V       json.RawMessage `json:"v"`
 	BatchID any             `json:"batch_id"`
-	Context *struct {
-		SessionID      any `json:"session_id"`
-		SiteID         any `json:"site_id"`
-		DeviceClass    any `json:"device_class"`
-		ViewportWidth  any `json:"viewport_width"`
-		ViewportHeight any `json:"viewport_height"`
-		ScreenWidth    any `json:"screen_width"`
-		ScreenHeight   any `json:"screen_height"`
-		Language       any `json:"language"`
-	} `json:"context"`
-	Events []struct {
-		EventID     any `json:"event_id"`
-		Type        any `json:"type"`
-		TS          any `json:"ts"`
-		Path        any `json:"path"`
-		Referrer    any `json:"referrer"`
-		Experiments any `json:"experiments"`
-		Data        any `json:"data"`
-	} `json:"events"`
+	Context *ingestContext  `json:"context"`
+	Events  []ingestEvent   `json:"events"`
+}
+
+type ingestContext struct {
+	SessionID      any `json:"session_id"`
+	SiteID         any `json:"site_id"`
+	DeviceClass    any `json:"device_class"`
+	ViewportWidth  any `json:"viewport_width"`
+	ViewportHeight any `json:"viewport_height"`
+	ScreenWidth    any `json:"screen_width"`
+	ScreenHeight   any `json:"screen_height"`
+	Language       any `json:"language"`
+}
+
+type ingestEvent struct {
+	EventID     any `json:"event_id"`
+	Type        any `json:"type"`
+	TS          any `json:"ts"`
+	Path        any `json:"path"`
+	Referrer    any `json:"referrer"`
+	Experiments any `json:"experiments"`
+	Data        any `json:"data"`
 }
 
 // ParseIngest validates an ingest body. Event times must lie in
@@ -73,14 +77,9 @@ type ingestBody struct {
 // violation is an error whose text is the 400's message.
 func ParseIngest(body []byte, now time.Time, window time.Duration) (IngestBatch, error) {
 	var b IngestBatch
-	var in ingestBody
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&in); err != nil {
-		return b, fmt.Errorf("body is not a JSON object of the ingest shape: %v", shortErr(err))
-	}
-	if dec.More() {
-		return b, fmt.Errorf("trailing data after the JSON object")
+	in, err := decodeIngest(body)
+	if err != nil {
+		return b, err
 	}
 	if v := strings.TrimSpace(string(in.V)); v != "1" && v != "1.0" {
 		return b, fmt.Errorf("v must be the number 1")
@@ -93,17 +92,49 @@ func ParseIngest(body []byte, now time.Time, window time.Duration) (IngestBatch,
 	if in.Context == nil {
 		return b, fmt.Errorf("context must be an object")
 	}
-	c := in.Context
+	if err := b.parseContext(in.Context); err != nil {
+		return b, err
+	}
+	if n := len(in.Events); n < 1 || n > 100 {
+		return b, fmt.Errorf("events must hold 1 to 100 events, got %d", n)
+	}
+	for i := range in.Events {
+		ev, err := parseIngestEvent(i, &in.Events[i], now, window)
+		if err != nil {
+			return b, err
+		}
+		b.Events = append(b.Events, ev)
+	}
+	return b, nil
+}
+
+// decodeIngest reads the body's one JSON object, numbers kept as written.
+func decodeIngest(body []byte) (ingestBody, error) {
+	var in ingestBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&in); err != nil {
+		return in, fmt.Errorf("body is not a JSON object of the ingest shape: %v", shortErr(err))
+	}
+	if dec.More() {
+		return in, fmt.Errorf("trailing data after the JSON object")
+	}
+	return in, nil
+}
+
+// parseContext validates the session and site of the batch and builds
+// the session context every event carries.
+func (b *IngestBatch) parseContext(c *ingestContext) error {
 	sid, ok := c.SessionID.(string)
 	if !ok || !uuidPattern.MatchString(sid) {
-		return b, fmt.Errorf("context.session_id must be a UUID")
+		return fmt.Errorf("context.session_id must be a UUID")
 	}
 	b.SessionID = strings.ToLower(sid)
 	b.SiteID = "default"
 	if c.SiteID != nil {
 		site, ok := c.SiteID.(string)
 		if !ok || !validSite(site) {
-			return b, fmt.Errorf("context.site_id must match ^[A-Za-z0-9._-]+$ and have at most 64 characters")
+			return fmt.Errorf("context.site_id must match ^[A-Za-z0-9._-]+$ and have at most 64 characters")
 		}
 		b.SiteID = site
 	}
@@ -115,49 +146,48 @@ func ParseIngest(body []byte, now time.Time, window time.Duration) (IngestBatch,
 		"language":     nullIfEmpty(truncateRunes(anyString(c.Language), 35)),
 	}
 	b.SessionContext, _ = json.Marshal(ctx)
-	if n := len(in.Events); n < 1 || n > 100 {
-		return b, fmt.Errorf("events must hold 1 to 100 events, got %d", n)
+	return nil
+}
+
+// parseIngestEvent validates events[i]; its time must lie in [now −
+// window, now + 1 minute] and is stored as now when it is ahead.
+func parseIngestEvent(i int, e *ingestEvent, now time.Time, window time.Duration) (IngestEvent, error) {
+	var ev IngestEvent
+	eid, ok := e.EventID.(string)
+	if !ok || !uuidPattern.MatchString(eid) {
+		return ev, fmt.Errorf("events[%d].event_id must be a UUID", i)
 	}
-	earliest, latest := now.Add(-window), now.Add(time.Minute)
-	for i, e := range in.Events {
-		var ev IngestEvent
-		eid, ok := e.EventID.(string)
-		if !ok || !uuidPattern.MatchString(eid) {
-			return b, fmt.Errorf("events[%d].event_id must be a UUID", i)
-		}
-		ev.EventID = strings.ToLower(eid)
-		typ, ok := e.Type.(string)
-		if !ok || !eventTypePattern.MatchString(typ) {
-			return b, fmt.Errorf("events[%d].type must match ^[A-Za-z_][A-Za-z0-9_]*$ and have at most 64 characters", i)
-		}
-		ev.Type = typ
-		ts, ok := e.TS.(string)
-		if !ok {
-			return b, fmt.Errorf("events[%d].ts must be a string", i)
-		}
-		at, err := time.Parse(time.RFC3339Nano, ts)
-		if err != nil {
-			return b, fmt.Errorf("events[%d].ts must be an ISO-8601 time with a zone, like 2026-05-01T12:00:00.000Z", i)
-		}
-		if at.Before(earliest) || at.After(latest) {
-			return b, fmt.Errorf("events[%d].ts must be within the retention window and not in the future", i)
-		}
-		if at.After(now) {
-			at = now
-		}
-		ev.At = at.UTC().Truncate(time.Millisecond)
-		ev.Path = truncateRunes(anyString(e.Path), 2048)
-		ev.Referrer = truncateRunes(anyString(e.Referrer), 2048)
-		if list, ok := e.Experiments.([]any); ok && len(list) > 0 {
-			if pair, ok := list[0].(map[string]any); ok {
-				ev.ExperimentID = truncateRunes(anyString(pair["experiment_id"]), 128)
-				ev.VariantID = truncateRunes(anyString(pair["variant_id"]), 128)
-			}
-		}
-		ev.Data, _ = e.Data.(map[string]any)
-		b.Events = append(b.Events, ev)
+	ev.EventID = strings.ToLower(eid)
+	typ, ok := e.Type.(string)
+	if !ok || !eventTypePattern.MatchString(typ) {
+		return ev, fmt.Errorf("events[%d].type must match ^[A-Za-z_][A-Za-z0-9_]*$ and have at most 64 characters", i)
 	}
-	return b, nil
+	ev.Type = typ
+	ts, ok := e.TS.(string)
+	if !ok {
+		return ev, fmt.Errorf("events[%d].ts must be a string", i)
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return ev, fmt.Errorf("events[%d].ts must be an ISO-8601 time with a zone, like 2026-05-01T12:00:00.000Z", i)
+	}
+	if at.Before(now.Add(-window)) || at.After(now.Add(time.Minute)) {
+		return ev, fmt.Errorf("events[%d].ts must be within the retention window and not in the future", i)
+	}
+	if at.After(now) {
+		at = now
+	}
+	ev.At = at.UTC().Truncate(time.Millisecond)
+	ev.Path = truncateRunes(anyString(e.Path), 2048)
+	ev.Referrer = truncateRunes(anyString(e.Referrer), 2048)
+	if list, ok := e.Experiments.([]any); ok && len(list) > 0 {
+		if pair, ok := list[0].(map[string]any); ok {
+			ev.ExperimentID = truncateRunes(anyString(pair["experiment_id"]), 128)
+			ev.VariantID = truncateRunes(anyString(pair["variant_id"]), 128)
+		}
+	}
+	ev.Data, _ = e.Data.(map[string]any)
+	return ev, nil
 }
 
 func validSite(s string) bool {

@@ -9,7 +9,7 @@ import (
 // Stats serves the GET /api/stats/* endpoints (docs/api.md, Statistics; vitals
 // and experiments live elsewhere). Access control is the caller's.
 type Stats struct {
-	Store *storage.Store
+	Store StatsStore
 	// Pending reports the records buffered and not yet stored.
 	Pending    func() (views, events int)
 	PublicMode bool
@@ -32,7 +32,7 @@ func (s *Stats) ServeOverview(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, o)
+	writeJSON(w, http.StatusOK, overviewOf(o))
 }
 
 // ServeDashboard answers GET /api/stats/dashboard?site_id.
@@ -46,7 +46,7 @@ func (s *Stats) ServeDashboard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, dashboardOf(d))
 }
 
 // ServeRealtime answers GET /api/stats/realtime?site_id.
@@ -60,7 +60,7 @@ func (s *Stats) ServeRealtime(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rt)
+	writeJSON(w, http.StatusOK, realtimeOf(rt))
 }
 
 // ServeSummary answers GET /api/stats/summary?minutes: the last 24 hours
@@ -79,19 +79,10 @@ func (s *Stats) ServeSummary(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	type buffers struct {
-		Views  int `json:"views"`
-		Events int `json:"events"`
-	}
-	out := struct {
-		Buffers *buffers              `json:"buffers,omitempty"`
-		Last24h storage.Summary       `json:"last_24h"`
-		Live    storage.Live          `json:"live"`
-		Sites   []storage.SiteSummary `json:"sites"`
-	}{Last24h: sum, Live: live, Sites: sites}
+	out := StatsSummary{Last24h: Summary(sum), Live: Live(live), Sites: each(sites, siteSummaryOf)}
 	if !s.PublicMode && s.Pending != nil {
 		v, e := s.Pending()
-		out.Buffers = &buffers{v, e}
+		out.Buffers = &Buffers{v, e}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -291,10 +291,10 @@ func TestDashboard_BucketsChronologicalAcrossMidnight(t *testing.T) {
 	if got := fmt.Sprint(d.Daily.Visitors, d.Daily.Events); got != "[{22:00 1} {23:00 1} {00:00 1}] [{22:00 1} {23:00 1} {00:00 1}]" {
 		t.Errorf("daily %s", got)
 	}
-	if len(d.RecentVisitors) != 2 || d.RecentVisitors[0].CreatedAt != "2026-05-10T00:10:00.000Z" {
+	if len(d.RecentVisitors) != 2 || !d.RecentVisitors[0].CreatedAt.Equal(time.Date(2026, 5, 10, 0, 10, 0, 0, time.UTC)) {
 		t.Errorf("recent visitors, latest first: %+v", d.RecentVisitors)
 	}
-	if len(d.RecentEvents) != 2 || d.RecentEvents[0].CreatedAt != "2026-05-10T00:10:00.000Z" {
+	if len(d.RecentEvents) != 2 || !d.RecentEvents[0].CreatedAt.Equal(time.Date(2026, 5, 10, 0, 10, 0, 0, time.UTC)) {
 		t.Errorf("recent events, newest first: %+v", d.RecentEvents)
 	}
 }
@@ -403,7 +403,7 @@ func TestDashboard_RecentVisitorsOfABusyHour(t *testing.T) {
 		t.Fatalf("%d recent visitors", len(d.RecentVisitors))
 	}
 	for i, r := range d.RecentVisitors {
-		if r.VisitorID != order[i] || r.CreatedAt != latest[order[i]] || r.ViewCount != count[order[i]] {
+		if r.VisitorID != order[i] || r.CreatedAt.Format(TimeLayout) != latest[order[i]] || r.ViewCount != count[order[i]] {
 			t.Errorf("recent %d: %+v, want %s at %s with %d views", i, r, order[i], latest[order[i]], count[order[i]])
 		}
 	}

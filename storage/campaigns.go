@@ -15,7 +15,7 @@ import (
 
 // UTM campaigns (docs/api.md, Campaigns):
 //
-//	0x0d | id  →  JSON of Campaign
+//	0x0d | id  →  JSON of campaignRecord
 //
 // The registry is small (hundreds at most): reads load it whole. The set
 // of active (site, utm_campaign) pairs the beacon checks is kept in memory
@@ -28,12 +28,31 @@ func CampaignStatuses() []string { return []string{"active", "paused", "archived
 
 // Campaign is one registered UTM campaign.
 type Campaign struct {
+	ID          string
+	Name        string
+	UTMCampaign string
+	SiteID      string
+	Status      string
+	CreatedAt   string // TimeLayout
+}
+
+// campaignRecord is how a Campaign is stored.
+type campaignRecord struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	UTMCampaign string `json:"utm_campaign"`
 	SiteID      string `json:"site_id"`
 	Status      string `json:"status"`
 	CreatedAt   string `json:"created_at"`
+}
+
+func decodeCampaign(v []byte, c *Campaign) error {
+	var rec campaignRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return err
+	}
+	*c = Campaign(rec)
+	return nil
 }
 
 // A duplicate id or (utm_campaign, site_id) is ErrConflict (experiments.go).
@@ -59,7 +78,7 @@ func (s *Store) Campaigns() ([]Campaign, error) {
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var c Campaign
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &c) }); err != nil {
+			if err := it.Item().Value(func(v []byte) error { return decodeCampaign(v, &c) }); err != nil {
 				return err
 			}
 			out = append(out, c)
@@ -86,7 +105,7 @@ func (s *Store) CampaignByID(id string) (Campaign, bool, error) {
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &c) })
+		return item.Value(func(v []byte) error { return decodeCampaign(v, &c) })
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return c, false, nil
@@ -143,7 +162,7 @@ func (s *Store) putCampaign(c Campaign, remove bool) error {
 		if remove {
 			return txn.Delete(campaignKey(c.ID))
 		}
-		b, err := json.Marshal(c)
+		b, err := json.Marshal(campaignRecord(c))
 		if err != nil {
 			return err
 		}

@@ -16,60 +16,60 @@ import (
 // TimeLayout is how the API writes times: UTC ISO-8601 with milliseconds.
 const TimeLayout = "2006-01-02T15:04:05.000Z"
 
-// Overview is GET /api/stats/overview.
+// Overview is a site's clean visits over a period and their breakdowns.
 type Overview struct {
-	SiteID     string `json:"site_id"`
-	PeriodDays int    `json:"period_days"`
-	Visits     uint64 `json:"visits"`
+	SiteID     string
+	PeriodDays int
+	Visits     uint64
 	// VerifiedVisits are the visits that carried a valid proof of work.
-	VerifiedVisits   uint64         `json:"verified_visits"`
-	UniqueVisitors   uint64         `json:"unique_visitors"`
-	AvgInteractionMS uint64         `json:"avg_interaction_ms"`
-	TopPaths         []PathStat     `json:"top_paths"`
-	Devices          []DeviceStat   `json:"devices"`
-	Countries        []CountryStat  `json:"countries"`
-	Referrers        []ReferrerStat `json:"referrers"`
-	OSSystems        []OSStat       `json:"os_systems"`
-	Browsers         []BrowserStat  `json:"browsers"`
-	Resolutions      []ResStat      `json:"resolutions"`
-	DailyTrend       []TrendStat    `json:"daily_trend"`
+	VerifiedVisits   uint64
+	UniqueVisitors   uint64
+	AvgInteractionMS uint64
+	TopPaths         []PathStat
+	Devices          []DeviceStat
+	Countries        []CountryStat
+	Referrers        []ReferrerStat
+	OSSystems        []OSStat
+	Browsers         []BrowserStat
+	Resolutions      []ResStat
+	DailyTrend       []TrendStat
 }
 
 type (
 	PathStat struct {
-		Path     string `json:"path"`
-		Views    uint64 `json:"views"`
-		Visitors uint64 `json:"visitors"`
+		Path     string
+		Views    uint64
+		Visitors uint64
 	}
 	DeviceStat struct {
-		DeviceType string `json:"device_type"`
-		Visits     uint64 `json:"visits"`
+		DeviceType string
+		Visits     uint64
 	}
 	CountryStat struct {
-		CountryCode string `json:"country_code"`
-		Visits      uint64 `json:"visits"`
-		Visitors    uint64 `json:"visitors"`
+		CountryCode string
+		Visits      uint64
+		Visitors    uint64
 	}
 	ReferrerStat struct {
-		ReferrerType string `json:"referrer_type"`
-		Views        uint64 `json:"views"`
+		ReferrerType string
+		Views        uint64
 	}
 	OSStat struct {
-		OSName string `json:"os_name"`
-		Views  uint64 `json:"views"`
+		OSName string
+		Views  uint64
 	}
 	BrowserStat struct {
-		Browser string `json:"browser"`
-		Views   uint64 `json:"views"`
+		Browser string
+		Views   uint64
 	}
 	ResStat struct {
-		Resolution string `json:"resolution"`
-		Views      uint64 `json:"views"`
+		Resolution string
+		Views      uint64
 	}
 	TrendStat struct {
-		Date     string `json:"date"`
-		Visits   uint64 `json:"visits"`
-		Visitors uint64 `json:"visitors"`
+		Date     string
+		Visits   uint64
+		Visitors uint64
 	}
 )
 
@@ -141,14 +141,6 @@ func (s *Store) Overview(site string, days int, now time.Time) (Overview, error)
 	if err != nil {
 		return Overview{}, fmt.Errorf("overview of %s: %w", site, err)
 	}
-	nonNil(&o.TopPaths)
-	nonNil(&o.Devices)
-	nonNil(&o.Countries)
-	nonNil(&o.Referrers)
-	nonNil(&o.OSSystems)
-	nonNil(&o.Browsers)
-	nonNil(&o.Resolutions)
-	nonNil(&o.DailyTrend)
 	return o, nil
 }
 
@@ -161,21 +153,13 @@ func joinErr(errs ...error) error {
 	return nil
 }
 
-// nonNil makes empty lists encode as [] rather than null.
-func nonNil[T any](lists ...*[]T) {
-	for _, l := range lists {
-		if *l == nil {
-			*l = []T{}
-		}
-	}
-}
-
-// Summary is GET /api/stats/summary without the buffers.
+// Summary is the views and visitors of every site together over the last
+// 24 hours.
 type Summary struct {
-	TotalViews     uint64 `json:"total_views"`
-	HumanViews     uint64 `json:"human_views"`
-	BotViews       uint64 `json:"bot_views"`
-	UniqueVisitors uint64 `json:"unique_visitors"`
+	TotalViews     uint64
+	HumanViews     uint64
+	BotViews       uint64
+	UniqueVisitors uint64
 }
 
 // Last24h sums the views of every site over the current UTC hour and the

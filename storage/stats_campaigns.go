@@ -9,15 +9,15 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// CampaignStat is one item of GET /api/stats/campaigns without id.
+// CampaignStat is a registered campaign with its clean views and visitors.
 type CampaignStat struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	UTMCampaign string `json:"utm_campaign"`
-	SiteID      string `json:"site_id"`
-	Status      string `json:"status"`
-	Views       uint64 `json:"views"`
-	Visitors    uint64 `json:"visitors"`
+	ID          string
+	Name        string
+	UTMCampaign string
+	SiteID      string
+	Status      string
+	Views       uint64
+	Visitors    uint64
 }
 
 // CampaignList counts every registered campaign's clean views and visitors
@@ -62,40 +62,41 @@ func valueCounts(txn *badger.Txn, p pending, site string, day Day, dim byte, val
 	return readCounter(txn, p, append(counterPrefix(site, day, dim), value...), dst)
 }
 
-// CampaignDetail is GET /api/stats/campaigns?id=.
+// CampaignDetail breaks a campaign's clean views down by UTM field,
+// path and day.
 type CampaignDetail struct {
-	CampaignID string          `json:"campaign_id"`
-	BySource   []SourceStat    `json:"bySource"`
-	ByMedium   []MediumStat    `json:"byMedium"`
-	ByContent  []ContentStat   `json:"byContent"`
-	ByTerm     []TermStat      `json:"byTerm"`
-	TopPaths   []PathStat      `json:"topPaths"`
-	DailyTrend []CampaignTrend `json:"dailyTrend"`
+	CampaignID string
+	BySource   []SourceStat
+	ByMedium   []MediumStat
+	ByContent  []ContentStat
+	ByTerm     []TermStat
+	TopPaths   []PathStat
+	DailyTrend []CampaignTrend
 }
 
 type (
 	SourceStat struct {
-		UTMSource string `json:"utm_source"`
-		Views     uint64 `json:"views"`
-		Visitors  uint64 `json:"visitors"`
+		UTMSource string
+		Views     uint64
+		Visitors  uint64
 	}
 	MediumStat struct {
-		UTMMedium string `json:"utm_medium"`
-		Views     uint64 `json:"views"`
-		Visitors  uint64 `json:"visitors"`
+		UTMMedium string
+		Views     uint64
+		Visitors  uint64
 	}
 	ContentStat struct {
-		UTMContent string `json:"utm_content"`
-		Views      uint64 `json:"views"`
+		UTMContent string
+		Views      uint64
 	}
 	TermStat struct {
-		UTMTerm string `json:"utm_term"`
-		Views   uint64 `json:"views"`
+		UTMTerm string
+		Views   uint64
 	}
 	CampaignTrend struct {
-		Date     string `json:"date"`
-		Views    uint64 `json:"views"`
-		Visitors uint64 `json:"visitors"`
+		Date     string
+		Views    uint64
+		Visitors uint64
 	}
 )
 
@@ -148,32 +149,30 @@ func (s *Store) Detail(c Campaign, days int, now time.Time) (CampaignDetail, err
 	if err != nil {
 		return d, fmt.Errorf("campaign %s: %w", c.ID, err)
 	}
-	nonNil(&d.BySource)
-	nonNil(&d.ByMedium)
-	nonNil(&d.ByContent)
-	nonNil(&d.ByTerm)
-	nonNil(&d.TopPaths)
-	nonNil(&d.DailyTrend)
 	return d, nil
 }
 
-// CampaignEventStat is one item of GET /api/stats/campaign-events.
+// CampaignEventStat is how the visitors of one campaign (or of none)
+// triggered events.
 type CampaignEventStat struct {
-	CampaignID       *string          `json:"campaign_id"`
-	CampaignName     *string          `json:"campaign_name"`
-	UTMCampaign      *string          `json:"utm_campaign"`
-	Visitors         uint64           `json:"visitors"`
-	EventVisitors    uint64           `json:"event_visitors"`
-	Events           uint64           `json:"events"`
-	EventRate        float64          `json:"event_rate"`
-	EventsPerVisitor float64          `json:"events_per_visitor"`
-	EventTypes       []EventTypeCount `json:"event_types"`
+	// UTMCampaign is "" for the visitors of no campaign; CampaignID and
+	// CampaignName are "" unless the value is a registered campaign.
+	CampaignID       string
+	CampaignName     string
+	UTMCampaign      string
+	Visitors         uint64
+	EventVisitors    uint64
+	Events           uint64
+	EventRate        float64
+	EventsPerVisitor float64
+	EventTypes       []EventTypeCount
 }
 
+// EventTypeCount is an event type with its events and visitors.
 type EventTypeCount struct {
-	EventType      string `json:"event_type"`
-	Count          uint64 `json:"count"`
-	UniqueVisitors uint64 `json:"unique_visitors"`
+	EventType      string
+	Count          uint64
+	UniqueVisitors uint64
 }
 
 // CampaignEvents is one row per utm_campaign value of site's clean views
@@ -221,9 +220,9 @@ func (s *Store) CampaignEvents(site string, days int, eventType string, now time
 		for _, v := range rows[:min(50, len(rows))] {
 			r := CampaignEventStat{Visitors: v.Visitors, EventTypes: types[v.Value]}
 			if v.Value != "" {
-				r.UTMCampaign = &v.Value
+				r.UTMCampaign = v.Value
 				if c, ok := reg[v.Value]; ok {
-					r.CampaignID, r.CampaignName = &c.ID, &c.Name
+					r.CampaignID, r.CampaignName = c.ID, c.Name
 				}
 			}
 			var ev *Tally
@@ -239,18 +238,12 @@ func (s *Store) CampaignEvents(site string, days int, eventType string, now time
 				r.EventRate = float64(r.EventVisitors) / float64(r.Visitors)
 				r.EventsPerVisitor = float64(r.Events) / float64(r.Visitors)
 			}
-			if r.EventTypes == nil {
-				r.EventTypes = []EventTypeCount{}
-			}
 			out = append(out, r)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("campaign events of %s: %w", site, err)
-	}
-	if out == nil {
-		out = []CampaignEventStat{}
 	}
 	return out, nil
 }

@@ -8,60 +8,57 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Dashboard is GET /api/stats/dashboard.
+// Dashboard is a site's last hour and day, clean records only.
 type Dashboard struct {
 	Now struct {
-		ActiveVisitors int `json:"activeVisitors"`
-		EstimatedBots  int `json:"estimatedBots"`
-		Pageviews      int `json:"pageviews"`
+		ActiveVisitors int
+		EstimatedBots  int
+		Pageviews      int
 		// VerifiedVisits are the pageviews that carried a valid proof of
 		// work.
-		VerifiedVisits int `json:"verified_visits"`
-	} `json:"now"`
+		VerifiedVisits int
+	}
 	Hourly struct {
-		Visitors []MinuteCount `json:"visitors"`
-		Events   []MinuteCount `json:"events"`
-	} `json:"hourly"`
+		Visitors []MinuteCount
+		Events   []MinuteCount
+	}
 	Daily struct {
-		Visitors []HourCount `json:"visitors"`
-		Events   []HourCount `json:"events"`
-	} `json:"daily"`
-	RecentVisitors []RecentVisitor `json:"recentVisitors"`
-	RecentEvents   []RecentEvent   `json:"recentEvents"`
+		Visitors []HourCount
+		Events   []HourCount
+	}
+	RecentVisitors []RecentVisitor
+	RecentEvents   []RecentEvent
 }
 
 type (
 	MinuteCount struct {
-		Minute string `json:"minute"`
-		Count  uint64 `json:"count"`
+		Minute string
+		Count  uint64
 	}
 	HourCount struct {
-		Hour  string `json:"hour"`
-		Count uint64 `json:"count"`
+		Hour  string
+		Count uint64
 	}
+	// RecentVisitor is a visitor of the last hour: the latest view's
+	// time, the view count and the largest value of each field ("" when
+	// every view left it empty).
 	RecentVisitor struct {
-		VisitorID   string  `json:"visitor_id"`
-		DeviceType  *string `json:"device_type"`
-		OSName      *string `json:"os_name"`
-		Browser     *string `json:"browser"`
-		CountryCode *string `json:"country_code"`
-		CreatedAt   string  `json:"created_at"`
-		ViewCount   int     `json:"view_count"`
+		VisitorID   string
+		DeviceType  string
+		OSName      string
+		Browser     string
+		CountryCode string
+		CreatedAt   time.Time
+		ViewCount   int
 	}
+	// RecentEvent is an event of the last hour.
 	RecentEvent struct {
-		EventType string  `json:"event_type"`
-		SiteID    string  `json:"site_id"`
-		VisitorID *string `json:"visitor_id"`
-		CreatedAt string  `json:"created_at"`
+		EventType string
+		SiteID    string
+		VisitorID string
+		CreatedAt time.Time
 	}
 )
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
 
 // Dashboard answers /api/stats/dashboard, clean records only, from
 // counters: now = the current UTC minute and the 4 before it, hourly = the
@@ -108,10 +105,6 @@ func (s *Store) Dashboard(site string, now time.Time) (Dashboard, error) {
 	if err := s.dailyHours(p, site, now, &d); err != nil {
 		return d, err
 	}
-	nonNil(&d.Hourly.Visitors, &d.Hourly.Events)
-	nonNil(&d.Daily.Visitors, &d.Daily.Events)
-	nonNil(&d.RecentVisitors)
-	nonNil(&d.RecentEvents)
 	return d, nil
 }
 
@@ -192,11 +185,13 @@ func (s *Store) recentVisitors(site string, now time.Time, whole bool) ([]Recent
 	hourAgo := now.Add(-time.Hour)
 	add := func(r *RecentVisitor, v *View) {
 		r.ViewCount++
-		r.CreatedAt = max(r.CreatedAt, v.CreatedAt.Format(TimeLayout))
-		maxField(&r.DeviceType, v.DeviceType)
-		maxField(&r.OSName, v.OSName)
-		maxField(&r.Browser, v.BrowserName)
-		maxField(&r.CountryCode, v.CountryCode)
+		if v.CreatedAt.After(r.CreatedAt) {
+			r.CreatedAt = v.CreatedAt
+		}
+		r.DeviceType = max(r.DeviceType, v.DeviceType)
+		r.OSName = max(r.OSName, v.OSName)
+		r.Browser = max(r.Browser, v.BrowserName)
+		r.CountryCode = max(r.CountryCode, v.CountryCode)
 	}
 	err := newestFirst(now, whole, func(from, to time.Time) error {
 		var window []*View
@@ -274,7 +269,7 @@ func (s *Store) recentEvents(site string, now time.Time, whole bool) ([]RecentEv
 		var window []RecentEvent
 		err := s.Events(site, from, to, func(e *Event) bool {
 			if e.BotScore >= 0 && e.BotScore < 50 {
-				window = append(window, RecentEvent{e.EventType, site, nullable(e.VisitorID), e.CreatedAt.Format(TimeLayout)})
+				window = append(window, RecentEvent{e.EventType, site, e.VisitorID, e.CreatedAt})
 			}
 			return true
 		})
@@ -284,17 +279,6 @@ func (s *Store) recentEvents(site string, now time.Time, whole bool) ([]RecentEv
 		return err
 	}, func() bool { return len(out) >= recentLimit })
 	return out, err
-}
-
-// maxField keeps the larger of *p and v, as SQL MAX over a column with
-// NULLs: empty strings are NULL.
-func maxField(p **string, v string) {
-	if v == "" {
-		return
-	}
-	if *p == nil || **p < v {
-		*p = &v
-	}
 }
 
 // dailyHours fills the dashboard's last-24-hours buckets from the hourly
@@ -327,22 +311,23 @@ func (s *Store) dailyHours(p pending, site string, now time.Time, d *Dashboard) 
 	})
 }
 
-// Realtime is GET /api/stats/realtime.
+// Realtime is a site's last 5 minutes of clean views.
 type Realtime struct {
-	SiteID         string      `json:"site_id"`
-	ActiveVisitors int         `json:"active_visitors"`
-	Pageviews      int         `json:"pageviews"`
-	ActivePaths    []PathViews `json:"active_paths"`
+	SiteID         string
+	ActiveVisitors int
+	Pageviews      int
+	ActivePaths    []PathViews
 }
 
+// PathViews is a path and its views.
 type PathViews struct {
-	Path  string `json:"path"`
-	Views uint64 `json:"views"`
+	Path  string
+	Views uint64
 }
 
 // Realtime answers /api/stats/realtime: the last 5 minutes of clean views.
 func (s *Store) Realtime(site string, now time.Time) (Realtime, error) {
-	r := Realtime{SiteID: site, ActivePaths: []PathViews{}}
+	r := Realtime{SiteID: site}
 	visitors := map[string]bool{}
 	paths := map[string]uint64{}
 	err := s.Views(site, now.Add(-5*time.Minute), now.Add(time.Millisecond), func(v *View) bool {

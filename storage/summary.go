@@ -8,16 +8,16 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// SiteSummary is one site's last 24 hours in GET /api/stats/summary.
+// SiteSummary is one site's views and visitors of the last 24 hours.
 type SiteSummary struct {
-	SiteID         string `json:"site_id"`
-	TotalViews     uint64 `json:"total_views"`
-	HumanViews     uint64 `json:"human_views"`
-	BotViews       uint64 `json:"bot_views"`
-	UniqueVisitors uint64 `json:"unique_visitors"`
+	SiteID         string
+	TotalViews     uint64
+	HumanViews     uint64
+	BotViews       uint64
+	UniqueVisitors uint64
 	// HourlyViews are the clean views of each of the 24 hours, oldest
 	// first; the last is the current UTC hour.
-	HourlyViews []uint64 `json:"hourly_views"`
+	HourlyViews []uint64
 }
 
 // SiteSummaries is every registered site's last 24 hours (the current UTC
@@ -80,13 +80,13 @@ func (s *Store) SiteSummaries(now time.Time) ([]SiteSummary, Summary, error) {
 // Live is every site's traffic of the last minutes, for the dashboard's
 // live bar.
 type Live struct {
-	Minutes    int    `json:"minutes"`
-	HumanViews uint64 `json:"human_views"`
-	BotViews   uint64 `json:"bot_views"`
+	Minutes    int
+	HumanViews uint64
+	BotViews   uint64
 	// UniqueVisitors counts visitors (any score) whose latest view of its
 	// kind (clean or bot) of the day falls in the window: every visitor
 	// with a view there, one with both kinds counted twice.
-	UniqueVisitors uint64 `json:"unique_visitors"`
+	UniqueVisitors uint64
 }
 
 // MaxLiveMinutes bounds Live's window: the per-minute counters are kept
