@@ -179,7 +179,7 @@ func newAssembler(t *testing.T) *Assembler {
 
 func TestNewAssembler_MinifiesTheSource(t *testing.T) {
 	a := newAssembler(t)
-	full := a.src[allFeatures]
+	full, source := a.src[allFeatures], readSource(t, "ea.js")
 	if len(full) >= len(source)*2/3 {
 		t.Errorf("minified %d B from %d B: expected at least a third smaller", len(full), len(source))
 	}
