@@ -233,7 +233,7 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 	s.displayTimezone = loc
 	s.anonymizeSites = lowerSet(r.list("ECHELON_ANONYMIZE_SITES", h.AnonymizeSites, nil))
 	s.inject = h.Inject
-	if h.Inject != "" && !scoring.ValidSiteID(h.Inject) {
+	if h.Inject != "" && !storage.ValidSiteID(h.Inject) {
 		r.fail("inject", "", "%q is not a site id ([A-Za-z0-9._-]{1,64})", h.Inject)
 	}
 

@@ -87,7 +87,6 @@ func (in *Injector) buffer() *[]byte {
 	return &b
 }
 
-
 // Wrap prepares a request for the next handler and returns the writer to
 // hand it, and finish, to call once that handler has returned: it writes
 // what is still held back (and the tag, for the </body> fallback). When

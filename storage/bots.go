@@ -34,7 +34,6 @@ type SuspiciousVisitor struct {
 // the budget, the rows cover the views read (docs/bot-defense.md).
 const SuspiciousBudget = 10_000
 
-
 // readBudget counts the views a query may still read.
 type readBudget struct{ left int }
 
