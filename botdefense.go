@@ -63,7 +63,7 @@ func (s *shared) stopBotDefense() []<-chan struct{} {
 // threatFeeds returns the feeds for these sources, keeping the running ones
 // (and their data) across reloads that do not change them. No sources: nil,
 // so the feed signals never fire. The cache lives in db_path/feeds.
-func (s *shared) threatFeeds(cfg settings, logger *zap.Logger) (*scoring.Feeds, error) {
+func (s *shared) threatFeeds(cfg resolvedConfig, logger *zap.Logger) (*scoring.Feeds, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d", cfg.feedRefresh)
 	for _, src := range cfg.feedSources {

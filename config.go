@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,14 +14,12 @@ import (
 
 	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
-	"github.com/echelon-analytics/caddy-echelon/pow"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
-	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// settings is the Handler's configuration after the Caddyfile/JSON value,
+// resolvedConfig is the Handler's configuration after the Caddyfile/JSON value,
 // the ECHELON_* environment and the defaults were applied, in that order.
-type settings struct {
+type resolvedConfig struct {
 	dbPath                          string
 	secret, username, passwordHash  string
 	retentionDays, botRetentionDays int
@@ -51,17 +50,13 @@ type settings struct {
 	geoipDB      string
 }
 
-// defaultPoWDifficulty is the proof-of-work difficulty in leading zero bits,
-// chosen from solve times measured in headless Chromium (see
-// docs/performance.md, Proof of work).
-const defaultPoWDifficulty = 14
-
 // lookupEnv is the real environment; tests pass a map instead.
 func lookupEnv(name string) (string, bool) { return os.LookupEnv(name) }
 
-// resolver applies value › environment › default to one option at a time
-// and keeps the first error, which names the option.
+// resolver applies value › environment › default to one option of the
+// table at a time and keeps the first error, which names the option.
 type resolver struct {
+	h   *Handler
 	env func(string) (string, bool)
 	err error
 }
@@ -78,97 +73,144 @@ func (r *resolver) fail(option, env, format string, args ...any) {
 	r.err = fmt.Errorf("echelon: %s: %s", option, msg)
 }
 
-func (r *resolver) str(option, env string, v string, def string) string {
-	if strings.Contains(v, "{") {
-		// Global placeholders such as {env.ECHELON_SECRET}, as in every
-		// Caddy module; unknown ones stay as written.
-		v = caddy.NewReplacer().ReplaceKnown(v, "")
+// lookup reads an option's variable; a variable without a name is never set.
+func (r *resolver) lookup(name string) (string, bool) {
+	if name == "" {
+		return "", false
 	}
-	if v != "" {
-		return v
-	}
-	if e, ok := r.env(env); ok && e != "" {
-		return e
+	return r.env(name)
+}
+
+// text resolves a string option. A *string field is unset while empty and
+// takes Caddy's global placeholders; a **string field is unset while nil,
+// and its variable applies even when empty.
+func (r *resolver) text(name string) string {
+	o := optionNamed(name)
+	def, _ := o.def.(string)
+	switch p := o.field(r.h).(type) {
+	case *string:
+		v := *p
+		if strings.Contains(v, "{") {
+			// Global placeholders such as {env.ECHELON_SECRET}, as in every
+			// Caddy module; unknown ones stay as written.
+			v = caddy.NewReplacer().ReplaceKnown(v, "")
+		}
+		if v != "" {
+			return v
+		}
+		if e, ok := r.lookup(o.env); ok && e != "" {
+			return e
+		}
+	case **string:
+		if *p != nil {
+			return **p
+		}
+		if e, ok := r.lookup(o.env); ok {
+			return e
+		}
 	}
 	return def
 }
 
-// integer resolves an int option and checks lo <= value <= hi.
-func (r *resolver) integer(option, env string, v *int, def, lo, hi int) int {
-	n, from := def, ""
-	if v != nil {
-		n = *v
-	} else if e, ok := r.env(env); ok && strings.TrimSpace(e) != "" {
+// number resolves an integer option and checks its bounds.
+func (r *resolver) number(name string) int {
+	o := optionNamed(name)
+	var n int
+	from := ""
+	if p := *o.field(r.h).(**int); p != nil {
+		n = *p
+	} else if e, ok := r.lookup(o.env); ok && strings.TrimSpace(e) != "" {
 		parsed, err := strconv.Atoi(strings.TrimSpace(e))
 		if err != nil {
-			r.fail(option, env, "%q is not an integer", e)
-			return def
+			r.fail(name, o.env, "%q is not an integer", e)
+			return 0
 		}
-		n, from = parsed, env
+		n, from = parsed, o.env
+	} else if o.defFrom != "" {
+		n = r.number(o.defFrom)
+	} else {
+		n = o.def.(int)
 	}
-	if n < lo || n > hi {
-		r.fail(option, from, "%d is outside %d..%d", n, lo, hi)
+	if int64(n) < o.lo || int64(n) > o.hi {
+		r.fail(name, from, "%d is outside %d..%d", n, o.lo, o.hi)
 	}
 	return n
 }
 
-// duration resolves a duration option; the environment variable counts in
-// envUnit (milliseconds for the *_MS variables).
-func (r *resolver) duration(option, env string, v *caddy.Duration, def, envUnit time.Duration) time.Duration {
-	d, from := def, ""
-	if v != nil {
-		d = time.Duration(*v)
-	} else if e, ok := r.env(env); ok && strings.TrimSpace(e) != "" {
+// duration resolves a duration option and checks its bounds. Its variable
+// takes Caddy's duration syntax (15s, 2m, 6h); the older variable counts
+// a bare number of the option's oldEnvUnit.
+func (r *resolver) duration(name string) time.Duration {
+	o := optionNamed(name)
+	d, from := o.def.(time.Duration), ""
+	if p := *o.field(r.h).(**caddy.Duration); p != nil {
+		d = time.Duration(*p)
+	} else if e, ok := r.lookup(o.env); ok && strings.TrimSpace(e) != "" {
+		parsed, err := caddy.ParseDuration(strings.TrimSpace(e))
+		if err != nil {
+			r.fail(name, o.env, "%q is not a duration such as 15s", e)
+			return d
+		}
+		d, from = parsed, o.env
+	} else if e, ok := r.lookup(o.oldEnv); ok && strings.TrimSpace(e) != "" {
 		n, err := strconv.ParseInt(strings.TrimSpace(e), 10, 64)
 		if err != nil {
-			r.fail(option, env, "%q is not a whole number", e)
-			return def
+			r.fail(name, o.oldEnv, "%q is not a whole number", e)
+			return d
 		}
-		d, from = time.Duration(n)*envUnit, env
+		d, from = time.Duration(n)*o.oldEnvUnit, o.oldEnv
 	}
-	if d <= 0 {
-		r.fail(option, from, "must be positive, got %s", d)
+	switch {
+	case d <= 0:
+		r.fail(name, from, "must be positive, got %s", d)
+	case o.hi > 0 && (d < time.Duration(o.lo) || d > time.Duration(o.hi)):
+		r.fail(name, from, "%s is outside %s..%s", shortDuration(d), shortDuration(time.Duration(o.lo)), shortDuration(time.Duration(o.hi)))
+	case d < time.Duration(o.lo):
+		r.fail(name, from, "%s is below %s", shortDuration(d), shortDuration(time.Duration(o.lo)))
 	}
 	return d
 }
 
-func (r *resolver) boolean(option, env string, v *bool, def bool) bool {
-	if v != nil {
-		return *v
-	}
-	if b := r.optBool(option, env, nil); b != nil {
+// flag resolves a boolean option.
+func (r *resolver) flag(name string) bool {
+	if b := r.optionalFlag(name); b != nil {
 		return *b
 	}
+	def, _ := optionNamed(name).def.(bool)
 	return def
 }
 
-// optBool is a tri-state option: nil when neither value nor env is set.
-func (r *resolver) optBool(option, env string, v *bool) *bool {
-	if v != nil {
-		return v
+// optionalFlag resolves a tri-state option: nil when neither the value nor
+// the variable is set.
+func (r *resolver) optionalFlag(name string) *bool {
+	o := optionNamed(name)
+	if p := *o.field(r.h).(**bool); p != nil {
+		return p
 	}
-	e, ok := r.env(env)
+	e, ok := r.lookup(o.env)
 	if !ok || strings.TrimSpace(e) == "" {
 		return nil
 	}
 	b, err := strconv.ParseBool(strings.TrimSpace(e))
 	if err != nil {
-		r.fail(option, env, "%q is not true or false", e)
+		r.fail(name, o.env, "%q is not true or false", e)
 		return nil
 	}
 	return &b
 }
 
-// list resolves a list option; the environment variable is comma-separated
-// and an empty value means an empty list.
-func (r *resolver) list(env string, v *[]string, def []string) []string {
-	if v != nil {
-		return *v
+// list resolves a list option; the variable is comma-separated and an
+// empty value means an empty list.
+func (r *resolver) list(name string) []string {
+	o := optionNamed(name)
+	if p := *o.field(r.h).(**[]string); p != nil {
+		return *p
 	}
-	if e, ok := r.env(env); ok {
+	if e, ok := r.lookup(o.env); ok {
 		return splitList(e)
 	}
-	return def
+	def, _ := o.def.([]string)
+	return slices.Clone(def)
 }
 
 func splitList(s string) []string {
@@ -189,14 +231,14 @@ func lowerSet(items []string) map[string]bool {
 	return m
 }
 
-// resolve turns the Handler's fields into settings, validating each.
-func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
-	r := &resolver{env: env}
-	var s settings
-	s.dbPath = r.str("db_path", "ECHELON_DB_PATH", h.DBPath, "./echelon-data")
-	s.secret = r.str("secret", "ECHELON_SECRET", h.Secret, "")
-	s.username = r.str("username", "ECHELON_USERNAME", h.Username, "")
-	s.passwordHash = r.str("password_hash", "ECHELON_PASSWORD_HASH", h.PasswordHash, "")
+// resolve turns the Handler's fields into a resolvedConfig, validating each.
+func (h *Handler) resolve(env func(string) (string, bool)) (resolvedConfig, error) {
+	r := &resolver{h: h, env: env}
+	var s resolvedConfig
+	s.dbPath = r.text("db_path")
+	s.secret = r.text("secret")
+	s.username = r.text("username")
+	s.passwordHash = r.text("password_hash")
 	if s.passwordHash != "" {
 		if err := auth.ParsePasswordHash(s.passwordHash); err != nil {
 			r.fail("password_hash", "", "%v", err)
@@ -205,45 +247,42 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 	if s.username != "" && s.passwordHash == "" {
 		r.fail("username", "", "needs password_hash (make one with `caddy echelon hash-password`)")
 	}
-	s.retentionDays = r.integer("retention_days", "ECHELON_RETENTION_DAYS", h.RetentionDays, 90, 1, 36500)
-	s.botRetentionDays = r.integer("bot_retention_days", "ECHELON_BOT_RETENTION_DAYS", h.BotRetentionDays, s.retentionDays, 1, 36500)
-	s.maxSites = r.integer("max_sites", "ECHELON_MAX_SITES", h.MaxSites, storage.DefaultMaxSites, 1, 1_000_000)
-	s.maxValues = r.integer("max_values", "ECHELON_MAX_VALUES", h.MaxValues, storage.DefaultMaxValues, 10, 1_000_000)
-	s.rateLimitMax = r.integer("rate_limit_max", "ECHELON_RATE_LIMIT_MAX", h.RateLimitMax, 100, 0, 1_000_000)
-	s.rateLimitWindow = r.duration("rate_limit_window", "ECHELON_RATE_LIMIT_WINDOW_MS", h.RateLimitWindow, time.Minute, time.Millisecond)
-	s.viewFlush = r.duration("view_flush", "ECHELON_VIEW_FLUSH_MS", h.ViewFlush, 15*time.Second, time.Millisecond)
-	s.eventFlush = r.duration("event_flush", "ECHELON_EVENT_FLUSH_MS", h.EventFlush, 10*time.Second, time.Millisecond)
-	s.challengeWindow = r.duration("challenge_window", "ECHELON_CHALLENGE_WINDOW_MINUTES", h.ChallengeWindow, 10*time.Minute, time.Minute)
-	s.powDifficulty = r.integer("pow_difficulty", "ECHELON_POW_DIFFICULTY", h.PoWDifficulty, defaultPoWDifficulty, 1, pow.DefaultMaxDifficulty)
-	if s.challengeWindow < time.Minute || s.challengeWindow > pow.MaxWindow*time.Minute {
-		r.fail("challenge_window", "", "%s is outside 1m..%dm", s.challengeWindow, pow.MaxWindow)
-	}
-	s.shutdownTimeout = r.duration("shutdown_timeout", "ECHELON_SHUTDOWN_TIMEOUT_MS", h.ShutdownTimeout, 10*time.Second, time.Millisecond)
-	s.trustProxy = r.boolean("trust_proxy", "ECHELON_TRUST_PROXY", h.TrustProxy, false)
-	s.cookieConsent = r.boolean("cookie_consent", "ECHELON_COOKIE_CONSENT", h.CookieConsent, false)
-	s.debug = r.boolean("debug", "ECHELON_DEBUG", h.Debug, false)
-	s.telemetry = r.optBool("telemetry", "ECHELON_TELEMETRY", h.Telemetry)
-	s.botUAPatterns = r.list("ECHELON_BOT_UA_PATTERNS", h.BotUAPatterns, scoring.DefaultBotUAPatterns())
-	s.liveStatsMinutes = r.integer("live_stats_minutes", "ECHELON_LIVE_STATS_MINUTES", h.LiveStatsMinutes, 10, 1, 1440)
-	tz := r.str("display_timezone", "ECHELON_DISPLAY_TIMEZONE", h.DisplayTimezone, "UTC")
+	s.retentionDays = r.number("retention_days")
+	s.botRetentionDays = r.number("bot_retention_days")
+	s.maxSites = r.number("max_sites")
+	s.maxValues = r.number("max_values")
+	s.rateLimitMax = r.number("rate_limit_max")
+	s.rateLimitWindow = r.duration("rate_limit_window")
+	s.viewFlush = r.duration("view_flush")
+	s.eventFlush = r.duration("event_flush")
+	s.challengeWindow = r.duration("challenge_window")
+	s.powDifficulty = r.number("pow_difficulty")
+	s.shutdownTimeout = r.duration("shutdown_timeout")
+	s.trustProxy = r.flag("trust_proxy")
+	s.cookieConsent = r.flag("cookie_consent")
+	s.debug = r.flag("debug")
+	s.telemetry = r.optionalFlag("telemetry")
+	s.botUAPatterns = r.list("bot_ua_patterns")
+	s.liveStatsMinutes = r.number("live_stats_minutes")
+	tz := r.text("display_timezone")
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
 		r.fail("display_timezone", "", "unknown time zone %q", tz)
 	}
 	s.displayTimezone = loc
-	s.anonymizeSites = lowerSet(r.list("ECHELON_ANONYMIZE_SITES", h.AnonymizeSites, nil))
+	s.anonymizeSites = lowerSet(r.list("anonymize_sites"))
+	// inject and base_path are read as written: they take no placeholders.
 	s.inject = h.Inject
 	if h.Inject != "" && !storage.ValidSiteID(h.Inject) {
 		r.fail("inject", "", "%q is not a site id ([A-Za-z0-9._-]{1,64})", h.Inject)
 	}
 
-	adminPath := r.str("admin_path", "ECHELON_ADMIN_PATH", h.AdminPath, defaultAdminPath)
-	prefix, off, err := parseAdminPath(adminPath)
+	prefix, off, err := parseAdminPath(r.text("admin_path"))
 	if err != nil {
 		r.fail("admin_path", "", "%v", err)
 	}
 	s.adminPrefix, s.adminOff = prefix, off
-	s.telemetryURL = r.str("telemetry_url", "ECHELON_TELEMETRY_URL", h.TelemetryURL, "")
+	s.telemetryURL = r.text("telemetry_url")
 	if s.telemetryURL != "" {
 		if u, err := url.Parse(s.telemetryURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			r.fail("telemetry_url", "", "%q is not an http(s) URL", s.telemetryURL)
@@ -252,43 +291,30 @@ func (h *Handler) resolve(env func(string) (string, bool)) (settings, error) {
 
 	hc := &s.handlers
 	hc.BasePath = h.BasePath
-	hc.AllowedOrigins = r.origins(r.list("ECHELON_ALLOWED_ORIGINS", h.AllowedOrigins, nil))
-	hc.IgnoredSites = lowerSet(r.list("ECHELON_IGNORED_SITES", h.IgnoredSites, nil))
-	hc.AllowedSites = lowerSet(r.list("ECHELON_ALLOWED_SITES", h.AllowedSites, nil))
-	hc.BehindCloudflare = r.boolean("behind_cloudflare", "ECHELON_BEHIND_CLOUDFLARE", h.BehindCloudflare, false)
-	hc.TrustGeoHeaders = r.boolean("trust_geo_headers", "ECHELON_TRUST_GEO_HEADERS", h.TrustGeoHeaders, false)
-	hc.DiscardThreshold = r.integer("bot_discard_threshold", "ECHELON_BOT_DISCARD_THRESHOLD", h.BotDiscardThreshold, 0, 0, 100)
-	hc.PublicMode = r.boolean("public_mode", "ECHELON_PUBLIC_MODE", h.PublicMode, false)
+	hc.AllowedOrigins = r.origins(r.list("allowed_origins"))
+	hc.IgnoredSites = lowerSet(r.list("ignored_sites"))
+	hc.AllowedSites = lowerSet(r.list("allowed_sites"))
+	hc.BehindCloudflare = r.flag("behind_cloudflare")
+	hc.TrustGeoHeaders = r.flag("trust_geo_headers")
+	hc.DiscardThreshold = r.number("bot_discard_threshold")
+	hc.PublicMode = r.flag("public_mode")
 	hc.CookieConsent = s.cookieConsent
 	hc.AnonymizeSites = s.anonymizeSites
 
-	s.rules.SuspectPoints = r.integer("suspect_points", "ECHELON_SUSPECT_POINTS", h.SuspectPoints, 30, -100, 100)
+	s.rules.SuspectPoints = r.number("suspect_points")
 	s.rules.PoWPoints = map[string]int{
-		"missing":  r.integer("pow_missing_points", "ECHELON_POW_MISSING_POINTS", h.PoWMissingPoints, 50, 0, 100),
-		"invalid":  r.integer("pow_invalid_points", "ECHELON_POW_INVALID_POINTS", h.PoWInvalidPoints, 50, 0, 100),
-		"expired":  r.integer("pow_expired_points", "ECHELON_POW_EXPIRED_POINTS", h.PoWExpiredPoints, 15, 0, 100),
-		"replayed": r.integer("pow_replayed_points", "ECHELON_POW_REPLAYED_POINTS", h.PoWReplayedPoints, 50, 0, 100),
+		"missing":  r.number("pow_missing_points"),
+		"invalid":  r.number("pow_invalid_points"),
+		"expired":  r.number("pow_expired_points"),
+		"replayed": r.number("pow_replayed_points"),
 	}
-	s.rules.SuspectCountries = r.countries("suspect_countries", r.list("ECHELON_SUSPECT_COUNTRIES", h.SuspectCountries, []string{"CN"}))
-	ssc := ""
-	if h.SiteSuspectCountries != nil {
-		ssc = *h.SiteSuspectCountries
-	} else if e, ok := env("ECHELON_SITE_SUSPECT_COUNTRIES"); ok {
-		ssc = e
-	}
-	s.rules.SiteSuspectCountries = r.siteCountries(ssc)
-	s.feedSources = r.feeds(h)
-	s.feedRefresh = r.duration("feed_refresh", "ECHELON_FEED_REFRESH_MS", h.FeedRefresh, scoring.DefaultFeedInterval, time.Millisecond)
-	if s.feedRefresh < time.Minute {
-		r.fail("feed_refresh", "", "%s is below 1m", s.feedRefresh)
-	}
-	s.geoipDB = r.str("geoip_db", "ECHELON_GEOIP_DB", h.GeoIPDB, "")
+	s.rules.SuspectCountries = r.countries("suspect_countries", r.list("suspect_countries"))
+	s.rules.SiteSuspectCountries = r.siteCountries(r.text("site_suspect_countries"))
+	s.feedSources = r.feeds()
+	s.feedRefresh = r.duration("feed_refresh")
+	s.geoipDB = r.text("geoip_db")
 	return s, r.err
 }
-
-// defaultAdminPath is where the dashboard and the API live unless
-// admin_path says otherwise: a path no common web app uses.
-const defaultAdminPath = "/_echelon"
 
 // parseAdminPath checks an admin_path value and returns its route prefix:
 // "" for "/" (a host of Echelon's own), the path itself otherwise; off is
@@ -354,18 +380,17 @@ func (r *resolver) origins(hosts []string) []string {
 }
 
 // feeds collects the threat feed sources: http(s) URLs or local paths.
-func (r *resolver) feeds(h *Handler) []scoring.FeedSource {
+func (r *resolver) feeds() []scoring.FeedSource {
 	var out []scoring.FeedSource
 	for _, f := range []struct {
-		option, env string
-		v           *[]string
-		kind        scoring.FeedKind
+		option string
+		kind   scoring.FeedKind
 	}{
-		{"crawler_feeds", "ECHELON_CRAWLER_FEEDS", h.CrawlerFeeds, scoring.FeedCrawlerUA},
-		{"ai_bot_feeds", "ECHELON_AI_BOT_FEEDS", h.AIBotFeeds, scoring.FeedAIBots},
-		{"datacenter_feeds", "ECHELON_DATACENTER_FEEDS", h.DatacenterFeeds, scoring.FeedDatacenter},
+		{"crawler_feeds", scoring.FeedCrawlerUA},
+		{"ai_bot_feeds", scoring.FeedAIBots},
+		{"datacenter_feeds", scoring.FeedDatacenter},
 	} {
-		for _, loc := range r.list(f.env, f.v, nil) {
+		for _, loc := range r.list(f.option) {
 			if strings.Contains(loc, "://") && !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://") {
 				r.fail(f.option, "", "%q is neither an http(s) URL nor a file path", loc)
 				continue

@@ -85,7 +85,8 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		t.Errorf("JSON\n got %s\nwant %s", got, want)
 	}
 	// Every subdirective of the table is exercised above.
-	for name := range subdirectives {
+	for _, o := range options {
+		name := o.name
 		if !strings.Contains(in, "\t"+name+" ") && !strings.Contains(in, "\t"+name+"\n") {
 			t.Errorf("subdirective %s is not covered by this test", name)
 		}
@@ -290,4 +291,43 @@ func TestLoad_InvalidValueFailsWithOptionName(t *testing.T) {
 	dir := t.TempDir()
 	caddytest.AssertLoadError(t, siteConfig(dir, "bot_discard_threshold 250"), "caddyfile", "echelon: bot_discard_threshold: 250 is outside 0..100")
 	caddytest.AssertLoadError(t, siteConfig(dir, "base_path _ea/"), "caddyfile", "base_path")
+}
+
+// TestResolve_DurationVariablesTakeCaddySyntaxAndOlderNamesStillWork: the
+// current variables read 2s or 3m; the older *_MS and *_MINUTES names count
+// bare numbers and apply only while the current name is unset.
+func TestResolve_DurationVariablesTakeCaddySyntaxAndOlderNamesStillWork(t *testing.T) {
+	s, err := (&Handler{}).resolve(envOf(map[string]string{
+		"ECHELON_VIEW_FLUSH":               "2s",
+		"ECHELON_VIEW_FLUSH_MS":            "9000",
+		"ECHELON_EVENT_FLUSH_MS":           "1500",
+		"ECHELON_CHALLENGE_WINDOW":         "5m",
+		"ECHELON_CHALLENGE_WINDOW_MINUTES": "7",
+		"ECHELON_FEED_REFRESH":             "1d",
+		"ECHELON_SHUTDOWN_TIMEOUT_MS":      "2500",
+		"ECHELON_RATE_LIMIT_WINDOW":        "90s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.viewFlush != 2*time.Second || s.eventFlush != 1500*time.Millisecond || s.challengeWindow != 5*time.Minute ||
+		s.feedRefresh != 24*time.Hour || s.shutdownTimeout != 2500*time.Millisecond || s.rateLimitWindow != 90*time.Second {
+		t.Errorf("view %s event %s challenge %s feeds %s shutdown %s window %s",
+			s.viewFlush, s.eventFlush, s.challengeWindow, s.feedRefresh, s.shutdownTimeout, s.rateLimitWindow)
+	}
+	s, err = (&Handler{}).resolve(envOf(map[string]string{"ECHELON_CHALLENGE_WINDOW_MINUTES": "3"}))
+	if err != nil || s.challengeWindow != 3*time.Minute {
+		t.Errorf("older minutes variable: %s, %v", s.challengeWindow, err)
+	}
+	for env, want := range map[string]string{
+		"ECHELON_VIEW_FLUSH":               "view_flush (from ECHELON_VIEW_FLUSH): \"2000\" is not a duration",
+		"ECHELON_CHALLENGE_WINDOW":         "challenge_window (from ECHELON_CHALLENGE_WINDOW): 2h is outside 1m..1h",
+		"ECHELON_CHALLENGE_WINDOW_MINUTES": "challenge_window (from ECHELON_CHALLENGE_WINDOW_MINUTES): \"2h\" is not a whole number",
+	} {
+		v := map[string]string{"ECHELON_VIEW_FLUSH": "2000", "ECHELON_CHALLENGE_WINDOW": "2h", "ECHELON_CHALLENGE_WINDOW_MINUTES": "2h"}[env]
+		_, err := (&Handler{}).resolve(envOf(map[string]string{env: v}))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%s: error %v, want %q", env, v, err, want)
+		}
+	}
 }

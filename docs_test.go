@@ -14,12 +14,18 @@ import (
 
 // optionRow is one row of the option table in docs/configuration.md.
 type optionRow struct {
-	name, env string
+	name string
+	// envs are the variables of the second cell: the current name first,
+	// then the older one, if any.
+	envs             []string
+	defaults, bounds string
 }
 
 // optionRowPattern matches a table row whose first cell is one backticked
 // option name: | `db_path` | `ECHELON_DB_PATH` | ... or | `base_path` | — | ...
-var optionRowPattern = regexp.MustCompile("^\\| `([a-z_]+)` \\| (`(ECHELON_[A-Z_]+)`|—) \\|")
+var optionRowPattern = regexp.MustCompile("^\\| `([a-z_]+)` \\|")
+
+var envNamePattern = regexp.MustCompile("`(ECHELON_[A-Z_]+)`")
 
 // documentedOptions reads the rows of the "## Options" table.
 func documentedOptions(t *testing.T) []optionRow {
@@ -35,9 +41,22 @@ func documentedOptions(t *testing.T) []optionRow {
 	section, _, _ = strings.Cut(section, "\n## ")
 	var rows []optionRow
 	for _, line := range strings.Split(section, "\n") {
-		if m := optionRowPattern.FindStringSubmatch(line); m != nil {
-			rows = append(rows, optionRow{name: m[1], env: m[3]})
+		m := optionRowPattern.FindStringSubmatch(line)
+		if m == nil {
+			continue
 		}
+		cells := strings.Split(strings.TrimSuffix(strings.TrimPrefix(line, "|"), "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if len(cells) != 5 {
+			t.Fatalf("option row %s has %d cells, want 5 (option, variable, default, bounds, meaning)", m[1], len(cells))
+		}
+		row := optionRow{name: m[1], defaults: cells[2], bounds: cells[3]}
+		for _, e := range envNamePattern.FindAllStringSubmatch(cells[1], -1) {
+			row.envs = append(row.envs, e[1])
+		}
+		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
 		t.Fatal("no option rows found in docs/configuration.md")
@@ -76,8 +95,8 @@ func TestDocs_ConfigurationListsEveryCaddyfileSubdirective(t *testing.T) {
 		documented = append(documented, r.name)
 	}
 	var parsed []string
-	for name := range subdirectives {
-		parsed = append(parsed, name)
+	for _, o := range options {
+		parsed = append(parsed, o.name)
 	}
 	sort.Strings(parsed)
 	sameSet(t, "subdirective", documented, parsed)
@@ -111,33 +130,45 @@ func TestDocs_ConfigurationListsEveryJSONField(t *testing.T) {
 	sameSet(t, "JSON field", documented, fields)
 }
 
-// TestDocs_ConfigurationNamesTheEnvironmentVariablesTheCodeReads compares
-// the variable column with the ECHELON_* names config.go resolves, option by
-// option where config.go pairs them on one line.
-func TestDocs_ConfigurationNamesTheEnvironmentVariablesTheCodeReads(t *testing.T) {
-	src, err := os.ReadFile("config.go")
+// TestDocs_OptionTableMatchesTheCode compares each documented row with the
+// option table: its variables (the current name, then the older one), its
+// default and, for integers and durations, its bounds.
+func TestDocs_OptionTableMatchesTheCode(t *testing.T) {
+	for _, row := range documentedOptions(t) {
+		o := findOption(row.name)
+		if o == nil {
+			continue // reported by TestDocs_ConfigurationListsEveryCaddyfileSubdirective
+		}
+		var envs []string
+		for _, e := range []string{o.env, o.oldEnv} {
+			if e != "" {
+				envs = append(envs, e)
+			}
+		}
+		if !slices.Equal(row.envs, envs) {
+			t.Errorf("option %s: docs name the variables %v, the code reads %v", row.name, row.envs, envs)
+		}
+		if want := o.documentedDefault(); row.defaults != want {
+			t.Errorf("option %s: docs give the default %s, the code %s", row.name, row.defaults, want)
+		}
+		if want := o.documentedBounds(); want != "" && row.bounds != want {
+			t.Errorf("option %s: docs give the bounds %s, the code %s", row.name, row.bounds, want)
+		}
+	}
+}
+
+// TestDocs_OlderVariableNamesAreDocumented: every older variable name the
+// code still reads is named in the section on how values are resolved.
+func TestDocs_OlderVariableNamesAreDocumented(t *testing.T) {
+	b, err := os.ReadFile("docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	inCode := regexp.MustCompile(`"(ECHELON_[A-Z_]+)"`).FindAllStringSubmatch(string(src), -1)
-	var code []string
-	for _, m := range inCode {
-		if !slices.Contains(code, m[1]) {
-			code = append(code, m[1])
+	_, section, _ := strings.Cut(string(b), "## How values are resolved")
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, o := range options {
+		if o.oldEnv != "" && !strings.Contains(section, o.oldEnv) {
+			t.Errorf("%s (older name of %s) is not described under \"How values are resolved\"", o.oldEnv, o.env)
 		}
 	}
-	var documented []string
-	for _, r := range documentedOptions(t) {
-		if r.env == "" {
-			continue
-		}
-		documented = append(documented, r.env)
-		// Where config.go names the option and its variable together, they
-		// must be the pair the table gives.
-		pair := regexp.MustCompile(`"` + r.name + `",\s*"(ECHELON_[A-Z_]+)"`).FindStringSubmatch(string(src))
-		if pair != nil && pair[1] != r.env {
-			t.Errorf("option %s: docs say %s, config.go reads %s", r.name, r.env, pair[1])
-		}
-	}
-	sameSet(t, "environment variable", documented, code)
 }

@@ -112,8 +112,8 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 	// submit a form without any exposure: not counted anywhere. Each of
 	// these sessions first sends a pageview with a valid proof of work and
 	// its events carry that token. Not counted either: 20 sessions whose
-	// events carry a valid token but that never sent a pageview, and 20
-	// whose events carry no token (scored as bots).
+	// events carry another session's valid token, and 20 whose events
+	// carry no token (both scored as bots).
 	session := func(i int) string { return fmt.Sprintf("%08x-aaaa-4bbb-8ccc-%012x", i, i) }
 	now := time.Now()
 	send := func(sid, tok string, events []string) {
@@ -156,7 +156,7 @@ func TestExperimentsAPI_CreateListTransitionAndResults(t *testing.T) {
 	for i := 2000; i < 2040; i++ {
 		sid, tok := session(i), ""
 		if i < 2020 {
-			tok = mint(t, dir, sid, "shop", now) // valid, but no pageview sent it
+			tok = mint(t, dir, session(i+100), "shop", now) // valid, for another session
 		}
 		send(sid, tok, []string{exposure(sid, "control", "/"), fmt.Sprintf(`{"type":"custom","sessionId":%q,"data":{"name":"signup"}}`, sid)})
 	}

@@ -3,14 +3,10 @@
 package echelon
 
 import (
-	"cmp"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -30,143 +26,267 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// Handler is the `echelon` HTTP handler. It owns the Echelon routes under
-// BasePath and passes every other request to the next handler untouched.
+// Handler is the `echelon` HTTP handler: cookieless first-party analytics
+// with proof-of-work bot defense. It answers the tracking routes (ea.js,
+// b.gif, e) under BasePath and the dashboard and REST API under AdminPath,
+// and passes every other request to the next handler untouched.
 //
-// Every option has an ECHELON_* environment variable that applies when the
-// option is not set here (docs/configuration.md); pointer fields tell "not
-// set" apart from a zero value.
+// Each exported field is a JSON field and a Caddyfile subdirective of the same
+// name. An option not set here falls back to its ECHELON_* environment
+// variable, read when the configuration loads, and then to its default;
+// pointer fields tell "not set" apart from a zero value. Durations take
+// Caddy's syntax (15s, 2m, 6h) in the Caddyfile and in their variables, and
+// list variables are comma-separated. docs/configuration.md has the same
+// reference as a table.
 type Handler struct {
-	// DBPath is the Badger directory. Default ./echelon-data.
+	// DBPath is the Badger data directory. Every `echelon` block that names
+	// the same directory shares one store, kept open across `caddy reload`.
+	// Default: ./echelon-data. Environment variable: ECHELON_DB_PATH.
 	DBPath string `json:"db_path,omitempty"`
-	// Secret is the instance secret: API bearer token, PoW and anonymization
-	// key. If unset, API bearer auth is off and a generated secret kept in
-	// the data directory keys PoW and anonymization.
+
+	// Secret is the instance secret: the API bearer token and the key of
+	// proof of work and anonymization. While it is unset, bearer auth is
+	// off and a secret generated once and kept in DBPath keys proof of work.
+	// Default: none. Environment variable: ECHELON_SECRET.
 	Secret string `json:"secret,omitempty"`
-	// Username and PasswordHash enable the admin login. The hash is
-	// pbkdf2$<iterations>$<salt>$<hash> (`caddy echelon hash-password`).
-	Username     string `json:"username,omitempty"`
+
+	// Username is the dashboard login name; it needs PasswordHash.
+	// Default: none (no login). Environment variable: ECHELON_USERNAME.
+	Username string `json:"username,omitempty"`
+
+	// PasswordHash is the login's password hash,
+	// pbkdf2$<iterations>$<salt>$<hash>, made by `caddy echelon
+	// hash-password`. Default: none. Environment variable:
+	// ECHELON_PASSWORD_HASH.
 	PasswordHash string `json:"password_hash,omitempty"`
-	// RetentionDays keeps raw rows this many days. Default 90.
+
+	// RetentionDays is how many days raw rows scoring 0–49 are kept (1 to
+	// 36500); a reload that shortens it purges at once. Default: 90.
+	// Environment variable: ECHELON_RETENTION_DAYS.
 	RetentionDays *int `json:"retention_days,omitempty"`
-	// BotRetentionDays keeps rows scoring 50 or more (and ingested rows) this
-	// many days. Default: RetentionDays.
+
+	// BotRetentionDays is how many days rows scoring 50 or more, and
+	// ingested rows, are kept (1 to 36500); it is also how far back
+	// /api/ingest accepts events. Default: RetentionDays. Environment
+	// variable: ECHELON_BOT_RETENTION_DAYS.
 	BotRetentionDays *int `json:"bot_retention_days,omitempty"`
-	// SuspectCountries are ISO codes that add SuspectPoints. Default [CN].
+
+	// SuspectCountries are the two-letter country codes that add
+	// SuspectPoints to a hit's score. Default: [CN]. Environment variable:
+	// ECHELON_SUSPECT_COUNTRIES.
 	SuspectCountries *[]string `json:"suspect_countries,omitempty"`
-	// SuspectPoints is what a suspect country adds. Default 30.
+
+	// SuspectPoints is what a suspect country adds to a hit's score (−100
+	// to 100). Default: 30. Environment variable: ECHELON_SUSPECT_POINTS.
 	SuspectPoints *int `json:"suspect_points,omitempty"`
-	// BotDiscardThreshold drops hits scoring at or above it before storage;
-	// 0 stores everything (statistics count only scores 0–49). Default 0.
+
+	// BotDiscardThreshold drops hits scoring at or above it before storage
+	// (0 to 100); 0 stores everything, and statistics count only scores
+	// 0–49. Default: 0. Environment variable: ECHELON_BOT_DISCARD_THRESHOLD.
 	BotDiscardThreshold *int `json:"bot_discard_threshold,omitempty"`
-	// BotUAPatterns replaces the built-in known-bot User-Agent list; an
-	// empty list disables the check.
+
+	// BotUAPatterns are the known-bot User-Agent substrings (any case); they
+	// replace the built-in list, and an empty list turns the check off.
+	// Default: the built-in list (docs/bot-defense.md). Environment
+	// variable: ECHELON_BOT_UA_PATTERNS.
 	BotUAPatterns *[]string `json:"bot_ua_patterns,omitempty"`
-	// AllowedOrigins are hostnames allowed to send beacons; empty = open.
+
+	// AllowedOrigins are the hostnames (no scheme, port or path) whose
+	// pages may send beacons and load ea.js. Default: none, which lets
+	// every origin send. Environment variable: ECHELON_ALLOWED_ORIGINS.
 	AllowedOrigins *[]string `json:"allowed_origins,omitempty"`
-	// AllowedSites, when non-empty, are the only site ids stored.
+
+	// AllowedSites, when not empty, are the only site ids stored (any
+	// case). Default: none, which stores every site. Environment variable:
+	// ECHELON_ALLOWED_SITES.
 	AllowedSites *[]string `json:"allowed_sites,omitempty"`
-	// MaxSites caps the site ids that get their own statistics. A site is
-	// registered by its first clean hit (score below 50), never by a
-	// bot's, while fewer than MaxSites are registered; the hits of every
-	// other site id are stored and counted under the site "(other)".
-	// Default 1000.
+
+	// MaxSites caps the site ids that get statistics of their own (1 to
+	// 1,000,000). A site is registered by its first clean hit (score below
+	// 50), never by a bot's; every other site id's hits are stored and
+	// counted under the site "(other)". Default: 1000. Environment
+	// variable: ECHELON_MAX_SITES.
 	MaxSites *int `json:"max_sites,omitempty"`
+
 	// MaxValues caps the distinct values each dimension (paths, referrer
-	// origins, UTM values, event types, screen sizes, …) keeps per site and
-	// day; later new values are counted under the value "(other)".
-	// Default 5000.
+	// origins, UTM values, event types, screen sizes, ...) keeps per site
+	// and UTC day (10 to 1,000,000); later new values count under the value
+	// "(other)". Default: 5000. Environment variable: ECHELON_MAX_VALUES.
 	MaxValues *int `json:"max_values,omitempty"`
-	// RateLimitMax is the per-IP request budget of the tracking paths per
-	// RateLimitWindow; 0 disables the limiter. Default 100 per 60s.
-	RateLimitMax    *int            `json:"rate_limit_max,omitempty"`
+
+	// RateLimitMax is the number of tracking requests a client IP (an IPv6
+	// client per /64) may make per RateLimitWindow (0 to 1,000,000); 0
+	// turns the limiter off. Default: 100. Environment variable:
+	// ECHELON_RATE_LIMIT_MAX.
+	RateLimitMax *int `json:"rate_limit_max,omitempty"`
+
+	// RateLimitWindow is the rate limiter's window. Default: 1m.
+	// Environment variable: ECHELON_RATE_LIMIT_WINDOW (older name
+	// ECHELON_RATE_LIMIT_WINDOW_MS, in milliseconds).
 	RateLimitWindow *caddy.Duration `json:"rate_limit_window,omitempty"`
-	// ViewFlush and EventFlush are the buffered writers' intervals.
-	// Defaults 15s and 10s.
-	ViewFlush  *caddy.Duration `json:"view_flush,omitempty"`
+
+	// ViewFlush is how often buffered pageviews are written to the store.
+	// Default: 15s. Environment variable: ECHELON_VIEW_FLUSH (older name
+	// ECHELON_VIEW_FLUSH_MS, in milliseconds).
+	ViewFlush *caddy.Duration `json:"view_flush,omitempty"`
+
+	// EventFlush is how often buffered events are written to the store.
+	// Default: 10s. Environment variable: ECHELON_EVENT_FLUSH (older name
+	// ECHELON_EVENT_FLUSH_MS, in milliseconds).
 	EventFlush *caddy.Duration `json:"event_flush,omitempty"`
-	// TrustProxy uses Caddy's client_ip (trusted_proxies) as the client
-	// address instead of the socket peer.
+
+	// TrustProxy takes the client IP from Caddy's client_ip (set
+	// trusted_proxies in the server options) instead of the socket peer.
+	// Default: false. Environment variable: ECHELON_TRUST_PROXY.
 	TrustProxy *bool `json:"trust_proxy,omitempty"`
-	// BehindCloudflare honours CF-Connecting-IP, CF-IPCountry and the
-	// Cloudflare bot headers, but only from a trusted proxy.
+
+	// BehindCloudflare honours CF-Connecting-IP, CF-IPCountry and
+	// Cloudflare's bot headers, only from a peer in trusted_proxies.
+	// Default: false. Environment variable: ECHELON_BEHIND_CLOUDFLARE.
 	BehindCloudflare *bool `json:"behind_cloudflare,omitempty"`
-	// TrustGeoHeaders honours CloudFront-Viewer-Country and X-Country-Code.
+
+	// TrustGeoHeaders honours the CloudFront-Viewer-Country and
+	// X-Country-Code headers. Default: false. Environment variable:
+	// ECHELON_TRUST_GEO_HEADERS.
 	TrustGeoHeaders *bool `json:"trust_geo_headers,omitempty"`
-	// CookieConsent shows the consent banner before data-cookie sets _ev.
+
+	// CookieConsent makes pages whose script tag has data-cookie show a
+	// consent banner and send the cookie only after Accept
+	// (docs/tracker.md). Default: false. Environment variable:
+	// ECHELON_COOKIE_CONSENT.
 	CookieConsent *bool `json:"cookie_consent,omitempty"`
-	// IgnoredSites are site ids never stored (smoke-test always is).
+
+	// IgnoredSites are site ids never stored (any case); smoke-test never
+	// is. Default: none. Environment variable: ECHELON_IGNORED_SITES.
 	IgnoredSites *[]string `json:"ignored_sites,omitempty"`
-	// SiteSuspectCountries is "site:CC,CC;site:CC".
+
+	// SiteSuspectCountries adds per-site suspect countries to the global
+	// list, as "site:CC,CC;site:CC"; each scores SuspectPoints. Entries
+	// with no site or no country are skipped. Default: none. Environment
+	// variable: ECHELON_SITE_SUSPECT_COUNTRIES.
 	SiteSuspectCountries *string `json:"site_suspect_countries,omitempty"`
-	// ChallengeWindow is how old a PoW challenge may be. Default 10m.
+
+	// ChallengeWindow is how old a proof-of-work challenge may be (1m to
+	// 1h). Default: 10m. Environment variable: ECHELON_CHALLENGE_WINDOW
+	// (older name ECHELON_CHALLENGE_WINDOW_MINUTES, in minutes).
 	ChallengeWindow *caddy.Duration `json:"challenge_window,omitempty"`
-	// PoWDifficulty is the leading zero bits a proof-of-work hash needs.
+
+	// PoWDifficulty is the number of leading zero bits a proof-of-work hash
+	// needs (1 to 20; docs/bot-defense.md). Default: 14. Environment
+	// variable: ECHELON_POW_DIFFICULTY.
 	PoWDifficulty *int `json:"pow_difficulty,omitempty"`
-	// PoWMissingPoints, PoWInvalidPoints, PoWExpiredPoints and
-	// PoWReplayedPoints are the score points of a hit without a token,
-	// with one that does not verify, with one that verifies but is older
-	// than the challenge window, and with a pageview token seen before.
-	// Defaults 50, 50, 15, 50 (see docs/bot-defense.md).
-	PoWMissingPoints  *int `json:"pow_missing_points,omitempty"`
-	PoWInvalidPoints  *int `json:"pow_invalid_points,omitempty"`
-	PoWExpiredPoints  *int `json:"pow_expired_points,omitempty"`
+
+	// PoWMissingPoints is the score a beacon or event batch without a
+	// proof-of-work token gets (0 to 100). Default: 50. Environment
+	// variable: ECHELON_POW_MISSING_POINTS.
+	PoWMissingPoints *int `json:"pow_missing_points,omitempty"`
+
+	// PoWInvalidPoints is the score of a token that does not verify: wrong
+	// hash, site or session, too little work, a made-up bucket (0 to 100).
+	// Default: 50. Environment variable: ECHELON_POW_INVALID_POINTS.
+	PoWInvalidPoints *int `json:"pow_invalid_points,omitempty"`
+
+	// PoWExpiredPoints is the score of a token that verifies but is older
+	// than ChallengeWindow (0 to 100). Default: 15. Environment variable:
+	// ECHELON_POW_EXPIRED_POINTS.
+	PoWExpiredPoints *int `json:"pow_expired_points,omitempty"`
+
+	// PoWReplayedPoints is the score of a pageview token used a second time
+	// (0 to 100). Default: 50. Environment variable:
+	// ECHELON_POW_REPLAYED_POINTS.
 	PoWReplayedPoints *int `json:"pow_replayed_points,omitempty"`
-	// LiveStatsMinutes is the admin live bar's window. Default 10.
+
+	// LiveStatsMinutes is the window of the dashboard's live bar in minutes
+	// (1 to 1440; at most 180 are counted). Default: 10. Environment
+	// variable: ECHELON_LIVE_STATS_MINUTES.
 	LiveStatsMinutes *int `json:"live_stats_minutes,omitempty"`
-	// DisplayTimezone is an IANA zone for admin pages. Default UTC.
+
+	// DisplayTimezone is the IANA time zone of the times the dashboard
+	// shows. Default: UTC. Environment variable: ECHELON_DISPLAY_TIMEZONE.
 	DisplayTimezone string `json:"display_timezone,omitempty"`
-	// PublicMode opens the dashboard and API read-only to everyone.
+
+	// PublicMode opens the dashboard and the API read-only to everyone
+	// (docs/privacy.md). Default: false. Environment variable:
+	// ECHELON_PUBLIC_MODE.
 	PublicMode *bool `json:"public_mode,omitempty"`
-	// AnonymizeSites are site ids whose data is anonymized before storage:
-	// every identifying field is replaced with a stand-in that changes each
-	// UTC day, and their trackers scramble query and form values
-	// (docs/privacy.md).
+
+	// AnonymizeSites are site ids whose identifying fields are replaced
+	// with stand-ins that change each UTC day before storage, and whose
+	// trackers scramble query and form values (docs/privacy.md). Default:
+	// none. Environment variable: ECHELON_ANONYMIZE_SITES.
 	AnonymizeSites *[]string `json:"anonymize_sites,omitempty"`
-	// Telemetry forces the telemetry opt-in on or off; unset lets the admin
-	// decide.
+
+	// Telemetry forces the dashboard's telemetry opt-in on or off and locks
+	// /api/telemetry. Default: unset, which lets an administrator decide.
+	// Environment variable: ECHELON_TELEMETRY.
 	Telemetry *bool `json:"telemetry,omitempty"`
-	// Debug turns on debug logging of tracking decisions.
+
+	// Debug turns on debug logging of tracking outcomes; while it is off,
+	// POST /api/debug can switch it on at run time. Default: false.
+	// Environment variable: ECHELON_DEBUG.
 	Debug *bool `json:"debug,omitempty"`
-	// ShutdownTimeout bounds the final flush on unload. Default 10s.
+
+	// ShutdownTimeout bounds the whole unload of a DBPath: cancelling
+	// maintenance, the final flush and closing Badger (docs/operations.md).
+	// Default: 10s. Environment variable: ECHELON_SHUTDOWN_TIMEOUT (older
+	// name ECHELON_SHUTDOWN_TIMEOUT_MS, in milliseconds).
 	ShutdownTimeout *caddy.Duration `json:"shutdown_timeout,omitempty"`
-	// BasePath prefixes the tracking routes (ea.js, b.gif, e), e.g. "/_ea".
-	// Default "".
+
+	// BasePath prefixes the tracking routes: "/_ea" serves /_ea/ea.js,
+	// /_ea/b.gif and /_ea/e. It starts with / and does not end with one.
+	// Default: empty. It has no environment variable.
 	BasePath string `json:"base_path,omitempty"`
-	// AdminPath is where the dashboard and the REST API live: the
-	// dashboard at <admin_path>/, the API at <admin_path>/api/... "off"
-	// serves neither on this site; "/" gives them a host of their own
-	// (the API at /api/..., and robots.txt, sitemap.xml and llms.txt
-	// are then Echelon's). Default "/_echelon" (env ECHELON_ADMIN_PATH).
+
+	// AdminPath is where the dashboard (<admin_path>/) and the REST API
+	// (<admin_path>/api/...) live. "off" serves neither on this site; "/"
+	// gives them a host of their own, where robots.txt, sitemap.xml and
+	// llms.txt are then Echelon's too. Default: /_echelon. Environment
+	// variable: ECHELON_ADMIN_PATH.
 	AdminPath string `json:"admin_path,omitempty"`
-	// TelemetryURL is the Echelon instance the dashboard may report its
-	// own usage to, once an administrator opts in. Nothing is ever sent,
-	// and no opt-in is offered, while it is unset (the default; env
-	// ECHELON_TELEMETRY_URL).
+
+	// TelemetryURL is the Echelon instance the dashboard may report its own
+	// usage to, once an administrator opts in; while it is unset nothing is
+	// ever sent and no opt-in is offered (docs/dashboard.md). Default: none.
+	// Environment variable: ECHELON_TELEMETRY_URL.
 	TelemetryURL string `json:"telemetry_url,omitempty"`
+
 	// Inject names the site id whose script tag is added to the HTML pages
-	// of the next handler (docs/configuration.md, Injection).
+	// of the next handler, streamed, before </head> (docs/configuration.md,
+	// Injection). Default: none (no injection). It has no environment
+	// variable.
 	Inject string `json:"inject,omitempty"`
 
-	// CrawlerFeeds, AIBotFeeds and DatacenterFeeds are threat feeds
-	// (URLs or local files): crawler User-Agent regexes (crawler-user-agents
-	// JSON), AI bot names (ai-robots-txt robots.json) and datacenter CIDRs
-	// (AWS ip-ranges.json, GCP cloud.json or one CIDR per line). None by
-	// default. The last good copy is cached in db_path/feeds.
-	CrawlerFeeds    *[]string `json:"crawler_feeds,omitempty"`
-	AIBotFeeds      *[]string `json:"ai_bot_feeds,omitempty"`
+	// CrawlerFeeds are threat feeds of crawler User-Agent regexes in the
+	// crawler-user-agents JSON format: http(s) URLs or local files. The
+	// last good copy is cached in DBPath/feeds. Default: none. Environment
+	// variable: ECHELON_CRAWLER_FEEDS.
+	CrawlerFeeds *[]string `json:"crawler_feeds,omitempty"`
+
+	// AIBotFeeds are threat feeds of AI bot names in the ai-robots-txt
+	// robots.json format: http(s) URLs or local files. Default: none.
+	// Environment variable: ECHELON_AI_BOT_FEEDS.
+	AIBotFeeds *[]string `json:"ai_bot_feeds,omitempty"`
+
+	// DatacenterFeeds are threat feeds of datacenter CIDRs (AWS
+	// ip-ranges.json, GCP cloud.json, or one CIDR per line): http(s) URLs
+	// or local files. Default: none. Environment variable:
+	// ECHELON_DATACENTER_FEEDS.
 	DatacenterFeeds *[]string `json:"datacenter_feeds,omitempty"`
-	// FeedRefresh is how often the threat feeds are fetched. Default 6h.
+
+	// FeedRefresh is how often the threat feeds are fetched (1m or more).
+	// Default: 6h. Environment variable: ECHELON_FEED_REFRESH (older name
+	// ECHELON_FEED_REFRESH_MS, in milliseconds).
 	FeedRefresh *caddy.Duration `json:"feed_refresh,omitempty"`
 
 	// GeoIPDB is a MaxMind-format country database (.mmdb: GeoLite2-Country,
 	// DB-IP Lite Country, IPinfo Lite) that gives each hit its country when
 	// no trusted proxy header does. The file is memory-mapped and reloaded
 	// within a minute of being replaced; a missing or unreadable file fails
-	// provisioning. Default none (env ECHELON_GEOIP_DB); see docs/geoip.md.
+	// provisioning (docs/geoip.md). Default: none. Environment variable:
+	// ECHELON_GEOIP_DB.
 	GeoIPDB string `json:"geoip_db,omitempty"`
 
-	cfg       settings
+	cfg       resolvedConfig
 	logger    *zap.Logger
 	shared    *shared
 	poolKey   string
@@ -245,7 +365,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Limiter: sh.limiter(cfg.rateLimitMax, cfg.rateLimitWindow),
 		PoW:     verifier,
 		Scripts: sh.scripts,
-		Observe: h.counters,
 		UTM:     sh.store,
 		Now:     time.Now,
 
@@ -345,132 +464,6 @@ func (h *Handler) Cleanup() error {
 	h.shared.leave(h)
 	_, err := pool.Delete(h.poolKey)
 	return err
-}
-
-// ServeHTTP times every request for /api/stats/vitals, routes Echelon's
-// paths and passes everything else on.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	start := time.Now()
-	sw := statusWriters.Get().(*statusWriter)
-	sw.ResponseWriter, sw.status = w, 0
-	err := h.route(sw, r, next)
-	status := sw.statusOf(err)
-	sw.ResponseWriter = nil
-	statusWriters.Put(sw)
-	end := time.Now()
-	h.shared.stats.Record(r.URL.Path, status, end.Sub(start), end)
-	return err
-}
-
-func (h *Handler) route(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	path := r.URL.Path
-	if rest, ok := strings.CutPrefix(path, h.cfg.handlers.BasePath); ok && h.serveTracking(w, r, rest) {
-		return nil
-	}
-	if h.ownsAdmin(path) {
-		h.serveAdmin(w, r)
-		return nil
-	}
-	if orig := originalURL(r); orig != nil && orig.Path != path && h.owns(orig.Path) {
-		return h.route(w, asArrived(r, orig), next)
-	}
-	return h.serveNext(w, r, next)
-}
-
-// originalURL is the URL the request arrived with, before any rewrite
-// (try_files, rewrite, uri, handle_path) that ran ahead of Echelon; nil when
-// Caddy did not record it.
-func originalURL(r *http.Request) *url.URL {
-	orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request)
-	if !ok {
-		return nil
-	}
-	return orig.URL
-}
-
-// asArrived is r with its original URL restored, so that a rewrite cannot
-// hide Echelon's own paths: an SPA's `try_files {path} /index.html` would
-// otherwise answer /ea.js and /b.gif with the app's index page.
-func asArrived(r *http.Request, orig *url.URL) *http.Request {
-	r = r.Clone(r.Context())
-	u := *orig
-	r.URL = &u
-	r.RequestURI = u.RequestURI()
-	return r
-}
-
-// statusWriter remembers the status of a response for the request stats.
-// Flush, Hijack and the rest reach the real writer through Unwrap
-// (http.ResponseController). Pooled: the beacon path allocates nothing
-// for it.
-type statusWriter struct {
-	caddyhttp.ResponseWriterWrapper
-	status int
-}
-
-var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// statusOf is the answered status, or, when the next handler failed
-// before answering, the status of its error (500 unless it says).
-func (w *statusWriter) statusOf(err error) int {
-	if err != nil && w.status == 0 {
-		var he caddyhttp.HandlerError
-		if errors.As(err, &he) && he.StatusCode != 0 {
-			return he.StatusCode
-		}
-		return http.StatusInternalServerError
-	}
-	return cmp.Or(w.status, http.StatusOK)
-}
-
-// serveNext passes a request Echelon does not own to the next handler,
-// adding the script tag to HTML pages when `inject` is configured. finish is
-// not deferred: when the next handler fails or aborts, a held tail is
-// dropped and Caddy's error handling goes out instead.
-func (h *Handler) serveNext(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if h.injector == nil {
-		return next.ServeHTTP(w, r)
-	}
-	ww, finish := h.injector.Wrap(w, r)
-	if err := next.ServeHTTP(ww, r); err != nil {
-		return err
-	}
-	return finish()
-}
-
-// peer resolves the client address: CF-Connecting-IP from a trusted proxy
-// with behind_cloudflare, else Caddy's client_ip with trust_proxy, else the
-// socket peer (docs/configuration.md).
-func (h *Handler) peer(r *http.Request) handlers.Peer {
-	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
-	if h.cfg.handlers.BehindCloudflare && trusted {
-		if cf := r.Header.Get("Cf-Connecting-Ip"); cf != "" {
-			if p := handlers.NewPeer(strings.TrimSpace(cf), trusted); p.Addr.IsValid() {
-				return p
-			}
-		}
-	}
-	ip := socketIP(r.RemoteAddr)
-	if h.cfg.trustProxy {
-		if v, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && v != "" {
-			ip = v
-		}
-	}
-	return handlers.NewPeer(ip, trusted)
 }
 
 // Interface guards

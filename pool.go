@@ -93,7 +93,7 @@ type powKey struct {
 
 // acquire returns the data directory's shared entry, opening it on first
 // use. Every call must be paired with pool.Delete(cfg.dbPath).
-func acquire(cfg settings, logger *zap.Logger, obs *counters) (*shared, error) {
+func acquire(cfg resolvedConfig, logger *zap.Logger, obs *counters) (*shared, error) {
 	v, _, err := pool.LoadOrNew(cfg.dbPath, func() (caddy.Destructor, error) {
 		if ch, ok := closing.Load(cfg.dbPath); ok {
 			select {
@@ -155,7 +155,7 @@ type storeOptions struct {
 	maxSites, maxValues             int
 }
 
-func optionsOf(cfg settings) storeOptions {
+func optionsOf(cfg resolvedConfig) storeOptions {
 	return storeOptions{
 		retentionDays: cfg.retentionDays, botRetentionDays: cfg.botRetentionDays,
 		viewFlush: cfg.viewFlush, eventFlush: cfg.eventFlush, shutdown: cfg.shutdownTimeout,
@@ -178,7 +178,7 @@ func (o storeOptions) combine(p storeOptions) storeOptions {
 // using the directory, so a `caddy reload` changes them without reopening
 // the store: Caddy provisions the new configuration's handlers before it
 // cleans up the old ones, and leave then drops the old settings.
-func (s *shared) join(h *Handler, cfg settings) {
+func (s *shared) join(h *Handler, cfg resolvedConfig) {
 	s.optsMu.Lock()
 	defer s.optsMu.Unlock()
 	s.opts[h] = optionsOf(cfg)
@@ -246,7 +246,7 @@ func (s *shared) limiter(max int, window time.Duration) *scoring.RateLimiter {
 // anonymizer maps the stored fields of anonymized sites, keyed by the
 // configured secret or, without one, the generated one kept in the store
 // (the same key after a restart, so a day's stand-ins stay stable).
-func (s *shared) anonymizer(cfg settings) (*anonymize.Anonymizer, error) {
+func (s *shared) anonymizer(cfg resolvedConfig) (*anonymize.Anonymizer, error) {
 	secret := cfg.secret
 	if secret == "" {
 		b, err := s.store.InstanceSecret()
@@ -261,7 +261,7 @@ func (s *shared) anonymizer(cfg settings) (*anonymize.Anonymizer, error) {
 // verifier returns the proof-of-work verifier for these settings. Without a
 // configured secret the one generated once and kept in the store is used,
 // so a restart changes nothing.
-func (s *shared) verifier(cfg settings, logger *zap.Logger) (*pow.Verifier, error) {
+func (s *shared) verifier(cfg resolvedConfig, logger *zap.Logger) (*pow.Verifier, error) {
 	secret := cfg.secret
 	if secret == "" {
 		b, err := s.store.InstanceSecret()

@@ -195,13 +195,14 @@ func (t *Tracking) checkPoW(res *scoring.Result, tok, sid, site, visitorID strin
 			t.PoW.MarkSession(site, ProvenSession(sid, visitorID), now)
 		}
 	default:
-		// An event's own valid token proves its session as a pageview's
-		// does: events the tracker sends at page load (an experiment's
-		// exposure) often reach the server before the pageview. Results
-		// count distinct sessions, so a token replayed from elsewhere adds
-		// nothing; each forged session still costs a solve.
+		// An event's own valid token proves its session for the visitor
+		// who presents it first, as a pageview's does: events the tracker
+		// sends at page load (an experiment's exposure) often reach the
+		// server before the pageview. Once the session is verified, a
+		// token and session id replayed from elsewhere prove nothing.
 		o = t.PoW.CheckEvent(tok, sid, site, t.PoW.Difficulty(visitorID, now), now)
-		if o == pow.Valid {
+		if o == pow.Valid && !t.PoW.SessionVerified(site, sid, now) {
+			t.PoW.MarkSession(site, sid, now)
 			t.PoW.MarkSession(site, ProvenSession(sid, visitorID), now)
 		}
 	}

@@ -260,11 +260,17 @@ func (g *gen) day(day storage.Day, n int, end time.Time) ([]storage.View, []stor
 			ScreenWidth: vis.w, ScreenHeight: vis.h, IsReturning: rng.IntN(4) == 0,
 			Referrer: vis.referrer, ReferrerType: classOf(vis.referrer), BotScore: vis.bot,
 		}
-		if vis.bot >= 50 {
-			v.BotScoreDetail = `{"headless":50,"pow":25}`
+		// Score details as the tracker's hits get them: people's views
+		// carry a valid proof, the suspicious ones an expired one, bots
+		// none.
+		switch {
+		case vis.bot >= 50:
+			v.BotScoreDetail = `{"headless":50,"pow":50,"pow_result":"missing"}`
 			v.DeviceType = ""
-		} else if vis.bot > 0 {
-			v.BotScoreDetail = `{"pow":15}`
+		case vis.bot > 0:
+			v.BotScoreDetail = `{"pow":15,"pow_result":"expired"}`
+		default:
+			v.BotScoreDetail = `{"pow":0,"pow_result":"valid"}`
 		}
 		if vis.campaign > 0 {
 			c := campaigns[vis.campaign-1]
