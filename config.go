@@ -15,6 +15,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 // resolvedConfig is the Handler's configuration after the Caddyfile/JSON value,
