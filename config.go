@@ -15,6 +15,7 @@ import (
 	"github.com/echelon-analytics/caddy-echelon/auth"
 	"github.com/echelon-analytics/caddy-echelon/handlers"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 // resolvedConfig is the Handler's configuration after the Caddyfile/JSON value,
@@ -273,7 +274,7 @@ func (h *Handler) resolve(env func(string) (string, bool)) (resolvedConfig, erro
 	s.anonymizeSites = lowerSet(r.list("anonymize_sites"))
 	// inject and base_path are read as written: they take no placeholders.
 	s.inject = h.Inject
-	if h.Inject != "" && !scoring.ValidSiteID(h.Inject) {
+	if h.Inject != "" && !storage.ValidSiteID(h.Inject) {
 		r.fail("inject", "", "%q is not a site id ([A-Za-z0-9._-]{1,64})", h.Inject)
 	}
 

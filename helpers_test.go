@@ -8,51 +8,31 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit/testcaddy"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 
-// The in-process Caddy that caddytest starts listens on admin 2999 and HTTP
-// 9080, shifted by ECHELON_TEST_PORT_OFFSET so that two checkouts can run
-// their suites side by side.
+// The root package's in-process Caddy listens on admin 2999 and HTTP 9080,
+// shifted by ECHELON_TEST_PORT_OFFSET, and trusts 10.9.9.9 as a proxy.
 var (
-	adminPort = 2999 + testPortOffset()
-	httpPort  = 9080 + testPortOffset()
-	baseURL   = fmt.Sprintf("http://localhost:%d", httpPort)
-	globalOpt = fmt.Sprintf(`{
-	skip_install_trust
-	admin localhost:%d
-	http_port %d
-	https_port %d
-	grace_period 1ns
-	servers {
-		trusted_proxies static 10.9.9.9/32
-	}
-}
-`, adminPort, httpPort, 9443+testPortOffset())
+	testCaddy = testcaddy.New(2999, 9080, 9443, "trusted_proxies static 10.9.9.9/32")
+	adminPort = testCaddy.AdminPort
+	httpPort  = testCaddy.HTTPPort
+	baseURL   = testCaddy.Origin
+	globalOpt = testCaddy.GlobalOptions
 )
 
-func testPortOffset() int {
-	n, _ := strconv.Atoi(os.Getenv("ECHELON_TEST_PORT_OFFSET"))
-	return n
-}
-
-// newTester is a caddytest tester on this package's admin port. It drops
-// the default client's idle keep-alive connections first: the config the
-// test loads replaces the server they lead to, which closes them, and a
-// POST sent on one fails with a reset instead of being retried.
-func newTester(t *testing.T) *caddytest.Tester {
-	http.DefaultClient.CloseIdleConnections()
-	return caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
-}
+// newTester is a caddytest tester on this package's admin port, with the
+// default client's idle connections dropped (testcaddy.Caddy.Tester).
+func newTester(t *testing.T) *caddytest.Tester { return testCaddy.Tester(t) }
 
 // startCaddy loads a site config with the given echelon block (its body,
 // without braces) in front of a `respond` upstream, and a fresh db_path.
@@ -110,8 +90,7 @@ func siteConfig(dir, echelonBody string) string {
 // pool entry is destroyed: buffers flushed, Badger closed.
 func unload(t *testing.T) {
 	t.Helper()
-	tc := newTester(t)
-	tc.InitServer(globalOpt+fmt.Sprintf("\nhttp://localhost:%d {\n\trespond \"empty\" 200\n}\n", httpPort), "caddyfile")
+	testCaddy.Unload(t)
 }
 
 // sharedOf finds the live pool entry for a data directory.

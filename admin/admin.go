@@ -227,8 +227,8 @@ func (d *Dashboard) guard(h pageHandler) http.Handler {
 	})
 }
 
-// pruneSessions drops expired sessions every auth.SessionPruneEvery, on
-// the first request after it is due, so no goroutine is needed.
+// pruneSessions drops expired sessions once per auth.SessionIdle, on the
+// first request after it is due, so no goroutine is needed.
 func (d *Dashboard) pruneSessions() {
 	s := d.cfg.Policy.Sessions
 	if s == nil {
@@ -236,7 +236,7 @@ func (d *Dashboard) pruneSessions() {
 	}
 	now := d.cfg.Now().Unix()
 	last := d.lastPrune.Load()
-	if now-last < int64(auth.SessionPruneEvery/time.Second) || !d.lastPrune.CompareAndSwap(last, now) {
+	if now-last < int64(auth.SessionIdle/time.Second) || !d.lastPrune.CompareAndSwap(last, now) {
 		return
 	}
 	s.Prune()

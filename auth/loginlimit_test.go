@@ -4,9 +4,11 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit"
 )
 
-func newTestLimiter() (*LoginLimiter, *fakeClock) {
+func newTestLimiter() (*LoginLimiter, *testkit.Clock) {
 	c := newFakeClock()
 	return NewLoginLimiter(c.Now), c
 }

@@ -11,11 +11,10 @@ import (
 
 // Session limits (docs/dashboard.md, Access).
 const (
-	SessionCookie     = "echelon_session"
-	SessionMaxAge     = 24 * time.Hour   // since login
-	SessionIdle       = 30 * time.Minute // since the last valid lookup
-	MaxSessions       = 1000             // the oldest session is evicted beyond this
-	SessionPruneEvery = 30 * time.Minute
+	SessionCookie = "echelon_session"
+	SessionMaxAge = 24 * time.Hour   // since login
+	SessionIdle   = 30 * time.Minute // since the last valid lookup
+	MaxSessions   = 1000             // the oldest session is evicted beyond this
 )
 
 type session struct {
@@ -109,7 +108,7 @@ func (s *Sessions) Delete(token string) {
 }
 
 // Prune deletes every expired session. The store holds at most MaxSessions,
-// so the full walk is cheap; call it every SessionPruneEvery.
+// so the full walk is cheap; call it about once per SessionIdle.
 func (s *Sessions) Prune() {
 	now := s.clock()
 

@@ -49,7 +49,7 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 	}
 	if lim, _ := t.limited(peer); lim {
 		t.Observe.Beacon(OutcomeRateLimited)
-		site := scoring.SiteOrDefault(scanQuery(r.URL.RawQuery)[qSite])
+		site := storage.SiteOrDefault(scanQuery(r.URL.RawQuery)[qSite])
 		t.filtered(site, storage.ReasonRateLimited, false, 1)
 		t.flag(r, peer, site)
 		t.writePixel(w, r, false)
@@ -73,7 +73,7 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot bool) (outcome, cookie string) {
 	if bot {
 		q := scanRaw(r.URL.RawQuery)
-		t.dropped(EndpointBeacon, DropKnownUA, scoring.SiteOrDefault(q.get(qSite)), storage.ReasonKnownUA, 1)
+		t.dropped(EndpointBeacon, DropKnownUA, storage.SiteOrDefault(q.get(qSite)), storage.ReasonKnownUA, 1)
 		return OutcomeBotDropped, ""
 	}
 	b, err := ParseBeacon(r.URL.RawQuery)
@@ -106,12 +106,12 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 	in := t.scoreInput(r, uai.ua, peer, scoring.HitBeacon, b.Site)
 	in.SPA, in.InteractionMS = b.SPA, b.InteractionMS
 	in.ScreenSent, in.ScreenValid = b.ScreenSent, b.ScreenValid
-	in.ExternalReferrer = origin != "direct_or_unknown"
+	in.ExternalReferrer = origin != scoring.ReferrerUnknown
 	in.Path = b.Path
 	ipKey, tier, keyed := t.stateInputs(&in, uai, peer, now, true)
 	res := t.Rules.Score(&in)
 	t.checkPoW(&res, b.Token, b.SessionID, b.Site, vis.id, now, true)
-	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
+	t.Rules.BotIP(&res, tier, res.PoWResult == scoring.PoWValid)
 	parsed := uai.parsed
 	if t.Prints != nil && keyed {
 		fp := printOf(parsed, &b, in.Country, r)
@@ -121,7 +121,7 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 		// A hit without a valid proof is evidence whatever points the
 		// proof's result gives: a pool of addresses sharing one setup and
 		// no proof is caught even on a site with no other traffic.
-		evidence := res.Score >= scoring.EvidenceScore || t.PoW != nil && res.PoWResult != "valid"
+		evidence := res.Score >= scoring.EvidenceScore || t.PoW != nil && res.PoWResult != scoring.PoWValid
 		t.Prints.Record(ipKey, storedID, b.Site, &fp, evidence, tier == scoring.IPTierConfirmed, now)
 	}
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 // Limits of the beacon protocol (docs/tracker.md, The beacon).
@@ -95,7 +95,7 @@ func ParseBeacon(rawQuery string) (Beacon, error) {
 		b.InteractionMS = ms
 	}
 
-	b.Site = scoring.SiteOrDefault(q.get(qSite))
+	b.Site = storage.SiteOrDefault(q.get(qSite))
 	b.Cookie = q.get(qCookie) == "1"
 	b.PWA = q.get(qPWA) == "1"
 	if ref, ok := q.b64(qRef); ok && !hasControl(ref) {

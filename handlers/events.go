@@ -60,11 +60,11 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 		return
 	}
 	if bot {
-		t.dropped(EndpointEvents, DropKnownUA, scoring.SiteOrDefault(batch.SiteID), storage.ReasonKnownUA, n)
+		t.dropped(EndpointEvents, DropKnownUA, storage.SiteOrDefault(batch.SiteID), storage.ReasonKnownUA, n)
 		t.Observe.Events(OutcomeBotDropped, n)
 		return
 	}
-	site := scoring.SiteOrDefault(batch.SiteID)
+	site := storage.SiteOrDefault(batch.SiteID)
 	if t.Config.siteIgnored(site) {
 		t.Observe.Events(OutcomeIgnored, n)
 		return
@@ -90,7 +90,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 	_, tier, _ := t.stateInputs(&in, uai, peer, now, false)
 	res := t.Rules.Score(&in)
 	t.checkPoW(&res, batch.Token, batch.Events[0].SessionID, site, vis.id, now, false)
-	t.Rules.BotIP(&res, tier, res.PoWResult == "valid")
+	t.Rules.BotIP(&res, tier, res.PoWResult == scoring.PoWValid)
 	if t.Config.DiscardThreshold > 0 && res.Score >= t.Config.DiscardThreshold {
 		t.dropped(EndpointEvents, DropScore, site, scoreReason(&res), n)
 		t.Observe.Events(OutcomeBotDropped, n)
@@ -99,7 +99,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 	detail := res.DetailJSON()
 	device := scoring.DeviceFromUA(uai.ua, r.Header.Get("Sec-Ch-Ua-Mobile"))
 	referrer := ""
-	if o, _ := scoring.ClassifyReferrer(r.Header.Get("Referer")); o != "direct_or_unknown" {
+	if o, _ := scoring.ClassifyReferrer(r.Header.Get("Referer")); o != scoring.ReferrerUnknown {
 		referrer = o
 	}
 	stored := 0

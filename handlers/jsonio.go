@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 // writeJSON answers with v as JSON: no HTML escaping and no trailing
@@ -24,4 +26,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // apiTime renders a stored time as the API's timestamps (docs/api.md):
 // ISO-8601 UTC with milliseconds.
-func apiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+func apiTime(t time.Time) string { return t.UTC().Format(storage.TimeLayout) }

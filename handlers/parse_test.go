@@ -8,7 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 func TestDecodeB64_AcceptsBothAlphabetsAndRestoresPlus(t *testing.T) {
@@ -112,7 +112,7 @@ func FuzzParseBeacon(f *testing.F) {
 		if !strings.HasPrefix(b.Path, "/") || utf8.RuneCountInString(b.Path) > maxPathLen || !utf8.ValidString(b.Path) || hasControl(b.Path) {
 			t.Fatalf("accepted bad path %q", b.Path)
 		}
-		if !scoring.ValidSiteID(b.Site) {
+		if !storage.ValidSiteID(b.Site) {
 			t.Fatalf("site %q", b.Site)
 		}
 		if b.Solver != "" && b.Solver != SolverWasm && b.Solver != SolverJS || b.Webdriver != (q.Get("wd") == "1") {

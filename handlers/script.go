@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
 	"github.com/echelon-analytics/caddy-echelon/tracker"
 )
 
@@ -16,7 +16,7 @@ func (t *Tracking) ServeScript(w http.ResponseWriter, r *http.Request, peer Peer
 	hw := newHeaderWriter(w.Header(), 7+corsHeaders)
 	hw.setSecurity()
 	hw.set("Content-Type", "application/javascript; charset=utf-8")
-	site := scoring.SiteOrDefault(r.URL.Query().Get("s"))
+	site := storage.SiteOrDefault(r.URL.Query().Get("s"))
 	if t.isKnownBot(r.UserAgent()) {
 		t.sighting(peer) // ea.js is served to known bots, but marks their IP
 	}

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
 const invalidSiteMessage = "site id must match ^[A-Za-z0-9._-]{1,64}$"
@@ -16,7 +16,7 @@ const invalidSiteMessage = "site id must match ^[A-Za-z0-9._-]{1,64}$"
 // carries the new CSS.
 func (m *Manage) ServeSite(w http.ResponseWriter, r *http.Request) {
 	site := routeID(r)
-	if !scoring.ValidSiteID(site) {
+	if !storage.ValidSiteID(site) {
 		writeError(w, http.StatusBadRequest, "invalid_site_id", invalidSiteMessage)
 		return
 	}

@@ -7,23 +7,21 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit"
 )
 
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-
 func TestRequestStats_PercentilesAreNearestRank(t *testing.T) {
-	clk := &fakeClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	s := NewRequestStats(clk.now)
-	clk.t = clk.t.Add(time.Minute)
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	s := NewRequestStats(clk.Now)
+	clk.Advance(time.Minute)
 	// 1..100 ms on /a, plus one 5xx.
 	for i := 1; i <= 100; i++ {
 		status := 200
 		if i == 100 {
 			status = 502
 		}
-		s.Record("/a", status, time.Duration(i)*time.Millisecond, clk.t)
+		s.Record("/a", status, time.Duration(i)*time.Millisecond, clk.Now())
 	}
 	v := s.Snapshot()
 	if v.TotalRequests != 100 || v.TotalErrors != 1 || v.RecentRequests != 100 || v.ErrorRate != 1 {
@@ -39,13 +37,13 @@ func TestRequestStats_PercentilesAreNearestRank(t *testing.T) {
 }
 
 func TestRequestStats_WindowAndSlowPaths(t *testing.T) {
-	clk := &fakeClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	s := NewRequestStats(clk.now)
-	s.Record("/old", 200, time.Second, clk.t)
-	clk.t = clk.t.Add(10 * time.Minute)
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	s := NewRequestStats(clk.Now)
+	s.Record("/old", 200, time.Second, clk.Now())
+	clk.Advance(10 * time.Minute)
 	for i := range 7 {
 		for range i + 1 {
-			s.Record(fmt.Sprintf("/p%d", i), 200, time.Duration(i+1)*time.Millisecond, clk.t)
+			s.Record(fmt.Sprintf("/p%d", i), 200, time.Duration(i+1)*time.Millisecond, clk.Now())
 		}
 	}
 	v := s.Snapshot()
@@ -61,14 +59,14 @@ func TestRequestStats_WindowAndSlowPaths(t *testing.T) {
 }
 
 func TestRequestStats_RingHoldsAtMost50000(t *testing.T) {
-	clk := &fakeClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	s := NewRequestStats(clk.now)
+	clk := testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	s := NewRequestStats(clk.Now)
 	for i := range vitalsMaxSamples + 10 {
 		d := time.Millisecond
 		if i < 10 {
 			d = time.Hour // the oldest ten are overwritten
 		}
-		s.Record("/", 200, d, clk.t)
+		s.Record("/", 200, d, clk.Now())
 	}
 	v := s.Snapshot()
 	if v.TotalRequests != vitalsMaxSamples+10 || v.RecentRequests != vitalsMaxSamples || v.MaxMs != 1 {

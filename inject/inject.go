@@ -87,9 +87,6 @@ func (in *Injector) buffer() *[]byte {
 	return &b
 }
 
-// Tag returns the script tag the Injector adds.
-func (in *Injector) Tag() string { return string(in.tag) }
-
 // Wrap prepares a request for the next handler and returns the writer to
 // hand it, and finish, to call once that handler has returned: it writes
 // what is still held back (and the tag, for the </body> fallback). When

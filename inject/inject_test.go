@@ -17,8 +17,8 @@ func TestNew_BuildsTag(t *testing.T) {
 		if err != nil {
 			t.Fatalf("New(%q, %q): %v", tc.base, tc.site, err)
 		}
-		if got := in.Tag(); got != tc.want {
-			t.Errorf("New(%q, %q).Tag() = %s, want %s", tc.base, tc.site, got, tc.want)
+		if got := string(in.tag); got != tc.want {
+			t.Errorf("New(%q, %q).tag = %s, want %s", tc.base, tc.site, got, tc.want)
 		}
 	}
 }

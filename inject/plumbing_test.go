@@ -30,7 +30,7 @@ func TestInject_InterimResponsesPassFirst(t *testing.T) {
 	if fmt.Sprint(rec.codes) != "[103 200]" {
 		t.Errorf("status codes %v, want [103 200]", rec.codes)
 	}
-	if !strings.Contains(rec.Body.String(), in.Tag()) {
+	if !strings.Contains(rec.Body.String(), string(in.tag)) {
 		t.Errorf("not tagged: %s", rec.Body)
 	}
 }
@@ -39,7 +39,7 @@ func TestInject_ImplicitOK(t *testing.T) {
 	in := mustNew(t)
 	u := htmlPage([]byte("<head>"), []byte("</head>"))
 	u.status = 0
-	if got := through(t, in, u).Body.String(); got != "<head>"+in.Tag()+"</head>" {
+	if got := through(t, in, u).Body.String(); got != "<head>"+string(in.tag)+"</head>" {
 		t.Errorf("body %s", got)
 	}
 }
@@ -47,7 +47,7 @@ func TestInject_ImplicitOK(t *testing.T) {
 func TestInject_ReadFrom(t *testing.T) {
 	in := mustNew(t)
 	for _, tc := range []struct{ ct, want string }{
-		{"text/html", "<head>" + in.Tag() + "</head>"},
+		{"text/html", "<head>" + string(in.tag) + "</head>"},
 		{"text/css", "<head></head>"},
 	} {
 		rec := httptest.NewRecorder()
@@ -123,7 +123,7 @@ func TestInject_OverHTTP(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	want := strings.Replace(string(page), "</head>", in.Tag()+"</head>", 1)
+	want := strings.Replace(string(page), "</head>", string(in.tag)+"</head>", 1)
 
 	get := func(path string) *http.Response {
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)

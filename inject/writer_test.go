@@ -128,7 +128,7 @@ func TestInject_Pages(t *testing.T) {
 			`<head><script src="https://other.example/x/ea.js?s=blog"></script></head>`,
 			`<head><script src="https://other.example/x/ea.js?s=blog"></script>{tag}</head>`},
 	} {
-		want := strings.ReplaceAll(tc.want, "{tag}", in.Tag())
+		want := strings.ReplaceAll(tc.want, "{tag}", string(in.tag))
 		for how, chunks := range chunkings([]byte(tc.page)) {
 			for _, v := range []struct{ sized, flush bool }{{false, false}, {true, false}, {true, true}} {
 				u := htmlPage(chunks...)
@@ -240,7 +240,7 @@ func TestInject_IdentityEncodingIsTagged(t *testing.T) {
 	in := mustNew(t)
 	u := htmlPage([]byte("<head></head>"))
 	u.header.Set("Content-Encoding", "identity")
-	if got := through(t, in, u).Body.String(); !strings.Contains(got, in.Tag()) {
+	if got := through(t, in, u).Body.String(); !strings.Contains(got, string(in.tag)) {
 		t.Errorf("identity-encoded page not tagged: %s", got)
 	}
 }
@@ -297,7 +297,7 @@ func TestInject_ContentLength(t *testing.T) {
 			case ok && got[0] != strconv.Itoa(rec.Body.Len()):
 				t.Errorf("Content-Length %s but %d bytes sent", got[0], rec.Body.Len())
 			}
-			if tagged := strings.Contains(rec.Body.String(), in.Tag()); tagged != tc.tagged {
+			if tagged := strings.Contains(rec.Body.String(), string(in.tag)); tagged != tc.tagged {
 				t.Errorf("tagged = %v, want %v: %s", tagged, tc.tagged, rec.Body)
 			}
 		})
@@ -334,7 +334,7 @@ func TestInject_TaggedPageLosesStrongValidators(t *testing.T) {
 
 func TestInject_FlushDeliversAllButAPossibleEndTag(t *testing.T) {
 	in := mustNew(t)
-	tag := in.Tag()
+	tag := string(in.tag)
 	for _, tc := range []struct {
 		name  string
 		steps []string // chunks; "|" flushes and expects the body so far to be the next step
@@ -394,7 +394,7 @@ func TestInject_HoldIsBounded(t *testing.T) {
 	in := mustNew(t)
 	in.limit = 64
 	pad := strings.Repeat("x", 100)
-	tag := in.Tag()
+	tag := string(in.tag)
 	for _, tc := range []struct{ name, page, want string }{
 		{"</head> far in is still found",
 			"<head>" + pad + "</head>", "<head>" + pad + tag + "</head>"},

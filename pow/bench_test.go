@@ -79,7 +79,7 @@ func BenchmarkGenerateAndSelfCheck(b *testing.B) {
 	epoch := int64(epoch0)
 	for b.Loop() {
 		p := ParamsForEpoch(secret, epoch)
-		if err := SelfCheck(ctx, &p, Module(&p)); err != nil {
+		if err := SelfCheck(ctx, &p, SolverWasm(&p)); err != nil {
 			b.Fatal(err)
 		}
 		epoch++
@@ -121,7 +121,7 @@ func reportTries(b *testing.B, tries []float64) {
 // reports the time per hash evaluation, a stand-in for a browser's.
 func BenchmarkWasmSearch(b *testing.B) {
 	p := ParamsFromSeed(seqSeed())
-	mod := Module(&p)
+	mod := SolverWasm(&p)
 	for _, c := range []struct {
 		name string
 		cfg  wazero.RuntimeConfig

@@ -32,7 +32,7 @@
 //
 // ea.js needs the bucket, the challenge, the difficulty and the module
 // (Verifier.Puzzle, Verifier.Difficulty). With exports memory and search of
-// the module (module.go documents the ABI):
+// the module (wasmsolver.go documents the ABI):
 //
 //	const x = (await WebAssembly.instantiate(bytes)).instance.exports
 //	const m = new Uint8Array(x.memory.buffer)

@@ -24,7 +24,7 @@ WebAssembly.instantiate(Buffer.from(b64, "base64")).then(({instance}) => {
 
 // The JS calling convention of the package doc works in V8, including
 // nonces above 2^31 (start near the top, bounded end).
-func TestModule_SearchFromJavaScript(t *testing.T) {
+func TestSolverWasm_SearchFromJavaScript(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal("node not found: this test runs the tracker snippet under Node (.ci/run installs nodejs)")
@@ -73,7 +73,7 @@ t.sort((a, b) => a - b);
 console.log(hashes + " " + t.reduce((a, b) => a + b) + " " + t[25] + " " + t[47]);`
 	var hashes, ms, p50, p95 float64
 	for b.Loop() {
-		out, err := exec.Command(node, "-e", script, base64.StdEncoding.EncodeToString(Module(&p))).Output()
+		out, err := exec.Command(node, "-e", script, base64.StdEncoding.EncodeToString(SolverWasm(&p))).Output()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -56,11 +56,11 @@ type flight struct {
 }
 
 // NewRotator returns a Rotator for secret. generate emits a module for
-// parameters (nil means Module; tests inject faulty ones); onError receives
+// parameters (nil means SolverWasm; tests inject faulty ones); onError receives
 // self-check failures (nil ignores them).
 func NewRotator(secret []byte, generate func(*Params) []byte, onError func(error)) *Rotator {
 	if generate == nil {
-		generate = Module
+		generate = SolverWasm
 	}
 	if onError == nil {
 		onError = func(error) {}

@@ -21,9 +21,9 @@ func faultyFor(secret string, epochs ...int64) func(*Params) []byte {
 		if bad[*p] {
 			q := *p
 			q.M[0] ^= 1
-			return Module(&q)
+			return SolverWasm(&q)
 		}
-		return Module(p)
+		return SolverWasm(p)
 	}
 }
 
@@ -91,7 +91,7 @@ func TestRotator_NoModuleAtAllIsAnError(t *testing.T) {
 
 func TestRotator_ConcurrentCallersShareOneGeneration(t *testing.T) {
 	var calls atomic.Int32
-	gen := func(p *Params) []byte { calls.Add(1); return Module(p) }
+	gen := func(p *Params) []byte { calls.Add(1); return SolverWasm(p) }
 	r := NewRotator([]byte("s"), gen, func(err error) { t.Error(err) })
 	var wg sync.WaitGroup
 	results := make([]*Generation, 32)
@@ -121,15 +121,15 @@ func TestSelfCheck_RejectsWrongModules(t *testing.T) {
 	q.R[2]++
 	for name, wasm := range map[string][]byte{
 		"garbage":         []byte("\x00asm garbage"),
-		"one-hash only":   OneHashModule(&p),
-		"other rotations": Module(&q),
-		"truncated":       Module(&p)[:500],
+		"one-hash only":   oneHashSolverWasm(&p),
+		"other rotations": SolverWasm(&q),
+		"truncated":       SolverWasm(&p)[:500],
 	} {
 		if err := SelfCheck(t.Context(), &p, wasm); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if err := SelfCheck(t.Context(), &p, Module(&p)); err != nil {
+	if err := SelfCheck(t.Context(), &p, SolverWasm(&p)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -93,7 +93,7 @@ type instance struct {
 	rt     wazero.Runtime
 	mem    api.Memory
 	solve  api.Function
-	search api.Function // nil for OneHashModule
+	search api.Function // nil for oneHashSolverWasm
 }
 
 func instantiate(ctx context.Context, cfg wazero.RuntimeConfig, wasm []byte) (*instance, error) {

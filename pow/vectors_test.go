@@ -74,7 +74,7 @@ func TestChallenge_SpecVector(t *testing.T) {
 	}
 }
 
-func TestOneHashModule_SpecVectors(t *testing.T) {
+func TestOneHashSolverWasm_SpecVectors(t *testing.T) {
 	seq := ParamsFromSeed(seqSeed())
 	for _, c := range []struct {
 		p      *Params
@@ -84,18 +84,18 @@ func TestOneHashModule_SpecVectors(t *testing.T) {
 		{&seq, 924, "08da7346d78ef89ab804961d712807c2fa61b5e5f4cf97ee1799552282280361"},
 		{&secondParams, 926, "287a7ea499c43ec0034127e30f9a362b19d579904dbbe54bff3c2d7ccbd5133e"},
 	} {
-		m := OneHashModule(c.p)
+		m := oneHashSolverWasm(c.p)
 		sum := sha256.Sum256(m)
 		if len(m) != c.size || hex.EncodeToString(sum[:]) != c.sha256 {
-			t.Errorf("OneHashModule(%+v): %d bytes, sha256 %x; want %d, %s", *c.p, len(m), sum, c.size, c.sha256)
+			t.Errorf("oneHashSolverWasm(%+v): %d bytes, sha256 %x; want %d, %s", *c.p, len(m), sum, c.size, c.sha256)
 		}
 	}
 }
 
-func TestOneHashModule_RunsSpecVectorsUnderWazero(t *testing.T) {
+func TestOneHashSolverWasm_RunsSpecVectorsUnderWazero(t *testing.T) {
 	ctx := context.Background()
 	for _, v := range hashVectors() {
-		for _, mod := range [][]byte{OneHashModule(v.params), Module(v.params)} {
+		for _, mod := range [][]byte{oneHashSolverWasm(v.params), SolverWasm(v.params)} {
 			inst, err := instantiate(ctx, wazero.NewRuntimeConfigInterpreter(), mod)
 			if err != nil {
 				t.Fatal(err)

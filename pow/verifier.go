@@ -62,7 +62,7 @@ type Config struct {
 	MaxDifficulty int
 	// Hard caps on entries of the replay, verified-session and flag caches.
 	ReplayCap, SessionCap, FlagCap int
-	// Generate emits the module for parameters; nil means Module.
+	// Generate emits the module for parameters; nil means SolverWasm.
 	Generate func(*Params) []byte
 	// OnError receives module self-check failures; nil drops them.
 	OnError func(error)

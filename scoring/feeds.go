@@ -131,7 +131,7 @@ type FeedStatus struct {
 }
 
 // NewFeeds checks the configuration and returns Feeds that match nothing
-// until LoadCached or Start loads them.
+// until Start loads them.
 func NewFeeds(cfg FeedsConfig) (*Feeds, error) {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultFeedInterval
@@ -179,7 +179,7 @@ func (f *Feeds) Start(ctx context.Context) {
 		f.mu.Unlock()
 		return
 	}
-	err := f.loadCached()
+	err := f.loadCachedLocked()
 	ctx, f.cancel = context.WithCancel(ctx)
 	f.done = make(chan struct{})
 	go f.run(ctx, f.done)
@@ -226,18 +226,18 @@ func (f *Feeds) report(err error) {
 	}
 }
 
-// LoadCached loads every source's cached copy, if there is one; Start
+// loadCached loads every source's cached copy, if there is one; Start
 // does this first. A missing cache file is not an error.
-func (f *Feeds) LoadCached() error {
+func (f *Feeds) loadCached() error {
 	if f == nil {
 		return nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.loadCached()
+	return f.loadCachedLocked()
 }
 
-func (f *Feeds) loadCached() error {
+func (f *Feeds) loadCachedLocked() error {
 	var errs []error
 	loaded := false
 	for _, fd := range f.feeds {

@@ -360,7 +360,7 @@ func TestFeeds_RefreshBelowTenPercentIsRejected(t *testing.T) {
 	}
 	// The cache still holds the 100: a restart does not pick up the 9.
 	g, _ := newTestFeeds(t, dir, FeedSource{FeedDatacenter, srv.URL + "/dc.txt"})
-	if err := g.LoadCached(); err != nil || g.Status()[0].Entries != 100 {
+	if err := g.loadCached(); err != nil || g.Status()[0].Entries != 100 {
 		t.Fatalf("cache after a rejected refresh: %d entries, err %v", g.Status()[0].Entries, err)
 	}
 
@@ -448,7 +448,7 @@ func TestFeeds_OffByDefault(t *testing.T) {
 		if in.CrawlerFeed || in.AICrawlerFeed || in.DatacenterIP {
 			t.Errorf("feeds without sources matched: %+v", in)
 		}
-		if ff.Refresh(context.Background()) != nil || ff.LoadCached() != nil {
+		if ff.Refresh(context.Background()) != nil || ff.loadCached() != nil {
 			t.Error("feeds without sources reported an error")
 		}
 	}

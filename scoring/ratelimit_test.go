@@ -5,24 +5,21 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit"
 )
 
-type fakeClock struct{ t time.Time }
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) now() time.Time          { return c.t }
-func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func newFakeClock() *testkit.Clock { return testkit.NewClock(time.Unix(1_700_000_000, 0)) }
 
 func TestRateLimiter_MaxHitsPerWindowThenLimited(t *testing.T) {
 	clk := newFakeClock()
-	r := NewRateLimiter(3, time.Minute, 100, clk.now)
+	r := NewRateLimiter(3, time.Minute, 100, clk.Now)
 	for i := 1; i <= 3; i++ {
 		if ok, retry := r.Allow("1.2.3.4"); !ok || retry != 0 {
 			t.Fatalf("hit %d: (%v, %v), want allowed", i, ok, retry)
 		}
 	}
-	clk.advance(20 * time.Second)
+	clk.Advance(20 * time.Second)
 	if ok, retry := r.Allow("1.2.3.4"); ok || retry != 40*time.Second {
 		t.Errorf("hit 4: (%v, %v), want limited with retryAfter 40s", ok, retry)
 	}
@@ -33,13 +30,13 @@ func TestRateLimiter_MaxHitsPerWindowThenLimited(t *testing.T) {
 
 func TestRateLimiter_WindowBoundaryOpensNewWindow(t *testing.T) {
 	clk := newFakeClock()
-	r := NewRateLimiter(1, time.Minute, 100, clk.now)
+	r := NewRateLimiter(1, time.Minute, 100, clk.Now)
 	r.Allow("k")
-	clk.advance(time.Minute - time.Nanosecond)
+	clk.Advance(time.Minute - time.Nanosecond)
 	if ok, retry := r.Allow("k"); ok || retry != time.Nanosecond {
 		t.Errorf("just before the end: (%v, %v), want limited for 1ns", ok, retry)
 	}
-	clk.advance(time.Nanosecond)
+	clk.Advance(time.Nanosecond)
 	if ok, _ := r.Allow("k"); !ok {
 		t.Error("at the end of the window: limited, want a new window")
 	}
@@ -50,11 +47,11 @@ func TestRateLimiter_WindowBoundaryOpensNewWindow(t *testing.T) {
 
 func TestRateLimiter_WindowIsFixedNotSliding(t *testing.T) {
 	clk := newFakeClock()
-	r := NewRateLimiter(2, time.Minute, 100, clk.now)
+	r := NewRateLimiter(2, time.Minute, 100, clk.Now)
 	r.Allow("k")
-	clk.advance(50 * time.Second)
+	clk.Advance(50 * time.Second)
 	r.Allow("k")
-	clk.advance(10 * time.Second) // the window opened by the first hit ends
+	clk.Advance(10 * time.Second) // the window opened by the first hit ends
 	for i := 0; i < 2; i++ {
 		if ok, _ := r.Allow("k"); !ok {
 			t.Fatalf("hit %d of the second window limited", i+1)
@@ -65,9 +62,9 @@ func TestRateLimiter_WindowIsFixedNotSliding(t *testing.T) {
 func TestRateLimiter_DisabledAlwaysAllows(t *testing.T) {
 	clk := newFakeClock()
 	for _, r := range []*RateLimiter{
-		NewRateLimiter(0, time.Minute, 1, clk.now),
-		NewRateLimiter(-1, time.Minute, 1, clk.now),
-		NewRateLimiter(5, 0, 1, clk.now),
+		NewRateLimiter(0, time.Minute, 1, clk.Now),
+		NewRateLimiter(-1, time.Minute, 1, clk.Now),
+		NewRateLimiter(5, 0, 1, clk.Now),
 		nil,
 	} {
 		for i := 0; i < 100; i++ {
@@ -83,11 +80,11 @@ func TestRateLimiter_DisabledAlwaysAllows(t *testing.T) {
 
 func TestRateLimiter_FullFailsClosedForNewKeys(t *testing.T) {
 	clk := newFakeClock()
-	r := NewRateLimiter(10, time.Minute, 1, clk.now)
+	r := NewRateLimiter(10, time.Minute, 1, clk.Now)
 	if ok, _ := r.Allow("a"); !ok {
 		t.Fatal("first key refused")
 	}
-	clk.advance(15 * time.Second)
+	clk.Advance(15 * time.Second)
 	if ok, retry := r.Allow("b"); ok || retry != 45*time.Second {
 		t.Errorf("new key in a full limiter: (%v, %v), want limited until the oldest window ends (45s)", ok, retry)
 	}
@@ -102,7 +99,7 @@ func TestRateLimiter_FullFailsClosedForNewKeys(t *testing.T) {
 func TestRateLimiter_ExpiredEntriesFreeSlots(t *testing.T) {
 	clk := newFakeClock()
 	const capacity = 64
-	r := NewRateLimiter(1, time.Minute, capacity, clk.now)
+	r := NewRateLimiter(1, time.Minute, capacity, clk.Now)
 	admitted := 0
 	for i := 0; i < 10*capacity; i++ {
 		if ok, _ := r.Allow(fmt.Sprint("old-", i)); ok {
@@ -114,7 +111,7 @@ func TestRateLimiter_ExpiredEntriesFreeSlots(t *testing.T) {
 	if admitted != capacity || r.Len() != capacity {
 		t.Fatalf("admitted %d keys, Len %d; want %d", admitted, r.Len(), capacity)
 	}
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	readmitted := 0
 	for i := 0; i < 10*capacity; i++ {
 		if ok, _ := r.Allow(fmt.Sprint("new-", i)); ok {
@@ -131,15 +128,15 @@ func TestRateLimiter_ExpiredEntriesFreeSlots(t *testing.T) {
 
 func TestRateLimiter_RenewedKeyExpiresAfterOlderOnes(t *testing.T) {
 	clk := newFakeClock()
-	r := NewRateLimiter(1, time.Minute, 1, clk.now)
+	r := NewRateLimiter(1, time.Minute, 1, clk.Now)
 	r.Allow("a")
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	r.Allow("a") // reopened: now expires at +2m
-	clk.advance(30 * time.Second)
+	clk.Advance(30 * time.Second)
 	if ok, retry := r.Allow("b"); ok || retry != 30*time.Second {
 		t.Errorf("new key: (%v, %v), want limited for 30s by the renewed window", ok, retry)
 	}
-	clk.advance(30 * time.Second)
+	clk.Advance(30 * time.Second)
 	if ok, _ := r.Allow("b"); !ok {
 		t.Error("new key refused after the renewed window ended")
 	}

@@ -58,6 +58,10 @@ type Rules struct {
 	PoWPoints map[string]int
 }
 
+// PoWValid is the proof-of-work result of a valid token (the name of
+// pow's Valid outcome); it gives no points.
+const PoWValid = "valid"
+
 // PoW adds the proof-of-work signal: its points under "pow" and the result
 // under "pow_result" (both recorded for every result, valid included).
 func (r *Rules) PoW(res *Result, result string) {

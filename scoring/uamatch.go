@@ -95,8 +95,8 @@ func (m *UAMatcher) buildStarts(lowered []string) {
 	m.starts = starts
 }
 
-// Patterns returns a copy of the patterns the matcher uses.
-func (m *UAMatcher) Patterns() []string {
+// patternList returns a copy of the patterns the matcher uses.
+func (m *UAMatcher) patternList() []string {
 	if m == nil {
 		return nil
 	}

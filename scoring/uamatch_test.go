@@ -81,8 +81,8 @@ func TestUAMatcher_EmptyUANeverMatches(t *testing.T) {
 
 func TestUAMatcher_CustomListReplacesDefault(t *testing.T) {
 	m := NewUAMatcher([]string{" MyCrawler ", "", "evil-bot", "EVIL-BOT"})
-	if got := m.Patterns(); len(got) != 2 || got[0] != "MyCrawler" || got[1] != "evil-bot" {
-		t.Errorf("Patterns() = %q, want [MyCrawler evil-bot]", got)
+	if got := m.patternList(); len(got) != 2 || got[0] != "MyCrawler" || got[1] != "evil-bot" {
+		t.Errorf("patternList() = %q, want [MyCrawler evil-bot]", got)
 	}
 	tests := []struct {
 		ua, want string
@@ -178,7 +178,7 @@ func FuzzUAMatcher(f *testing.F) {
 		if ok != want {
 			t.Fatalf("Match(%q) ok = %v, naive = %v (patterns %q)", ua, ok, want, patterns)
 		}
-		if ok && (!containsString(m.Patterns(), got) || !strings.Contains(lua, lowerASCII(got))) {
+		if ok && (!containsString(m.patternList(), got) || !strings.Contains(lua, lowerASCII(got))) {
 			t.Fatalf("Match(%q) reported %q, not a configured pattern in the UA", ua, got)
 		}
 		if isASCII(ua) && isASCII(list) && ok != naiveUnicodeMatch(ua, patterns) {

@@ -252,7 +252,7 @@ func testAggregatesBruteForce(t *testing.T, opt Options) *Store {
 					t.Errorf("%s %s %02d:00 visitors: got %d, brute force %d", site, day, h, got, want)
 				}
 			}
-			hourly, err := s.HourlyCounts(site, day, "path")
+			hourly, err := s.hourlyCounts(site, day, "path")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit"
 )
 
 // BenchmarkWriterAddView is the request-path cost of buffering a pageview.
@@ -66,7 +68,7 @@ func BenchmarkWriteViewsPerView(b *testing.B) {
 	w := s.NewWriter(WriterConfig{ViewFlush: time.Hour, EventFlush: time.Hour})
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testkit.ProcessCPU()
 	for i := 0; i < b.N; i++ {
 		v := views[i&4095]
 		v.CreatedAt = start.Add(time.Duration(i) * 100 * time.Microsecond)
@@ -83,7 +85,7 @@ func BenchmarkWriteViewsPerView(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/view")
+	b.ReportMetric(float64(testkit.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/view")
 	if st := w.Stats(); st.WrittenViews != uint64(b.N) {
 		b.Fatalf("wrote %d of %d views", st.WrittenViews, b.N)
 	}

@@ -34,15 +34,6 @@ type SuspiciousVisitor struct {
 // the budget, the rows cover the views read (docs/bot-defense.md).
 const SuspiciousBudget = 10_000
 
-// SetSuspiciousBudget changes the most views one SuspiciousVisitors call
-// reads (SuspiciousBudget if n <= 0).
-func (s *Store) SetSuspiciousBudget(n int) {
-	if n <= 0 {
-		n = SuspiciousBudget
-	}
-	s.budgets.suspicious = n
-}
-
 // readBudget counts the views a query may still read.
 type readBudget struct{ left int }
 

@@ -217,7 +217,7 @@ func deleteKeys(db *badger.DB, prefix, end []byte, keep func([]byte) bool) error
 	}
 }
 
-// Dimensions by name, for HourlyCounts.
+// Dimensions by name, for hourlyCounts.
 var dimNames = map[string]byte{
 	"path": dimPath, "device_type": dimDevice, "os_name": dimOS, "browser": dimBrowse, "country_code": dimCountr,
 	"referrer_type": dimRefTyp, "referrer": dimRefOrg, "resolution": dimResol, "utm_source": dimUTMSrc,
@@ -225,11 +225,11 @@ var dimNames = map[string]byte{
 	"event_type": dimEvType,
 }
 
-// HourlyCounts reads the hourly counters of one dimension (by its column
+// hourlyCounts reads the hourly counters of one dimension (by its column
 // name: path, device_type, os_name, browser, country_code, referrer_type,
 // referrer, resolution, utm_*, event_type) of site's day: per UTC hour,
 // clean views (events for event_type) by value.
-func (s *Store) HourlyCounts(site string, day Day, dimension string) ([24]map[string]uint64, error) {
+func (s *Store) hourlyCounts(site string, day Day, dimension string) ([24]map[string]uint64, error) {
 	var out [24]map[string]uint64
 	dim, ok := dimNames[dimension]
 	if !ok {

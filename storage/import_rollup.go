@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -148,23 +147,4 @@ func (st *dayState) addBase(groups []RollupGroup) {
 // purgeRollupBases deletes site's bases of days before cut.
 func (s *Store) purgeRollupBases(site string, cut Day) error {
 	return deletePrefix(s.db, siteRollupBasePrefix(site), rollupBaseKey(site, cut))
-}
-
-// RollupBaseDays lists the days of site that have an imported rollup.
-func (s *Store) RollupBaseDays(site string) ([]Day, error) {
-	var days []Day
-	prefix := siteRollupBasePrefix(site)
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			k := it.Item().Key()
-			if len(k) == len(prefix)+2 {
-				days = append(days, Day(binary.BigEndian.Uint16(k[len(prefix):])))
-			}
-		}
-		return nil
-	})
-	slices.Sort(days)
-	return days, err
 }

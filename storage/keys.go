@@ -102,6 +102,18 @@ func ValidSiteID(s string) bool {
 	return true
 }
 
+// DefaultSite is the site id used when a request names none or an invalid
+// one: invalid ids are replaced, not rejected (docs/tracker.md).
+const DefaultSite = "default"
+
+// SiteOrDefault returns s when it is a valid site id, else DefaultSite.
+func SiteOrDefault(s string) string {
+	if ValidSiteID(s) {
+		return s
+	}
+	return DefaultSite
+}
+
 // Primary rows (tableViews, tableEvents), in blocks (blocks.go):
 //
 //	table(1) | site | 0x00 | firstID(8)  →  block of EncodeView / EncodeEvent records

@@ -5,11 +5,9 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit"
 )
-
-type testClock struct{ t time.Time }
-
-func (c *testClock) Now() time.Time { return c.t }
 
 // raiseScore rewrites a stored view with a new score, as a later bot
 // correction does.
@@ -32,7 +30,7 @@ func raiseScore(t *testing.T, s *Store, v View, score int) {
 
 func TestMaintenance_RederivesYesterdayWithExclusionsAndRaisedScores(t *testing.T) {
 	s := openTestStore(t, "")
-	clock := &testClock{time.Date(2026, 6, 2, 2, 59, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 6, 2, 2, 59, 0, 0, time.UTC))
 	yesterday := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
 	views := []View{
 		{CreatedAt: yesterday, SiteID: "s", VisitorID: "keep", Path: "/"},
@@ -55,7 +53,7 @@ func TestMaintenance_RederivesYesterdayWithExclusionsAndRaisedScores(t *testing.
 	if ran, err := m.Tick(t.Context(), s); ran || err != nil {
 		t.Fatalf("ran before 03:00: %v %v", ran, err)
 	}
-	clock.t = clock.t.Add(2 * time.Minute) // 03:01
+	clock.Advance(2 * time.Minute) // 03:01
 	if ran, err := m.Tick(t.Context(), s); !ran || err != nil {
 		t.Fatalf("did not run at 03:01: %v %v", ran, err)
 	}
@@ -99,7 +97,7 @@ func TestMaintenance_RederivesYesterdayWithExclusionsAndRaisedScores(t *testing.
 		t.Errorf("after a late record: %+v, want 3 clean views of 2 visitors", tot)
 	}
 	// Overview reads the corrected history.
-	o, _ := s.Overview("s", 7, clock.t)
+	o, _ := s.Overview("s", 7, clock.Now())
 	if o.Visits != 3 || o.UniqueVisitors != 2 {
 		t.Errorf("overview after maintenance: %d visits, %d visitors", o.Visits, o.UniqueVisitors)
 	}

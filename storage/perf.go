@@ -254,4 +254,4 @@ func perfSeriesKey(category, metric string, id uint64) []byte {
 }
 
 // perfStamp formats t as the API's timestamps: UTC, milliseconds, Z.
-func perfStamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+func perfStamp(t time.Time) string { return t.UTC().Format(TimeLayout) }

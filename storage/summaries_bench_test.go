@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit"
 )
 
 // BenchmarkAppendViewAttrs is the flush-time cost per view of the
@@ -60,7 +62,7 @@ func BenchmarkWriteViewsNewVisitors(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testkit.ProcessCPU()
 	for i := 0; i < b.N; i++ {
 		v := views[i&4095]
 		v.CreatedAt = start.Add(time.Duration(i) * 100 * time.Microsecond)
@@ -78,5 +80,5 @@ func BenchmarkWriteViewsNewVisitors(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/view")
+	b.ReportMetric(float64(testkit.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/view")
 }

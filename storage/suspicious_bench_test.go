@@ -44,9 +44,9 @@ func TestSuspiciousVisitors_ReadBudget(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.SetSuspiciousBudget(300)
+		s.budgets.suspicious = 300
 		cut, err := s.SuspiciousVisitors("a", min, 200)
-		s.SetSuspiciousBudget(0)
+		s.budgets.suspicious = SuspiciousBudget
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,7 +34,7 @@ func TestScript_SizeWithModuleWithinBudget(t *testing.T) {
 	var puzzle Puzzle
 	for e := range int64(64) {
 		p := pow.ParamsForEpoch([]byte("size-test"), pz.Module.Epoch+e)
-		wasm := pow.Module(&p)
+		wasm := pow.SolverWasm(&p)
 		puzzle = Puzzle{Challenge: pz.Challenge, Bucket: pz.Bucket + e, Epoch: pz.Module.Epoch + e,
 			Wasm: base64.StdEncoding.EncodeToString(wasm), Params: p.Hex(), Difficulty: 14}
 		s := a.Script(puzzle, Site{ID: "shop"}, nil)
@@ -179,7 +179,7 @@ func newAssembler(t *testing.T) *Assembler {
 
 func TestNewAssembler_MinifiesTheSource(t *testing.T) {
 	a := newAssembler(t)
-	full := a.src[allFeatures]
+	full, source := a.src[allFeatures], readSource(t, "ea.js")
 	if len(full) >= len(source)*2/3 {
 		t.Errorf("minified %d B from %d B: expected at least a third smaller", len(full), len(source))
 	}

@@ -6,26 +6,22 @@ package tracker
 import (
 	"bytes"
 	"crypto/sha256"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
-
-	"github.com/evanw/esbuild/pkg/api"
 )
 
-//go:embed ea.js
-var source []byte
-
-// solveSource is the proof-of-work search, included into ea.js where it
-// says so (includeSolve) before minification.
+// ea.js, with solve.js (the proof-of-work search) included where it says
+// so, is minified at `go generate` time with esbuild, once per feature set
+// (below): minified/ea-N.js is the script of feature set N. A test fails
+// when the committed scripts are older than their source.
 //
-//go:embed solve.js
-var solveSource []byte
-
-var includeSolve = []byte("  // include: solve.js\n")
+//go:generate go run ./internal/minify/gen
+//go:embed minified/*.js
+var minified embed.FS
 
 // Placeholders in ea.js; each stands inside a JS string literal, so after
 // assembly the script reads `_c="<challenge>"`, `_w="<base64 module>"`,
@@ -100,7 +96,7 @@ type Assembler struct {
 // features are the parts of ea.js that only some sites use. A site's
 // script is built without the code of the features it lacks, so that
 // most sites get a smaller script: ea.js reads them as the esbuild
-// defines SITE_CONSENT, SITE_ANON and SITE_EXPERIMENTS.
+// defines SITE_CONSENT, SITE_ANON and SITE_EXPERIMENTS, in this bit order.
 type features uint8
 
 const (
@@ -109,14 +105,6 @@ const (
 	featExperiments                      // active experiments: echelon.experiment
 	allFeatures     = featConsent | featAnon | featExperiments
 )
-
-func (f features) defines() map[string]string {
-	def := map[string]string{}
-	for bit, name := range map[features]string{featConsent: "SITE_CONSENT", featAnon: "SITE_ANON", featExperiments: "SITE_EXPERIMENTS"} {
-		def[name] = strconv.FormatBool(f&bit != 0)
-	}
-	return def
-}
 
 // featuresOf is what site and its data need.
 func featuresOf(site Site, sd SiteData) features {
@@ -138,31 +126,23 @@ type cacheKey struct {
 	site Site
 }
 
-// NewAssembler minifies the ea.js source once per feature set (esbuild's
-// Go API: no Node step). The placeholders sit inside string literals, so
-// they survive.
+// NewAssembler loads the minified script of every feature set. The
+// placeholders sit inside string literals, so they survive minification;
+// each must be there once.
 func NewAssembler() (*Assembler, error) {
-	src := string(bytes.Replace(source, includeSolve, solveSource, 1))
 	a := &Assembler{}
 	for f := range a.src {
-		res := api.Transform(src, api.TransformOptions{
-			Loader:            api.LoaderJS,
-			Target:            api.ES2017,
-			MinifyWhitespace:  true,
-			MinifyIdentifiers: true,
-			MinifySyntax:      true,
-			Charset:           api.CharsetUTF8,
-			Define:            features(f).defines(),
-		})
-		if len(res.Errors) > 0 {
-			return nil, fmt.Errorf("minify ea.js: %s", res.Errors[0].Text)
+		name := fmt.Sprintf("minified/ea-%d.js", f)
+		code, err := minified.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", name, err)
 		}
 		for _, ph := range [][]byte{phChallenge, phWasm, phBucket, phDifficulty, phParams, phSite} {
-			if n := bytes.Count(res.Code, ph); n != 1 {
-				return nil, fmt.Errorf("minify ea.js: placeholder %s appears %d times, want 1", ph, n)
+			if n := bytes.Count(code, ph); n != 1 {
+				return nil, fmt.Errorf("load %s: placeholder %s appears %d times, want 1", name, ph, n)
 			}
 		}
-		a.src[f] = res.Code
+		a.src[f] = code
 	}
 	return a, nil
 }

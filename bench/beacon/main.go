@@ -28,6 +28,7 @@ import (
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/echelon-analytics/caddy-echelon"
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit"
 )
 
 func main() {
@@ -278,7 +279,7 @@ func writeHeapProfile(path string) error {
 func measure(r *round, self, addr string, d time.Duration, o options, seq uint64) error {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	cpu0 := processCPU()
+	cpu0 := testkit.ProcessCPU()
 
 	cmd := exec.Command(self, "load", "-addr", addr, "-duration", d.String(),
 		"-workers", strconv.Itoa(o.workers), "-ips", strconv.Itoa(o.ips), "-seq", strconv.FormatUint(seq, 10))
@@ -293,7 +294,7 @@ func measure(r *round, self, addr string, d time.Duration, o options, seq uint64
 	}
 	time.Sleep(o.settle)
 
-	cpu := processCPU() - cpu0
+	cpu := testkit.ProcessCPU() - cpu0
 	runtime.ReadMemStats(&m1)
 	client := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if n := r.load.Requests; n > 0 {

@@ -102,7 +102,7 @@ func startDashboard(t *testing.T, telemetry bool, directives ...string) {
 	file_server
 }
 %s`, origin, db, dashSecret, dashUser, dashHash, strings.Join(directives, "\n\t\t"), root, receiver))
-	t.Cleanup(func() { load(t, globalOptions+origin+" {\n\trespond \"gone\" 200\n}\n") })
+	t.Cleanup(func() { testCaddy.Unload(t) })
 }
 
 // api reads an API endpoint with the bearer secret, for comparison with

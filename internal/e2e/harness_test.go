@@ -11,28 +11,22 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	_ "github.com/echelon-analytics/caddy-echelon" // registers the echelon directive
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit/testcaddy"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
-// The root package's integration tests use admin 2999 and HTTP 9080, and
-// `go test ./...` may run both packages at once, so this one keeps apart.
-// ECHELON_TEST_PORT_OFFSET shifts the ports for a second checkout; HTTP
-// 9150+n never meets the root suite's 9080+n for offsets in steps of 100.
 const (
 	site     = "e2e"
 	chromium = "/usr/bin/chromium"
@@ -44,23 +38,15 @@ const (
 	userAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 )
 
+// The root package's integration tests use admin 2999 and HTTP 9080, and
+// `go test ./...` may run both packages at once, so this one keeps apart:
+// admin 3999, HTTP 9150 (never the root suite's 9080 for port offsets in
+// steps of 100).
 var (
-	adminPort     = 3999 + portOffset()
-	origin        = fmt.Sprintf("http://localhost:%d", 9150+portOffset())
-	globalOptions = fmt.Sprintf(`{
-	skip_install_trust
-	admin localhost:%d
-	http_port %d
-	https_port %d
-	grace_period 1ns
-}
-`, adminPort, 9150+portOffset(), 9550+portOffset())
+	testCaddy     = testcaddy.New(3999, 9150, 9550, "")
+	origin        = testCaddy.Origin
+	globalOptions = testCaddy.GlobalOptions
 )
-
-func portOffset() int {
-	n, _ := strconv.Atoi(os.Getenv("ECHELON_TEST_PORT_OFFSET"))
-	return n
-}
 
 // Two pages that load the tracker the documented way. The body fills the
 // viewport so that a click anywhere lands on the page. The home page links
@@ -137,19 +123,11 @@ func startServer(t *testing.T, directives ...string) *server {
 	return s
 }
 
+// load loads a Caddyfile config and stops the test if that failed
+// (testcaddy.Caddy.Load).
 func load(t *testing.T, config string) {
 	t.Helper()
-	tc := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
-	// Stop only if this load failed, so that a test that already reported
-	// an error still reads and checks what was stored.
-	failed := t.Failed()
-	tc.InitServer(config, "caddyfile")
-	if !failed && t.Failed() {
-		t.FailNow()
-	}
-	// Keep-alive connections to the server this load replaced are closed
-	// by it; reusing one for a POST fails with a reset instead of retrying.
-	http.DefaultClient.CloseIdleConnections()
+	testCaddy.Load(t, config)
 }
 
 // unload replaces the config with one without echelon; the pool destructor
@@ -159,7 +137,7 @@ func (s *server) unload() {
 		return
 	}
 	s.unloaded = true
-	load(s.t, globalOptions+origin+" {\n\trespond \"gone\" 200\n}\n")
+	testCaddy.Unload(s.t)
 }
 
 // views unloads the config and returns every stored view of the e2e site,

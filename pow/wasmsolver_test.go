@@ -22,13 +22,13 @@ func randomParams(rng *rand.Rand) Params {
 
 // The served module is deterministic, and with its round loop smaller
 // than the unrolled reference module even with search added.
-func TestModule_IsDeterministicAndSmallerThanOneHashModule(t *testing.T) {
+func TestSolverWasm_IsDeterministicAndSmallerThanOneHashSolverWasm(t *testing.T) {
 	p := ParamsFromSeed(seqSeed())
-	a, b := Module(&p), Module(&p)
+	a, b := SolverWasm(&p), SolverWasm(&p)
 	if !bytes.Equal(a, b) {
-		t.Fatal("Module is not deterministic")
+		t.Fatal("SolverWasm is not deterministic")
 	}
-	one := OneHashModule(&p)
+	one := oneHashSolverWasm(&p)
 	if len(a) >= len(one) {
 		t.Fatalf("served module %d bytes, one-hash %d: the round loop should make it smaller", len(a), len(one))
 	}
@@ -37,13 +37,13 @@ func TestModule_IsDeterministicAndSmallerThanOneHashModule(t *testing.T) {
 // For random parameters the served module compiles (interpreter and
 // compiler), solve matches Hash on random inputs, and search's nonce
 // verifies natively with the wanted leading zero bits.
-func TestModule_RandomParamsMatchGo(t *testing.T) {
+func TestSolverWasm_RandomParamsMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	ctx := context.Background()
 	configs := []wazero.RuntimeConfig{wazero.NewRuntimeConfigInterpreter(), wazero.NewRuntimeConfigCompiler()}
 	for i := range 24 {
 		p := randomParams(rng)
-		mod := Module(&p)
+		mod := SolverWasm(&p)
 		if err := SelfCheck(ctx, &p, mod); err != nil {
 			t.Fatalf("params %+v: %v", p, err)
 		}
@@ -80,16 +80,16 @@ func TestModule_RandomParamsMatchGo(t *testing.T) {
 	}
 }
 
-func TestModule_SizeFitsTheScriptBudget(t *testing.T) {
+func TestSolverWasm_SizeFitsTheScriptBudget(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	lo, hi := 1<<30, 0
 	for range 1000 {
 		p := randomParams(rng)
-		n := len(Module(&p))
+		n := len(SolverWasm(&p))
 		lo, hi = min(lo, n), max(hi, n)
 	}
 	p := randomParams(rng)
-	one, served := OneHashModule(&p), Module(&p)
+	one, served := oneHashSolverWasm(&p), SolverWasm(&p)
 	b64 := base64.StdEncoding.EncodeToString(served)
 	var gz bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)

@@ -1,7 +1,7 @@
 package pow
 
-// The generated module. Its hash function is emitted once, as the exported
-// function solve; search calls it per nonce. OneHashModule unrolls the
+// The generated WebAssembly solver (SolverWasm). Its hash function is emitted once, as the exported
+// function solve; search calls it per nonce. oneHashSolverWasm unrolls the
 // hash's eight rounds; the served module runs one copy of the round in a
 // loop, which keeps it near 580 bytes with search (it travels inside ea.js)
 // for 20-40 % of speed per hash (docs/performance.md).
@@ -58,16 +58,16 @@ const (
 	searchFunc uint32 = 1
 )
 
-// OneHashModule emits the minimal module: exports memory and solve only.
+// oneHashSolverWasm emits the minimal module: exports memory and solve only.
 // For the parameter sets of vectors_test.go it reproduces the known byte
 // lengths and SHA-256 sums.
-func OneHashModule(p *Params) []byte { return buildModule(p, false) }
+func oneHashSolverWasm(p *Params) []byte { return buildSolverWasm(p, false) }
 
-// Module emits the served module: OneHashModule plus the search export.
+// SolverWasm emits the served module: oneHashSolverWasm plus the search export.
 // The output depends only on p.
-func Module(p *Params) []byte { return buildModule(p, true) }
+func SolverWasm(p *Params) []byte { return buildSolverWasm(p, true) }
 
-func buildModule(p *Params, withSearch bool) []byte {
+func buildSolverWasm(p *Params, withSearch bool) []byte {
 	var types, funcs, mem, exports, code emitter
 
 	// Type 0: (i32 i32 i32) → (). Type 1: (i32 ×6) → i32.

@@ -1,15 +1,15 @@
 //go:build unix
 
-package storage
+package testkit
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time (user and system) this process has used so
+// ProcessCPU is the CPU time (user and system) this process has used so
 // far, background goroutines included.
-func processCPU() time.Duration {
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
