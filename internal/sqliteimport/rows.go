@@ -16,20 +16,36 @@ func flag(v any) bool { return integer(v) != 0 }
 
 func score(v any) int { return int(max(-1, min(100, integer(v)))) }
 
-func (im *importer) views(ctx context.Context) error {
-	var batch []storage.View
-	var ids []string
-	c := im.rep.count("visitor_views")
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		n, dup, err := im.st.IngestViews(batch, ids, Keep)
-		c.Imported += n
-		c.Present += dup
-		batch, ids = batch[:0], ids[:0]
-		return err
+// batcher stores rows batchSize at a time with put, each with the id that
+// makes a rerun skip it, and counts what put stored and found present.
+type batcher[T any] struct {
+	rows []T
+	ids  []string
+	c    *Count
+	put  func(rows []T, ids []string, keep time.Duration) (accepted, duplicate int, err error)
+}
+
+func (b *batcher[T]) add(row T, id string) error {
+	b.rows, b.ids = append(b.rows, row), append(b.ids, id)
+	if len(b.rows) >= batchSize {
+		return b.flush()
 	}
+	return nil
+}
+
+func (b *batcher[T]) flush() error {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	n, dup, err := b.put(b.rows, b.ids, Keep)
+	b.c.Imported += n
+	b.c.Present += dup
+	b.rows, b.ids = b.rows[:0], b.ids[:0]
+	return err
+}
+
+func (im *importer) views(ctx context.Context) error {
+	b := &batcher[storage.View]{c: im.rep.count("visitor_views"), put: im.st.IngestViews}
 	err := im.src.each(ctx, "visitor_views", "id", func(r []any) error {
 		at, why := im.rowTime(r[24])
 		site, visitor := text(r[3], 64), text(r[1], 128)
@@ -59,33 +75,16 @@ func (im *importer) views(ctx context.Context) error {
 		if v.BotScore >= 0 && v.BotScore < 50 {
 			im.rawDays[sd] = true
 		}
-		batch = append(batch, v)
-		ids = append(ids, rowID("views", text(r[0], 32), at.Format(time.RFC3339Nano), site, visitor, v.Path))
-		if len(batch) >= batchSize {
-			return flush()
-		}
-		return nil
+		return b.add(v, rowID("views", text(r[0], 32), at.Format(time.RFC3339Nano), site, visitor, v.Path))
 	})
 	if err != nil {
 		return err
 	}
-	return flush()
+	return b.flush()
 }
 
 func (im *importer) events(ctx context.Context) error {
-	var batch []storage.Event
-	var ids []string
-	c := im.rep.count("semantic_events")
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		n, dup, err := im.st.IngestEvents(batch, ids, Keep)
-		c.Imported += n
-		c.Present += dup
-		batch, ids = batch[:0], ids[:0]
-		return err
-	}
+	b := &batcher[storage.Event]{c: im.rep.count("semantic_events"), put: im.st.IngestEvents}
 	err := im.src.each(ctx, "semantic_events", "id", func(r []any) error {
 		at, why := im.rowTime(r[17])
 		site, typ := text(r[2], 64), text(r[1], 64)
@@ -110,17 +109,12 @@ func (im *importer) events(ctx context.Context) error {
 			IsReturning: flag(r[14]), BotScore: score(r[15]), BotScoreDetail: jsonObject(r[16], 4096),
 		}
 		im.days[siteDay{site, storage.DayOf(at)}] = true
-		batch = append(batch, e)
-		ids = append(ids, rowID("events", text(r[0], 32), at.Format(time.RFC3339Nano), site, typ, e.SessionID, e.VisitorID))
-		if len(batch) >= batchSize {
-			return flush()
-		}
-		return nil
+		return b.add(e, rowID("events", text(r[0], 32), at.Format(time.RFC3339Nano), site, typ, e.SessionID, e.VisitorID))
 	})
 	if err != nil {
 		return err
 	}
-	return flush()
+	return b.flush()
 }
 
 // inRange is v if it is a number in [lo, hi], else def.

@@ -95,15 +95,7 @@ func (im *importer) experiments(ctx context.Context) error {
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = im.now
 		}
-		switch err := im.st.CreateExperiment(e); {
-		case errors.Is(err, storage.ErrConflict):
-			c.Present++
-		case err != nil:
-			return err
-		default:
-			c.Imported++
-		}
-		return nil
+		return created(c, im.st.CreateExperiment(e))
 	})
 }
 
@@ -126,32 +118,12 @@ func (im *importer) campaigns(ctx context.Context) error {
 		if t := stamp(r[5]); !t.IsZero() {
 			camp.CreatedAt = t.Format(storage.TimeLayout)
 		}
-		switch err := im.st.CreateCampaign(camp, im.now); {
-		case errors.Is(err, storage.ErrConflict):
-			c.Present++
-		case err != nil:
-			return err
-		default:
-			c.Imported++
-		}
-		return nil
+		return created(c, im.st.CreateCampaign(camp, im.now))
 	})
 }
 
 func (im *importer) perf(ctx context.Context) error {
-	var batch []storage.PerfMetric
-	var ids []string
-	c := im.rep.count("perf_metrics")
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		n, dup, err := im.st.ImportPerfMetrics(batch, ids, Keep)
-		c.Imported += n
-		c.Present += dup
-		batch, ids = batch[:0], ids[:0]
-		return err
-	}
+	b := &batcher[storage.PerfMetric]{c: im.rep.count("perf_metrics"), put: im.st.ImportPerfMetrics}
 	err := im.src.each(ctx, "perf_metrics", "id", func(r []any) error {
 		at, why := im.rowTime(r[1])
 		if why != "" {
@@ -177,17 +149,26 @@ func (im *importer) perf(ctx context.Context) error {
 		}
 		m := ms[0]
 		m.RecordedAt = at
-		batch = append(batch, m)
-		ids = append(ids, rowID("perf", text(r[0], 32), at.Format(time.RFC3339Nano), m.Category, m.Metric))
-		if len(batch) >= batchSize {
-			return flush()
-		}
-		return nil
+		return b.add(m, rowID("perf", text(r[0], 32), at.Format(time.RFC3339Nano), m.Category, m.Metric))
 	})
 	if err != nil {
 		return err
 	}
-	return flush()
+	return b.flush()
+}
+
+// created counts the outcome of creating one definition: imported, or
+// present when one with its id exists already; other errors end the import.
+func created(c *Count, err error) error {
+	switch {
+	case errors.Is(err, storage.ErrConflict):
+		c.Present++
+	case err != nil:
+		return err
+	default:
+		c.Imported++
+	}
+	return nil
 }
 
 // mustJSON encodes a body for an API parser; a value that does not encode
