@@ -145,7 +145,7 @@ func run() int {
 		defer os.RemoveAll(dir)
 	}
 
-	addrs, err := freeAddrs(3)
+	addrs, err := testkit.FreeAddrs(3)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "beacon: free ports:", err)
 		return exitBroken
@@ -177,7 +177,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "beacon:", err)
 		return exitBroken
 	}
-	metrics, merr := scrapeMetrics(so.adminAddr)
+	metrics, merr := testkit.EchelonMetrics(so.adminAddr)
 	stored, serr := countStored(dir)
 	return report(o, done, metrics, merr, stored, serr)
 }

@@ -30,8 +30,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -45,6 +43,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/echelon-analytics/caddy-echelon"
 	"github.com/echelon-analytics/caddy-echelon/internal/hostile"
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit"
 	"github.com/echelon-analytics/caddy-echelon/pow"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
@@ -113,7 +112,7 @@ func bench(o options) (failed bool, err error) {
 		defer os.RemoveAll(dir)
 	}
 	db := filepath.Join(dir, "db")
-	addrs, err := freeAddrs(2)
+	addrs, err := testkit.FreeAddrs(2)
 	if err != nil {
 		return false, err
 	}
@@ -203,7 +202,12 @@ func bench(o options) (failed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	metrics, _ := scrapeMetrics(addrs[1])
+	metrics, _ := testkit.EchelonMetrics(addrs[1])
+	for k := range metrics { // the counters, not the histograms
+		if strings.Contains(k, "_bucket") || strings.Contains(k, "flush_duration") {
+			delete(metrics, k)
+		}
+	}
 	if err := caddy.Stop(); err != nil {
 		return false, err
 	}
@@ -310,56 +314,6 @@ func caddyConfig(dir, db, addr, adminAddr string) ([]byte, error) {
 		}},
 	}
 	return json.Marshal(cfg)
-}
-
-func freeAddrs(n int) ([]string, error) {
-	var addrs []string
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs, nil
-}
-
-// scrapeMetrics reads the echelon_* series about drops, evictions and
-// budgets from Caddy's admin /metrics.
-func scrapeMetrics(adminAddr string) (map[string]float64, error) {
-	res, err := http.Get("http://" + adminAddr + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := res.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	out := map[string]float64{}
-	for _, line := range strings.Split(b.String(), "\n") {
-		if !strings.HasPrefix(line, "echelon_") || strings.Contains(line, "_bucket") || strings.Contains(line, "flush_duration") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		var v float64
-		if _, err := fmt.Sscan(line[i+1:], &v); err == nil && i > 0 {
-			out[line[:i]] = v
-		}
-	}
-	return out, nil
 }
 
 func caddyVersion() string {
