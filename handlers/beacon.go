@@ -42,8 +42,9 @@ func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool)
 // ServeBeacon handles GET b.gif (docs/tracker.md, The beacon): whatever the
 // input, the answer is the pixel; only what passes every gate is stored.
 func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer) {
-	uai := t.uaInfo(r.UserAgent()) // once: parse, bot match and hash
-	bot := uai.bot || automated(r)
+	uai := t.uaInfo(r.UserAgent())                    // once: parse, bot match and hash
+	brands := scoring.BrandsOf(r.Header["Sec-Ch-Ua"]) // canonical key: no Get
+	bot := uai.bot || brands.Automated()
 	if bot {
 		t.sighting(peer)
 	}
@@ -60,7 +61,7 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 		t.writePixel(w, r, false)
 		return
 	}
-	outcome, cookie := t.collectBeacon(r, uai, peer, bot)
+	outcome, cookie := t.collectBeacon(r, uai, brands, peer, bot)
 	if cookie != "" {
 		setVisitorCookie(w, cookie)
 	}
@@ -70,7 +71,7 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 
 // collectBeacon runs the gates and stores the view; it returns the outcome
 // and the _ev cookie to set, if any.
-func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot bool) (outcome, cookie string) {
+func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, brands scoring.Brands, peer Peer, bot bool) (outcome, cookie string) {
 	if bot {
 		q := scanRaw(r.URL.RawQuery)
 		t.dropped(EndpointBeacon, DropKnownUA, storage.SiteOrDefault(q.get(qSite)), storage.ReasonKnownUA, 1)
@@ -103,7 +104,7 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, peer Peer, bot b
 		return OutcomeExcluded, vis.setCookie
 	}
 	origin, class := scoring.ClassifyReferrer(b.Referrer)
-	in := t.scoreInput(r, uai.ua, peer, scoring.HitBeacon, b.Site)
+	in := t.scoreInput(r, uai.ua, brands, peer, scoring.HitBeacon, b.Site)
 	in.SPA, in.InteractionMS = b.SPA, b.InteractionMS
 	in.ScreenSent, in.ScreenValid = b.ScreenSent, b.ScreenValid
 	in.ExternalReferrer = origin != scoring.ReferrerUnknown

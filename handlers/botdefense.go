@@ -79,15 +79,6 @@ func (t *Tracking) excluded(visitorID string) bool {
 	return t.Excluded != nil && t.Excluded.IsExcluded(visitorID)
 }
 
-// automated reports whether a request names an automation framework
-// itself: a headless or automation brand in Sec-CH-UA. Like a known-bot
-// User-Agent, such a hit is dropped (the tracker's wd=1, navigator.webdriver,
-// is the same for a beacon or batch whose headers look human).
-func automated(r *http.Request) bool {
-	v := r.Header["Sec-Ch-Ua"] // canonical key: no Get
-	return len(v) > 0 && scoring.AutomationBrand(v)
-}
-
 // webdriverQuery reports wd=1 in a raw query string.
 func webdriverQuery(raw string) bool {
 	if raw == "" {
@@ -129,7 +120,7 @@ func (t *Tracking) sighting(peer Peer) {
 // trusted header, else the country database), Cloudflare bot headers (only
 // from a trusted proxy with behind_cloudflare), header presence and
 // coherence.
-func (t *Tracking) scoreInput(r *http.Request, ua string, peer Peer, hit scoring.Hit, site string) scoring.Input {
+func (t *Tracking) scoreInput(r *http.Request, ua string, brands scoring.Brands, peer Peer, hit scoring.Hit, site string) scoring.Input {
 	h := r.Header
 	cf := t.Config.BehindCloudflare && peer.TrustedProxy
 	in := scoring.Input{
@@ -140,7 +131,7 @@ func (t *Tracking) scoreInput(r *http.Request, ua string, peer Peer, hit scoring
 	if in.Country == "" && t.Geo != nil {
 		in.Country = t.Geo.Country(peer.Addr)
 	}
-	in.ReadHeaders(h, ua)
+	in.ReadHeaders(h, ua, brands)
 	if cf {
 		if s, err := strconv.Atoi(h.Get("Cf-Bot-Score")); err == nil && s >= 1 && s <= 99 {
 			in.CFBotScore = s

@@ -33,7 +33,7 @@ func TestScoreInput_CloudflareHeaders(t *testing.T) {
 		r := httptest.NewRequest("GET", "/b.gif", nil)
 		r.Header.Set("Cf-Bot-Score", tc.score)
 		r.Header.Set("Cf-Verified-Bot", tc.verified)
-		in := tr.scoreInput(r, "", Peer{TrustedProxy: tc.trusted}, scoring.HitBeacon, "s")
+		in := tr.scoreInput(r, "", scoring.BrandsOf(r.Header["Sec-Ch-Ua"]), Peer{TrustedProxy: tc.trusted}, scoring.HitBeacon, "s")
 		if in.CFBotScore != tc.wantScore || in.CFVerified != tc.wantVerified {
 			t.Errorf("%+v: score %d verified %v", tc, in.CFBotScore, in.CFVerified)
 		}

@@ -17,7 +17,8 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 	hw := newHeaderWriter(w.Header(), 4+corsHeaders)
 	hw.setSecurity()
 	uai := t.uaInfo(r.UserAgent())
-	bot := uai.bot || automated(r) || webdriverQuery(r.URL.RawQuery)
+	brands := scoring.BrandsOf(r.Header["Sec-Ch-Ua"]) // canonical key: no Get
+	bot := uai.bot || brands.Automated() || webdriverQuery(r.URL.RawQuery)
 	if bot {
 		t.sighting(peer)
 	}
@@ -38,7 +39,7 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 		var batch EventBatch
 		batch, err = ParseEvents(body)
 		if err == nil {
-			t.collectEvents(r, uai, bot, peer, &batch)
+			t.collectEvents(r, uai, brands, bot, peer, &batch)
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
@@ -51,7 +52,7 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 	w.WriteHeader(http.StatusBadRequest)
 }
 
-func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer Peer, batch *EventBatch) {
+func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, brands scoring.Brands, bot bool, peer Peer, batch *EventBatch) {
 	if batch.Skipped > 0 {
 		t.Observe.Events(OutcomeInvalid, batch.Skipped)
 	}
@@ -86,7 +87,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, bot bool, peer P
 		t.Observe.Events(OutcomeExcluded, n)
 		return
 	}
-	in := t.scoreInput(r, uai.ua, peer, scoring.HitEvents, site)
+	in := t.scoreInput(r, uai.ua, brands, peer, scoring.HitEvents, site)
 	_, tier, _ := t.stateInputs(&in, uai, peer, now, false)
 	res := t.Rules.Score(&in)
 	t.checkPoW(&res, batch.Token, batch.Events[0].SessionID, site, vis.id, now, false)

@@ -13,10 +13,9 @@ import (
 // The header map is indexed with canonical keys directly, which is what
 // h.Values and h.Get do after canonicalizing their key on every call (a
 // cost that showed in the beacon profile).
-func (in *Input) ReadHeaders(h http.Header, ua string) {
-	brands := h["Sec-Ch-Ua"]
+func (in *Input) ReadHeaders(h http.Header, ua string, brands Brands) {
 	in.HasAcceptLanguage = len(h["Accept-Language"]) > 0
-	in.HasSecCHUA = len(brands) > 0
+	in.HasSecCHUA = brands&brandSent != 0
 	in.HasSecFetchSite = len(h["Sec-Fetch-Site"]) > 0
 	in.BrandMismatch = brandMismatch(brands, ua)
 	in.FetchDest = ""
@@ -25,11 +24,32 @@ func (in *Input) ReadHeaders(h http.Header, ua string) {
 	}
 }
 
-// Brand classes found in a Sec-CH-UA list.
+// Brands are the classes of the brands a request's Sec-CH-UA lists, read
+// once per request (BrandsOf): the automation gate and the header
+// coherence signal both use them.
+type Brands uint8
+
 const (
-	brandChromium = 1 << iota // a brand only Chromium-based browsers send
-	brandHeadless             // "HeadlessChrome" and other automation brands
+	brandChromium Brands = 1 << iota // a brand only Chromium-based browsers send
+	brandHeadless                    // "HeadlessChrome" and other automation brands
+	brandSent                        // Sec-CH-UA was sent at all
 )
+
+// BrandsOf reads Sec-CH-UA values (h["Sec-Ch-Ua"]).
+func BrandsOf(values []string) Brands {
+	var b Brands
+	if len(values) > 0 {
+		b = brandSent
+	}
+	for _, v := range values {
+		b |= brandClasses(v)
+	}
+	return b
+}
+
+// Automated reports a headless or automation brand: such a hit is dropped
+// like a known-bot User-Agent.
+func (b Brands) Automated() bool { return b&brandHeadless != 0 }
 
 // automationMarkers name headless and automation builds in a Sec-CH-UA
 // brand ("HeadlessChrome", "HeadlessEdge", a driver's own brand); matched
@@ -63,18 +83,6 @@ func equalFoldASCII(s, lower string) bool {
 	return true
 }
 
-// AutomationBrand reports whether Sec-CH-UA values (h["Sec-Ch-Ua"]) list
-// a headless or automation brand: such a hit is dropped like a known-bot
-// User-Agent.
-func AutomationBrand(values []string) bool {
-	for _, v := range values {
-		if brandClasses(v)&brandHeadless != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // chromiumBrands are the engine brands. Every Chromium-based browser (Chrome,
 // Edge, Opera, Brave, Vivaldi, Samsung Internet, WebView, Electron) lists
 // "Chromium"; Chrome and Edge add their own.
@@ -95,13 +103,9 @@ var chromiumBrands = [...]string{"Chromium", "Google Chrome", "Microsoft Edge"}
 //
 // A missing Sec-CH-UA is never a mismatch here: absence is the headers
 // signal's business, and Chrome omits the hints on plain-http pages.
-func brandMismatch(values []string, ua string) bool {
-	if len(values) == 0 {
+func brandMismatch(classes Brands, ua string) bool {
+	if classes&brandSent == 0 {
 		return false
-	}
-	classes := 0
-	for _, v := range values {
-		classes |= brandClasses(v)
 	}
 	uaChrome := strings.Contains(ua, "Chrome/")
 	switch {
@@ -117,8 +121,8 @@ func brandMismatch(values []string, ua string) bool {
 // `"Not_A Brand";v="8", "Chromium";v="120", "Google Chrome";v="120"`, and
 // returns the classes of the brands (the quoted string opening each
 // member). GREASE brands ("Not A;Brand" and so on) match no class.
-func brandClasses(v string) int {
-	classes := 0
+func brandClasses(v string) Brands {
+	var classes Brands
 	for v != "" {
 		v = strings.TrimLeft(v, " \t")
 		if v != "" && v[0] == '"' {
@@ -131,7 +135,7 @@ func brandClasses(v string) int {
 	return classes
 }
 
-func brandClass(brand string) int {
+func brandClass(brand string) Brands {
 	for _, b := range chromiumBrands {
 		if strings.EqualFold(brand, b) {
 			return brandChromium

@@ -39,7 +39,7 @@ func TestBrandMismatch_RealBrowsersCohere(t *testing.T) {
 		{"legacy edge sends no hints", nil, legacyEdgeUA},
 		{"no UA, no hints", nil, ""},
 	} {
-		if brandMismatch(tc.brands, tc.ua) {
+		if brandMismatch(BrandsOf(tc.brands), tc.ua) {
 			t.Errorf("%s: flagged as a mismatch", tc.name)
 		}
 	}
@@ -62,7 +62,7 @@ func TestBrandMismatch_Contradictions(t *testing.T) {
 		{"headless brand behind a chrome UA", []string{headlessBrand}, chromeWindowsUA},
 		{"headless brand, any case", []string{`"headlesschrome";v="120"`}, chromeWindowsUA},
 	} {
-		if !brandMismatch(tc.brands, tc.ua) {
+		if !brandMismatch(BrandsOf(tc.brands), tc.ua) {
 			t.Errorf("%s: not flagged", tc.name)
 		}
 	}
@@ -71,7 +71,7 @@ func TestBrandMismatch_Contradictions(t *testing.T) {
 func TestBrandClasses_QuotedCommasAndEscapes(t *testing.T) {
 	for _, tc := range []struct {
 		v    string
-		want int
+		want Brands
 	}{
 		{`"A,B";v="1", "Chromium";v="2"`, brandChromium},   // comma inside a brand
 		{`"x\"y";v="1,2", "Google Chrome"`, brandChromium}, // escaped quote, comma in a parameter
@@ -92,14 +92,14 @@ func TestReadHeaders_FillsPresenceCoherenceAndFetchDest(t *testing.T) {
 	h.Set("Sec-CH-UA", chromeBrands)
 	h.Set("Sec-Fetch-Dest", " image ")
 	var in Input
-	in.ReadHeaders(h, firefoxUA)
+	in.ReadHeaders(h, firefoxUA, BrandsOf(h["Sec-Ch-Ua"]))
 	want := Input{HasAcceptLanguage: true, HasSecCHUA: true, BrandMismatch: true, FetchDest: "image"}
 	if in != want {
 		t.Errorf("got %+v\nwant %+v", in, want)
 	}
 
 	in = Input{HasAcceptLanguage: true, BrandMismatch: true, FetchDest: "x"}
-	in.ReadHeaders(http.Header{}, chromeWindowsUA)
+	in.ReadHeaders(http.Header{}, chromeWindowsUA, 0)
 	if in != (Input{}) {
 		t.Errorf("no headers: got %+v, want every header input reset", in)
 	}
@@ -114,14 +114,14 @@ func BenchmarkReadHeaders(b *testing.B) {
 	b.ReportAllocs()
 	var in Input
 	for b.Loop() {
-		in.ReadHeaders(h, chromeWindowsUA)
+		in.ReadHeaders(h, chromeWindowsUA, BrandsOf(h["Sec-Ch-Ua"]))
 	}
 }
 
 func BenchmarkAutomationBrand(b *testing.B) {
 	v := []string{chromeBrands}
 	for b.Loop() {
-		if AutomationBrand(v) {
+		if BrandsOf(v).Automated() {
 			b.Fatal("a browser's brands taken for automation")
 		}
 	}
@@ -146,8 +146,8 @@ func TestAutomationBrand(t *testing.T) {
 		{[]string{`"Samsung Internet";v="26", "Chromium";v="131"`}, false},
 		{[]string{`headless, "Chromium";v="1"`}, false}, // not a quoted brand
 	} {
-		if got := AutomationBrand(c.values); got != c.want {
-			t.Errorf("AutomationBrand(%q) = %v, want %v", c.values, got, c.want)
+		if got := BrandsOf(c.values).Automated(); got != c.want {
+			t.Errorf("BrandsOf(%q).Automated() = %v, want %v", c.values, got, c.want)
 		}
 	}
 }
@@ -162,12 +162,12 @@ func FuzzSecCHUA(f *testing.F) {
 	f.Add(`,,,"`)
 	f.Fuzz(func(t *testing.T, v string) {
 		var in Input
-		in.ReadHeaders(http.Header{"Sec-Ch-Ua": {v}}, chromeWindowsUA)
-		auto := AutomationBrand([]string{v})
+		in.ReadHeaders(http.Header{"Sec-Ch-Ua": {v}}, chromeWindowsUA, BrandsOf([]string{v}))
+		auto := BrandsOf([]string{v}).Automated()
 		if auto && !in.BrandMismatch {
 			t.Fatalf("%q: automation but no mismatch", v)
 		}
-		if !auto && AutomationBrand([]string{`"HeadlessChrome";v="1", ` + v}) == false {
+		if !auto && BrandsOf([]string{`"HeadlessChrome";v="1", ` + v}).Automated() == false {
 			t.Fatalf("%q: a leading HeadlessChrome brand not found", v)
 		}
 	})

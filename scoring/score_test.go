@@ -362,7 +362,7 @@ func BenchmarkScoreBeacon(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		in := Input{Hit: HitBeacon, InteractionMS: 2400, Country: "FI", Site: "shop", Path: "/blog/post"}
-		in.ReadHeaders(h, chromeWindowsUA)
+		in.ReadHeaders(h, chromeWindowsUA, BrandsOf(h["Sec-Ch-Ua"]))
 		feeds.Fill(&in, chromeWindowsUA, ip)
 		key := keys.Key(ip, salt)
 		in.Burst = burst.Hit(BurstKey(key, chromeWindowsUA), now)
