@@ -40,7 +40,7 @@ func BenchmarkAttackerCostPerCountedView(b *testing.B) {
 					b.Fatal("no nonce")
 				}
 				hashes += uint64(nonce) + 1
-				if out := v.Check(pow.FormatToken(pz.Bucket, nonce, h), sid, "shop", bits, now); out != pow.Valid {
+				if out := v.Check(pow.FormatToken(pz.Bucket, nonce, h), sid, "shop", "", bits, now); out != pow.Valid {
 					b.Fatalf("token %v", out)
 				}
 			}

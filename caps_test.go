@@ -46,7 +46,7 @@ func TestCaps_FullCachesEvictInsteadOfScoringEveryone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := sh.pow.Check(tok, sid, "flood", 1, now); got != pow.Valid {
+		if got := sh.pow.Check(tok, sid, "flood", "", 1, now); got != pow.Valid {
 			t.Fatalf("flood token %d: %v", i, got)
 		}
 	}

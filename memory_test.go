@@ -70,7 +70,7 @@ func TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache(t *testing.T) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Check(tok, sid, "shop", 1, now) == pow.Valid {
+		if v.Check(tok, sid, "shop", "", 1, now) == pow.Valid {
 			valid++
 		}
 		if i%100_000 == 0 {

@@ -291,7 +291,7 @@ func (s *shared) verifier(cfg resolvedConfig, logger *zap.Logger) (*pow.Verifier
 	// Experiments count a session's events only once it sent a pageview
 	// with a valid proof.
 	s.store.SetProvenSessions(func(site, session, visitor string) bool {
-		return session != "" && v.SessionVerified(site, handlers.ProvenSession(session, visitor), time.Now())
+		return session != "" && v.SessionProvedBy(site, session, visitor, time.Now())
 	})
 	return v, nil
 }

@@ -190,30 +190,12 @@ func (t *Tracking) checkPoW(res *scoring.Result, tok, sid, site, visitorID strin
 	case sid == "":
 		o = pow.Invalid
 	case pageview:
-		o = t.PoW.Check(tok, sid, site, t.PoW.Difficulty(visitorID, now), now)
-		if o == pow.Valid {
-			t.PoW.MarkSession(site, ProvenSession(sid, visitorID), now)
-		}
+		o = t.PoW.Check(tok, sid, site, visitorID, t.PoW.Difficulty(visitorID, now), now)
 	default:
-		// An event's own valid token proves its session for the visitor
-		// who presents it first, as a pageview's does: events the tracker
-		// sends at page load (an experiment's exposure) often reach the
-		// server before the pageview. Once the session is verified, a
-		// token and session id replayed from elsewhere prove nothing.
-		o = t.PoW.CheckEvent(tok, sid, site, t.PoW.Difficulty(visitorID, now), now)
-		if o == pow.Valid && !t.PoW.SessionVerified(site, sid, now) {
-			t.PoW.MarkSession(site, sid, now)
-			t.PoW.MarkSession(site, ProvenSession(sid, visitorID), now)
-		}
+		o = t.PoW.CheckEvent(tok, sid, site, visitorID, t.PoW.Difficulty(visitorID, now), now)
 	}
 	t.Rules.PoW(res, o.String())
 }
-
-// ProvenSession is the key under which a session's valid-proof pageview
-// is remembered for the experiment index: the session id and the visitor
-// who sent it, so that events replaying a captured token and session id
-// from another address or browser prove nothing.
-func ProvenSession(sid, visitorID string) string { return sid + "/" + visitorID }
 
 // flag raises the proof-of-work difficulty for the visitor behind a request
 // that tripped the rate limiter (adaptive difficulty, docs/bot-defense.md):

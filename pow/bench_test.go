@@ -68,7 +68,7 @@ func BenchmarkCheck(b *testing.B) {
 			i = 0
 			b.StartTimer()
 		}
-		v.Check(toks[i], sids[i], testSite, 0, t0)
+		v.Check(toks[i], sids[i], testSite, "", 0, t0)
 		i++
 	}
 }

@@ -72,49 +72,60 @@ func tickOf(t time.Time) int64 { return floorDiv(t.Unix(), tickSeconds) }
 
 type sessionKey struct{ site, sid string }
 
-// sessionCache holds sessions (site + sid) verified by a valid pageview
-// token; each valid pageview renews the session.
+// sessionCache holds sessions (site + sid) verified by a valid token, each
+// with the visitor that proved it first (its owner); each valid pageview
+// renews the session, keeping its owner.
 //
 // Full: the session is not recorded, so its events must carry a token that
 // still verifies on its own; once that token expires they are scored.
 type sessionCache struct {
 	mu      sync.Mutex
-	r       *ring[sessionKey, struct{}]
+	r       *ring[sessionKey, string]
 	refused int64
 }
 
 func newSessionCache(limit int) *sessionCache {
-	return &sessionCache{r: newRing[sessionKey, struct{}](liveTicks+1, limit)}
+	return &sessionCache{r: newRing[sessionKey, string](liveTicks+1, limit)}
 }
 
-func (c *sessionCache) mark(site, sid string, now time.Time) {
-	if len(site)+len(sid) > maxKeyLen {
+// mark records (site, sid) as verified at now, owned by visitor unless it
+// already has an owner.
+func (c *sessionCache) mark(site, sid, visitor string, now time.Time) {
+	if len(site)+len(sid)+len(visitor) > maxKeyLen {
 		return
 	}
-	tick := tickOf(now)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.r.get(tick, sessionKey{site, sid}); ok {
-		return
-	}
-	// Clone so the cache does not pin the request that carried the strings.
-	k := sessionKey{strings.Clone(site), strings.Clone(sid)}
-	if c.r.put(tick, tick-liveTicks, k, struct{}{}) == full {
-		c.refused++
-	}
-}
-
-func (c *sessionCache) verified(site, sid string, now time.Time) bool {
 	tick := tickOf(now)
 	k := sessionKey{site, sid}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, ok := c.r.get(tick, k); ok {
+		return
+	}
+	owner, ok := c.ownerLocked(tick, k)
+	if !ok {
+		owner = strings.Clone(visitor)
+	}
+	// Clone so the cache does not pin the request that carried the strings.
+	k = sessionKey{strings.Clone(site), strings.Clone(sid)}
+	if c.r.put(tick, tick-liveTicks, k, owner) == full {
+		c.refused++
+	}
+}
+
+// owner returns the visitor that proved (site, sid), if it is verified.
+func (c *sessionCache) owner(site, sid string, now time.Time) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ownerLocked(tickOf(now), sessionKey{site, sid})
+}
+
+func (c *sessionCache) ownerLocked(tick int64, k sessionKey) (string, bool) {
 	for i := range int64(liveTicks + 1) {
-		if _, ok := c.r.get(tick-i, k); ok {
-			return true
+		if owner, ok := c.r.get(tick-i, k); ok {
+			return owner, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // flagCache counts how often a visitor hash was flagged in the last 30–35

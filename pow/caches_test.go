@@ -45,7 +45,11 @@ func TestReplayCache_HardCapUnderAMillionTokens(t *testing.T) {
 
 func TestSessionCache_VerifiedForThirtyMinutesAfterLastMark(t *testing.T) {
 	c := newSessionCache(2)
-	c.mark("site", "a", t0)
+	verified := func(site, sid string, at time.Time) bool {
+		_, ok := c.owner(site, sid, at)
+		return ok
+	}
+	c.mark("site", "a", "v1", t0)
 	for _, s := range []struct {
 		at   time.Duration
 		sid  string
@@ -57,29 +61,36 @@ func TestSessionCache_VerifiedForThirtyMinutesAfterLastMark(t *testing.T) {
 		{34 * time.Minute, "a", true},
 		{35 * time.Minute, "a", false},
 	} {
-		if got := c.verified("site", s.sid, t0.Add(s.at)); got != s.want {
+		if got := verified("site", s.sid, t0.Add(s.at)); got != s.want {
 			t.Errorf("verified(%s) at +%v = %v", s.sid, s.at, got)
 		}
 	}
-	c.mark("site", "a", t0.Add(20*time.Minute)) // renewed
-	if !c.verified("site", "a", t0.Add(50*time.Minute)) {
+	c.mark("site", "a", "v2", t0.Add(20*time.Minute)) // renewed, by another visitor
+	if !verified("site", "a", t0.Add(50*time.Minute)) {
 		t.Error("renewal did not extend the session")
 	}
-	if c.verified("other", "a", t0) {
+	if owner, _ := c.owner("site", "a", t0.Add(50*time.Minute)); owner != "v1" {
+		t.Errorf("owner after a renewal %q, want the first prover v1", owner)
+	}
+	if verified("other", "a", t0) {
 		t.Error("session leaked to another site")
 	}
 }
 
 func TestSessionCache_FullRefusesNewSessions(t *testing.T) {
 	c := newSessionCache(2)
-	for _, sid := range []string{"a", "b", "c"} {
-		c.mark("site", sid, t0)
+	verified := func(site, sid string, at time.Time) bool {
+		_, ok := c.owner(site, sid, at)
+		return ok
 	}
-	if c.verified("site", "c", t0) || !c.verified("site", "a", t0) || c.refused != 1 || c.r.len() != 2 {
+	for _, sid := range []string{"a", "b", "c"} {
+		c.mark("site", sid, "v", t0)
+	}
+	if verified("site", "c", t0) || !verified("site", "a", t0) || c.refused != 1 || c.r.len() != 2 {
 		t.Fatalf("refused %d, len %d", c.refused, c.r.len())
 	}
-	c.mark("site", "c", t0.Add(40*time.Minute)) // a and b expired by now
-	if !c.verified("site", "c", t0.Add(40*time.Minute)) {
+	c.mark("site", "c", "v", t0.Add(40*time.Minute)) // a and b expired by now
+	if !verified("site", "c", t0.Add(40*time.Minute)) {
 		t.Fatal("no room after expiry")
 	}
 }

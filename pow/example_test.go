@@ -20,9 +20,9 @@ func ExampleVerifier() {
 
 	tok, _ := v.Mint(sid, site, v.Difficulty("", now), now) // what the browser computes
 	fmt.Println(tok)
-	fmt.Println(v.Check(tok, sid, site, 0, now.Add(2*time.Minute)))
-	fmt.Println(v.Check(tok, sid, site, 0, now.Add(3*time.Minute)))
-	fmt.Println(v.Check(tok, sid, site, 0, now.Add(12*time.Minute)))
+	fmt.Println(v.Check(tok, sid, site, "", 0, now.Add(2*time.Minute)))
+	fmt.Println(v.Check(tok, sid, site, "", 0, now.Add(3*time.Minute)))
+	fmt.Println(v.Check(tok, sid, site, "", 0, now.Add(12*time.Minute)))
 	// Output:
 	// bucket 28928160 epoch 80356
 	// 28928160.7511.00027b8ca3b2e2edc4afae6a5c6becf0

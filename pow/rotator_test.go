@@ -65,7 +65,7 @@ func TestVerifier_TokensOfAFallbackModuleVerify(t *testing.T) {
 		t.Fatalf("serving epoch %d, %d errors", pz.Module.Source, reported.Load())
 	}
 	tok := mint(t, v, testSID, testSite, 0, t0)
-	if got := v.Check(tok, testSID, testSite, 0, t0); got != Valid {
+	if got := v.Check(tok, testSID, testSite, "", 0, t0); got != Valid {
 		t.Fatalf("token of the fallback module: %v", got)
 	}
 }

@@ -218,9 +218,10 @@ func (v *Verifier) verifyHash(t token, sid, site string, bits int, p *Params, ca
 
 // Check is Verify plus the replay check, for pageview tokens: a valid
 // token seen before is Replayed. A valid, new token is remembered for its
-// window and marks the session (site, sid) verified. If the replay cache is
-// full its oldest token makes room (replayCache).
-func (v *Verifier) Check(tok, sid, site string, bits int, now time.Time) Outcome {
+// window and marks the session (site, sid) verified, proved by visitor if
+// it had no owner yet (SessionProvedBy). If the replay cache is full its
+// oldest token makes room (replayCache).
+func (v *Verifier) Check(tok, sid, site, visitor string, bits int, now time.Time) Outcome {
 	nowBucket := Bucket(now)
 	out, t := v.verify(tok, sid, site, bits, nowBucket, v.window)
 	if out != Valid {
@@ -232,7 +233,7 @@ func (v *Verifier) Check(tok, sid, site string, bits int, now time.Time) Outcome
 	case tooOld:
 		return Expired
 	}
-	v.sessions.mark(site, sid, now)
+	v.sessions.mark(site, sid, visitor, now)
 	return Valid
 }
 
@@ -240,25 +241,43 @@ func (v *Verifier) Check(tok, sid, site string, bits int, now time.Time) Outcome
 // last pageview token, so there is no replay check, and a token past the
 // window is still Valid while the session is verified (SessionVerified),
 // provided it verifies otherwise and is no older than the session lifetime.
-func (v *Verifier) CheckEvent(tok, sid, site string, bits int, now time.Time) Outcome {
+// A valid token of a session not verified yet verifies it for visitor, as
+// a pageview's would: the tracker's first events (an experiment's
+// exposure) often arrive before the pageview. Once the session has an
+// owner, the same token and session id from another visitor prove nothing.
+func (v *Verifier) CheckEvent(tok, sid, site, visitor string, bits int, now time.Time) Outcome {
 	nowBucket := Bucket(now)
 	out, _ := v.verify(tok, sid, site, bits, nowBucket, v.window)
-	if out != Expired || !v.sessions.verified(site, sid, now) {
+	if out != Valid && out != Expired {
 		return out
+	}
+	_, verified := v.sessions.owner(site, sid, now)
+	if out == Valid {
+		if !verified {
+			v.sessions.mark(site, sid, visitor, now)
+		}
+		return Valid
+	}
+	if !verified {
+		return Expired
 	}
 	maxAge := v.window + int64((SessionTTL+tickSeconds*time.Second)/time.Minute)
 	out, _ = v.verify(tok, sid, site, bits, nowBucket, maxAge)
 	return out
 }
 
-// MarkSession records that (site, sid) sent a valid pageview token at now;
-// Check does this itself.
-func (v *Verifier) MarkSession(site, sid string, now time.Time) { v.sessions.mark(site, sid, now) }
-
-// SessionVerified reports whether (site, sid) sent a valid pageview token in
-// the last SessionTTL (up to five minutes more).
+// SessionVerified reports whether (site, sid) sent a valid token in the
+// last SessionTTL (up to five minutes more).
 func (v *Verifier) SessionVerified(site, sid string, now time.Time) bool {
-	return v.sessions.verified(site, sid, now)
+	_, ok := v.sessions.owner(site, sid, now)
+	return ok
+}
+
+// SessionProvedBy reports whether visitor proved (site, sid): it sent the
+// first valid token of the session, which is still verified.
+func (v *Verifier) SessionProvedBy(site, sid, visitor string, now time.Time) bool {
+	owner, ok := v.sessions.owner(site, sid, now)
+	return ok && owner == visitor
 }
 
 // Flag raises the difficulty for visitorHash by FlagStep bits for the next

@@ -128,10 +128,10 @@ func TestVerify(t *testing.T) {
 func TestCheck_SameTokenTwiceIsReplayed(t *testing.T) {
 	v := newTestVerifier(t, "secret-one", Config{})
 	tok := mint(t, v, testSID, testSite, 0, t0)
-	if got := v.Check(tok, testSID, testSite, 0, t0); got != Valid {
+	if got := v.Check(tok, testSID, testSite, "", 0, t0); got != Valid {
 		t.Fatalf("first Check = %v", got)
 	}
-	if got := v.Check(tok, testSID, testSite, 0, t0.Add(9*time.Minute)); got != Replayed {
+	if got := v.Check(tok, testSID, testSite, "", 0, t0.Add(9*time.Minute)); got != Replayed {
 		t.Fatalf("second Check = %v, want replayed", got)
 	}
 	if got := v.Verify(tok, testSID, testSite, 0, t0); got != Valid {
@@ -145,10 +145,10 @@ func TestCheck_SameTokenTwiceIsReplayed(t *testing.T) {
 func TestCheck_InvalidTokensAreNotRemembered(t *testing.T) {
 	v := newTestVerifier(t, "secret-one", Config{})
 	tok := mint(t, v, testSID, testSite, 0, t0)
-	if got := v.Check(tok, testSID, "other", 0, t0); got != Invalid {
+	if got := v.Check(tok, testSID, "other", "", 0, t0); got != Invalid {
 		t.Fatalf("Check on the wrong site = %v", got)
 	}
-	if got := v.Check(tok, testSID, testSite, 0, t0); got != Valid {
+	if got := v.Check(tok, testSID, testSite, "", 0, t0); got != Valid {
 		t.Fatalf("Check after an invalid attempt = %v", got)
 	}
 	if v.SessionVerified("other", testSID, t0) {
@@ -165,15 +165,15 @@ func TestCheck_FullReplayCacheEvictsTheOldestToken(t *testing.T) {
 	}
 	for i := range 3 {
 		at := t0.Add(time.Duration(i) * time.Minute)
-		if got := v.Check(toks[i], testSID+strconv.Itoa(i), testSite, 0, at); got != Valid {
+		if got := v.Check(toks[i], testSID+strconv.Itoa(i), testSite, "", 0, at); got != Valid {
 			t.Fatalf("token %d on a full cache: %v, want valid", i, got)
 		}
 	}
 	now := t0.Add(2 * time.Minute)
-	if got := v.Check(toks[2], testSID+"2", testSite, 0, now); got != Replayed {
+	if got := v.Check(toks[2], testSID+"2", testSite, "", 0, now); got != Replayed {
 		t.Fatalf("newest token forgotten: %v", got)
 	}
-	if got := v.Check(toks[1], testSID+"1", testSite, 0, now); got != Replayed {
+	if got := v.Check(toks[1], testSID+"1", testSite, "", 0, now); got != Replayed {
 		t.Fatalf("second token forgotten: %v", got)
 	}
 	if s := v.Stats(); s.ReplayEntries != 2 || s.ReplayEvicted != 1 {
@@ -181,13 +181,39 @@ func TestCheck_FullReplayCacheEvictsTheOldestToken(t *testing.T) {
 	}
 }
 
+// The first visitor to present a valid token of a session proves it, by
+// an event as by a pageview; the same token from another visitor proves
+// nothing, and a pageview of the owner keeps it proven.
+func TestSession_ProvedByItsFirstValidToken(t *testing.T) {
+	v := newTestVerifier(t, "secret-one", Config{})
+	tok := mint(t, v, testSID, testSite, 0, t0)
+	if v.SessionVerified(testSite, testSID, t0) {
+		t.Fatal("verified before any token")
+	}
+	if got := v.CheckEvent(tok, testSID, testSite, "alice", 0, t0); got != Valid {
+		t.Fatalf("event = %v", got)
+	}
+	if got := v.CheckEvent(tok, testSID, testSite, "mallory", 0, t0); got != Valid {
+		t.Fatalf("replayed event = %v", got)
+	}
+	if !v.SessionProvedBy(testSite, testSID, "alice", t0) || v.SessionProvedBy(testSite, testSID, "mallory", t0) {
+		t.Error("the session is not alice's alone")
+	}
+	if got := v.Check(tok, testSID, testSite, "mallory", 0, t0.Add(time.Minute)); got != Valid {
+		t.Fatalf("pageview = %v", got)
+	}
+	if !v.SessionProvedBy(testSite, testSID, "alice", t0.Add(time.Minute)) || v.SessionProvedBy(testSite, testSID, "mallory", t0.Add(time.Minute)) {
+		t.Error("a later pageview took the session over")
+	}
+}
+
 func TestCheckEvent_ReusesPageviewTokenForTheSessionLifetime(t *testing.T) {
 	v := newTestVerifier(t, "secret-one", Config{})
 	tok := mint(t, v, testSID, testSite, 0, t0)
-	if got := v.CheckEvent(tok, testSID, testSite, 0, t0); got != Valid {
+	if got := v.CheckEvent(tok, testSID, testSite, "", 0, t0); got != Valid {
 		t.Fatalf("event before the pageview = %v", got)
 	}
-	if got := v.Check(tok, testSID, testSite, 0, t0); got != Valid {
+	if got := v.Check(tok, testSID, testSite, "", 0, t0); got != Valid {
 		t.Fatalf("pageview after an event with its token = %v", got)
 	}
 	other := mint(t, v, "00000000-0000-4000-8000-000000000000", testSite, 0, t0)
@@ -204,7 +230,7 @@ func TestCheckEvent_ReusesPageviewTokenForTheSessionLifetime(t *testing.T) {
 		{"wrong site", tok, "other", time.Minute, Invalid},
 		{"missing", "", testSite, time.Minute, Missing},
 	} {
-		if got := v.CheckEvent(c.tok, testSID, c.site, 0, t0.Add(c.after)); got != c.want {
+		if got := v.CheckEvent(c.tok, testSID, c.site, "", 0, t0.Add(c.after)); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
@@ -223,7 +249,7 @@ func TestVerify_TokenFromPreviousEpochAfterRotation(t *testing.T) {
 	if cur.Module.Epoch != 80356 || prev.Module.Epoch != 80355 || cur.Module.Params == prev.Module.Params {
 		t.Fatalf("epochs %d/%d, params equal: %v", cur.Module.Epoch, prev.Module.Epoch, cur.Module.Params == prev.Module.Params)
 	}
-	if got := v.Check(tok, testSID, testSite, 0, after); got != Valid {
+	if got := v.Check(tok, testSID, testSite, "", 0, after); got != Valid {
 		t.Fatalf("previous-epoch token after rotation: %v", got)
 	}
 	// A node that never served the old epoch generates it on demand.
@@ -345,8 +371,8 @@ func FuzzVerify(f *testing.F) {
 	f.Add(mint(f, v, testSID, testSite, 0, t0), testSID, testSite)
 	f.Add("", "", "")
 	f.Fuzz(func(t *testing.T, tok, sid, site string) {
-		out := v.Check(tok, sid, site, 0, t0)
-		if out == Valid && v.Check(tok, sid, site, 0, t0) != Replayed {
+		out := v.Check(tok, sid, site, "", 0, t0)
+		if out == Valid && v.Check(tok, sid, site, "", 0, t0) != Replayed {
 			t.Fatal("valid token not remembered")
 		}
 	})

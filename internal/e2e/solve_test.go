@@ -316,7 +316,7 @@ func TestSolve_WorkerTokenVerifies(t *testing.T) {
 	if q.Get("pv") != want {
 		t.Errorf("beacon pv = %q, want %q", q.Get("pv"), want)
 	}
-	if got := srv.v.Check(tok, sid, "e2e", 14, time.Now()); got != pow.Valid {
+	if got := srv.v.Check(tok, sid, "e2e", "", 14, time.Now()); got != pow.Valid {
 		t.Errorf("Check(%q) = %v, want valid", tok, got)
 	}
 	if got := len(srv.beaconQueries()); got != 1 {
@@ -339,7 +339,7 @@ func TestSolve_CSPBlocksWorkerPageSearches(t *testing.T) {
 		t.Errorf("token %s has a worker nonce; the worker was blocked", tok)
 	}
 	sid := eval[string](t, ctx, `sessionStorage.getItem("_esid")`)
-	if got := srv.v.Check(tok, sid, "e2e", 16, time.Now()); got != pow.Valid {
+	if got := srv.v.Check(tok, sid, "e2e", "", 16, time.Now()); got != pow.Valid {
 		t.Errorf("Check(%q) = %v, want valid", tok, got)
 	}
 	// The page stays responsive: searching 2^16 hashes (expected) in
@@ -432,7 +432,7 @@ func TestSolve_EventsCarrySolverAndWebdriver(t *testing.T) {
 		ev, _ := evs[0].(map[string]any)
 		sid, _ = ev["sessionId"].(string)
 	}
-	if got := srv.v.Check(early, sid, "e2e", 12, time.Now()); got != pow.Valid || (b["pv"] != "w" && b["pv"] != "j") || b["wd"] != 1.0 {
+	if got := srv.v.Check(early, sid, "e2e", "", 12, time.Now()); got != pow.Valid || (b["pv"] != "w" && b["pv"] != "j") || b["wd"] != 1.0 {
 		t.Errorf("early event body tok %q (%v) pv %v wd %v; want the new session's valid token, its solver and 1", early, got, b["pv"], b["wd"])
 	}
 }
@@ -444,7 +444,7 @@ func TestSolve_ReloadsMakeFreshTokens(t *testing.T) {
 	srv := startSolveServer(t, 12)
 	measureSolves(t, ctx, srv.URL+"/pow.html", 5, func(tok string) {
 		sid := eval[string](t, ctx, `sessionStorage.getItem("_esid")`)
-		if got := srv.v.Check(tok, sid, "e2e", 12, time.Now()); got != pow.Valid {
+		if got := srv.v.Check(tok, sid, "e2e", "", 12, time.Now()); got != pow.Valid {
 			t.Errorf("reload token %q: %v, want valid", tok, got)
 		}
 	})
