@@ -210,14 +210,16 @@ func TestBotSuite_ForgedTrafficStaysOutOfTheStatistics(t *testing.T) {
 				t.Fatalf("%s: b.gif %d", kind.name, s)
 			}
 			// Every forged session claims an exposure and a conversion.
-			body := fmt.Sprintf(`{"siteId":%q,"tok":%q,"events":[`+
+			// The tracker says pv and wd in the body.
+			extra := ""
+			if h.extra["wd"] == "1" {
+				extra = `"pv":"w","wd":1,`
+			}
+			body := fmt.Sprintf(`{"siteId":%q,"tok":%q,%s"events":[`+
 				`{"type":"experiment_exposure","sessionId":%q,"data":{"experiment_id":%q,"variant_id":"%s","path":"/"}},`+
 				`{"type":"custom","sessionId":%q,"data":{"name":%q,"path":"/done"}}]}`,
-				kind.site, h.tok, h.sid, exp, []string{"a", "b"}[i%2], h.sid, suiteMetric)
+				kind.site, h.tok, extra, h.sid, exp, []string{"a", "b"}[i%2], h.sid, suiteMetric)
 			url := baseURL + "/e"
-			if h.extra["wd"] == "1" {
-				url += "?wd=1&pv=w"
-			}
 			eh := h.header.Clone()
 			eh.Set("Content-Type", "text/plain;charset=UTF-8")
 			eh.Set("Sec-Fetch-Dest", "empty")
@@ -303,10 +305,10 @@ func TestBotSuite_RealVisitorsStillCount(t *testing.T) {
 		if s := suiteSend(t, c, "GET", baseURL+"/b.gif?"+beaconQuery("/", site, map[string]string{"sid": sid, "tok": tok, "pv": "w"}), "", fullChrome()); s != 200 {
 			t.Fatalf("b.gif %d", s)
 		}
-		body := fmt.Sprintf(`{"siteId":%q,"tok":%q,"events":[`+
+		body := fmt.Sprintf(`{"siteId":%q,"tok":%q,"pv":"w","events":[`+
 			`{"type":"experiment_exposure","sessionId":%q,"data":{"experiment_id":%q,"variant_id":"a","path":"/"}},`+
 			`{"type":"custom","sessionId":%q,"data":{"name":%q,"path":"/done"}}]}`, site, tok, sid, exp, sid, suiteMetric)
-		if s := suiteSend(t, c, "POST", baseURL+"/e?pv=w", body, fullChrome()); s != 204 {
+		if s := suiteSend(t, c, "POST", baseURL+"/e", body, fullChrome()); s != 204 {
 			t.Fatalf("e %d", s)
 		}
 	}

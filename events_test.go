@@ -74,6 +74,22 @@ func TestEvents_FirstTwentyOnly(t *testing.T) {
 	}
 }
 
+// TestEvents_WebdriverInTheBodyDrops: a batch whose body says wd 1, as the
+// tracker does where navigator.webdriver is set, is dropped like a known
+// bot's; the same batch without it is stored.
+func TestEvents_WebdriverInTheBodyDrops(t *testing.T) {
+	_, dir := startCaddy(t, classicPoW(""))
+	plain := eventsBody("swd", 2, `{"depth":25}`)
+	for _, body := range []string{plain, strings.Replace(plain, `{"siteId"`, `{"wd":1,"pv":"w","siteId"`, 1)} {
+		if status, _, _ := do(t, "POST", baseURL+"/e", strings.NewReader(body), nil); status != 204 {
+			t.Fatalf("status %d", status)
+		}
+	}
+	if n := len(storedEvents(t, dir, "swd")); n != 2 {
+		t.Fatalf("stored %d events, want the 2 of the batch without wd", n)
+	}
+}
+
 func eventsBody(site string, n int, data string) string {
 	evs := make([]string, n)
 	for i := range evs {

@@ -79,15 +79,6 @@ func (t *Tracking) excluded(visitorID string) bool {
 	return t.Excluded != nil && t.Excluded.IsExcluded(visitorID)
 }
 
-// webdriverQuery reports wd=1 in a raw query string.
-func webdriverQuery(raw string) bool {
-	if raw == "" {
-		return false
-	}
-	q := scanRaw(raw)
-	return q.get(qWebdriver) == "1"
-}
-
 // isKnownBot matches the request's User-Agent against the known-bot list
 // (cached per UA, uacache.go). b.gif and e take the whole cache entry
 // once instead, for its parse and hash too.

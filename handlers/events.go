@@ -18,7 +18,7 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 	hw.setSecurity()
 	uai := t.uaInfo(r.UserAgent())
 	brands := scoring.BrandsOf(r.Header["Sec-Ch-Ua"]) // canonical key: no Get
-	bot := uai.bot || brands.Automated() || webdriverQuery(r.URL.RawQuery)
+	bot := uai.bot || brands.Automated()
 	if bot {
 		t.sighting(peer)
 	}
@@ -60,7 +60,10 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, brands scoring.B
 	if n == 0 {
 		return
 	}
-	if bot {
+	if bot || batch.Webdriver {
+		if !bot {
+			t.sighting(peer)
+		}
 		t.dropped(EndpointEvents, DropKnownUA, storage.SiteOrDefault(batch.SiteID), storage.ReasonKnownUA, n)
 		t.Observe.Events(OutcomeBotDropped, n)
 		return

@@ -51,6 +51,11 @@ type EventBatch struct {
 	Events []InEvent
 	SiteID string // as sent; the caller applies SiteOrDefault
 	Token  string
+	// Solver is "pv", the solver of Token (SolverWasm, SolverJS or "").
+	Solver string
+	// Webdriver is "wd": 1, the tracker saw navigator.webdriver set, so
+	// the batch is dropped like a known bot's.
+	Webdriver bool
 	// Skipped counts events dropped for a bad type, oversized data, a bad
 	// shape, or beyond the first 20.
 	Skipped int
@@ -79,12 +84,19 @@ func ParseEvents(body []byte) (EventBatch, error) {
 		Events []json.RawMessage `json:"events"`
 		SiteID json.RawMessage   `json:"siteId"`
 		Tok    json.RawMessage   `json:"tok"`
+		PV     json.RawMessage   `json:"pv"`
+		WD     json.RawMessage   `json:"wd"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return b, ErrBadJSON
 	}
 	b.SiteID = jsonString(raw.SiteID)
 	b.Token = jsonString(raw.Tok)
+	b.Solver = solverOf(jsonString(raw.PV))
+	switch string(raw.WD) {
+	case "1", "true", `"1"`:
+		b.Webdriver = true
+	}
 	for i, r := range raw.Events {
 		if i >= maxEventsPerReq {
 			b.Skipped += len(raw.Events) - i

@@ -194,3 +194,24 @@ func TestParseEvents_CustomEventAtTheTrackLimitsIsKept(t *testing.T) {
 		t.Error("a 3 KB click event must still be skipped")
 	}
 }
+
+// The tracker says in the body which solver made the token and whether
+// navigator.webdriver is set; only a valid solver and a true wd count.
+func TestParseEvents_SolverAndWebdriverFromTheBody(t *testing.T) {
+	for _, c := range []struct {
+		body   string
+		solver string
+		wd     bool
+	}{
+		{`{"siteId":"s","tok":"t","pv":"w","wd":1,"events":[]}`, SolverWasm, true},
+		{`{"siteId":"s","tok":"t","pv":"j","events":[]}`, SolverJS, false},
+		{`{"siteId":"s","pv":"x","wd":true,"events":[]}`, "", true},
+		{`{"siteId":"s","wd":0,"events":[]}`, "", false},
+		{`{"siteId":"s","wd":"yes","events":[]}`, "", false},
+	} {
+		b, err := ParseEvents([]byte(c.body))
+		if err != nil || b.Solver != c.solver || b.Webdriver != c.wd {
+			t.Errorf("ParseEvents(%s) = solver %q wd %v (%v), want %q %v", c.body, b.Solver, b.Webdriver, err, c.solver, c.wd)
+		}
+	}
+}
