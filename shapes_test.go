@@ -206,7 +206,7 @@ func adaptExample(t *testing.T, src, dir, app, php string, trustLoopback bool) s
 	if trustLoopback {
 		cfg = strings.Replace(cfg, "trusted_proxies static", "trusted_proxies static 127.0.0.1/32", 1)
 	}
-	global := fmt.Sprintf("\tskip_install_trust\n\tadmin localhost:%d\n\thttp_port %d\n\thttps_port %d\n\tgrace_period 1ns\n",
+	global := fmt.Sprintf("\tskip_install_trust\n\tadmin localhost:%d\n\thttp_port %d\n\thttps_port %d\n\tgrace_period 2s\n",
 		adminPort, httpPort, testCaddy.HTTPSPort)
 	if i := strings.Index(cfg, "\n{\n"); i >= 0 && !strings.Contains(cfg[:i], "{") {
 		return cfg[:i+3] + global + cfg[i+3:]

@@ -31,7 +31,9 @@ type Caddy struct {
 	// Origin is http://localhost:HTTPPort, the site address of the configs.
 	Origin string
 	// GlobalOptions is the global options block every config starts with:
-	// the ports, no trust store install, no grace period, and servers,
+	// the ports, no trust store install, a grace period of 2 s (a replaced
+	// server finishes the requests it accepted, as in a deployment, instead
+	// of cutting them with EOF), and servers,
 	// the body of a servers block, when given.
 	GlobalOptions string
 }
@@ -51,7 +53,7 @@ func New(admin, httpPort, https int, servers string) *Caddy {
 	admin localhost:%d
 	http_port %d
 	https_port %d
-	grace_period 1ns
+	grace_period 2s
 %s}
 `, c.AdminPort, c.HTTPPort, c.HTTPSPort, servers)
 	return c
