@@ -303,11 +303,11 @@ func (h *Handler) resolve(env func(string) (string, bool)) (resolvedConfig, erro
 	hc.AnonymizeSites = s.anonymizeSites
 
 	s.rules.SuspectPoints = r.number("suspect_points")
-	s.rules.PoWPoints = map[string]int{
-		"missing":  r.number("pow_missing_points"),
-		"invalid":  r.number("pow_invalid_points"),
-		"expired":  r.number("pow_expired_points"),
-		"replayed": r.number("pow_replayed_points"),
+	s.rules.PoWPoints = map[scoring.PoWResult]int{
+		scoring.PoWMissing:  r.number("pow_missing_points"),
+		scoring.PoWInvalid:  r.number("pow_invalid_points"),
+		scoring.PoWExpired:  r.number("pow_expired_points"),
+		scoring.PoWReplayed: r.number("pow_replayed_points"),
 	}
 	s.rules.SuspectCountries = r.countries("suspect_countries", r.list("suspect_countries"))
 	s.rules.SiteSuspectCountries = r.siteCountries(r.text("site_suspect_countries"))

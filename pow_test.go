@@ -10,17 +10,7 @@ import (
 	"time"
 
 	"github.com/echelon-analytics/caddy-echelon/pow"
-	"github.com/echelon-analytics/caddy-echelon/scoring"
 )
-
-// The handlers compare a beacon's proof-of-work result with
-// scoring.PoWValid: it must be the name pow gives a valid token, or every
-// valid proof would count as a failed one.
-func TestPoW_ScoringNamesAValidProofAsPowDoes(t *testing.T) {
-	if got := pow.Valid.String(); got != scoring.PoWValid {
-		t.Errorf("pow.Valid is %q, scoring.PoWValid %q", got, scoring.PoWValid)
-	}
-}
 
 // TestPoW_OutcomesAndPoints sends beacons with each kind of token through
 // real Caddy and reads back pow and pow_result.

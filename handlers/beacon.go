@@ -107,7 +107,7 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, brands scoring.B
 	in := t.scoreInput(r, uai.ua, brands, peer, scoring.HitBeacon, b.Site)
 	in.SPA, in.InteractionMS = b.SPA, b.InteractionMS
 	in.ScreenSent, in.ScreenValid = b.ScreenSent, b.ScreenValid
-	in.ExternalReferrer = origin != scoring.ReferrerUnknown
+	in.ExternalReferrer = origin != scoring.UnknownOrigin
 	in.Path = b.Path
 	ipKey, tier, keyed := t.stateInputs(&in, uai, peer, now, true)
 	res := t.Rules.Score(&in)
@@ -144,7 +144,7 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, brands scoring.B
 		IsReturning:    vis.returning,
 		IsPWA:          b.PWA,
 		Referrer:       origin,
-		ReferrerType:   class,
+		ReferrerType:   string(class),
 		BotScore:       res.Score,
 		BotScoreDetail: res.DetailJSON(),
 		UTMSource:      b.UTMSource,

@@ -69,7 +69,7 @@ func (t *Tracking) filtered(site string, why storage.Reason, event bool, n int) 
 // scoreReason is why a hit scoring at the bot line was kept out: its
 // proof of work if that did not pass, else the other signals.
 func scoreReason(res *scoring.Result) storage.Reason {
-	if r, ok := storage.ProofReason(res.PoWResult); ok {
+	if r, ok := storage.ProofReason(string(res.PoWResult)); ok {
 		return r
 	}
 	return storage.ReasonThreshold

@@ -5,8 +5,42 @@ import (
 	"testing"
 	"time"
 
+	"github.com/echelon-analytics/caddy-echelon/pow"
 	"github.com/echelon-analytics/caddy-echelon/scoring"
+	"github.com/echelon-analytics/caddy-echelon/storage"
 )
+
+// A view without a listed referrer is stored with the type the overview
+// groups untyped views under.
+func TestReferrerUnknown_IsStoragesNoReferrerType(t *testing.T) {
+	if string(scoring.ReferrerUnknown) != storage.NoReferrerType || scoring.UnknownOrigin != storage.NoReferrerType {
+		t.Errorf("scoring says %q, storage %q", scoring.ReferrerUnknown, storage.NoReferrerType)
+	}
+}
+
+// A score records each proof-of-work outcome under the name pow gives it,
+// and traffic quality reads every failed one back as its own reason: a
+// mismatch would count valid proofs as failed, or lose a reason.
+func TestPoWResults_NamePowsOutcomes(t *testing.T) {
+	reasons := map[storage.Reason]bool{}
+	for o := pow.Valid; o <= pow.Expired; o++ {
+		got := powResults[o]
+		if string(got) != o.String() {
+			t.Errorf("outcome %v is recorded as %q", o, got)
+		}
+		r, ok := storage.ProofReason(string(got))
+		if ok == (got == scoring.PoWValid) {
+			t.Errorf("ProofReason(%q) ok = %v", got, ok)
+		}
+		if ok && reasons[r] {
+			t.Errorf("ProofReason(%q) = %v, shared with another outcome", got, r)
+		}
+		reasons[r] = ok
+	}
+	if len(powResults) != int(pow.Expired)+1 {
+		t.Errorf("powResults names %d outcomes, pow has %d", len(powResults), pow.Expired+1)
+	}
+}
 
 // The Cloudflare bot headers count only from a trusted proxy with
 // behind_cloudflare; cf-bot-score must be an integer 1–99 and

@@ -103,7 +103,7 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, brands scoring.B
 	detail := res.DetailJSON()
 	device := scoring.DeviceFromUA(uai.ua, r.Header.Get("Sec-Ch-Ua-Mobile"))
 	referrer := ""
-	if o, _ := scoring.ClassifyReferrer(r.Header.Get("Referer")); o != scoring.ReferrerUnknown {
+	if o, _ := scoring.ClassifyReferrer(r.Header.Get("Referer")); o != scoring.UnknownOrigin {
 		referrer = o
 	}
 	stored := 0

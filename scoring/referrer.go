@@ -5,19 +5,28 @@ import (
 	"strings"
 )
 
-// Referrer classes stored in referrer_type. ReferrerUnknown is also the
-// stored referrer origin when there is none.
+// ReferrerClass is the kind of site a referrer is, stored as a view's
+// referrer_type.
+type ReferrerClass string
+
 const (
-	ReferrerAI      = "ai"
-	ReferrerSearch  = "search"
-	ReferrerSocial  = "social"
-	ReferrerUnknown = "direct_or_unknown"
+	ReferrerAI      ReferrerClass = "ai"
+	ReferrerSearch  ReferrerClass = "search"
+	ReferrerSocial  ReferrerClass = "social"
+	ReferrerUnknown ReferrerClass = "direct_or_unknown" // none, or a site not listed
 )
+
+// UnknownOrigin is the referrer origin stored when there is none, or none
+// that ClassifyReferrer accepts: the name of ReferrerUnknown.
+const UnknownOrigin = string(ReferrerUnknown)
 
 // referrerDomains is walked in order and the first domain that equals the
 // host or is a parent of it wins, so AI subdomains of search engines
 // (gemini.google.com) are listed before the engines.
-var referrerDomains = [...]struct{ domain, class string }{
+var referrerDomains = [...]struct {
+	domain string
+	class  ReferrerClass
+}{
 	{"perplexity.ai", ReferrerAI},
 	{"chat.openai.com", ReferrerAI},
 	{"chatgpt.com", ReferrerAI},
@@ -74,17 +83,17 @@ const maxSharedReferrer = 512
 // http or https URL, and its class by host ("www." stripped, exact or
 // subdomain match). Anything else, including other
 // schemes, javascript:, relative and malformed URLs, is
-// (ReferrerUnknown, ReferrerUnknown).
+// (UnknownOrigin, ReferrerUnknown).
 //
 // The origin follows the browser's URL.origin for the hosts browsers send:
 // scheme and host lower-cased, user info dropped, default ports (80, 443)
 // and leading zeros of the port removed. Hosts must be ASCII (browsers send
 // IDNs as punycode) made of letters, digits, '-', '.', '_', or a bracketed
 // IPv6 literal; the result is safe to store and to show.
-func ClassifyReferrer(raw string) (origin, class string) {
+func ClassifyReferrer(raw string) (origin string, class ReferrerClass) {
 	scheme, host, port, ok := splitOrigin(raw)
 	if !ok {
-		return ReferrerUnknown, ReferrerUnknown
+		return UnknownOrigin, ReferrerUnknown
 	}
 	// Most referrers are already in origin form: reuse their bytes.
 	n := len(scheme) + 3 + len(host)
@@ -106,7 +115,7 @@ func ClassifyReferrer(raw string) (origin, class string) {
 // hostClass is the class of the most specific listed domain that equals
 // host or is a parent of it: a map lookup per label instead of a walk of
 // the table.
-func hostClass(host string) string {
+func hostClass(host string) ReferrerClass {
 	h := strings.TrimSuffix(host, ".")
 	h = strings.TrimPrefix(h, "www.")
 	for {
@@ -123,8 +132,8 @@ func hostClass(host string) string {
 
 // referrerClasses is referrerDomains as a map; the table lists specific
 // domains before their parents, so the first entry of a domain wins.
-var referrerClasses = func() map[string]string {
-	m := make(map[string]string, len(referrerDomains))
+var referrerClasses = func() map[string]ReferrerClass {
+	m := make(map[string]ReferrerClass, len(referrerDomains))
 	for _, d := range referrerDomains {
 		if _, ok := m[d.domain]; !ok {
 			m[d.domain] = d.class

@@ -9,7 +9,8 @@ import (
 func TestClassifyReferrer_OriginAndClass(t *testing.T) {
 	const unknown = "direct_or_unknown"
 	tests := []struct {
-		name, raw, origin, class string
+		name, raw, origin string
+		class             ReferrerClass
 	}{
 		{"google search", "https://www.google.com/search?q=caddy", "https://www.google.com", "search"},
 		{"www stripped for class only", "https://www.reddit.com/r/golang/", "https://www.reddit.com", "social"},
@@ -89,7 +90,7 @@ func FuzzClassifyReferrer(f *testing.F) {
 		default:
 			t.Fatalf("class %q", class)
 		}
-		if origin == ReferrerUnknown {
+		if origin == UnknownOrigin {
 			if class != ReferrerUnknown {
 				t.Fatalf("no origin but class %q", class)
 			}
@@ -128,7 +129,7 @@ func TestHostClass_MapAgreesWithTheTableWalk(t *testing.T) {
 }
 
 // hostClassByWalk is the ordered table walk that hostClass replaces.
-func hostClassByWalk(host string) string {
+func hostClassByWalk(host string) ReferrerClass {
 	h := strings.TrimSuffix(host, ".")
 	h = strings.TrimPrefix(h, "www.")
 	for _, d := range referrerDomains {

@@ -52,19 +52,27 @@ type Rules struct {
 	// SiteSuspectCountries maps a lower-case site id to its own list.
 	SiteSuspectCountries map[string]map[string]bool
 	SuspectPoints        int
-	// PoWPoints are the points of each proof-of-work result: "missing",
-	// "invalid", "expired" and "replayed"; "valid" (or any result not
-	// listed) gives 0.
-	PoWPoints map[string]int
+	// PoWPoints are the points of each proof-of-work result but PoWValid,
+	// which (like any result not listed) gives 0.
+	PoWPoints map[PoWResult]int
 }
 
-// PoWValid is the proof-of-work result of a valid token (the name of
-// pow's Valid outcome); it gives no points.
-const PoWValid = "valid"
+// PoWResult is the outcome of a proof-of-work check as a score records it
+// under "pow_result" and the traffic-quality reasons read it back: the
+// names of pow's outcomes.
+type PoWResult string
+
+const (
+	PoWValid    PoWResult = "valid"    // a token that verifies, in time, first use; no points
+	PoWMissing  PoWResult = "missing"  // no token
+	PoWInvalid  PoWResult = "invalid"  // a token that does not verify
+	PoWExpired  PoWResult = "expired"  // verifies, but older than the challenge window
+	PoWReplayed PoWResult = "replayed" // a pageview token used before
+)
 
 // PoW adds the proof-of-work signal: its points under "pow" and the result
 // under "pow_result" (both recorded for every result, valid included).
-func (r *Rules) PoW(res *Result, result string) {
+func (r *Rules) PoW(res *Result, result PoWResult) {
 	res.PoWResult = result
 	res.Add("pow", r.PoWPoints[result])
 }
@@ -80,7 +88,7 @@ type Result struct {
 	Score  int
 	Detail []Points
 	// PoWResult is the proof-of-work outcome, "" when not checked.
-	PoWResult string
+	PoWResult PoWResult
 }
 
 // signal is one row of the score table: a key and the points it gives.
@@ -243,7 +251,7 @@ func (res *Result) DetailJSON() string {
 			b = append(b, ',')
 		}
 		b = append(b, `"pow_result":"`...)
-		b = append(b, res.PoWResult...)
+		b = append(b, string(res.PoWResult)...)
 		b = append(b, '"')
 	}
 	return string(append(b, '}'))

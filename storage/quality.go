@@ -65,8 +65,9 @@ func Reasons() []Reason {
 	return out
 }
 
-// ProofReason is the reason of a proof-of-work result that is not valid
-// ("missing", "invalid", "expired", "replayed"); ok is false for "valid",
+// ProofReason is the reason of a proof-of-work result that is not valid,
+// by the name a score records under "pow_result" (scoring.PoWResult:
+// "missing", "invalid", "expired", "replayed"); ok is false for "valid",
 // "" and anything else.
 func ProofReason(result string) (Reason, bool) {
 	switch result {

@@ -73,6 +73,11 @@ type (
 	}
 )
 
+// NoReferrerType is the referrer_type of a view without a listed
+// referrer, the name of scoring.ReferrerUnknown; the overview shows a view
+// stored without any type under it too.
+const NoReferrerType = "direct_or_unknown"
+
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
@@ -131,7 +136,7 @@ func (s *Store) Overview(site string, days int, now time.Time) (Overview, error)
 			}),
 			list(dimPath, recent, 20, func(t Tally) { o.TopPaths = append(o.TopPaths, PathStat{t.Value, t.Count, t.Visitors}) }),
 			list(dimRefTyp, recent, 0, func(t Tally) {
-				o.Referrers = append(o.Referrers, ReferrerStat{orDefault(t.Value, "direct_or_unknown"), t.Count})
+				o.Referrers = append(o.Referrers, ReferrerStat{orDefault(t.Value, NoReferrerType), t.Count})
 			}),
 			list(dimOS, recent, 20, func(t Tally) { o.OSSystems = append(o.OSSystems, OSStat{orDefault(t.Value, "Unknown"), t.Count}) }),
 			list(dimBrowse, recent, 20, func(t Tally) { o.Browsers = append(o.Browsers, BrowserStat{orDefault(t.Value, "Unknown"), t.Count}) }),
