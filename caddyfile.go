@@ -44,6 +44,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		ignored_sites          <site...>
 //		max_sites              <n>
 //		max_values             <n>
+//		max_bot_rows           <n>
 //		rate_limit_max         <requests>
 //		rate_limit_window      <duration>
 //		view_flush             <duration>

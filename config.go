@@ -24,7 +24,7 @@ type resolvedConfig struct {
 	dbPath                          string
 	secret, username, passwordHash  string
 	retentionDays, botRetentionDays int
-	maxSites, maxValues             int
+	maxSites, maxValues, maxBotRows int
 	rateLimitMax                    int
 	rateLimitWindow                 time.Duration
 	viewFlush, eventFlush           time.Duration
@@ -252,6 +252,7 @@ func (h *Handler) resolve(env func(string) (string, bool)) (resolvedConfig, erro
 	s.botRetentionDays = r.number("bot_retention_days")
 	s.maxSites = r.number("max_sites")
 	s.maxValues = r.number("max_values")
+	s.maxBotRows = r.number("max_bot_rows")
 	s.rateLimitMax = r.number("rate_limit_max")
 	s.rateLimitWindow = r.duration("rate_limit_window")
 	s.viewFlush = r.duration("view_flush")

@@ -31,6 +31,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		allowed_sites shop
 		max_sites 50
 		max_values 800
+		max_bot_rows 500
 		rate_limit_max 200
 		rate_limit_window 2m
 		view_flush 5s
@@ -73,7 +74,7 @@ func TestCaddyfile_EverySubdirectiveToJSON(t *testing.T) {
 		`"password_hash":"pbkdf2$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",` +
 		`"retention_days":30,"bot_retention_days":7,"suspect_countries":["CN","RU"],"suspect_points":25,` +
 		`"bot_discard_threshold":60,"bot_ua_patterns":["curl","wget","MyBot"],` +
-		`"allowed_origins":["shop.example","www.shop.example"],"allowed_sites":["shop"],"max_sites":50,"max_values":800,"rate_limit_max":200,` +
+		`"allowed_origins":["shop.example","www.shop.example"],"allowed_sites":["shop"],"max_sites":50,"max_values":800,"max_bot_rows":500,"rate_limit_max":200,` +
 		`"rate_limit_window":120000000000,"view_flush":5000000000,"event_flush":3000000000,"trust_proxy":true,` +
 		`"behind_cloudflare":true,"trust_geo_headers":false,"cookie_consent":true,"ignored_sites":["staging","test"],` +
 		`"site_suspect_countries":"shop:BR,IN;blog:VN","challenge_window":1200000000000,"pow_difficulty":12,"pow_missing_points":10,"pow_invalid_points":20,"pow_expired_points":5,"pow_replayed_points":30,"live_stats_minutes":15,` +
@@ -233,6 +234,7 @@ func TestResolve_InvalidValuesNameTheOption(t *testing.T) {
 		{"max_sites 0", Handler{MaxSites: &zero}, nil, "max_sites"},
 		{"env max_sites", Handler{}, map[string]string{"ECHELON_MAX_SITES": "many"}, "max_sites (from ECHELON_MAX_SITES)"},
 		{"max_values 5", Handler{MaxValues: ptr(5)}, nil, "max_values"},
+		{"max_bot_rows negative", Handler{MaxBotRows: &neg}, nil, "max_bot_rows"},
 		{"suspect country", Handler{SuspectCountries: &[]string{"China"}}, nil, "suspect_countries"},
 		{"site suspect country", Handler{SiteSuspectCountries: ptr("shop:BRA")}, nil, "site_suspect_countries"},
 		{"timezone", Handler{DisplayTimezone: "Mars/Olympus"}, nil, "display_timezone"},

@@ -6,6 +6,7 @@ package echelon
 
 import (
 	"cmp"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,9 +46,10 @@ func TestHostile_LoadLeavesBoundedStateAndTheRealSiteUnchanged(t *testing.T) {
 	db := filepath.Join(dir, "db")
 	start := func() {
 		tc := newTester(t)
-		tc.InitServer(strings.Replace(siteConfig(dir, "trust_proxy\n\t\trate_limit_max 0\n\t\tpow_missing_points 50\n\t\tsecret "+testSecret), "10.9.9.9/32", "127.0.0.1/8", 1), "caddyfile")
-		// The daily bot row budget, scaled like the load.
-		sharedOf(t, db).store.SetBotRowBudget(storage.DefaultBotRowBudget * hostileTestRequests / hostileRequests)
+		// The daily bot row budget is scaled like the load.
+		body := fmt.Sprintf("trust_proxy\n\t\trate_limit_max 0\n\t\tpow_missing_points 50\n\t\tmax_bot_rows %d\n\t\tsecret %s",
+			storage.DefaultBotRowBudget*hostileTestRequests/hostileRequests, testSecret)
+		tc.InitServer(strings.Replace(siteConfig(dir, body), "10.9.9.9/32", "127.0.0.1/8", 1), "caddyfile")
 	}
 	t.Cleanup(func() { unload(t) })
 	start()

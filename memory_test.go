@@ -61,7 +61,7 @@ func TestMemory_MillionClientIPsThroughLimiterBurstAndReplayCache(t *testing.T) 
 			t.Fatalf("IP %d rate limited", i)
 		}
 		in := scoring.Input{Hit: scoring.HitBeacon, InteractionMS: 2000, HasAcceptLanguage: true, HasSecCHUA: true, Path: "/"}
-		in.Burst = burst.Hit(scoring.BurstKey(scoring.IPKey(ip, salt), chromeUA), now)
+		in.Burst = burst.Hit(scoring.BurstKeyOf(scoring.IPKey(ip, salt), scoring.UAHash(chromeUA)), now)
 		if res := rules.Score(&in); res.Score == 25 {
 			burstScored++
 		}

@@ -114,6 +114,14 @@ type Handler struct {
 	// "(other)". Default: 5000. Environment variable: ECHELON_MAX_VALUES.
 	MaxValues *int `json:"max_values,omitempty"`
 
+	// MaxBotRows caps the bot rows (score 50 or more) stored per site, UTC
+	// day and kind, views or events (0 to 10,000,000); later bot hits of
+	// that day are counted in traffic quality and
+	// echelon_bot_rows_over_budget_total but not stored, so a flood cannot
+	// fill the disk. 0 stores no bot rows at all. Clean rows are never
+	// capped. Default: 20000. Environment variable: ECHELON_MAX_BOT_ROWS.
+	MaxBotRows *int `json:"max_bot_rows,omitempty"`
+
 	// RateLimitMax is the number of tracking requests a client IP (an IPv6
 	// client per /64) may make per RateLimitWindow (0 to 1,000,000); 0
 	// turns the limiter off. Default: 100. Environment variable:

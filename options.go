@@ -75,6 +75,7 @@ var options = []option{
 	{name: "ignored_sites", env: "ECHELON_IGNORED_SITES", field: func(h *Handler) any { return &h.IgnoredSites }},
 	{name: "max_sites", env: "ECHELON_MAX_SITES", def: storage.DefaultMaxSites, lo: 1, hi: 1_000_000, field: func(h *Handler) any { return &h.MaxSites }},
 	{name: "max_values", env: "ECHELON_MAX_VALUES", def: storage.DefaultMaxValues, lo: 10, hi: 1_000_000, field: func(h *Handler) any { return &h.MaxValues }},
+	{name: "max_bot_rows", env: "ECHELON_MAX_BOT_ROWS", def: storage.DefaultBotRowBudget, lo: 0, hi: 10_000_000, field: func(h *Handler) any { return &h.MaxBotRows }},
 	{name: "rate_limit_max", env: "ECHELON_RATE_LIMIT_MAX", def: 100, lo: 0, hi: 1_000_000, field: func(h *Handler) any { return &h.RateLimitMax }},
 	{name: "rate_limit_window", env: "ECHELON_RATE_LIMIT_WINDOW", oldEnv: "ECHELON_RATE_LIMIT_WINDOW_MS", oldEnvUnit: time.Millisecond,
 		def: time.Minute, field: func(h *Handler) any { return &h.RateLimitWindow }},

@@ -104,7 +104,7 @@ func acquire(cfg resolvedConfig, logger *zap.Logger, obs *counters) (*shared, er
 			}
 		}
 		opts := optionsOf(cfg)
-		st, err := storage.Open(storage.Options{Dir: cfg.dbPath, MaxSites: opts.maxSites, MaxValues: opts.maxValues})
+		st, err := storage.Open(storage.Options{Dir: cfg.dbPath, MaxSites: opts.maxSites, MaxValues: opts.maxValues, BotRowBudget: opts.maxBotRows})
 		if err != nil {
 			return nil, fmt.Errorf("echelon: db_path %s: %w", cfg.dbPath, err)
 		}
@@ -152,14 +152,14 @@ type storeOptions struct {
 	retentionDays, botRetentionDays int
 	viewFlush, eventFlush           time.Duration
 	shutdown                        time.Duration
-	maxSites, maxValues             int
+	maxSites, maxValues, maxBotRows int
 }
 
 func optionsOf(cfg resolvedConfig) storeOptions {
 	return storeOptions{
 		retentionDays: cfg.retentionDays, botRetentionDays: cfg.botRetentionDays,
 		viewFlush: cfg.viewFlush, eventFlush: cfg.eventFlush, shutdown: cfg.shutdownTimeout,
-		maxSites: cfg.maxSites, maxValues: cfg.maxValues,
+		maxSites: cfg.maxSites, maxValues: cfg.maxValues, maxBotRows: cfg.maxBotRows,
 	}
 }
 
@@ -171,6 +171,7 @@ func (o storeOptions) combine(p storeOptions) storeOptions {
 		retentionDays: min(o.retentionDays, p.retentionDays), botRetentionDays: min(o.botRetentionDays, p.botRetentionDays),
 		viewFlush: min(o.viewFlush, p.viewFlush), eventFlush: min(o.eventFlush, p.eventFlush),
 		shutdown: max(o.shutdown, p.shutdown), maxSites: max(o.maxSites, p.maxSites), maxValues: max(o.maxValues, p.maxValues),
+		maxBotRows: max(o.maxBotRows, p.maxBotRows),
 	}
 }
 
@@ -211,6 +212,7 @@ func (s *shared) applyLocked() {
 	s.applied = next
 	s.store.SetMaxSites(next.maxSites)
 	s.store.SetMaxValues(next.maxValues)
+	s.store.SetBotRowBudget(next.maxBotRows)
 	if next.viewFlush != prev.viewFlush || next.eventFlush != prev.eventFlush {
 		s.writer.SetIntervals(next.viewFlush, next.eventFlush)
 	}

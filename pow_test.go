@@ -150,7 +150,7 @@ func TestPoW_RateLimitedVisitorGetsMoreWork(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sh.pow.Verify(tok, sid, "rl", base+pow.FlagStep, now) == pow.Invalid {
+		if sh.pow.Check(tok, sid, "rl", "", base+pow.FlagStep, now) == pow.Invalid {
 			weak = tok
 		}
 	}

@@ -143,7 +143,7 @@ func (t *Tracking) stateInputs(in *scoring.Input, uai *uaEntry, peer Peer, now t
 		return key, scoring.IPTierNone, false
 	}
 	if t.Burst != nil {
-		bk := scoring.BurstKeyOf(key, uai.hash) // = BurstKey(key, ua), the UA's hash cached with its parse
+		bk := scoring.BurstKeyOf(key, uai.hash) // the UA's hash is cached with its parse
 		if countHit {
 			in.Burst = t.Burst.Hit(bk, now)
 		} else {

@@ -168,15 +168,6 @@ func (t tool) target(args map[string]any) (string, url.Values, error) {
 	return path, q, nil
 }
 
-// Names lists the tools' names in tools/list order.
-func Names() []string {
-	out := make([]string, len(tools))
-	for i, t := range tools {
-		out[i] = t.name
-	}
-	return out
-}
-
 // isGETPath reports whether path is one of the tools' API paths; the
 // callers refuse any other.
 func isGETPath(path string) bool {

@@ -54,7 +54,7 @@
 //
 // Pageviews: Verifier.Check (verify, replay check, marks the session).
 // Event batches: Verifier.CheckEvent (no replay check; a token past the
-// window still passes while its session is verified). Verify is the
-// stateless check underneath; Difficulty and Flag implement adaptive
+// window still passes while its session is verified). Both verify the
+// token statelessly first; Difficulty and Flag implement adaptive
 // difficulty.
 package pow

@@ -83,7 +83,7 @@ func TestRotator_NoModuleAtAllIsAnError(t *testing.T) {
 		if reported != 1 {
 			t.Fatalf("%s: %d errors reported", name, reported)
 		}
-		if got := v.Verify("28928160.1.00000000000000000000000000000000", testSID, testSite, 0, t0); got != Invalid {
+		if got := v.verifyNow("28928160.1.00000000000000000000000000000000", testSID, testSite, 0, t0); got != Invalid {
 			t.Fatalf("%s: Verify without a module: %v", name, got)
 		}
 	}

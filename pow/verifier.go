@@ -163,17 +163,12 @@ func (v *Verifier) challenge(bucket int64, cache bool) *challengeEntry {
 	return e
 }
 
-// Verify checks tok for sid and site without remembering it: Valid if it is
-// well formed, its bucket lies in [now−W, now+1], its hash is
-// H(challenge:sid:site:nonce) under the bucket's epoch module, and that hash
-// has at least bits leading zero bits (bits below the base difficulty count
-// as the base). It does not allocate once the bucket's challenge and the
-// epoch's module are cached.
-func (v *Verifier) Verify(tok, sid, site string, bits int, now time.Time) Outcome {
-	out, _ := v.verify(tok, sid, site, bits, Bucket(now), v.window)
-	return out
-}
-
+// verify checks tok for sid and site without remembering it: Valid if it
+// is well formed, its bucket lies in [now−maxAge, now+1] (Expired if it
+// verifies but is older), its hash is H(challenge:sid:site:nonce) under the
+// bucket's epoch module, and that hash has at least bits leading zero bits
+// (bits below the base difficulty count as the base). It does not allocate
+// once the bucket's challenge and the epoch's module are cached.
 func (v *Verifier) verify(tok, sid, site string, bits int, nowBucket, maxAge int64) (Outcome, token) {
 	if tok == "" {
 		return Missing, token{}
@@ -216,7 +211,8 @@ func (v *Verifier) verifyHash(t token, sid, site string, bits int, p *Params, ca
 	return subtle.ConstantTimeCompare(h[:], t.hash[:]) == 1 && LeadingZeroBits(h) >= max(bits, v.difficulty)
 }
 
-// Check is Verify plus the replay check, for pageview tokens: a valid
+// Check checks a pageview token for sid and site at the visitor's
+// difficulty bits: Valid if it verifies within the window, and a valid
 // token seen before is Replayed. A valid, new token is remembered for its
 // window and marks the session (site, sid) verified, proved by visitor if
 // it had no owner yet (SessionProvedBy). If the replay cache is full its

@@ -167,7 +167,7 @@ func (b *BotIPs) Len() (suspected, confirmed int) {
 }
 
 // IPKey is the key under which an IP is counted by Burst (through
-// BurstKey) and BotIPs, and recorded by the correlator:
+// BurstKeyOf) and BotIPs, and recorded by the correlator:
 // HMAC-SHA256(salt, ip) cut to 16 bytes, with the handler's daily visitor
 // salt, so the raw IP is never held and the keys change every day.
 //

@@ -21,7 +21,7 @@ const (
 // Burst counts tracking hits per visitor key in fixed windows of
 // BurstWindow, for the burst signal (Input.Burst).
 //
-// The key is BurstKey(IPKey(ip, salt), ua): per IP and User-Agent, so one
+// The key is BurstKeyOf(IPKey(ip, salt), UAHash(ua)): per IP and User-Agent, so one
 // office NAT or CGNAT address is not one counter for everybody behind it
 // while a script that keeps its UA still adds up. The count resets with
 // the daily salt.
@@ -118,12 +118,6 @@ func (b *Burst) Len() int {
 	return b.m.len()
 }
 
-// BurstKey combines a client's IP key (IPKey) and User-Agent into a Burst
-// key. The IP key is already a secret-keyed hash, so a plain FNV-1a is
-// enough here: nobody can aim a UA at another client's counter without
-// knowing that client's IP key.
-func BurstKey(ip [16]byte, ua string) uint64 { return BurstKeyOf(ip, UAHash(ua)) }
-
 // UAHash is the FNV-1a hash of a User-Agent for BurstKeyOf. Hashing a UA
 // byte by byte is most of a burst key's cost, so a caller that sees the
 // same UAs over and over (the handlers' UA cache) keeps it.
@@ -135,8 +129,11 @@ func UAHash(ua string) uint64 {
 	return h
 }
 
-// BurstKeyOf is BurstKey of a UA hashed by UAHash: FNV-1a over the IP key,
-// then the UA hash.
+// BurstKeyOf combines a client's IP key (IPKey) and the UAHash of its
+// User-Agent into a Burst key: FNV-1a over the IP key, then the UA hash.
+// The IP key is already a secret-keyed hash, so a plain FNV-1a is enough
+// here: nobody can aim a UA at another client's counter without knowing
+// that client's IP key.
 func BurstKeyOf(ip [16]byte, uaHash uint64) uint64 {
 	h := uint64(fnvOffset)
 	for _, c := range ip {

@@ -51,7 +51,7 @@ func TestMemory_MillionClientIPs(t *testing.T) {
 		if ok, _ := limiter.Allow(string(ip.AppendTo(buf[:0]))); !ok {
 			t.Fatalf("IP %d of %d rate limited", i, memoryTestIPs)
 		}
-		if burst.Hit(BurstKey(IPKey(ip, salt), chromeWindowsUA), clk.Now()) > BurstThreshold {
+		if burst.Hit(burstKey(IPKey(ip, salt), chromeWindowsUA), clk.Now()) > BurstThreshold {
 			scored++
 		}
 	}
@@ -83,7 +83,7 @@ func TestMemory_MillionClientIPs(t *testing.T) {
 	}
 
 	// Full: a new visitor's beacon and event batch score no burst.
-	newcomer := BurstKey(IPKey(netip.MustParseAddr("192.0.2.1"), salt), chromeWindowsUA)
+	newcomer := burstKey(IPKey(netip.MustParseAddr("192.0.2.1"), salt), chromeWindowsUA)
 	for name, count := range map[string]int{
 		"beacon (Hit)":   burst.Hit(newcomer, clk.Now()),
 		"events (Count)": burst.Count(newcomer, clk.Now()),

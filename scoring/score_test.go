@@ -365,7 +365,7 @@ func BenchmarkScoreBeacon(b *testing.B) {
 		in.ReadHeaders(h, chromeWindowsUA, BrandsOf(h["Sec-Ch-Ua"]))
 		feeds.Fill(&in, chromeWindowsUA, ip)
 		key := keys.Key(ip, salt)
-		in.Burst = burst.Hit(BurstKey(key, chromeWindowsUA), now)
+		in.Burst = burst.Hit(burstKey(key, chromeWindowsUA), now)
 		res := r.Score(&in)
 		r.BotIP(&res, bots.Tier(key, now), true)
 	}

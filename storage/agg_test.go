@@ -70,7 +70,7 @@ func pick2(rng *rand.Rand, xs []int) int { return xs[rng.IntN(len(xs))] }
 
 // bruteDay is what a day's counters must say, counted from raw rows.
 type bruteDay struct {
-	totals DayTotals
+	totals dayTotals
 	paths  map[string][2]uint64 // views, visitors
 	hourV  [24]map[string]bool
 	hourP  [24]map[string]uint64 // views per path and hour
@@ -219,7 +219,7 @@ func testAggregatesBruteForce(t *testing.T, opt Options) *Store {
 	for _, site := range []string{"a.example", "b.example"} {
 		for day := DayOf(end) - 4; day <= DayOf(end); day++ {
 			want := bruteForce(t, s, site, day)
-			got, err := s.Totals(site, day)
+			got, err := s.totals(site, day)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -356,13 +356,13 @@ func TestAggregates_LostPendingCountersRepairedOnNextWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openTestStore(t, dir)
-	if tot, _ := s.Totals("s", DayOf(at)); tot.Views != 1 {
+	if tot, _ := s.totals("s", DayOf(at)); tot.Views != 1 {
 		t.Fatalf("counters survived the crash (%+v): the test simulates nothing", tot)
 	}
 	if err := s.ImportViews([]View{{CreatedAt: at.Add(time.Hour), SiteID: "s", VisitorID: "new", Path: "/"}}); err != nil {
 		t.Fatal(err)
 	}
-	if tot, _ := s.Totals("s", DayOf(at)); tot.Views != 51 || tot.Visitors != 8 {
+	if tot, _ := s.totals("s", DayOf(at)); tot.Views != 51 || tot.Visitors != 8 {
 		t.Errorf("after the next write: %+v, want 51 views of 8 visitors", tot)
 	}
 }

@@ -5,9 +5,10 @@ import (
 	"sync/atomic"
 )
 
-// DefaultBotRowBudget is the most bot rows (score 50 or more) of one kind
-// (views or events) stored per site and UTC day. Bots can send without
-// limit, and every stored row costs disk until bot_retention_days; past
+// DefaultBotRowBudget is the default of max_bot_rows, the most bot rows
+// (score 50 or more) of one kind (views or events) stored per site and
+// UTC day. Bots can send without limit, and every stored row costs disk
+// until bot_retention_days; past
 // the budget a bot's row is dropped and counted (BotRowsDropped) instead,
 // so a flood grows the store by at most budget × kinds × (registered sites
 // + OtherSite) a day, whatever its rate. Clean rows are never dropped.
@@ -74,10 +75,14 @@ func (s *Store) overBudget(n int, events bool, rec func(i int) (site string, day
 	return drop
 }
 
-// SetBotRowBudget changes the daily bot row budget (DefaultBotRowBudget if
-// n <= 0); counts so far stay.
+// SetBotRowBudget changes the daily bot row budget (the max_bot_rows
+// option): 0 stores no bot rows, a negative n restores
+// DefaultBotRowBudget. The day's counts so far stay.
 func (s *Store) SetBotRowBudget(n int) {
+	if n < 0 {
+		n = DefaultBotRowBudget
+	}
 	s.bots.mu.Lock()
 	defer s.bots.mu.Unlock()
-	s.bots.limit = cmpOr(n, DefaultBotRowBudget)
+	s.bots.limit = n
 }

@@ -132,29 +132,29 @@ func TestSites_BotOnlySiteLeavesTheRegistryAfterRetention(t *testing.T) {
 	add("real", now.Add(-100*24*time.Hour), 0)
 	add("junk", now.Add(-5*24*time.Hour), 80)
 	add("fresh", now.Add(-time.Hour), 0)
-	if n := s.SiteCount(); n != 3 {
+	if n := s.siteCount(); n != 3 {
 		t.Fatalf("%d sites registered, want 3", n)
 	}
 	// Opened again, as after an upgrade: the bot-only site stays
 	// registered but does not count towards max_sites.
 	s.Close()
 	s = openTestStore(t, dir)
-	if n := s.SiteCount(); n != 2 || !s.sites.has("junk") {
+	if n := s.siteCount(); n != 2 || !s.sites.has("junk") {
 		t.Errorf("after reopening: %d sites count (%v), want real and fresh; junk registered", n, s.sites.all())
 	}
 	m := &Maintenance{RetentionDays: 90, BotRetentionDays: 2, Now: func() time.Time { return now }}
 	if v, _, err := m.Purge(t.Context(), s); err != nil || v != 20 {
 		t.Fatalf("purged %d views (%v), want real's and junk's 20", v, err)
 	}
-	if n := s.SiteCount(); n != 2 || s.sites.has("junk") || !s.sites.has("real") {
+	if n := s.siteCount(); n != 2 || s.sites.has("junk") || !s.sites.has("real") {
 		t.Errorf("after the purge: %d sites %v, want real and fresh", n, s.sites.all())
 	}
-	if tot, _ := s.Totals("real", DayOf(now.Add(-100*24*time.Hour))); tot.Views != 10 {
+	if tot, _ := s.totals("real", DayOf(now.Add(-100*24*time.Hour))); tot.Views != 10 {
 		t.Errorf("real's counters %+v, want its 10 views kept", tot)
 	}
 	s.Close()
 	s = openTestStore(t, dir)
-	if s.sites.has("junk") || s.SiteCount() != 2 {
+	if s.sites.has("junk") || s.siteCount() != 2 {
 		t.Errorf("after reopening: %v", s.sites.all())
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // openTestStore opens a store in dir (a fresh temp dir when empty) and
@@ -121,4 +123,25 @@ func realisticViews(n int, seed uint64) []View {
 		}
 	}
 	return views
+}
+
+// dayTotals are one day's site totals.
+type dayTotals struct {
+	Views, Visitors, BotViews, AnyVisitors, Events, EventVisitors uint64
+}
+
+// totals reads site's counters of day.
+func (s *Store) totals(site string, day Day) (dayTotals, error) {
+	tot := make([]uint64, totalFields)
+	p := pending(s.agg.pendingFor(site))
+	err := s.db.View(func(txn *badger.Txn) error { return dayCounts(txn, p, site, day, dimTotal, tot) })
+	return dayTotals{tot[tViews], tot[tVisitors], tot[tBotViews], tot[tAnyVisitors], tot[tEvents], tot[tEvVisitors]}, err
+}
+
+// siteCount is the number of registered sites, OtherSite aside.
+func (s *Store) siteCount() int {
+	if set := s.sites.set.Load(); set != nil {
+		return set.n
+	}
+	return 0
 }

@@ -78,7 +78,7 @@ func TestImport_StoresAtOwnTimeWithFreeIDs(t *testing.T) {
 	if len(ids) != 6 {
 		t.Fatalf("%d distinct ids stored, want 6: %v", len(ids), ids)
 	}
-	if tot, _ := s.Totals("a", DayOf(at)-2); tot.Views != 1 || tot.Visitors != 1 {
+	if tot, _ := s.totals("a", DayOf(at)-2); tot.Views != 1 || tot.Visitors != 1 {
 		t.Errorf("the backdated day's counters: %+v", tot)
 	}
 	// The live writer goes on after its own newest id.

@@ -116,7 +116,7 @@ func TestMaintenance_CancelStopsARollupPromptly(t *testing.T) {
 	if e, _, _ := s.logEntry(DayOf(yesterday)); e.Status != "complete" {
 		t.Errorf("log after the next run: %+v", e)
 	}
-	if tot, _ := s.Totals("a", DayOf(yesterday)); tot.Views != 120_000 {
+	if tot, _ := s.totals("a", DayOf(yesterday)); tot.Views != 120_000 {
 		t.Errorf("re-derived totals %+v", tot)
 	}
 }

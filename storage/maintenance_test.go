@@ -41,7 +41,7 @@ func TestMaintenance_RederivesYesterdayWithExclusionsAndRaisedScores(t *testing.
 	if err := s.ImportViews(views); err != nil {
 		t.Fatal(err)
 	}
-	if tot, _ := s.Totals("s", DayOf(yesterday)); tot.Views != 4 || tot.Visitors != 3 {
+	if tot, _ := s.totals("s", DayOf(yesterday)); tot.Views != 4 || tot.Visitors != 3 {
 		t.Fatalf("live counters %+v", tot)
 	}
 	raiseScore(t, s, views[2], 70)
@@ -60,7 +60,7 @@ func TestMaintenance_RederivesYesterdayWithExclusionsAndRaisedScores(t *testing.
 	if ran, _ := m.Tick(t.Context(), s); ran {
 		t.Error("ran twice on one date")
 	}
-	tot, _ := s.Totals("s", DayOf(yesterday))
+	tot, _ := s.totals("s", DayOf(yesterday))
 	if tot.Views != 2 || tot.Visitors != 1 || tot.BotViews != 1 || tot.AnyVisitors != 2 {
 		t.Errorf("re-derived counters %+v, want 2 clean views of 1 visitor, 1 bot view", tot)
 	}
@@ -93,7 +93,7 @@ func TestMaintenance_RederivesYesterdayWithExclusionsAndRaisedScores(t *testing.
 	if err := s.ImportViews([]View{{CreatedAt: yesterday.Add(time.Hour), SiteID: "s", VisitorID: "late", Path: "/"}}); err != nil {
 		t.Fatal(err)
 	}
-	if tot, _ := s.Totals("s", DayOf(yesterday)); tot.Views != 3 || tot.Visitors != 2 {
+	if tot, _ := s.totals("s", DayOf(yesterday)); tot.Views != 3 || tot.Visitors != 2 {
 		t.Errorf("after a late record: %+v, want 3 clean views of 2 visitors", tot)
 	}
 	// Overview reads the corrected history.
@@ -147,10 +147,10 @@ func TestMaintenance_PurgesByRetentionAndRerunsIncompleteDays(t *testing.T) {
 		t.Errorf("events left %v: the ingested one (score −1) is past bot retention", events)
 	}
 	s.VisitorViews("old", func(*View) bool { t.Error("the visitor index still lists a purged view"); return false })
-	if tot, _ := s.Totals("s", DayOf(day(800))); tot.Views != 0 {
+	if tot, _ := s.totals("s", DayOf(day(800))); tot.Views != 0 {
 		t.Errorf("counters older than 730 days kept: %+v", tot)
 	}
-	if tot, _ := s.Totals("s", DayOf(day(40))); tot.Views != 1 {
+	if tot, _ := s.totals("s", DayOf(day(40))); tot.Views != 1 {
 		t.Errorf("counters within 730 days must outlive the raw rows: %+v", tot)
 	}
 	log, _ := s.MaintenanceLog()
@@ -166,7 +166,7 @@ func TestMaintenance_PurgesByRetentionAndRerunsIncompleteDays(t *testing.T) {
 	if e := status[DayOf(day(1)).String()]; e.PurgeViews != 4 || e.PurgeEvents != 1 {
 		t.Errorf("yesterday's log counts the purge: %+v, want 4 views, 1 event", e)
 	}
-	if tot, _ := s.Totals("s", DayOf(day(3))); tot.Views != 1 {
+	if tot, _ := s.totals("s", DayOf(day(3))); tot.Views != 1 {
 		t.Errorf("re-run day: %+v", tot)
 	}
 }

@@ -52,7 +52,7 @@ func TestVisitors_MemoryBoundedWhenEveryViewIsANewVisitor(t *testing.T) {
 	if grown > 12<<20 {
 		t.Errorf("live heap grew %.1f MB for %d visitors, want near the 4 MiB budget", float64(grown)/(1<<20), n)
 	}
-	if tot, err := s.Totals("s", DayOf(at)); err != nil || tot.Visitors != n || tot.Views != n {
+	if tot, err := s.totals("s", DayOf(at)); err != nil || tot.Visitors != n || tot.Views != n {
 		t.Errorf("totals %+v (%v), want %d views of %d visitors", tot, err, n, n)
 	}
 }

@@ -311,14 +311,6 @@ func (s *Store) SetMaxSites(n int) { s.sites.max.Store(int64(cmpOr(n, DefaultMax
 // are kept.
 func (s *Store) SetMaxValues(n int) { s.agg.lim.maxValues.Store(int64(cmpOr(n, DefaultMaxValues))) }
 
-// SiteCount is the number of registered sites, OtherSite aside.
-func (s *Store) SiteCount() int {
-	if set := s.sites.set.Load(); set != nil {
-		return set.n
-	}
-	return 0
-}
-
 // loadSites reads the registered sites.
 func loadSites(txn *badger.Txn) []string {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: metaSitePrefix})

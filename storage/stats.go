@@ -174,19 +174,6 @@ func (s *Store) Last24h(now time.Time) (Summary, error) {
 	return sum, err
 }
 
-// DayTotals are one day's site totals, for tests and tools.
-type DayTotals struct {
-	Views, Visitors, BotViews, AnyVisitors, Events, EventVisitors uint64
-}
-
-// Totals reads site's counters of day.
-func (s *Store) Totals(site string, day Day) (DayTotals, error) {
-	tot := make([]uint64, totalFields)
-	p := pending(s.agg.pendingFor(site))
-	err := s.db.View(func(txn *badger.Txn) error { return dayCounts(txn, p, site, day, dimTotal, tot) })
-	return DayTotals{tot[tViews], tot[tVisitors], tot[tBotViews], tot[tAnyVisitors], tot[tEvents], tot[tEvVisitors]}, err
-}
-
 // TopPaths is the day's paths by views, at most limit.
 func (s *Store) TopPaths(site string, day Day, limit int) ([]PathStat, error) {
 	var out []PathStat

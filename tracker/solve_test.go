@@ -167,7 +167,7 @@ func TestSearch_WebAssemblyAndJavaScriptAgree(t *testing.T) {
 			t.Errorf("start %d: WebAssembly %+v, JavaScript %+v; want the same nonce and hash", c.Start, w, j)
 		}
 		tok := pow.FormatToken(pz.Bucket, j.N, mustHash(t, j.Hash))
-		if got := v.Verify(tok, sid, site, 12, time.Now()); got != pow.Valid {
+		if got := v.Check(tok, sid, site, "", 12, time.Now()); got != pow.Valid {
 			t.Errorf("JavaScript token %s: %v", tok, got)
 		}
 	}
