@@ -104,7 +104,7 @@ func acquire(cfg resolvedConfig, logger *zap.Logger, obs *counters) (*shared, er
 			}
 		}
 		opts := optionsOf(cfg)
-		st, err := storage.Open(storage.Options{Dir: cfg.dbPath, MaxSites: opts.maxSites, MaxValues: opts.maxValues, BotRowBudget: opts.maxBotRows})
+		st, err := storage.Open(storage.Options{Dir: cfg.dbPath, MaxSites: opts.maxSites, MaxValues: opts.maxValues})
 		if err != nil {
 			return nil, fmt.Errorf("echelon: db_path %s: %w", cfg.dbPath, err)
 		}

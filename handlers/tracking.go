@@ -194,16 +194,7 @@ func (t *Tracking) checkPoW(res *scoring.Result, tok, sid, site, visitorID strin
 	default:
 		o = t.PoW.CheckEvent(tok, sid, site, visitorID, t.PoW.Difficulty(visitorID, now), now)
 	}
-	t.Rules.PoW(res, powResults[o])
-}
-
-// powResults names pow's outcomes as a score records them.
-var powResults = [...]scoring.PoWResult{
-	pow.Valid:    scoring.PoWValid,
-	pow.Missing:  scoring.PoWMissing,
-	pow.Invalid:  scoring.PoWInvalid,
-	pow.Replayed: scoring.PoWReplayed,
-	pow.Expired:  scoring.PoWExpired,
+	t.Rules.PoW(res, scoring.PoWResult(o.String())) // pow's names are the score's
 }
 
 // flag raises the proof-of-work difficulty for the visitor behind a request

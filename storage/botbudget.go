@@ -75,14 +75,11 @@ func (s *Store) overBudget(n int, events bool, rec func(i int) (site string, day
 	return drop
 }
 
-// SetBotRowBudget changes the daily bot row budget (the max_bot_rows
-// option): 0 stores no bot rows, a negative n restores
-// DefaultBotRowBudget. The day's counts so far stay.
+// SetBotRowBudget changes the daily bot row budget, DefaultBotRowBudget
+// until it is set (the max_bot_rows option): 0 stores no bot rows. The
+// day's counts so far stay.
 func (s *Store) SetBotRowBudget(n int) {
-	if n < 0 {
-		n = DefaultBotRowBudget
-	}
 	s.bots.mu.Lock()
 	defer s.bots.mu.Unlock()
-	s.bots.limit = n
+	s.bots.limit = max(n, 0)
 }

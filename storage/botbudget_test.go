@@ -10,11 +10,12 @@ import (
 // bot rows past the budget are not stored (and are counted); clean rows
 // always are, and a new day has a new budget.
 func TestBotRowBudget_DropsBotRowsPastTheDailyBudget(t *testing.T) {
-	s, err := Open(Options{Dir: t.TempDir(), BotRowBudget: 5})
+	s, err := Open(Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	s.SetBotRowBudget(5)
 	w := s.NewWriter(WriterConfig{ViewFlush: time.Hour, EventFlush: time.Hour})
 	day1 := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Hour)
 	add := func(at time.Time, score, n int) {

@@ -41,9 +41,6 @@ type Options struct {
 	// exact daily uniques; visitors past it are kept on disk
 	// (agg_visitors.go). Default DefaultVisitorMemory.
 	VisitorMemory int64
-	// BotRowBudget is the most bot rows of one kind stored per site and
-	// day (botbudget.go); default DefaultBotRowBudget.
-	BotRowBudget int
 }
 
 // Store is an open Badger database with Echelon's tables. It is safe for
@@ -119,7 +116,7 @@ func Open(opt Options) (*Store, error) {
 		writers: make(map[*Writer]struct{}),
 		done:    make(chan struct{}),
 		budgets: listBudgets{scan: listScanBudget, count: countBudget, suspicious: SuspiciousBudget},
-		bots:    botBudget{limit: cmpOr(opt.BotRowBudget, DefaultBotRowBudget)},
+		bots:    botBudget{limit: DefaultBotRowBudget},
 	}
 	s.SetMaxSites(opt.MaxSites)
 	s.agg = newAggregator(db, aggConfig{
