@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -19,13 +20,17 @@ import (
 
 // loadResult is what one load process reports on stdout, as JSON.
 type loadResult struct {
-	Requests   int64   // responses read, whatever their status
-	OK         int64   // 200 with the expected 43-byte body
-	Non200     int64   // any other status
-	BadBody    int64   // 200 with a body that is not 43 bytes
-	Errors     int64   // connection or protocol errors
-	Elapsed    float64 // seconds from the first request to the last response
-	FirstError string  `json:",omitempty"`
+	Requests int64   // responses read, whatever their status
+	OK       int64   // 200 with the expected 43-byte body
+	Non200   int64   // any other status
+	BadBody  int64   // 200 with a body that is not 43 bytes
+	Errors   int64   // connection or protocol errors
+	Elapsed  float64 // seconds from the first request to the last response
+	// IdlePolls counts the reads that found no data yet (-wait poll): many
+	// per response mean the client waited for the server, which set the
+	// pace; few mean the client did.
+	IdlePolls  int64
+	FirstError string `json:",omitempty"`
 }
 
 // maxErrors ends a round early: a broken server should not be hammered for
@@ -41,6 +46,13 @@ const maxErrors = 100
 // Content-Length and the body. It costs the machine far less per request
 // than net/http's client would, and every microsecond the client spends is
 // a microsecond the server does not get on a 2-core box.
+//
+// With -wait poll a worker waiting for its response polls its socket
+// with non-blocking reads instead of sleeping in the kernel. On loopback
+// the server's write(2) runs the client's TCP receive and, when the client
+// sleeps, its wake-up too, which a remote client would not cost the
+// server; polling keeps the client awake, to measure what that part is
+// worth. -wait block (the default) sleeps as an ordinary client does.
 func runLoad(args []string) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	addr := fs.String("addr", "", "server `host:port`")
@@ -48,20 +60,21 @@ func runLoad(args []string) error {
 	workers := fs.Int("workers", 16, "concurrent keep-alive connections")
 	ips := fs.Int("ips", 16384, "distinct client IPs sent in X-Forwarded-For")
 	seq := fs.Uint64("seq", 0, "number of the first request; rounds use disjoint ranges")
+	wait := fs.String("wait", "block", "how a worker waits for its response: poll or block")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *addr == "" || *workers < 1 || *ips < 1 || *ips > 1<<24 {
-		return errors.New("load: need -addr, -workers >= 1 and 1 <= -ips <= 16777216")
+	if *addr == "" || *workers < 1 || *ips < 1 || *ips > 1<<24 || (*wait != "poll" && *wait != "block") {
+		return errors.New("load: need -addr, -workers >= 1, 1 <= -ips <= 16777216 and -wait poll or block")
 	}
-	res := drive(*addr, *duration, *workers, newRequests(*addr, *ips), *seq)
+	res := drive(*addr, *duration, *workers, newRequests(*addr, *ips), *seq, *wait == "poll")
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
 // drive runs the workers until duration has passed and sums their counts.
 // Request k (k = seq, seq+1, …, interleaved over the workers) is built by
 // reqs.build(k), so every round sends different paths, sessions and IPs.
-func drive(addr string, duration time.Duration, workers int, reqs *requests, seq uint64) loadResult {
+func drive(addr string, duration time.Duration, workers int, reqs *requests, seq uint64, poll bool) loadResult {
 	var (
 		stop  atomic.Bool
 		mu    sync.Mutex
@@ -73,7 +86,7 @@ func drive(addr string, duration time.Duration, workers int, reqs *requests, seq
 	defer timer.Stop()
 	for w := range workers {
 		wg.Go(func() {
-			r := worker(addr, reqs, seq+uint64(w), uint64(workers), &stop)
+			r := worker(addr, reqs, seq+uint64(w), uint64(workers), &stop, poll)
 			mu.Lock()
 			defer mu.Unlock()
 			total.Requests += r.Requests
@@ -81,6 +94,7 @@ func drive(addr string, duration time.Duration, workers int, reqs *requests, seq
 			total.Non200 += r.Non200
 			total.BadBody += r.BadBody
 			total.Errors += r.Errors
+			total.IdlePolls += r.IdlePolls
 			if total.FirstError == "" {
 				total.FirstError = r.FirstError
 			}
@@ -93,13 +107,14 @@ func drive(addr string, duration time.Duration, workers int, reqs *requests, seq
 
 // worker sends requests k, k+step, k+2·step, … on one connection,
 // reconnecting after an error or a Connection: close, until stop is set.
-func worker(addr string, reqs *requests, k, step uint64, stop *atomic.Bool) loadResult {
+func worker(addr string, reqs *requests, k, step uint64, stop *atomic.Bool, poll bool) loadResult {
 	var (
 		res  loadResult
 		conn net.Conn
 		br   *bufio.Reader
 		buf  = make([]byte, 0, 2048)
 	)
+
 	fail := func(err error) {
 		res.Errors++
 		if res.FirstError == "" {
@@ -123,7 +138,17 @@ func worker(addr string, reqs *requests, k, step uint64, stop *atomic.Bool) load
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
-			conn, br = c, bufio.NewReaderSize(c, 16<<10)
+			var src io.Reader = c
+			if poll {
+				pr, err := newPollReader(c, &res.IdlePolls)
+				if err != nil {
+					c.Close()
+					fail(err)
+					continue
+				}
+				src = pr
+			}
+			conn, br = c, bufio.NewReaderSize(src, 16<<10)
 		}
 		buf = reqs.build(buf[:0], k)
 		if _, err := conn.Write(buf); err != nil {

@@ -67,6 +67,7 @@ type options struct {
 	memprofile string
 	keep       bool
 	geoip      bool
+	loadWait   string // poll or block: how the load processes wait for answers
 	// serverProcs and clientProcs are the GOMAXPROCS of the Caddy process
 	// and of the load processes.
 	serverProcs, clientProcs int
@@ -89,6 +90,7 @@ func parseFlags() (options, bool) {
 	flag.StringVar(&o.profRoute, "profile-route", "beacon", "route of the -cpuprofile round: beacon or plain")
 	flag.StringVar(&o.memprofile, "memprofile", "", "with -cpuprofile, write a heap profile (live objects and allocations) at the end of the profiled round to `file`")
 	flag.BoolVar(&o.geoip, "geoip", false, "load a generated country database (geoip_db) that maps every client IP")
+	flag.StringVar(&o.loadWait, "load-wait", "block", "how the load process waits for an answer: block (sleeps in the kernel, as clients do; on loopback the server pays the wake-up) or poll (non-blocking reads, never sleeps)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (Badger data) and print its path")
 	// Half the cores each by default (1 and 1 on a 2-core machine), so the
 	// server, not the shared CPU, is what limits throughput; see README.
@@ -101,7 +103,7 @@ func parseFlags() (options, bool) {
 	}
 	ok := o.rounds >= 1 && o.duration > 0 && o.workers >= 1 && o.ips >= 1 && o.ips <= 1<<24 &&
 		o.rateLimit >= 0 && o.viewFlush > 0 && o.profileFor > 0 && o.serverProcs >= 1 && o.clientProcs >= 1 && flag.NArg() == 0 &&
-		(o.profRoute == "beacon" || o.profRoute == "plain")
+		(o.profRoute == "beacon" || o.profRoute == "plain") && (o.loadWait == "poll" || o.loadWait == "block")
 	return o, ok
 }
 
@@ -121,6 +123,15 @@ type round struct {
 }
 
 func (r round) rps() float64 { return float64(r.load.Requests) / r.load.Elapsed }
+
+// idlePerReq is the load process's empty polls per response (0 with
+// -load-wait block).
+func (r round) idlePerReq() float64 {
+	if r.load.Requests == 0 {
+		return 0
+	}
+	return float64(r.load.IdlePolls) / float64(r.load.Requests)
+}
 
 func run() int {
 	o, ok := parseFlags()
@@ -170,8 +181,8 @@ func run() int {
 
 	fmt.Printf("Caddy %s, %s; GOMAXPROCS server %d, load %d; plain %s, beacon %s\n",
 		caddyVersion(), runtime.Version(), o.serverProcs, o.clientProcs, so.plainAddr, so.beaconAddr)
-	fmt.Printf("%d workers, %d client IPs, view_flush %s, rate_limit_max %d/min, rounds %d x %s\n",
-		o.workers, o.ips, o.viewFlush, o.rateLimit, o.rounds, o.duration)
+	fmt.Printf("%d workers (load-wait %s), %d client IPs, view_flush %s, rate_limit_max %d/min, rounds %d x %s\n",
+		o.workers, o.loadWait, o.ips, o.viewFlush, o.rateLimit, o.rounds, o.duration)
 	done, err := runRounds(o, so, self)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "beacon:", err)
@@ -201,9 +212,9 @@ func runRounds(o options, so serverOptions, self string) ([]round, error) {
 		plan = append(plan, round{label: "prof", route: o.profRoute})
 	}
 
-	fmt.Println("per request: server CPU, server allocs, load-process CPU; cores: CPU time / round time")
-	fmt.Printf("%-5s %-6s %8s %8s %10s %7s %9s %9s %9s %6s %6s\n", "round", "route", "req/s", "requests",
-		"srv CPU", "allocs", "srv cores", "load CPU", "ld cores", "non200", "errors")
+	fmt.Println("per request: server CPU, server allocs, load-process CPU, load's empty polls (idle); cores: CPU time / round time")
+	fmt.Printf("%-5s %-6s %8s %8s %10s %7s %9s %9s %9s %6s %6s %6s\n", "round", "route", "req/s", "requests",
+		"srv CPU", "allocs", "srv cores", "load CPU", "ld cores", "idle", "non200", "errors")
 	var done []round
 	var seq uint64
 	for _, r := range plan {
@@ -234,9 +245,9 @@ func runRounds(o options, so serverOptions, self string) ([]round, error) {
 		}
 		seq += uint64(r.load.Requests + r.load.Errors)
 		done = append(done, r)
-		fmt.Printf("%-5s %-6s %8.0f %8d %10s %7.1f %9.2f %9s %9.2f %6d %6d\n", r.label, r.route, r.rps(), r.load.Requests,
+		fmt.Printf("%-5s %-6s %8.0f %8d %10s %7.1f %9.2f %9s %9.2f %6.1f %6d %6d\n", r.label, r.route, r.rps(), r.load.Requests,
 			r.cpuPerReq.Round(100*time.Nanosecond), r.allocsPerReq, r.serverCores,
-			r.clientPerReq.Round(100*time.Nanosecond), r.clientCores, r.load.Non200+r.load.BadBody, r.load.Errors)
+			r.clientPerReq.Round(100*time.Nanosecond), r.clientCores, r.idlePerReq(), r.load.Non200+r.load.BadBody, r.load.Errors)
 	}
 	return done, nil
 }
@@ -282,7 +293,7 @@ func measure(r *round, self, addr string, d time.Duration, o options, seq uint64
 	cpu0 := testkit.ProcessCPU()
 
 	cmd := exec.Command(self, "load", "-addr", addr, "-duration", d.String(),
-		"-workers", strconv.Itoa(o.workers), "-ips", strconv.Itoa(o.ips), "-seq", strconv.FormatUint(seq, 10))
+		"-workers", strconv.Itoa(o.workers), "-ips", strconv.Itoa(o.ips), "-seq", strconv.FormatUint(seq, 10), "-wait", o.loadWait)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(o.clientProcs))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
