@@ -89,8 +89,10 @@ func newSessionCache(limit int) *sessionCache {
 }
 
 // mark records (site, sid) as verified at now, owned by visitor unless it
-// already has an owner.
-func (c *sessionCache) mark(site, sid, visitor string, now time.Time) {
+// already has an owner. A pageview (renew) moves a verified session to
+// now's tick, so it lives on; an event batch (not renew) only verifies a
+// session that is not verified yet.
+func (c *sessionCache) mark(site, sid, visitor string, now time.Time, renew bool) {
 	if len(site)+len(sid)+len(visitor) > maxKeyLen {
 		return
 	}
@@ -98,11 +100,11 @@ func (c *sessionCache) mark(site, sid, visitor string, now time.Time) {
 	k := sessionKey{site, sid}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.r.get(tick, k); ok {
+	owner, age, ok := c.findLocked(tick, k)
+	switch {
+	case ok && (age == 0 || !renew):
 		return
-	}
-	owner, ok := c.ownerLocked(tick, k)
-	if !ok {
+	case !ok:
 		owner = strings.Clone(visitor)
 	}
 	// Clone so the cache does not pin the request that carried the strings.
@@ -116,16 +118,19 @@ func (c *sessionCache) mark(site, sid, visitor string, now time.Time) {
 func (c *sessionCache) owner(site, sid string, now time.Time) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ownerLocked(tickOf(now), sessionKey{site, sid})
+	owner, _, ok := c.findLocked(tickOf(now), sessionKey{site, sid})
+	return owner, ok
 }
 
-func (c *sessionCache) ownerLocked(tick int64, k sessionKey) (string, bool) {
-	for i := range int64(liveTicks + 1) {
-		if owner, ok := c.r.get(tick-i, k); ok {
-			return owner, true
+// findLocked returns k's owner and how many ticks before tick it was last
+// marked, if it is live.
+func (c *sessionCache) findLocked(tick int64, k sessionKey) (owner string, age int64, ok bool) {
+	for age = range int64(liveTicks + 1) {
+		if owner, ok = c.r.get(tick-age, k); ok {
+			return owner, age, true
 		}
 	}
-	return "", false
+	return "", 0, false
 }
 
 // flagCache counts how often a visitor hash was flagged in the last 30–35

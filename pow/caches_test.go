@@ -49,7 +49,7 @@ func TestSessionCache_VerifiedForThirtyMinutesAfterLastMark(t *testing.T) {
 		_, ok := c.owner(site, sid, at)
 		return ok
 	}
-	c.mark("site", "a", "v1", t0)
+	c.mark("site", "a", "v1", t0, true)
 	for _, s := range []struct {
 		at   time.Duration
 		sid  string
@@ -65,7 +65,7 @@ func TestSessionCache_VerifiedForThirtyMinutesAfterLastMark(t *testing.T) {
 			t.Errorf("verified(%s) at +%v = %v", s.sid, s.at, got)
 		}
 	}
-	c.mark("site", "a", "v2", t0.Add(20*time.Minute)) // renewed, by another visitor
+	c.mark("site", "a", "v2", t0.Add(20*time.Minute), true) // renewed, by another visitor
 	if !verified("site", "a", t0.Add(50*time.Minute)) {
 		t.Error("renewal did not extend the session")
 	}
@@ -74,6 +74,17 @@ func TestSessionCache_VerifiedForThirtyMinutesAfterLastMark(t *testing.T) {
 	}
 	if verified("other", "a", t0) {
 		t.Error("session leaked to another site")
+	}
+	// An event batch verifies a session that is not verified yet, and
+	// neither renews one nor takes it over.
+	c = newSessionCache(2)
+	c.mark("site", "e", "v3", t0, false)
+	c.mark("site", "e", "v4", t0.Add(20*time.Minute), false)
+	if owner, ok := c.owner("site", "e", t0.Add(34*time.Minute)); !ok || owner != "v3" {
+		t.Errorf("event-verified session at +34m: owner %q, verified %v; want v3, true", owner, ok)
+	}
+	if verified("site", "e", t0.Add(35*time.Minute)) {
+		t.Error("a later event batch renewed the session")
 	}
 }
 
@@ -84,12 +95,12 @@ func TestSessionCache_FullRefusesNewSessions(t *testing.T) {
 		return ok
 	}
 	for _, sid := range []string{"a", "b", "c"} {
-		c.mark("site", sid, "v", t0)
+		c.mark("site", sid, "v", t0, true)
 	}
 	if verified("site", "c", t0) || !verified("site", "a", t0) || c.refused != 1 || c.r.len() != 2 {
 		t.Fatalf("refused %d, len %d", c.refused, c.r.len())
 	}
-	c.mark("site", "c", "v", t0.Add(40*time.Minute)) // a and b expired by now
+	c.mark("site", "c", "v", t0.Add(40*time.Minute), true) // a and b expired by now
 	if !verified("site", "c", t0.Add(40*time.Minute)) {
 		t.Fatal("no room after expiry")
 	}

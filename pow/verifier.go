@@ -229,14 +229,14 @@ func (v *Verifier) Check(tok, sid, site, visitor string, bits int, now time.Time
 	case tooOld:
 		return Expired
 	}
-	v.sessions.mark(site, sid, visitor, now)
+	v.sessions.mark(site, sid, visitor, now, true)
 	return Valid
 }
 
 // CheckEvent checks the token of an event batch. Events reuse the session's
 // last pageview token, so there is no replay check, and a token past the
-// window is still Valid while the session is verified (SessionVerified),
-// provided it verifies otherwise and is no older than the session lifetime.
+// window is still Valid while the session is verified (a valid token in
+// the last SessionTTL, up to five minutes more), provided it verifies otherwise and is no older than the session lifetime.
 // A valid token of a session not verified yet verifies it for visitor, as
 // a pageview's would: the tracker's first events (an experiment's
 // exposure) often arrive before the pageview. Once the session has an
@@ -247,26 +247,16 @@ func (v *Verifier) CheckEvent(tok, sid, site, visitor string, bits int, now time
 	if out != Valid && out != Expired {
 		return out
 	}
-	_, verified := v.sessions.owner(site, sid, now)
 	if out == Valid {
-		if !verified {
-			v.sessions.mark(site, sid, visitor, now)
-		}
+		v.sessions.mark(site, sid, visitor, now, false)
 		return Valid
 	}
-	if !verified {
+	if _, verified := v.sessions.owner(site, sid, now); !verified {
 		return Expired
 	}
 	maxAge := v.window + int64((SessionTTL+tickSeconds*time.Second)/time.Minute)
 	out, _ = v.verify(tok, sid, site, bits, nowBucket, maxAge)
 	return out
-}
-
-// SessionVerified reports whether (site, sid) sent a valid token in the
-// last SessionTTL (up to five minutes more).
-func (v *Verifier) SessionVerified(site, sid string, now time.Time) bool {
-	_, ok := v.sessions.owner(site, sid, now)
-	return ok
 }
 
 // SessionProvedBy reports whether visitor proved (site, sid): it sent the
