@@ -140,13 +140,11 @@ func worker(addr string, reqs *requests, k, step uint64, stop *atomic.Bool, poll
 			}
 			var src io.Reader = c
 			if poll {
-				pr, err := newPollReader(c, &res.IdlePolls)
-				if err != nil {
+				if src, err = newPollReader(c, &res.IdlePolls); err != nil {
 					c.Close()
 					fail(err)
 					continue
 				}
-				src = pr
 			}
 			conn, br = c, bufio.NewReaderSize(src, 16<<10)
 		}

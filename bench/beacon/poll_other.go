@@ -4,14 +4,11 @@ package main
 
 import (
 	"errors"
+	"io"
 	"net"
 )
 
 // newPollReader is Unix-only: elsewhere use -load-wait block.
-func newPollReader(net.Conn, *int64) (*pollReader, error) {
+func newPollReader(net.Conn, *int64) (io.Reader, error) {
 	return nil, errors.New("poll: only on Unix; use -load-wait block")
 }
-
-type pollReader struct{}
-
-func (*pollReader) Read([]byte) (int, error) { return 0, errors.New("poll: only on Unix") }

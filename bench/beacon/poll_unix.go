@@ -18,7 +18,8 @@ type pollReader struct {
 	idle *int64 // empty reads, the worker's IdlePolls
 }
 
-func newPollReader(c net.Conn, idle *int64) (*pollReader, error) {
+// newPollReader returns a pollReader on c, counting empty reads in *idle.
+func newPollReader(c net.Conn, idle *int64) (io.Reader, error) {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return nil, errors.New("poll: not a TCP connection")
