@@ -141,11 +141,12 @@ func TestReload_StoreSettingsApplyWithoutRestart(t *testing.T) {
 // of 3,000 sites while its maintenance runs through them: the daily
 // rollup, which starts when the store opens (from 03:00 UTC), and a purge
 // that a reload shortening the retention started; 20,000 beacons wait in
-// the buffer. The unload returns within shutdown_timeout and a small
-// margin, the buffered views not stored by then are counted as dropped,
+// the buffer. The unload returns within shutdown_timeout and a margin
+// for a loaded machine (the config load and the servers' stop are in the
+// measured time), the buffered views not stored by then are counted as dropped,
 // and nothing flushed before is lost.
 func TestUnload_BoundedByShutdownTimeout(t *testing.T) {
-	const timeout, margin = 200 * time.Millisecond, 400 * time.Millisecond
+	const timeout, margin = 200 * time.Millisecond, time.Second
 	root := t.TempDir()
 	db := filepath.Join(root, "db")
 	now := time.Now()

@@ -33,7 +33,9 @@ type Caddy struct {
 	// GlobalOptions is the global options block every config starts with:
 	// the ports, no trust store install, a grace period of 2 s (a replaced
 	// server finishes the requests it accepted, as in a deployment, instead
-	// of cutting them with EOF), and servers,
+	// of cutting them with EOF), Caddy's own log at level ERROR (every
+	// config load logs a dozen lines at INFO and WARN, which would bury a
+	// failing test's messages in the output of `go test`), and servers,
 	// the body of a servers block, when given.
 	GlobalOptions string
 }
@@ -54,6 +56,9 @@ func New(admin, httpPort, https int, servers string) *Caddy {
 	http_port %d
 	https_port %d
 	grace_period 2s
+	log {
+		level ERROR
+	}
 %s}
 `, c.AdminPort, c.HTTPPort, c.HTTPSPort, servers)
 	return c
