@@ -299,6 +299,7 @@ type Handler struct {
 	shared    *shared
 	poolKey   string
 	track     *handlers.Tracking
+	stopFeed  func() // unregisters track's held beacons from the writer
 	policy    *auth.Policy
 	counters  *counters
 	injector  *inject.Injector
@@ -448,6 +449,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		dash.Register(h.mux)
 		h.notFound = dash.NotFound()
 	}
+	h.track.HoldBeacons = handlers.DefaultHoldBeacons
+	h.stopFeed = sh.writer.Feed(h.track.ProcessHeld)
 	return nil
 }
 
@@ -468,6 +471,10 @@ func (h *Handler) Cleanup() error {
 	_ = h.geo.Close()
 	if h.shared == nil {
 		return nil
+	}
+	if h.stopFeed != nil {
+		h.track.StopHolding()
+		h.stopFeed()
 	}
 	h.shared.leave(h)
 	_, err := pool.Delete(h.poolKey)

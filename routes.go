@@ -248,6 +248,9 @@ func (h *Handler) guardEndpoint(rt apiRoute) http.Handler {
 			}
 			defer h.shared.reads.Leave()
 		}
+		if !read {
+			h.shared.writer.Gather()
+		}
 		rt.serve(w, r)
 	})
 }

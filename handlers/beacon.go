@@ -41,6 +41,9 @@ func (t *Tracking) writePixel(w http.ResponseWriter, r *http.Request, cors bool)
 
 // ServeBeacon handles GET b.gif (docs/tracker.md, The beacon): whatever the
 // input, the answer is the pixel; only what passes every gate is stored.
+// With HoldBeacons set, the gates run after the answer, for a batch of
+// beacons together (beaconbatch.go); the rate limit, the origin check and
+// the known-bot drop always run before it.
 func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer) {
 	uai := t.uaInfo(r.UserAgent())                    // once: parse, bot match and hash
 	brands := scoring.BrandsOf(r.Header["Sec-Ch-Ua"]) // canonical key: no Get
@@ -61,7 +64,24 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 		t.writePixel(w, r, false)
 		return
 	}
-	outcome, cookie := t.collectBeacon(r, uai, brands, peer, bot)
+	if bot {
+		q := scanRaw(r.URL.RawQuery)
+		t.dropped(EndpointBeacon, DropKnownUA, storage.SiteOrDefault(q.get(qSite)), storage.ReasonKnownUA, 1)
+		t.Observe.Beacon(OutcomeBotDropped)
+		t.writePixel(w, r, true)
+		return
+	}
+	hb := t.holdBeacon(r, uai, brands, peer)
+	if hb.holdable() {
+		if held, full := t.batch.hold(&hb, t.HoldBeacons); held {
+			t.writePixel(w, r, true)
+			if full {
+				t.ProcessHeld()
+			}
+			return
+		}
+	}
+	outcome, cookie := t.processBeacon(&hb)
 	if cookie != "" {
 		setVisitorCookie(w, cookie)
 	}
@@ -69,28 +89,24 @@ func (t *Tracking) ServeBeacon(w http.ResponseWriter, r *http.Request, peer Peer
 	t.writePixel(w, r, true)
 }
 
-// collectBeacon runs the gates and stores the view; it returns the outcome
-// and the _ev cookie to set, if any.
-func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, brands scoring.Brands, peer Peer, bot bool) (outcome, cookie string) {
-	if bot {
-		q := scanRaw(r.URL.RawQuery)
-		t.dropped(EndpointBeacon, DropKnownUA, storage.SiteOrDefault(q.get(qSite)), storage.ReasonKnownUA, 1)
-		return OutcomeBotDropped, ""
-	}
-	b, err := ParseBeacon(r.URL.RawQuery)
+// processBeacon runs the gates on a beacon and stores its view; it returns
+// the outcome and the _ev cookie to set, if any.
+func (t *Tracking) processBeacon(h *heldBeacon) (outcome, cookie string) {
+	b, err := parseBeacon(&h.q, h.rawLen)
 	if err != nil {
 		return OutcomeInvalid, ""
 	}
+	peer, uai := h.peer, h.uai
 	if b.Webdriver {
-		t.sighting(peer)
+		t.suspect(peer)
 		t.dropped(EndpointBeacon, DropKnownUA, b.Site, storage.ReasonKnownUA, 1)
 		return OutcomeBotDropped, ""
 	}
 	if t.Config.siteIgnored(b.Site) {
 		return OutcomeIgnored, ""
 	}
-	now := t.Now().UTC()
-	vis, err := t.identify(r, peer.IP, b.Site, now, b.Cookie)
+	now := h.now
+	vis, err := t.identifyBy(h.cookie, uai.ua, peer.IP, b.Site, now, b.Cookie)
 	if err != nil {
 		return OutcomeInvalid, ""
 	}
@@ -104,7 +120,8 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, brands scoring.B
 		return OutcomeExcluded, vis.setCookie
 	}
 	origin, class := scoring.ClassifyReferrer(b.Referrer)
-	in := t.scoreInput(r, uai.ua, brands, peer, scoring.HitBeacon, b.Site)
+	in := h.in
+	in.Site = b.Site
 	in.SPA, in.InteractionMS = b.SPA, b.InteractionMS
 	in.ScreenSent, in.ScreenValid = b.ScreenSent, b.ScreenValid
 	in.ExternalReferrer = origin != scoring.UnknownOrigin
@@ -115,7 +132,7 @@ func (t *Tracking) collectBeacon(r *http.Request, uai *uaEntry, brands scoring.B
 	t.Rules.BotIP(&res, tier, res.PoWResult == scoring.PoWValid)
 	parsed := uai.parsed
 	if t.Prints != nil && keyed {
-		fp := printOf(parsed, &b, in.Country, r)
+		fp := printOf(parsed, &b, in.Country, h.lang)
 		if anon != nil {
 			anonymizePrint(anon, &fp)
 		}

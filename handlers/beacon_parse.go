@@ -73,6 +73,12 @@ var (
 // interaction time is an error and the hit is not stored.
 func ParseBeacon(rawQuery string) (Beacon, error) {
 	q := scanRaw(rawQuery)
+	return parseBeacon(&q, len(rawQuery))
+}
+
+// parseBeacon is ParseBeacon of a query already scanned; rawLen is the
+// query's length.
+func parseBeacon(q *rawParams, rawLen int) (Beacon, error) {
 	var b Beacon
 	raw, ok := q.b64(qPath)
 	if !ok {
@@ -101,11 +107,11 @@ func ParseBeacon(rawQuery string) (Beacon, error) {
 	if ref, ok := q.b64(qRef); ok && !hasControl(ref) {
 		b.Referrer = ref
 	}
-	b.UTMCampaign = decodeUTM(&q, qUTMCampaign)
-	b.UTMSource = decodeUTM(&q, qUTMSource)
-	b.UTMMedium = decodeUTM(&q, qUTMMedium)
-	b.UTMContent = decodeUTM(&q, qUTMContent)
-	b.UTMTerm = decodeUTM(&q, qUTMTerm)
+	b.UTMCampaign = decodeUTM(q, qUTMCampaign)
+	b.UTMSource = decodeUTM(q, qUTMSource)
+	b.UTMMedium = decodeUTM(q, qUTMMedium)
+	b.UTMContent = decodeUTM(q, qUTMContent)
+	b.UTMTerm = decodeUTM(q, qUTMTerm)
 	if sid := q.get(qSession); validSessionID(sid) {
 		b.SessionID = sid
 	}
@@ -113,7 +119,7 @@ func ParseBeacon(rawQuery string) (Beacon, error) {
 	b.Token = q.get(qToken)
 	b.Solver = solverOf(q.get(qSolver))
 	b.Webdriver = q.get(qWebdriver) == "1"
-	if len(rawQuery) > maxSharedQuery {
+	if rawLen > maxSharedQuery {
 		b.Site, b.SessionID = strings.Clone(b.Site), strings.Clone(b.SessionID)
 	}
 	return b, nil

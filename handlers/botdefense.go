@@ -98,6 +98,13 @@ func (t *Tracking) clientKey(peer Peer, now time.Time) (key [16]byte, ip netip.A
 // on any route, to catch bots that leak their UA once and spoof
 // it on beacons.
 func (t *Tracking) sighting(peer Peer) {
+	t.ProcessHeld() // beacons answered before it are scored without it
+	t.suspect(peer)
+}
+
+// suspect is sighting without processing the held beacons first, for
+// their own processing.
+func (t *Tracking) suspect(peer Peer) {
 	if t.BotIPs == nil {
 		return
 	}
@@ -154,14 +161,12 @@ func (t *Tracking) stateInputs(in *scoring.Input, uai *uaEntry, peer Peer, now t
 	return key, t.BotIPs.Tier(key, now), true
 }
 
-// printOf is the correlator's fingerprint of a beacon.
-func printOf(ua scoring.UserAgent, b *Beacon, country string, r *http.Request) scoring.Fingerprint {
-	fp := scoring.Fingerprint{OS: ua.OS, Browser: ua.Browser, Version: ua.BrowserVersion, Country: country}
+// printOf is the correlator's fingerprint of a beacon; lang is the
+// scoring.LanguageHash of its Accept-Language.
+func printOf(ua scoring.UserAgent, b *Beacon, country string, lang uint64) scoring.Fingerprint {
+	fp := scoring.Fingerprint{OS: ua.OS, Browser: ua.Browser, Version: ua.BrowserVersion, Country: country, Language: lang}
 	if b.ScreenValid {
 		fp.Width, fp.Height = b.ScreenWidth, b.ScreenHeight
-	}
-	if v := r.Header["Accept-Language"]; len(v) > 0 { // canonical key: no Values
-		fp.Language = scoring.LanguageHash(v[0])
 	}
 	return fp
 }

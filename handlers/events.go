@@ -53,6 +53,9 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 }
 
 func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, brands scoring.Brands, bot bool, peer Peer, batch *EventBatch) {
+	// Held pageviews first: an event's session counts for experiments
+	// only once its pageview's proof is checked.
+	t.ProcessHeld()
 	if batch.Skipped > 0 {
 		t.Observe.Events(OutcomeInvalid, batch.Skipped)
 	}

@@ -80,8 +80,15 @@ type Tracking struct {
 	// header names one; nil leaves such hits without a country.
 	Geo CountryLookup
 
+	// HoldBeacons is how many answered beacons are processed together
+	// (beaconbatch.go); 0 processes each before its answer. Held beacons
+	// are processed when a batch is full, before an event batch, and by
+	// ProcessHeld, which the writer calls before each flush of views.
+	HoldBeacons int
+
 	hasher visitorHasher
 	uas    uaCache
+	batch  beaconBatch
 
 	// Bot defense state (docs/bot-defense.md); each may be nil, which
 	// turns its part off.
@@ -111,10 +118,16 @@ const cookieName = "_ev"
 // HMAC-SHA256(daily salt, ip|ua|site|date) in hex. The IP never leaves this
 // function.
 func (t *Tracking) identify(r *http.Request, ip, site string, now time.Time, cookieMode bool) (visitor, error) {
-	if c, err := r.Cookie(cookieName); err == nil && validCookieID(c.Value) {
-		v := visitor{id: c.Value, returning: true}
+	return t.identifyBy(visitorCookie(r), r.UserAgent(), ip, site, now, cookieMode)
+}
+
+// identifyBy is identify of a request's _ev cookie (visitorCookie) and
+// User-Agent.
+func (t *Tracking) identifyBy(cookie, ua, ip, site string, now time.Time, cookieMode bool) (visitor, error) {
+	if cookie != "" {
+		v := visitor{id: cookie, returning: true}
 		if cookieMode {
-			v.setCookie = c.Value
+			v.setCookie = cookie
 		}
 		return v, nil
 	}
@@ -128,7 +141,19 @@ func (t *Tracking) identify(r *http.Request, ip, site string, now time.Time, coo
 	if err != nil {
 		return visitor{}, err
 	}
-	return visitor{id: t.hasher.id(salt, ip, r.UserAgent(), site, now)}, nil
+	return visitor{id: t.hasher.id(salt, ip, ua, site, now)}, nil
+}
+
+// visitorCookie is the request's _ev cookie if it has the right shape,
+// else "".
+func visitorCookie(r *http.Request) string {
+	if len(r.Header["Cookie"]) == 0 { // canonical key: no Get
+		return ""
+	}
+	if c, err := r.Cookie(cookieName); err == nil && validCookieID(c.Value) {
+		return c.Value
+	}
+	return ""
 }
 
 // validCookieID checks the _ev shape: 16 lower-case hex characters.
@@ -204,6 +229,7 @@ func (t *Tracking) flag(r *http.Request, peer Peer, site string) {
 	if t.PoW == nil {
 		return
 	}
+	t.ProcessHeld() // proofs answered before it are checked without it
 	now := t.Now()
 	if vis, err := t.identify(r, peer.IP, site, now, false); err == nil {
 		t.PoW.Flag(vis.id, now)

@@ -51,6 +51,8 @@ type Writer struct {
 	quit      chan struct{}         // closed by Close
 	done      chan struct{}         // closed when the goroutine has returned
 	closeMu   sync.Mutex            // serialises Close
+	feedMu    sync.Mutex            // guards feeders
+	feeders   map[*func()]struct{}  // Feed
 	// closeCtx bounds the final flush; written by Close before quit closes.
 	closeCtx context.Context
 	result   error // final flush error, written before done closes
@@ -132,16 +134,53 @@ func (w *Writer) Stats() WriterStats {
 	return st
 }
 
-// Flush stores everything added before the call and returns when it is
-// stored, or with the error of a failed flush (its records are kept for the
+// Flush stores everything added before the call (and what the feeders add:
+// Feed) and returns when it is stored, or with the error of a failed flush (its records are kept for the
 // next one). It must not be called from OnFlush.
 func (w *Writer) Flush() error {
+	w.Gather()
 	reply := make(chan error, 1)
 	select {
 	case w.flushes <- reply:
 		return <-reply
 	case <-w.done:
 		return ErrClosed
+	}
+}
+
+// Feed registers fn, which adds the records of hits that a producer has
+// answered and holds (handlers.Tracking.ProcessHeld), to be called before
+// each timed flush of views and at the start of Flush and Close: a Flush
+// stores every hit answered before it. fn must not call Flush or Close.
+// stop unregisters it.
+func (w *Writer) Feed(fn func()) (stop func()) {
+	key := &fn
+	w.feedMu.Lock()
+	if w.feeders == nil {
+		w.feeders = make(map[*func()]struct{})
+	}
+	w.feeders[key] = struct{}{}
+	w.feedMu.Unlock()
+	return func() {
+		w.feedMu.Lock()
+		delete(w.feeders, key)
+		w.feedMu.Unlock()
+	}
+}
+
+// Gather calls the feeders: every hit answered before the call is then in
+// the buffer. The API calls it before a write, so that a change (a
+// campaign paused, a visitor excluded) applies to the hits answered after
+// it and not to those answered before.
+func (w *Writer) Gather() {
+	w.feedMu.Lock()
+	fns := make([]func(), 0, len(w.feeders))
+	for fn := range w.feeders {
+		fns = append(fns, *fn)
+	}
+	w.feedMu.Unlock()
+	for _, fn := range fns {
+		fn()
 	}
 }
 
@@ -167,6 +206,7 @@ func (w *Writer) Done() <-chan struct{} { return w.done }
 func (w *Writer) Close(ctx context.Context) error {
 	w.closeMu.Lock()
 	defer w.closeMu.Unlock()
+	w.Gather()
 	first := w.views.close()
 	w.events.close()
 	if first {
@@ -198,6 +238,7 @@ func (w *Writer) run(viewEvery, eventEvery time.Duration) {
 	for {
 		select {
 		case <-viewTick.C:
+			w.Gather()
 			w.views.flush(w.report)
 			w.drainDrops()
 			w.mergeIndex()

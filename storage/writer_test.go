@@ -396,3 +396,53 @@ func TestStore_InMemoryWorksWithoutDir(t *testing.T) {
 		t.Errorf("%d views, want 1", n)
 	}
 }
+
+// TestWriter_FeedersRunBeforeFlushTickAndClose: what a feeder adds is
+// stored by the Flush that called it, by the timed flush of views and by
+// Close; a stopped feeder is not called again.
+func TestWriter_FeedersRunBeforeFlushTickAndClose(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	w := s.NewWriter(WriterConfig{ViewFlush: 50 * time.Millisecond})
+	var calls atomic.Int32
+	held := make(chan View, 8) // what the producer holds
+	stop := w.Feed(func() {
+		calls.Add(1)
+		for {
+			select {
+			case v := <-held:
+				w.AddView(v)
+			default:
+				return
+			}
+		}
+	})
+	held <- view(0)
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := countViews(t, s, "a"); n != 1 {
+		t.Fatalf("%d views after Flush, want the held one stored by it", n)
+	}
+	held <- view(1)
+	deadline := time.Now().Add(5 * time.Second)
+	for countViews(t, s, "a") != 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := countViews(t, s, "a"); n != 2 {
+		t.Fatalf("%d views 5 s later, want the held one stored by a timed flush", n)
+	}
+	held <- view(2)
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := countViews(t, s, "a"); n != 3 {
+		t.Fatalf("%d views after Close, want the held one stored by it", n)
+	}
+	stop()
+	before := calls.Load()
+	w.Gather()
+	if calls.Load() != before {
+		t.Error("a stopped feeder was called")
+	}
+}
