@@ -15,14 +15,14 @@ const DefaultHoldBeacons = 128
 
 // heldBeacon is what processing a beacon needs of its request, taken
 // before the answer: the query's parameters, the headers' signals and the
-// arrival time. It holds at most maxSharedQuery bytes of the query (the
-// parameters are substrings of it) and no header text but a clipped
+// arrival time. A held one keeps at most maxSharedQuery bytes of the query
+// (the parameters are substrings of it), a User-Agent of at most
+// maxCachedUA bytes, and no other header text but a clipped
 // Sec-Fetch-Dest.
 type heldBeacon struct {
 	q      rawParams
 	rawLen int
 	uai    *uaEntry
-	brands scoring.Brands
 	peer   Peer
 	cookie string        // the request's valid _ev cookie, or ""
 	in     scoring.Input // the request's header signals (scoreInput), no site yet
@@ -40,7 +40,6 @@ func (t *Tracking) holdBeacon(r *http.Request, uai *uaEntry, brands scoring.Bran
 		q:      scanRaw(r.URL.RawQuery),
 		rawLen: len(r.URL.RawQuery),
 		uai:    uai,
-		brands: brands,
 		peer:   peer,
 		cookie: visitorCookie(r),
 		in:     t.scoreInput(r, uai.ua, brands, peer, scoring.HitBeacon, ""),
@@ -56,10 +55,10 @@ func (t *Tracking) holdBeacon(r *http.Request, uai *uaEntry, brands scoring.Bran
 }
 
 // holdable reports whether h may wait for its processing: not in cookie
-// mode, whose answer sets the _ev cookie, and not with a query longer than
-// a held beacon may keep.
+// mode, whose answer sets the _ev cookie, and not with a query or a
+// User-Agent longer than a held beacon may keep.
 func (h *heldBeacon) holdable() bool {
-	return h.rawLen <= maxSharedQuery && h.q.get(qCookie) != "1"
+	return h.rawLen <= maxSharedQuery && len(h.uai.ua) <= maxCachedUA && h.q.get(qCookie) != "1"
 }
 
 // beaconBatch holds answered beacons until they are processed together:

@@ -44,7 +44,7 @@ func sendHeld(t *testing.T, tr *Tracking, query string) *httptest.ResponseRecord
 
 // Held beacons get their pixel at once and are processed when the batch
 // is full or ProcessHeld runs, each with its arrival time; cookie mode and
-// over-long queries are processed before their answer; an event batch
+// an over-long query or User-Agent are processed before their answer; an event batch
 // processes the held pageviews before its events; after StopHolding
 // nothing is held.
 func TestHoldBeacons_AnsweredFirstProcessedTogether(t *testing.T) {
@@ -88,24 +88,30 @@ func TestHoldBeacons_AnsweredFirstProcessedTogether(t *testing.T) {
 	if len(sink.views) != 7 {
 		t.Errorf("%d views, want the over-long query processed before its answer", len(sink.views))
 	}
+	r := httptest.NewRequest("GET", "/b.gif?"+heldQuery, nil)
+	r.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 "+strings.Repeat("x", maxCachedUA))
+	tr.ServeBeacon(httptest.NewRecorder(), r, NewPeer("192.0.2.1", false))
+	if len(sink.views) != 8 {
+		t.Errorf("%d views, want the over-long User-Agent processed before its answer", len(sink.views))
+	}
 
 	sendHeld(t, tr, heldQuery)
 	body := `{"siteId":"shop","events":[{"type":"click","sessionId":"0b7c2f0e-1111-4222-8333-444455556666"}]}`
-	r := httptest.NewRequest("POST", "/e", strings.NewReader(body))
+	r = httptest.NewRequest("POST", "/e", strings.NewReader(body))
 	r.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
 	ew := httptest.NewRecorder()
 	tr.ServeEvents(ew, r, NewPeer("192.0.2.1", false))
-	if ew.Code != http.StatusNoContent || len(sink.views) != 8 || len(sink.events) != 1 {
+	if ew.Code != http.StatusNoContent || len(sink.views) != 9 || len(sink.events) != 1 {
 		t.Errorf("event batch: %d, %d views, %d events; want the held pageview processed before the event", ew.Code, len(sink.views), len(sink.events))
 	}
 
 	sendHeld(t, tr, heldQuery)
 	tr.StopHolding()
-	if len(sink.views) != 9 {
+	if len(sink.views) != 10 {
 		t.Fatalf("%d views after StopHolding, want the held one processed", len(sink.views))
 	}
 	sendHeld(t, tr, heldQuery)
-	if len(sink.views) != 10 {
+	if len(sink.views) != 11 {
 		t.Errorf("%d views, want a beacon after StopHolding processed before its answer", len(sink.views))
 	}
 }
