@@ -81,9 +81,8 @@ type Tracking struct {
 	Geo CountryLookup
 
 	// HoldBeacons is how many answered beacons are processed together
-	// (beaconbatch.go); 0 processes each before its answer. Held beacons
-	// are processed when a batch is full, before an event batch, and by
-	// ProcessHeld, which the writer calls before each flush of views.
+	// (beaconbatch.go, which lists when a batch is processed); 0
+	// processes each before its answer.
 	HoldBeacons int
 
 	hasher visitorHasher

@@ -134,9 +134,10 @@ func (w *Writer) Stats() WriterStats {
 	return st
 }
 
-// Flush stores everything added before the call (and what the feeders add:
-// Feed) and returns when it is stored, or with the error of a failed flush (its records are kept for the
-// next one). It must not be called from OnFlush.
+// Flush stores everything added before the call, and what the feeders add
+// (Feed), and returns when it is stored, or with the error of a failed
+// flush (its records are kept for the next one). It must not be called
+// from OnFlush.
 func (w *Writer) Flush() error {
 	w.Gather()
 	reply := make(chan error, 1)

@@ -4,10 +4,13 @@
 package testcaddy
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
@@ -94,4 +97,34 @@ func (c *Caddy) Load(t testing.TB, config string) *caddytest.Tester {
 func (c *Caddy) Unload(t testing.TB) {
 	t.Helper()
 	c.Tester(t).InitServer(c.GlobalOptions+c.Origin+" {\n\trespond \"gone\" 200\n}\n", "caddyfile")
+}
+
+// The tests' default HTTP client sends a GET or HEAD without a body a
+// second time when its connection was reset or closed before any answer.
+// Loading a config replaces Caddy's server while the old one stops within
+// its grace period: a connection the stopping server had accepted is then
+// closed unanswered, and the test's first request after the load fails
+// with EOF or a reset although the new server is up. A request that any
+// server answered is never sent twice.
+func init() {
+	http.DefaultTransport = retryTransport{http.DefaultTransport}
+}
+
+type retryTransport struct{ next http.RoundTripper }
+
+func (rt retryTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := rt.next.RoundTrip(r)
+	if err != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Body == nil &&
+		(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) {
+		return rt.next.RoundTrip(r)
+	}
+	return res, err
+}
+
+// CloseIdleConnections closes the wrapped transport's idle connections
+// (http.Client.CloseIdleConnections reaches them through it).
+func (rt retryTransport) CloseIdleConnections() {
+	if c, ok := rt.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
