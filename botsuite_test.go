@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit/testcaddy"
 	"github.com/echelon-analytics/caddy-echelon/storage"
 )
 
@@ -48,11 +49,11 @@ func fullChrome() http.Header {
 // all of 127.0.0.0/8 to lo), so the server sees distinct clients.
 func sourceClient(ip string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	return &http.Client{Timeout: 10 * time.Second, Transport: testcaddy.Retrying(&http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return d.DialContext(ctx, network, addr)
 		},
-	}}
+	})}
 }
 
 // suiteSend sends one request with exactly the headers h.

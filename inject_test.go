@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/echelon-analytics/caddy-echelon/internal/testkit/testcaddy"
 )
 
 var upstreamPage = `<!doctype html><html><head><title>shop</title></head><body><h1>Hello</h1>` +
@@ -57,7 +59,7 @@ func TestInject_ThroughReverseProxyWithGzipUpstream(t *testing.T) {
 	t.Cleanup(func() { unload(t) })
 
 	tag := `<script src="/_ea/ea.js?s=shop" defer></script>`
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	client := &http.Client{Transport: testcaddy.Retrying(&http.Transport{DisableCompression: true})}
 	get := func(path, accept, enc string) (*http.Response, string) {
 		req, _ := http.NewRequest("GET", baseURL+path, nil)
 		req.Header.Set("Accept", accept)

@@ -101,20 +101,24 @@ func (c *Caddy) Unload(t testing.TB) {
 
 // The tests' default HTTP client sends a GET or HEAD without a body a
 // second time when its connection was reset or closed before any answer.
-// Loading a config replaces Caddy's server while the old one stops within
-// its grace period: a connection the stopping server had accepted is then
-// closed unanswered, and the test's first request after the load fails
-// with EOF or a reset although the new server is up. A request that any
-// server answered is never sent twice.
+// Loading a config replaces Caddy's server while the old one stops, and
+// the two share the listening socket: the stopping server's accept loop
+// can still take a new connection as its listener is closed, and then
+// closes it unanswered, so the test's first request after a load fails
+// with EOF or a reset now and then although the new server is up. A
+// request that any server answered is never sent twice.
 func init() {
-	http.DefaultTransport = retryTransport{http.DefaultTransport}
+	http.DefaultTransport = Retrying(http.DefaultTransport)
 }
+
+// Retrying wraps a test client's transport the way the default one is.
+func Retrying(rt http.RoundTripper) http.RoundTripper { return retryTransport{rt} }
 
 type retryTransport struct{ next http.RoundTripper }
 
 func (rt retryTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	res, err := rt.next.RoundTrip(r)
-	if err != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.Body == nil &&
+	if err != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && (r.Body == nil || r.Body == http.NoBody) &&
 		(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) {
 		return rt.next.RoundTrip(r)
 	}
