@@ -99,14 +99,14 @@ func (c *Caddy) Unload(t testing.TB) {
 	c.Tester(t).InitServer(c.GlobalOptions+c.Origin+" {\n\trespond \"gone\" 200\n}\n", "caddyfile")
 }
 
-// The tests' default HTTP client sends a GET or HEAD without a body a
-// second time when its connection was reset or closed before any answer.
-// Loading a config replaces Caddy's server while the old one stops, and
-// the two share the listening socket: the stopping server's accept loop
-// can still take a new connection as its listener is closed, and then
-// closes it unanswered, so the test's first request after a load fails
-// with EOF or a reset now and then although the new server is up. A
-// request that any server answered is never sent twice.
+// The tests' HTTP clients send a request once more when its connection
+// was reset or closed before any answer. Loading a config replaces Caddy's
+// server while the old one stops, and the two share the listening socket:
+// now and then, under load, the first request after a load is taken by
+// the stopping server and its connection closed unanswered, although the
+// new server is up (seen on every route and method). A request that got
+// an answer is never sent twice; one closed unanswered is sent again only
+// if its body can be read again (none, or GetBody).
 func init() {
 	http.DefaultTransport = Retrying(http.DefaultTransport)
 }
@@ -118,9 +118,20 @@ type retryTransport struct{ next http.RoundTripper }
 
 func (rt retryTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	res, err := rt.next.RoundTrip(r)
-	if err != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && (r.Body == nil || r.Body == http.NoBody) &&
-		(errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) {
+	if err == nil || !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, io.EOF) {
+		return res, err
+	}
+	switch {
+	case r.Body == nil || r.Body == http.NoBody:
 		return rt.next.RoundTrip(r)
+	case r.GetBody != nil:
+		body, berr := r.GetBody()
+		if berr != nil {
+			return res, err
+		}
+		again := r.Clone(r.Context())
+		again.Body = body
+		return rt.next.RoundTrip(again)
 	}
 	return res, err
 }
