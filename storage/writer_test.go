@@ -446,3 +446,53 @@ func TestWriter_FeedersRunBeforeFlushTickAndClose(t *testing.T) {
 		t.Error("a stopped feeder was called")
 	}
 }
+
+// TestStoreShutdown_BoundedWhileAUserRuns: Shutdown returns when its
+// context ends although a user of the store (a maintenance run that has
+// not stopped yet) still runs; Badger closes after that user ends, and
+// every buffered view was written or counted as dropped.
+func TestStoreShutdown_BoundedWhileAUserRuns(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewWriter(WriterConfig{ViewFlush: time.Hour})
+	const buffered = 20_000
+	for i := range buffered {
+		if !w.AddView(view(i)) {
+			t.Fatal("buffer full")
+		}
+	}
+	busy := make(chan struct{}) // the user that has not stopped
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	returned := make(chan error, 1)
+	go func() { returned <- s.Shutdown(ctx, busy) }()
+	select {
+	case err := <-returned:
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Shutdown returned %v, want the timeout reported", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown still waits for a running user 30 s after its 200 ms timeout")
+	}
+	select {
+	case <-s.Closed():
+		t.Fatal("Badger closed while a user of the store still runs")
+	default:
+	}
+	close(busy)
+	select {
+	case <-s.Closed():
+	case <-time.After(30 * time.Second):
+		t.Fatal("Badger not closed 30 s after the last user ended")
+	}
+	if st := w.Stats(); st.WrittenViews+st.DroppedViews != buffered || st.PendingViews != 0 {
+		t.Errorf("writer %+v: every buffered view must be written or counted as dropped", st)
+	}
+	reopened := openTestStore(t, dir)
+	if n := countViews(t, reopened, "a"); uint64(n) != w.Stats().WrittenViews {
+		t.Errorf("%d views stored, want the %d written", n, w.Stats().WrittenViews)
+	}
+}
