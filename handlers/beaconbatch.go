@@ -74,7 +74,7 @@ type beaconBatch struct {
 	run    sync.Mutex // held while a batch is processed, so that ProcessHeld returns after every beacon held before it
 	mu     sync.Mutex // guards held, spare and closed
 	held   []heldBeacon
-	spare  []heldBeacon // the last processed batch's array, cleared
+	spare  []heldBeacon // the array of the last processed batch, empty; nil while a batch is processed
 	closed bool
 }
 
@@ -88,25 +88,26 @@ func (bb *beaconBatch) hold(h *heldBeacon, size int) (held, full bool) {
 		return false, false
 	}
 	if bb.held == nil {
-		bb.held, bb.spare = bb.spare, nil
-		if bb.held == nil {
-			bb.held = make([]heldBeacon, 0, size)
-		}
+		bb.held = make([]heldBeacon, 0, size)
 	}
 	bb.held = append(bb.held, *h)
 	return true, len(bb.held) >= size
 }
 
-// take returns the held beacons and empties the batch.
+// take returns the held beacons, nil if there are none, and goes on in
+// the spare array.
 func (bb *beaconBatch) take() []heldBeacon {
 	bb.mu.Lock()
 	defer bb.mu.Unlock()
+	if len(bb.held) == 0 {
+		return nil
+	}
 	held := bb.held
-	bb.held = nil
+	bb.held, bb.spare = bb.spare, nil
 	return held
 }
 
-// giveBack keeps a processed batch's array for the next batch.
+// giveBack keeps a processed batch's array as the spare one.
 func (bb *beaconBatch) giveBack(held []heldBeacon) {
 	clear(held)
 	bb.mu.Lock()
@@ -123,7 +124,7 @@ func (t *Tracking) ProcessHeld() {
 	bb.run.Lock()
 	defer bb.run.Unlock()
 	held := bb.take()
-	if len(held) == 0 {
+	if held == nil {
 		return
 	}
 	for i := range held {

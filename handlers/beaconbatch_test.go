@@ -118,7 +118,7 @@ func TestHoldBeacons_AnsweredFirstProcessedTogether(t *testing.T) {
 
 // What a held beacon keeps is bounded whatever the request: a batch
 // takes at most twice its size (the rest is processed before its answer),
-// and no long header value is kept.
+// no long header value is kept, and the batch arrays are reused.
 func TestHoldBeacons_Bounded(t *testing.T) {
 	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	tr := heldTracking(&now, &memSink{}, outcomes{})
@@ -140,5 +140,17 @@ func TestHoldBeacons_Bounded(t *testing.T) {
 	}
 	if held, _ := new(beaconBatch).hold(&h, 0); held {
 		t.Error("size 0 held a beacon; want each processed before its answer")
+	}
+	// Batch after batch, the arrays are reused: holding costs no
+	// allocation once the first batch is processed.
+	var cycle beaconBatch
+	allocs := testing.AllocsPerRun(100, func() {
+		for range 4 {
+			cycle.hold(&h, 4)
+		}
+		cycle.giveBack(cycle.take())
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per batch of 4, want the arrays reused", allocs)
 	}
 }
