@@ -103,7 +103,7 @@ func TestReload_StoreSettingsApplyWithoutRestart(t *testing.T) {
 	if n := stored("old"); n != 200 {
 		t.Fatalf("%d old views before the reload, want 200", n)
 	}
-	cleanBeacon(t, db, "new", "/", 1)
+	sendCleanBeacon(t, db, "new", "/", 1)
 	if n := stored("new"); n != 0 {
 		t.Fatalf("%d views of the beacon stored at once, want it held or buffered (view_flush 1h)", n)
 	}
@@ -128,7 +128,7 @@ func TestReload_StoreSettingsApplyWithoutRestart(t *testing.T) {
 	// And back: a longer flush interval holds the next beacon again.
 	loadConfig(t, root, "rate_limit_max 0\n\t\tretention_days 30", "1h")
 	written := first.writer.Stats().WrittenViews
-	cleanBeacon(t, db, "new", "/", 2)
+	sendCleanBeacon(t, db, "new", "/", 2)
 	time.Sleep(400 * time.Millisecond)
 	if st := first.writer.Stats(); st.WrittenViews != written {
 		t.Errorf("%d views written 400 ms after a reload back to view_flush 1h, want none", st.WrittenViews-written)

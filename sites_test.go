@@ -25,9 +25,21 @@ func junkBeacon(t *testing.T, site string) {
 	}
 }
 
-// cleanBeacon sends a beacon that scores below 50: browser headers, a
-// human's interaction time and a valid proof of work of its own session.
+// cleanBeacon sends a beacon that scores below 50 (sendCleanBeacon) and
+// waits until it is stored: the answer may leave before the beacon is
+// processed, and the site must be registered before whatever the caller
+// writes next.
 func cleanBeacon(t *testing.T, dir, site, path string, n int) {
+	t.Helper()
+	sendCleanBeacon(t, dir, site, path, n)
+	if err := sharedOf(t, dir).writer.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendCleanBeacon sends a beacon that scores below 50: browser headers, a
+// human's interaction time and a valid proof of work of its own session.
+func sendCleanBeacon(t *testing.T, dir, site, path string, n int) {
 	t.Helper()
 	sid := fmt.Sprintf("0b7c2f0e-2222-4222-8333-%012d", n)
 	q := beaconQuery(path, site, map[string]string{"sid": sid, "tok": mint(t, dir, sid, site, time.Now())})
