@@ -2,10 +2,8 @@ package echelon
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -15,7 +13,6 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/echelon-analytics/caddy-echelon/internal/geotest"
-	"github.com/echelon-analytics/caddy-echelon/internal/testkit/testcaddy"
 )
 
 // geoNetworks places loopback sources in countries: on Linux every
@@ -57,12 +54,7 @@ func postFrom(t *testing.T, src, path, body string, extra http.Header) int {
 // src (any 127.0.0.x on Linux) and returns the status.
 func requestFrom(t *testing.T, src, method, path, body string, extra http.Header) int {
 	t.Helper()
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
-	client := &http.Client{Transport: testcaddy.Retrying(&http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return d.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", httpPort))
-		},
-	})}
+	client := sourceClient(src)
 	defer client.CloseIdleConnections()
 	req, _ := http.NewRequest(method, baseURL+path, strings.NewReader(body))
 	for k, v := range browserHeaders() {

@@ -67,9 +67,8 @@ func (h *heldBeacon) holdable() bool {
 // less server CPU (docs/performance.md, Beacon path). Tracking.ProcessHeld
 // processes them: when a batch is full, before an event batch, before a
 // bot sighting or an adaptive-difficulty flag changes an IP's state, and
-// through the writer (storage.Writer.Feed) before each timed flush of
-// views, on Flush, on Close and before an API write; StopHolding at
-// unload.
+// through the writer (storage.Writer.Feed) before every flush of views,
+// on Close and before an API write; StopHolding at unload.
 type beaconBatch struct {
 	run    sync.Mutex // held while a batch is processed, so that ProcessHeld returns after every beacon held before it
 	mu     sync.Mutex // guards held, spare and closed

@@ -53,9 +53,6 @@ func (t *Tracking) ServeEvents(w http.ResponseWriter, r *http.Request, peer Peer
 }
 
 func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, brands scoring.Brands, bot bool, peer Peer, batch *EventBatch) {
-	// Held pageviews first: an event's session counts for experiments
-	// only once its pageview's proof is checked.
-	t.ProcessHeld()
 	if batch.Skipped > 0 {
 		t.Observe.Events(OutcomeInvalid, batch.Skipped)
 	}
@@ -76,6 +73,9 @@ func (t *Tracking) collectEvents(r *http.Request, uai *uaEntry, brands scoring.B
 		t.Observe.Events(OutcomeIgnored, n)
 		return
 	}
+	// Held pageviews first: an event's session counts for experiments
+	// only once its pageview's proof is checked.
+	t.ProcessHeld()
 	now := t.Now().UTC()
 	// Events never set the cookie, but use a valid one.
 	vis, err := t.identify(r, peer.IP, site, now, false)

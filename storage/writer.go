@@ -139,7 +139,6 @@ func (w *Writer) Stats() WriterStats {
 // flush (its records are kept for the next one). It must not be called
 // from OnFlush.
 func (w *Writer) Flush() error {
-	w.Gather()
 	reply := make(chan error, 1)
 	select {
 	case w.flushes <- reply:
@@ -151,9 +150,10 @@ func (w *Writer) Flush() error {
 
 // Feed registers fn, which adds the records of hits that a producer has
 // answered and holds (handlers.Tracking.ProcessHeld), to be called before
-// each timed flush of views and at the start of Flush and Close: a Flush
-// stores every hit answered before it. fn must not call Flush or Close.
-// stop unregisters it.
+// every flush of views (timed, at the buffer's size threshold, and Flush)
+// and at the start of Close: a flush stores every hit answered before it,
+// whatever started it. fn may run on the writer's goroutine and must not
+// call Flush or Close. stop unregisters it.
 func (w *Writer) Feed(fn func()) (stop func()) {
 	key := &fn
 	w.feedMu.Lock()
@@ -273,7 +273,9 @@ func (w *Writer) mergeIndex() {
 	}
 }
 
+// flushAll stores both buffers, with what the feeders hold.
 func (w *Writer) flushAll() error {
+	w.Gather()
 	return errors.Join(w.views.flush(w.report), w.events.flush(w.report), w.drainDrops())
 }
 
